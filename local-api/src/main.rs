@@ -1,0 +1,42 @@
+//! `local-api` serves every function on one port; `local-api promote <email> <role>` sets a
+//! user's role on whichever store is configured.
+
+mod promote;
+mod router;
+mod server;
+
+use std::process::ExitCode;
+
+use shared::App;
+
+const USAGE: &str = "usage: local-api [serve] | local-api promote <email> <user|moderator|admin>";
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    shared::telemetry::init();
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let result = match args.as_slice() {
+        [] | ["serve"] => with_app(server::run).await,
+        ["promote", email, role] => with_app(|app| promote::run(app, email, role)).await,
+        _ => Err(USAGE.into()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn with_app<F, Fut>(work: F) -> Result<(), shared::app::BoxError>
+where
+    F: FnOnce(std::sync::Arc<App>) -> Fut,
+    Fut: Future<Output = Result<(), shared::app::BoxError>>,
+{
+    let app = std::sync::Arc::new(App::from_env().await?);
+    let result = work(app.clone()).await;
+    app.close().await;
+    result
+}

@@ -1,0 +1,24 @@
+//! Which function serves which path: the same split as `template.yaml`.
+
+use lambda_http::http::{Method, StatusCode};
+use shared::App;
+use shared::http::{self, ApiError, Request, Response, path_of};
+
+pub async fn dispatch(app: &App, req: Request) -> Response {
+    let path = path_of(&req);
+    match path.as_str() {
+        "/api/auth/register" => register::handle(app, req).await,
+        "/api/auth/login" => login::handle(app, req).await,
+        "/api/auth/refresh" | "/api/auth/logout" => refresh::handle(app, req).await,
+        p if p == "/api/users" || p.starts_with("/api/users/") => users::handle(app, req).await,
+        "/health" => http::serve(app, req, |req| health(req)).await,
+        _ => http::serve(app, req, |_| async { Err(ApiError::NotFound) }).await,
+    }
+}
+
+async fn health(req: Request) -> Result<Response, ApiError> {
+    if req.method() != Method::GET {
+        return Err(ApiError::MethodNotAllowed(&["GET"]));
+    }
+    http::json(StatusCode::OK, &serde_json::json!({ "status": "ok" }))
+}

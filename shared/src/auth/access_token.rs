@@ -1,0 +1,197 @@
+//! Short-lived access JWTs (HS256, `kid` header, pinned algorithm, iss/aud/exp checked).
+
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{
+    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
+};
+use serde::{Deserialize, Serialize};
+
+use super::KeySet;
+use crate::config::Config;
+use crate::domain::Role;
+use crate::http::ApiError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessClaims {
+    pub sub: String,
+    pub role: Role,
+    /// The session (refresh-token family) this token was issued for.
+    pub sid: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+pub fn issue_access_token(
+    keys: &KeySet,
+    config: &Config,
+    user_id: &str,
+    role: Role,
+    session_id: &str,
+    now_secs: i64,
+) -> Result<String, ApiError> {
+    let (kid, secret) = keys.active();
+    let claims = AccessClaims {
+        sub: user_id.to_owned(),
+        role,
+        sid: session_id.to_owned(),
+        iss: config.issuer.clone(),
+        aud: config.audience.clone(),
+        iat: now_secs,
+        exp: now_secs + config.access_token_ttl.as_secs() as i64,
+        jti: uuid::Uuid::new_v4().to_string(),
+    };
+    let header = Header {
+        kid: Some(kid.to_owned()),
+        ..Header::new(Algorithm::HS256)
+    };
+    encode(&header, &claims, &EncodingKey::from_secret(secret))
+        .map_err(|e| ApiError::Internal(format!("signing an access token: {e}")))
+}
+
+pub fn verify_access_token(
+    keys: &KeySet,
+    config: &Config,
+    token: &str,
+) -> Result<AccessClaims, ApiError> {
+    let invalid = || ApiError::unauthorized("invalid_token", "the access token is invalid");
+    let header = decode_header(token).map_err(|_| invalid())?;
+    if header.alg != Algorithm::HS256 {
+        return Err(invalid());
+    }
+    let secret = header
+        .kid
+        .as_deref()
+        .and_then(|kid| keys.get(kid))
+        .ok_or_else(invalid)?;
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_issuer(&[&config.issuer]);
+    validation.set_audience(&[&config.audience]);
+    validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
+    validation.leeway = 5;
+    decode::<AccessClaims>(token, &DecodingKey::from_secret(secret), &validation)
+        .map(|data| data.claims)
+        .map_err(|e| match e.kind() {
+            ErrorKind::ExpiredSignature => {
+                ApiError::unauthorized("token_expired", "the access token has expired")
+            }
+            _ => invalid(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn setup() -> (KeySet, Config) {
+        (KeySet::generate(), Config::for_tests())
+    }
+
+    fn now() -> i64 {
+        crate::clock::now_ms() / 1000
+    }
+
+    fn code(result: Result<AccessClaims, ApiError>) -> &'static str {
+        result.map(|_| ()).unwrap_err().code()
+    }
+
+    #[test]
+    fn round_trips_every_claim() {
+        let (keys, config) = setup();
+        let token = issue_access_token(&keys, &config, "u1", Role::Moderator, "s1", now()).unwrap();
+        let claims = verify_access_token(&keys, &config, &token).unwrap();
+        assert_eq!(
+            (claims.sub.as_str(), claims.role, claims.sid.as_str()),
+            ("u1", Role::Moderator, "s1")
+        );
+        assert_eq!(claims.exp - claims.iat, 900);
+        assert_eq!(claims.iss, config.issuer);
+        assert_eq!(claims.aud, config.audience);
+        assert!(!claims.jti.is_empty());
+        let header = decode_header(&token).unwrap();
+        assert_eq!(header.kid.as_deref(), Some(keys.active().0));
+    }
+
+    #[test]
+    fn rejects_expired_tokens() {
+        let (keys, config) = setup();
+        let token =
+            issue_access_token(&keys, &config, "u1", Role::User, "s1", now() - 3600).unwrap();
+        assert_eq!(
+            code(verify_access_token(&keys, &config, &token)),
+            "token_expired"
+        );
+    }
+
+    #[test]
+    fn rejects_tokens_signed_with_another_key() {
+        let (keys, config) = setup();
+        let token = issue_access_token(&KeySet::generate(), &config, "u1", Role::User, "s1", now())
+            .unwrap();
+        assert_eq!(
+            code(verify_access_token(&keys, &config, &token)),
+            "invalid_token"
+        );
+    }
+
+    #[test]
+    fn rejects_alg_none_and_tampered_payloads() {
+        let (keys, config) = setup();
+        let token = issue_access_token(&keys, &config, "u1", Role::User, "s1", now()).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        let none_header = URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"alg":"none","typ":"JWT","kid":"{}"}}"#,
+            keys.active().0
+        ));
+        let alg_none = format!("{none_header}.{}.", parts[1]);
+        assert_eq!(
+            code(verify_access_token(&keys, &config, &alg_none)),
+            "invalid_token"
+        );
+
+        let payload = String::from_utf8(URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        let admin = URL_SAFE_NO_PAD.encode(payload.replace("\"user\"", "\"admin\""));
+        let tampered = format!("{}.{admin}.{}", parts[0], parts[2]);
+        assert_eq!(
+            code(verify_access_token(&keys, &config, &tampered)),
+            "invalid_token"
+        );
+    }
+
+    #[test]
+    fn rejects_wrong_audience_or_issuer() {
+        let (keys, config) = setup();
+        let mut other = config.clone();
+        other.audience = "another-api".into();
+        let token = issue_access_token(&keys, &other, "u1", Role::User, "s1", now()).unwrap();
+        assert_eq!(
+            code(verify_access_token(&keys, &config, &token)),
+            "invalid_token"
+        );
+        let mut other = config.clone();
+        other.issuer = "someone-else".into();
+        let token = issue_access_token(&keys, &other, "u1", Role::User, "s1", now()).unwrap();
+        assert_eq!(
+            code(verify_access_token(&keys, &config, &token)),
+            "invalid_token"
+        );
+    }
+
+    #[test]
+    fn accepts_an_older_key_still_in_the_set() {
+        let config = Config::for_tests();
+        let old =
+            KeySet::from_json(r#"{"activeKid":"k1","k1":"0123456789abcdef0123456789abcdef"}"#)
+                .unwrap();
+        let rotated = KeySet::from_json(
+            r#"{"activeKid":"k2","k1":"0123456789abcdef0123456789abcdef","k2":"fedcba9876543210fedcba9876543210"}"#,
+        )
+        .unwrap();
+        let token = issue_access_token(&old, &config, "u1", Role::User, "s1", now()).unwrap();
+        assert!(verify_access_token(&rotated, &config, &token).is_ok());
+    }
+}

@@ -1,0 +1,15 @@
+//! Parsed, always-valid domain values. A handler never holds an unvalidated string.
+
+mod display_name;
+mod email;
+mod field_errors;
+mod password;
+mod role;
+mod user;
+
+pub use display_name::DisplayName;
+pub use email::Email;
+pub use field_errors::{FieldError, FieldErrors, Invalid};
+pub use password::Password;
+pub use role::Role;
+pub use user::{User, UserView};

@@ -1,0 +1,72 @@
+//! The DynamoDB adapter: one table, overloaded keys (see `schema` for the key shapes).
+
+mod item;
+pub mod schema;
+mod sessions;
+mod users;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+
+use super::StoreError;
+
+#[derive(Clone)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+}
+
+impl<E, R> From<SdkError<E, R>> for StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    fn from(e: SdkError<E, R>) -> Self {
+        StoreError::Backend(DisplayErrorContext(e).to_string())
+    }
+}
+
+/// Why a transaction was cancelled, as far as the caller needs to know.
+enum Cancelled {
+    /// One of its conditions failed.
+    Condition,
+    /// Another transaction touched the same items; retrying may succeed.
+    Contention,
+}
+
+fn cancellation<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Cancelled> {
+    let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = e.as_service_error()
+    else {
+        return None;
+    };
+    let codes: Vec<&str> = cancel
+        .cancellation_reasons()
+        .iter()
+        .filter_map(|reason| reason.code())
+        .collect();
+    if codes.contains(&"ConditionalCheckFailed") {
+        Some(Cancelled::Condition)
+    } else if codes.contains(&"TransactionConflict") || codes.is_empty() {
+        Some(Cancelled::Contention)
+    } else {
+        None
+    }
+}

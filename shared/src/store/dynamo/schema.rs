@@ -1,0 +1,112 @@
+//! The single table's definition. `template.yaml` declares the same table (a test compares them)
+//! and `infra` creates it on an emulator from here.
+//!
+//! Key shapes:
+//! | item            | PK                | SK                |
+//! |-----------------|-------------------|-------------------|
+//! | user            | `USER#<id>`       | `PROFILE`         |
+//! | e-mail marker   | `EMAIL#<email>`   | `EMAIL`           |
+//! | session         | `USER#<id>`       | `SESSION#<sid>`   |
+//! | refresh token   | `REFRESH#<hash>`  | `REFRESH`         |
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+
+use crate::store::StoreError;
+
+pub const PARTITION_KEY: &str = "PK";
+pub const SORT_KEY: &str = "SK";
+/// Epoch seconds after which DynamoDB may delete the item. Reads never trust it alone.
+pub const TTL_ATTRIBUTE: &str = "ttl";
+
+pub struct IndexDef {
+    pub name: &'static str,
+    pub partition_key: &'static str,
+    pub sort_key: &'static str,
+}
+
+/// Overloaded indexes for listings; each access pattern documents its own key shape.
+pub const INDEXES: &[IndexDef] = &[
+    IndexDef {
+        name: "GSI1",
+        partition_key: "GSI1PK",
+        sort_key: "GSI1SK",
+    },
+    IndexDef {
+        name: "GSI2",
+        partition_key: "GSI2PK",
+        sort_key: "GSI2SK",
+    },
+];
+
+/// Every key attribute of the table and its indexes; all are strings.
+pub fn key_attributes() -> Vec<&'static str> {
+    let mut names = vec![PARTITION_KEY, SORT_KEY];
+    for index in INDEXES {
+        names.extend([index.partition_key, index.sort_key]);
+    }
+    names
+}
+
+fn key_schema(partition: &str, sort: &str) -> Result<Vec<KeySchemaElement>, StoreError> {
+    let element = |name: &str, key_type| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(key_type)
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))
+    };
+    Ok(vec![
+        element(partition, KeyType::Hash)?,
+        element(sort, KeyType::Range)?,
+    ])
+}
+
+/// Creates the table, its indexes and its TTL setting (on an emulator or a scratch account).
+pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
+    let mut request = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(key_schema(PARTITION_KEY, SORT_KEY)?));
+    for name in key_attributes() {
+        request = request.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?,
+        );
+    }
+    for index in INDEXES {
+        request = request.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index.name)
+                .set_key_schema(Some(key_schema(index.partition_key, index.sort_key)?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?,
+        );
+    }
+    request.send().await?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name(TTL_ATTRIBUTE)
+                .enabled(true)
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))?,
+        )
+        .send()
+        .await?;
+    Ok(())
+}
