@@ -11,8 +11,8 @@ pub async fn dispatch(app: &App, req: Request) -> Response {
         "/api/auth/login" => login::handle(app, req).await,
         "/api/auth/refresh" | "/api/auth/logout" => refresh::handle(app, req).await,
         p if p == "/api/users" || p.starts_with("/api/users/") => users::handle(app, req).await,
-        "/health" => http::serve(app, req, |req| health(req)).await,
-        _ => http::serve(app, req, |_| async { Err(ApiError::NotFound) }).await,
+        "/health" => http::serve(app, req, health).await,
+        _ => http::serve(app, req, |_| async { Err(ApiError::NoRoute) }).await,
     }
 }
 

@@ -73,10 +73,10 @@ impl App {
 
     /// Flushes the embedded store, if any, so it is left as one clean file.
     pub async fn close(&self) {
-        if let Some(store) = &self.embedded {
-            if let Err(error) = store.close().await {
-                tracing::warn!(%error, "closing the embedded store");
-            }
+        if let Some(store) = &self.embedded
+            && let Err(error) = store.close().await
+        {
+            tracing::warn!(%error, "closing the embedded store");
         }
     }
 }

@@ -22,7 +22,7 @@ async fn route(app: &App, req: Request) -> Result<Response, ApiError> {
     match (req.method(), path_of(&req).as_str()) {
         (&Method::POST, "/api/auth/login") => login(app, req).await,
         (_, "/api/auth/login") => Err(ApiError::MethodNotAllowed(&["POST"])),
-        _ => Err(ApiError::NotFound),
+        _ => Err(ApiError::NoRoute),
     }
 }
 
@@ -33,8 +33,8 @@ fn invalid_credentials() -> ApiError {
 async fn login(app: &App, req: Request) -> Result<Response, ApiError> {
     let body: LoginBody = read_json(&req)?;
     let mut errors = FieldErrors::default();
-    let email = errors.parse("email", body.email, |raw| Ok(raw));
-    let password = errors.parse("password", body.password, |raw: String| Ok(raw));
+    let email = errors.required("email", body.email);
+    let password = errors.required("password", body.password);
     let (Some(email), Some(password)) = (email, password) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };

@@ -25,7 +25,7 @@ async fn route(app: &App, req: Request) -> Result<Response, ApiError> {
         (&Method::POST, "/api/auth/refresh") => rotate(app, req).await,
         (&Method::POST, "/api/auth/logout") => end_session(app, req).await,
         (_, "/api/auth/refresh" | "/api/auth/logout") => Err(ApiError::MethodNotAllowed(&["POST"])),
-        _ => Err(ApiError::NotFound),
+        _ => Err(ApiError::NoRoute),
     }
 }
 
@@ -33,7 +33,7 @@ fn refresh_token(req: &Request) -> Result<String, ApiError> {
     let body: RefreshBody = read_json(req)?;
     let mut errors = FieldErrors::default();
     errors
-        .parse("refreshToken", body.refresh_token, |raw: String| Ok(raw))
+        .required("refreshToken", body.refresh_token)
         .ok_or_else(|| ApiError::Validation(errors.into_vec()))
 }
 

@@ -24,7 +24,7 @@ async fn route(app: &App, req: Request) -> Result<Response, ApiError> {
     match (req.method(), path_of(&req).as_str()) {
         (&Method::POST, "/api/auth/register") => register(app, req).await,
         (_, "/api/auth/register") => Err(ApiError::MethodNotAllowed(&["POST"])),
-        _ => Err(ApiError::NotFound),
+        _ => Err(ApiError::NoRoute),
     }
 }
 

@@ -13,7 +13,7 @@ async fn route(app: &App, req: Request) -> Result<Response, ApiError> {
     match (req.method(), path_of(&req).as_str()) {
         (&Method::GET, "/api/users/me") => me(app, req).await,
         (_, "/api/users/me") => Err(ApiError::MethodNotAllowed(&["GET"])),
-        _ => Err(ApiError::NotFound),
+        _ => Err(ApiError::NoRoute),
     }
 }
 

@@ -158,7 +158,7 @@ pub async fn refresh(app: &App, presented: &str) -> Result<(User, TokenPair), Ap
                 }
             }
             // A concurrent refresh (two tabs, a retry): hand out the same successor.
-            Some(spent_at) if now - spent_at <= grace_ms => {}
+            Some(spent_at) if now - spent_at < grace_ms => {}
             Some(_) => {
                 app.stores
                     .sessions

@@ -42,6 +42,11 @@ impl FieldErrors {
         self.check(field, parse(raw))
     }
 
+    /// A required field taken as it is.
+    pub fn required<T>(&mut self, field: &str, raw: Option<T>) -> Option<T> {
+        self.parse(field, raw, Ok)
+    }
+
     /// Parses an optional field: absent stays `None` without an error.
     pub fn parse_optional<R, T>(
         &mut self,

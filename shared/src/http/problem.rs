@@ -23,6 +23,8 @@ pub enum ApiError {
     Forbidden,
     #[error("no such resource")]
     NotFound,
+    #[error("no route matches this path")]
+    NoRoute,
     #[error("method not allowed")]
     MethodNotAllowed(&'static [&'static str]),
     #[error("{detail}")]
@@ -67,7 +69,7 @@ impl ApiError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
-            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotFound | Self::NoRoute => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -88,6 +90,7 @@ impl ApiError {
             Self::Validation(_) => "validation_failed",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
+            Self::NoRoute => "route_not_found",
             Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::PreconditionFailed => "precondition_failed",
             Self::PayloadTooLarge(_) => "payload_too_large",

@@ -14,7 +14,7 @@ pub fn path_of(req: &Request) -> String {
     }
 }
 
-pub fn header<'a>(req: &'a Request, name: impl http::header::AsHeaderName) -> Option<&'a str> {
+pub fn header(req: &Request, name: impl http::header::AsHeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 

@@ -1,0 +1,89 @@
+//! Emulator set-up: the same table `template.yaml` declares (from the shared schema), the
+//! notification queues with their dead-letter queues, and the signing-key secret.
+
+use aws_config::SdkConfig;
+use aws_sdk_sqs::types::QueueAttributeName;
+use shared::app::BoxError;
+use shared::auth::KeySet;
+use shared::store::dynamo::schema;
+
+pub const QUEUES: &[&str] = &["email-queue", "telegram-queue"];
+/// Deliveries before a message goes to the dead-letter queue (as in `template.yaml`).
+pub const MAX_RECEIVES: u32 = 5;
+
+pub struct Names {
+    pub table: String,
+    pub secret: String,
+}
+
+/// Creates what is missing; safe to run again.
+pub async fn setup(aws: &SdkConfig, names: &Names) -> Result<(), BoxError> {
+    create_table(aws, &names.table).await?;
+    for queue in QUEUES {
+        create_queue_with_dlq(aws, queue).await?;
+    }
+    create_secret(aws, &names.secret).await?;
+    Ok(())
+}
+
+async fn create_table(aws: &SdkConfig, table: &str) -> Result<(), BoxError> {
+    let client = aws_sdk_dynamodb::Client::new(aws);
+    let exists = client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .is_ok();
+    if !exists {
+        schema::create_table(&client, table).await?;
+    }
+    Ok(())
+}
+
+async fn create_queue_with_dlq(aws: &SdkConfig, name: &str) -> Result<(), BoxError> {
+    let client = aws_sdk_sqs::Client::new(aws);
+    let dlq = client
+        .create_queue()
+        .queue_name(format!("{name}-dlq"))
+        .send()
+        .await?;
+    let dlq_arn = client
+        .get_queue_attributes()
+        .queue_url(dlq.queue_url().unwrap_or_default())
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await?
+        .attributes()
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .ok_or("the dead-letter queue has no ARN")?;
+    let redrive =
+        format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"{MAX_RECEIVES}"}}"#);
+    client
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .attributes(QueueAttributeName::VisibilityTimeout, "60")
+        .send()
+        .await?;
+    Ok(())
+}
+
+async fn create_secret(aws: &SdkConfig, name: &str) -> Result<(), BoxError> {
+    let client = aws_sdk_secretsmanager::Client::new(aws);
+    if client
+        .describe_secret()
+        .secret_id(name)
+        .send()
+        .await
+        .is_ok()
+    {
+        return Ok(());
+    }
+    client
+        .create_secret()
+        .name(name)
+        .secret_string(KeySet::generate().to_json())
+        .send()
+        .await?;
+    Ok(())
+}
