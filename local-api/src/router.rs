@@ -8,9 +8,13 @@ pub async fn dispatch(app: &App, req: Request) -> Response {
     let path = path_of(&req);
     match path.as_str() {
         "/api/auth/register" => register::handle(app, req).await,
-        "/api/auth/login" => login::handle(app, req).await,
+        "/api/auth/login" | "/api/auth/password" => login::handle(app, req).await,
         "/api/auth/refresh" | "/api/auth/logout" => refresh::handle(app, req).await,
+        p if p.starts_with("/api/users/") && p.trim_end_matches('/').ends_with("/posts") => {
+            posts::handle(app, req).await
+        }
         p if p == "/api/users" || p.starts_with("/api/users/") => users::handle(app, req).await,
+        p if p == "/api/posts" || p.starts_with("/api/posts/") => posts::handle(app, req).await,
         "/health" => http::serve(app, req, health).await,
         _ => http::serve(app, req, |_| async { Err(ApiError::NoRoute) }).await,
     }

@@ -87,6 +87,7 @@ async fn call(app: &App, binary: &str, req: Request) -> Response {
         "login" => login::handle(app, req).await,
         "refresh" => refresh::handle(app, req).await,
         "users" => users::handle(app, req).await,
+        "posts" => posts::handle(app, req).await,
         other => panic!("template declares binary {other} that this test does not know"),
     }
 }

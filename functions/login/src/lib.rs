@@ -1,4 +1,8 @@
 //! `POST /api/auth/login`: trade e-mail and password for a new session.
+//! `POST /api/auth/password`: change the password (needs the current one); ends every other
+//! session and answers with a fresh one.
+
+mod password;
 
 use lambda_http::http::{Method, StatusCode};
 use serde::Deserialize;
@@ -21,7 +25,8 @@ pub async fn handle(app: &App, req: Request) -> Response {
 async fn route(app: &App, req: Request) -> Result<Response, ApiError> {
     match (req.method(), path_of(&req).as_str()) {
         (&Method::POST, "/api/auth/login") => login(app, req).await,
-        (_, "/api/auth/login") => Err(ApiError::MethodNotAllowed(&["POST"])),
+        (&Method::POST, "/api/auth/password") => password::change(app, req).await,
+        (_, "/api/auth/login" | "/api/auth/password") => Err(ApiError::MethodNotAllowed(&["POST"])),
         _ => Err(ApiError::NoRoute),
     }
 }

@@ -79,10 +79,26 @@ impl KeySet {
 
     /// The key that derives a refresh token's successor (kept apart from JWT signing by HMAC).
     pub fn rotation_key(&self) -> hmac::Key {
-        let (_, secret) = self.active();
+        Self::derive(self.active().1, b"refresh-token-rotation")
+    }
+}
+
+impl KeySet {
+    /// Signs pagination cursors.
+    pub fn cursor_key(&self) -> hmac::Key {
+        Self::derive(self.active().1, b"pagination-cursor")
+    }
+
+    /// Every key a cursor may have been signed with (so cursors outlive a key rotation).
+    pub fn all_cursor_keys(&self) -> impl Iterator<Item = hmac::Key> + '_ {
+        self.keys
+            .values()
+            .map(|secret| Self::derive(secret, b"pagination-cursor"))
+    }
+
+    fn derive(secret: &[u8], purpose: &[u8]) -> hmac::Key {
         let signing = hmac::Key::new(hmac::HMAC_SHA256, secret);
-        let derived = hmac::sign(&signing, b"refresh-token-rotation");
-        hmac::Key::new(hmac::HMAC_SHA256, derived.as_ref())
+        hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&signing, purpose).as_ref())
     }
 }
 

@@ -10,6 +10,6 @@ mod sessions;
 pub use access_token::{AccessClaims, issue_access_token, verify_access_token};
 pub use keys::KeySet;
 pub use password_hash::{hash_password, verify_password};
-pub use principal::{Principal, authenticate};
+pub use principal::{Principal, authenticate, authenticate_optional};
 pub use refresh_token::RefreshToken;
 pub use sessions::{TokenPair, logout, refresh, start_session};

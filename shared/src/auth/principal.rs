@@ -21,6 +21,15 @@ impl Principal {
     pub fn role(&self) -> Role {
         self.user.role
     }
+
+    pub fn is_admin(&self) -> bool {
+        self.user.role == Role::Admin
+    }
+
+    /// The caller is `user_id`, or staff (moderator or admin).
+    pub fn is_self_or_staff(&self, user_id: &str) -> bool {
+        self.id() == user_id || self.user.role.is_staff()
+    }
 }
 
 /// Verifies the bearer token, then reads the user and session (two concurrent key lookups) so
@@ -43,4 +52,17 @@ pub async fn authenticate(app: &App, req: &Request) -> Result<Principal, ApiErro
         user,
         session_id: claims.sid,
     })
+}
+
+/// The caller if they sent a token (which must then be valid), `None` if they sent none.
+pub async fn authenticate_optional(
+    app: &App,
+    req: &Request,
+) -> Result<Option<Principal>, ApiError> {
+    if bearer_token(req).is_none()
+        && crate::http::header(req, http::header::AUTHORIZATION).is_none()
+    {
+        return Ok(None);
+    }
+    authenticate(app, req).await.map(Some)
 }

@@ -4,6 +4,7 @@ mod display_name;
 mod email;
 mod field_errors;
 mod password;
+mod post;
 mod role;
 mod user;
 
@@ -11,5 +12,6 @@ pub use display_name::DisplayName;
 pub use email::Email;
 pub use field_errors::{FieldError, FieldErrors, Invalid};
 pub use password::Password;
+pub use post::{Post, PostContent, PostStatus, PostTitle, PostView, Tag};
 pub use role::Role;
 pub use user::{User, UserView};

@@ -35,6 +35,11 @@ impl User {
         }
     }
 
+    /// Sort key of the by-name listing: lower-cased name, then id.
+    pub fn name_key(&self) -> String {
+        format!("{}#{}", self.name.as_str().to_lowercase(), self.id)
+    }
+
     pub fn is_active(&self) -> bool {
         self.deleted_at.is_none()
     }

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::domain::{Email, Role, User};
-pub use records::{RefreshRecord, Session};
+use crate::domain::{Email, Post, Role, User};
+pub use records::{Page, Position, PostQuery, RefreshRecord, Session, UserQuery};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -35,6 +35,38 @@ pub trait UserStore: Send + Sync {
     async fn set_role(&self, id: &str, role: Role, now: i64) -> Result<User, StoreError>;
     /// Ends every session started at or before `at` ("log out everywhere").
     async fn invalidate_sessions(&self, id: &str, at: i64) -> Result<(), StoreError>;
+    /// Replaces `previous` with `next` if the stored version is still `previous.version`
+    /// (`Conflict` otherwise). An e-mail change releases the old address and claims the new one
+    /// in the same transaction (`EmailTaken` if someone holds it).
+    async fn update_user(&self, previous: &User, next: &User) -> Result<(), StoreError>;
+    /// Soft delete: sets `deleted_at`, ends every session, frees the e-mail, leaves listings.
+    async fn delete_user(&self, user: &User, at: i64) -> Result<User, StoreError>;
+    /// Active users ordered by e-mail; with a prefix, those whose e-mail starts with it, then
+    /// those whose name does (ordered by name). `Position::phase` says which part a cursor is in.
+    async fn list_users(
+        &self,
+        query: &UserQuery,
+        after: Option<&Position>,
+        limit: usize,
+    ) -> Result<Page<User>, StoreError>;
+}
+
+#[async_trait]
+pub trait PostStore: Send + Sync {
+    async fn create_post(&self, post: &Post) -> Result<(), StoreError>;
+    async fn get_post(&self, id: &str) -> Result<Option<Post>, StoreError>;
+    /// Replaces `previous` with `next` if the stored version is still `previous.version`.
+    async fn update_post(&self, previous: &Post, next: &Post) -> Result<(), StoreError>;
+    async fn delete_post(&self, post: &Post) -> Result<(), StoreError>;
+    /// Newest first; see `PostQuery` for which index serves which filter.
+    async fn list_posts(
+        &self,
+        query: &PostQuery,
+        after: Option<&Position>,
+        limit: usize,
+    ) -> Result<Page<Post>, StoreError>;
+    /// Hides every post of a deleted author from reads and listings.
+    async fn hide_author_posts(&self, author_id: &str) -> Result<(), StoreError>;
 }
 
 #[async_trait]
@@ -74,13 +106,17 @@ pub trait SessionStore: Send + Sync {
 pub struct Stores {
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionStore>,
+    pub posts: Arc<dyn PostStore>,
 }
 
 impl Stores {
-    pub fn from_adapter<A: UserStore + SessionStore + 'static>(adapter: Arc<A>) -> Self {
+    pub fn from_adapter<A: UserStore + SessionStore + PostStore + 'static>(
+        adapter: Arc<A>,
+    ) -> Self {
         Self {
             users: adapter.clone(),
-            sessions: adapter,
+            sessions: adapter.clone(),
+            posts: adapter,
         }
     }
 }

@@ -1,3 +1,7 @@
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{PostStatus, Role, Tag};
+
 /// A login session: the family every refresh token descended from one login belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
@@ -17,4 +21,41 @@ pub struct RefreshRecord {
     pub created_at: i64,
     pub expires_at: i64,
     pub spent_at: Option<i64>,
+}
+
+/// Where a listing page ended: the sort-key value and id of its last item. Cursors carry it,
+/// signed, so a client cannot forge one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    #[serde(rename = "p")]
+    pub phase: u8,
+    #[serde(rename = "s")]
+    pub sort: String,
+    #[serde(rename = "i")]
+    pub id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Where the next page starts; `None` on the last page.
+    pub next: Option<Position>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    pub role: Option<Role>,
+    /// Lower-cased prefix of the e-mail or the name.
+    pub prefix: Option<String>,
+}
+
+/// Which posts to list.
+/// - `tag`: the tag index, one status (published unless given), optionally one author;
+/// - `author` without tag: the author index, one status or (`None`) all of them;
+/// - neither: the status index (published unless given).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostQuery {
+    pub author: Option<String>,
+    pub tag: Option<Tag>,
+    pub status: Option<PostStatus>,
 }

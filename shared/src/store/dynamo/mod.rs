@@ -1,6 +1,8 @@
 //! The DynamoDB adapter: one table, overloaded keys (see `schema` for the key shapes).
 
 mod item;
+mod posts;
+mod query;
 pub mod schema;
 mod sessions;
 mod users;
@@ -52,15 +54,28 @@ enum Cancelled {
     Contention,
 }
 
-fn cancellation<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Cancelled> {
+/// The cancellation code of each item of a cancelled transaction, in order ("None" for items
+/// that were fine).
+fn cancellation_codes<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
     let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = e.as_service_error()
     else {
         return None;
     };
-    let codes: Vec<&str> = cancel
-        .cancellation_reasons()
+    Some(
+        cancel
+            .cancellation_reasons()
+            .iter()
+            .map(|reason| reason.code().unwrap_or("None").to_owned())
+            .collect(),
+    )
+}
+
+fn cancellation<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Cancelled> {
+    let codes = cancellation_codes(e)?;
+    let codes: Vec<&str> = codes
         .iter()
-        .filter_map(|reason| reason.code())
+        .map(String::as_str)
+        .filter(|c| *c != "None")
         .collect();
     if codes.contains(&"ConditionalCheckFailed") {
         Some(Cancelled::Condition)

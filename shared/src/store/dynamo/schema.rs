@@ -8,6 +8,15 @@
 //! | e-mail marker   | `EMAIL#<email>`   | `EMAIL`           |
 //! | session         | `USER#<id>`       | `SESSION#<sid>`   |
 //! | refresh token   | `REFRESH#<hash>`  | `REFRESH`         |
+//! | post            | `POST#<id>`       | `POST`            |
+//! | post tag entry  | `POST#<id>`       | `TAG#<tag>`       |
+//!
+//! Index entries (sparse: only active users and visible posts carry them):
+//! | item       | GSI1 (PK / SK)                                 | GSI2 (PK / SK)                  | GSI3 (PK / SK)        |
+//! |------------|------------------------------------------------|---------------------------------|-----------------------|
+//! | user       | `USERS` / email                                | `USERS#<role>` / email          | `USERS` / name#id     |
+//! | post       | `STATUS#<status>` / feed time#id               | `AUTHOR#<author>` / created#id  | –                     |
+//! | tag entry  | `TAG#<tag>#<status>` / feed time#id            | –                               | –                     |
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{
@@ -40,7 +49,16 @@ pub const INDEXES: &[IndexDef] = &[
         partition_key: "GSI2PK",
         sort_key: "GSI2SK",
     },
+    IndexDef {
+        name: "GSI3",
+        partition_key: "GSI3PK",
+        sort_key: "GSI3SK",
+    },
 ];
+
+pub const GSI1: &IndexDef = &INDEXES[0];
+pub const GSI2: &IndexDef = &INDEXES[1];
+pub const GSI3: &IndexDef = &INDEXES[2];
 
 /// Every key attribute of the table and its indexes; all are strings.
 pub fn key_attributes() -> Vec<&'static str> {

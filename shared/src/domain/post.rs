@@ -1,0 +1,261 @@
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use super::Invalid;
+use crate::clock::rfc3339;
+
+pub const MAX_TITLE_CHARS: usize = 200;
+pub const MAX_CONTENT_CHARS: usize = 50_000;
+pub const MAX_TAGS: usize = 10;
+pub const MAX_TAG_CHARS: usize = 50;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostTitle(String);
+
+impl PostTitle {
+    pub fn parse(raw: impl AsRef<str>) -> Result<Self, Invalid> {
+        let title = raw.as_ref().trim();
+        let chars = title.chars().count();
+        if chars == 0 {
+            return Err(Invalid::new("required", "must not be empty"));
+        }
+        if chars > MAX_TITLE_CHARS {
+            return Err(Invalid::new(
+                "too_long",
+                format!("must be at most {MAX_TITLE_CHARS} characters"),
+            ));
+        }
+        Ok(Self(title.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Post body, stored exactly as given and only ever returned as JSON (never rendered here).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostContent(String);
+
+impl PostContent {
+    pub fn parse(raw: String) -> Result<Self, Invalid> {
+        let chars = raw.chars().count();
+        if raw.trim().is_empty() {
+            return Err(Invalid::new("required", "must not be empty"));
+        }
+        if chars > MAX_CONTENT_CHARS {
+            return Err(Invalid::new(
+                "too_long",
+                format!("must be at most {MAX_CONTENT_CHARS} characters"),
+            ));
+        }
+        Ok(Self(raw))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PostStatus {
+    Draft,
+    Published,
+    Archived,
+}
+
+impl PostStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PostStatus::Draft => "draft",
+            PostStatus::Published => "published",
+            PostStatus::Archived => "archived",
+        }
+    }
+
+    pub fn parse(raw: impl AsRef<str>) -> Result<Self, Invalid> {
+        match raw.as_ref() {
+            "draft" => Ok(PostStatus::Draft),
+            "published" => Ok(PostStatus::Published),
+            "archived" => Ok(PostStatus::Archived),
+            _ => Err(Invalid::new(
+                "invalid_status",
+                "must be one of: draft, published, archived",
+            )),
+        }
+    }
+}
+
+impl fmt::Display for PostStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A tag in slug form: lowercase letters and digits in groups joined by single hyphens.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Tag(String);
+
+impl Tag {
+    pub fn parse(raw: impl AsRef<str>) -> Result<Self, Invalid> {
+        let tag = raw.as_ref();
+        let slug = !tag.is_empty()
+            && tag.len() <= MAX_TAG_CHARS
+            && tag.split('-').all(|part| {
+                !part.is_empty()
+                    && part
+                        .chars()
+                        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            });
+        if slug {
+            Ok(Self(tag.to_owned()))
+        } else {
+            Err(Invalid::new(
+                "invalid_tag",
+                format!(
+                    "tags are slugs like `rust-lambda` (a-z, 0-9, single hyphens, at most {MAX_TAG_CHARS})"
+                ),
+            ))
+        }
+    }
+
+    /// Up to ten distinct tags, in the order given.
+    pub fn parse_list(raw: Vec<String>) -> Result<Vec<Self>, Invalid> {
+        let mut tags: Vec<Tag> = Vec::new();
+        for item in raw {
+            let tag = Tag::parse(item)?;
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        if tags.len() > MAX_TAGS {
+            return Err(Invalid::new("too_many", format!("at most {MAX_TAGS} tags")));
+        }
+        Ok(tags)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A post as stored. Times are epoch milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Post {
+    pub id: String,
+    pub author_id: String,
+    pub title: PostTitle,
+    pub content: PostContent,
+    pub status: PostStatus,
+    pub tags: Vec<Tag>,
+    pub published_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: u64,
+    /// Set when the author's account is deleted: the post is hidden everywhere.
+    pub author_deleted: bool,
+}
+
+impl Post {
+    /// The instant listings sort by, newest first: publication for published posts,
+    /// creation otherwise.
+    pub fn feed_time(&self) -> i64 {
+        match (self.status, self.published_at) {
+            (PostStatus::Published, Some(at)) => at,
+            _ => self.created_at,
+        }
+    }
+
+    /// Sort keys shared by both stores: fixed-width time, then id, so text order is time order.
+    pub fn feed_key(&self) -> String {
+        format!("{:013}#{}", self.feed_time(), self.id)
+    }
+
+    pub fn author_key(&self) -> String {
+        format!("{:013}#{}", self.created_at, self.id)
+    }
+
+    pub fn view(&self) -> PostView {
+        PostView {
+            id: self.id.clone(),
+            author_id: self.author_id.clone(),
+            title: self.title.as_str().to_owned(),
+            content: self.content.as_str().to_owned(),
+            status: self.status,
+            tags: self.tags.iter().map(|t| t.as_str().to_owned()).collect(),
+            published_at: self.published_at.map(rfc3339),
+            created_at: rfc3339(self.created_at),
+            updated_at: rfc3339(self.updated_at),
+            version: self.version,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostView {
+    pub id: String,
+    pub author_id: String,
+    pub title: String,
+    pub content: String,
+    pub status: PostStatus,
+    pub tags: Vec<String>,
+    pub published_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_and_content_are_bounded() {
+        assert!(PostTitle::parse("  ").is_err());
+        assert!(PostTitle::parse("a".repeat(200)).is_ok());
+        assert!(PostTitle::parse("a".repeat(201)).is_err());
+        assert!(PostContent::parse("x".repeat(50_000)).is_ok());
+        assert!(PostContent::parse("x".repeat(50_001)).is_err());
+        assert!(PostContent::parse(" \n".into()).is_err());
+        let html = PostContent::parse("<script>alert(1)</script>".into()).unwrap();
+        assert_eq!(
+            html.as_str(),
+            "<script>alert(1)</script>",
+            "stored as given"
+        );
+    }
+
+    #[test]
+    fn tags_are_slugs_deduplicated_and_at_most_ten() {
+        assert!(Tag::parse("rust-lambda").is_ok());
+        for bad in ["", "Rust", "a--b", "-a", "a-", "a b", "ü", &"a".repeat(51)] {
+            assert!(Tag::parse(bad).is_err(), "{bad:?}");
+        }
+        let tags = Tag::parse_list(vec!["a".into(), "b".into(), "a".into()]).unwrap();
+        assert_eq!(tags.len(), 2);
+        let eleven = (0..11).map(|i| format!("t{i}")).collect();
+        assert_eq!(Tag::parse_list(eleven).unwrap_err().code, "too_many");
+    }
+
+    #[test]
+    fn sort_keys_order_by_time_then_id() {
+        let post = |id: &str, created_at: i64| Post {
+            id: id.into(),
+            author_id: "a".into(),
+            title: PostTitle::parse("t").unwrap(),
+            content: PostContent::parse("c".into()).unwrap(),
+            status: PostStatus::Draft,
+            tags: vec![],
+            published_at: None,
+            created_at,
+            updated_at: created_at,
+            version: 1,
+            author_deleted: false,
+        };
+        assert!(post("b", 9).feed_key() < post("a", 10).feed_key());
+        assert!(post("a", 10).author_key() < post("b", 10).author_key());
+    }
+}
