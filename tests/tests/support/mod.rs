@@ -155,3 +155,125 @@ pub async fn refresh_with(app: &App, token: &str) -> Response {
     );
     refresh::handle(app, req).await
 }
+
+/// Sends a request to the function that owns its path (the split `template.yaml` declares).
+pub async fn dispatch(app: &App, req: Request) -> Response {
+    let path = req.uri().path().to_owned();
+    if path.starts_with("/api/users/") && path.ends_with("/posts") || path.starts_with("/api/posts")
+    {
+        posts::handle(app, req).await
+    } else if path.starts_with("/api/users") {
+        users::handle(app, req).await
+    } else if path == "/api/auth/login" || path == "/api/auth/password" {
+        login::handle(app, req).await
+    } else if path == "/api/auth/register" {
+        register::handle(app, req).await
+    } else {
+        refresh::handle(app, req).await
+    }
+}
+
+/// A request as a client sends it: optional token, JSON body, extra headers, query string.
+pub struct Call<'a> {
+    pub method: Method,
+    pub path: &'a str,
+    pub token: Option<&'a str>,
+    pub body: Option<Value>,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl<'a> Call<'a> {
+    pub fn new(method: Method, path: &'a str) -> Self {
+        Self {
+            method,
+            path,
+            token: None,
+            body: None,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn token(mut self, token: &'a str) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub async fn send(self, app: &App) -> Response {
+        let (path, query) = self.path.split_once('?').unwrap_or((self.path, ""));
+        let mut req = match &self.body {
+            Some(body) => json_request(self.method.clone(), path, body),
+            None => request(self.method.clone(), path),
+        };
+        if let Some(token) = self.token {
+            req = with_bearer(req, token);
+        }
+        for (name, value) in &self.headers {
+            req.headers_mut().insert(*name, value.parse().unwrap());
+        }
+        let pairs: Vec<(String, String)> = query
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, ""));
+                (k.to_owned(), v.replace("%2B", "+").replace("%40", "@"))
+            })
+            .collect();
+        let pairs: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        req = with_query(req, &pairs);
+        dispatch(app, req).await
+    }
+}
+
+/// A registered user: id, tokens.
+pub struct Account {
+    pub id: String,
+    pub email: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+pub async fn account(app: &App, email: &str, name: &str) -> Account {
+    let req = json_request(
+        Method::POST,
+        "/api/auth/register",
+        &serde_json::json!({ "email": email, "password": "correct horse battery", "name": name }),
+    );
+    let response = register::handle(app, req).await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        response.body()
+    );
+    let body = body_json(&response);
+    Account {
+        id: body["user"]["id"].as_str().unwrap().to_owned(),
+        email: email.to_owned(),
+        access: body["accessToken"].as_str().unwrap().to_owned(),
+        refresh: body["refreshToken"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// A user with a role set through the store, as `local-api promote` does.
+pub async fn account_with_role(app: &App, email: &str, role: shared::domain::Role) -> Account {
+    let account = account(app, email, "Staff").await;
+    app.stores
+        .users
+        .set_role(&account.id, role, shared::clock::now_ms())
+        .await
+        .unwrap();
+    account
+}
