@@ -13,7 +13,7 @@ use support::body_json;
 fn load_event(name: &str, tokens: &Value) -> shared::http::Request {
     let path = format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
     let mut text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    for placeholder in ["accessToken", "refreshToken"] {
+    for placeholder in ["accessToken", "refreshToken", "userId", "postId"] {
         if let Some(value) = tokens[placeholder].as_str() {
             text = text.replace(&format!("{{{{{placeholder}}}}}"), value);
         }
@@ -28,7 +28,9 @@ async fn invoke(app: &App, name: &str, tokens: &Value) -> Response {
         "register" => register::handle(app, req).await,
         "login" => login::handle(app, req).await,
         "refresh" | "logout" | "logout-all" => refresh::handle(app, req).await,
-        "users-me" => users::handle(app, req).await,
+        "password-change" => login::handle(app, req).await,
+        name if name.starts_with("users-") => users::handle(app, req).await,
+        name if name.starts_with("posts-") || name == "user-posts" => posts::handle(app, req).await,
         other => panic!("no handler mapped for event {other}"),
     }
 }
@@ -80,4 +82,39 @@ async fn the_stage_prefix_never_reaches_routing() {
     assert_eq!(shared::http::path_of(&req), "/api/auth/register");
     let response = register::handle(&app, req).await;
     assert_eq!(response.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn user_and_post_events_walk_their_routes() {
+    let app = support::sqlite_app_with(Config::for_tests());
+    let reader = invoke(&app, "register", &Value::Null).await;
+    let mut tokens = body_json(&reader);
+    tokens["userId"] = tokens["user"]["id"].clone();
+
+    let expect = async |name: &str, tokens: &Value, status: StatusCode| {
+        let response = invoke(&app, name, tokens).await;
+        assert_eq!(response.status(), status, "{name}: {:?}", response.body());
+        body_json_or_null(&response)
+    };
+    let created = expect("posts-create", &tokens, StatusCode::CREATED).await;
+    tokens["postId"] = created["id"].clone();
+    let listed = expect("posts-list", &tokens, StatusCode::OK).await;
+    assert_eq!(listed["data"][0]["id"], tokens["postId"]);
+    expect("posts-get", &tokens, StatusCode::OK).await;
+    expect("posts-patch", &tokens, StatusCode::OK).await;
+    expect("user-posts", &tokens, StatusCode::OK).await;
+    expect("users-get", &tokens, StatusCode::OK).await;
+    expect("users-patch", &tokens, StatusCode::OK).await;
+    expect("users-list", &tokens, StatusCode::FORBIDDEN).await;
+    expect("posts-delete", &tokens, StatusCode::NO_CONTENT).await;
+    let changed = expect("password-change", &tokens, StatusCode::OK).await;
+    tokens["accessToken"] = changed["accessToken"].clone();
+    expect("users-delete", &tokens, StatusCode::NO_CONTENT).await;
+}
+
+fn body_json_or_null(response: &Response) -> Value {
+    match response.body() {
+        lambda_http::Body::Empty => Value::Null,
+        _ => body_json(response),
+    }
 }
