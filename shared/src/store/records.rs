@@ -1,6 +1,6 @@
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{PostStatus, Role, Tag};
+use crate::domain::{PostStatus, Role, Tag, User};
 
 /// A login session: the family every refresh token descended from one login belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +33,21 @@ pub struct Position {
     pub sort: String,
     #[serde(rename = "i")]
     pub id: String,
+}
+
+impl Position {
+    /// Where a user listing stands after `user`: phase 0 sorts by e-mail, phase 1 by name.
+    pub fn of_user(user: &User, phase: u8) -> Self {
+        let sort = match phase {
+            0 => user.email.as_str().to_owned(),
+            _ => user.name_key(),
+        };
+        Self {
+            phase,
+            sort,
+            id: user.id.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,6 +10,9 @@ mod users;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+
+use item::Item;
 
 use super::StoreError;
 
@@ -84,4 +87,16 @@ fn cancellation<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Cancelled
     } else {
         None
     }
+}
+
+/// A transactional put that fails if an item with the same key exists.
+fn put_if_absent(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(#pk)")
+        .expression_attribute_names("#pk", "PK")
+        .build()
+        .map_err(|e| StoreError::Backend(e.to_string()))?;
+    Ok(TransactWriteItem::builder().put(put).build())
 }

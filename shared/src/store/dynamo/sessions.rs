@@ -1,10 +1,10 @@
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::item::{Item, get_n, get_opt_n, get_s, key, n, s, ttl_from_ms};
 use super::schema::TTL_ATTRIBUTE;
 use super::users::user_pk;
-use super::{DynamoStore, cancellation};
+use super::{DynamoStore, cancellation, put_if_absent};
 use crate::clock::now_ms;
 use crate::store::{RefreshRecord, Session, SessionStore, StoreError};
 
@@ -70,17 +70,6 @@ fn refresh_from_item(item: &Item) -> Result<RefreshRecord, StoreError> {
     })
 }
 
-fn put_new(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(#pk)")
-        .expression_attribute_names("#pk", "PK")
-        .build()
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
-
 impl DynamoStore {
     async fn get_consistent(&self, key: Item) -> Result<Option<Item>, StoreError> {
         let output = self
@@ -104,8 +93,8 @@ impl SessionStore for DynamoStore {
     ) -> Result<(), StoreError> {
         self.client
             .transact_write_items()
-            .transact_items(put_new(&self.table, session_to_item(session))?)
-            .transact_items(put_new(&self.table, refresh_to_item(token))?)
+            .transact_items(put_if_absent(&self.table, session_to_item(session))?)
+            .transact_items(put_if_absent(&self.table, refresh_to_item(token))?)
             .send()
             .await?;
         Ok(())
@@ -165,7 +154,7 @@ impl SessionStore for DynamoStore {
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(spend).build())
             .transact_items(TransactWriteItem::builder().update(extend).build())
-            .transact_items(put_new(&self.table, refresh_to_item(next))?)
+            .transact_items(put_if_absent(&self.table, refresh_to_item(next))?)
             .send()
             .await;
         match result {

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem};
 use super::item::{Item, get_n, get_opt_n, get_s, key, n, s};
 use super::query::{Filter, IndexQuery};
 use super::schema::{GSI1, GSI2, GSI3};
-use super::{Cancelled, DynamoStore, cancellation, cancellation_codes};
+use super::{Cancelled, DynamoStore, cancellation, cancellation_codes, put_if_absent};
 use crate::domain::{DisplayName, Email, Role, User};
 use crate::store::{Page, Position, StoreError, UserQuery, UserStore};
 
@@ -188,17 +188,6 @@ fn user_from_item(item: &Item) -> Result<User, StoreError> {
     })
 }
 
-fn put_if_absent(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(#pk)")
-        .expression_attribute_names("#pk", "PK")
-        .build()
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
-
 #[async_trait]
 impl UserStore for DynamoStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
@@ -365,15 +354,10 @@ impl UserStore for DynamoStore {
             }
             if users.len() == limit {
                 let more = more_here || phase < last_phase;
-                let next = users.last().filter(|_| more).map(|user| Position {
-                    phase,
-                    sort: if phase == 0 {
-                        user.email.as_str().to_owned()
-                    } else {
-                        user.name_key()
-                    },
-                    id: user.id.clone(),
-                });
+                let next = users
+                    .last()
+                    .filter(|_| more)
+                    .map(|user| Position::of_user(user, phase));
                 return Ok(Page { items: users, next });
             }
         }

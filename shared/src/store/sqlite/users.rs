@@ -213,15 +213,10 @@ fn list_users(
         items.extend(found);
         if items.len() == limit {
             let more = more_here || phase < last_phase;
-            let next = items.last().filter(|_| more).map(|user| Position {
-                phase,
-                sort: if phase == 0 {
-                    user.email.as_str().to_owned()
-                } else {
-                    user.name_key()
-                },
-                id: user.id.clone(),
-            });
+            let next = items
+                .last()
+                .filter(|_| more)
+                .map(|user| Position::of_user(user, phase));
             return Ok(Page { items, next });
         }
     }
