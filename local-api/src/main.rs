@@ -2,7 +2,6 @@
 //! user's role on whichever store is configured.
 
 mod promote;
-mod router;
 mod server;
 
 use std::process::ExitCode;

@@ -10,7 +10,7 @@ use shared::App;
 use shared::app::BoxError;
 use shared::http::{self, ApiError, MAX_BODY_BYTES};
 
-use crate::router::dispatch;
+use local_api::router::dispatch;
 
 pub async fn run(app: Arc<App>) -> Result<(), BoxError> {
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());

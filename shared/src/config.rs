@@ -39,18 +39,43 @@ fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn seconds(name: &str, default: u64) -> Result<Duration, ConfigError> {
-    var(name)
-        .map(|v| v.parse::<u64>())
-        .transpose()
-        .map_err(|_| ConfigError(format!("{name} must be a whole number of seconds")))
-        .map(|v| Duration::from_secs(v.unwrap_or(default)))
+fn seconds(name: &str, default: Duration) -> Result<Duration, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| ConfigError(format!("{name} must be a whole number of seconds"))),
+    }
+}
+
+impl Default for Config {
+    /// What a local run uses when nothing is configured.
+    fn default() -> Self {
+        Self {
+            store: StoreKind::Sqlite,
+            data_dir: ".data".into(),
+            table_name: "app-main".into(),
+            issuer: "serverless-backend".into(),
+            audience: "serverless-backend-api".into(),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            refresh_grace: Duration::from_secs(10),
+            cors_origins: Vec::new(),
+            auth_keys: None,
+            auth_keys_secret_id: None,
+            secrets_cache_ttl: Duration::from_secs(300),
+        }
+    }
 }
 
 impl Config {
+    /// The defaults, overridden by whatever the environment sets.
     pub fn from_env() -> Result<Self, ConfigError> {
+        let defaults = Self::default();
         let store = match var("STORE").as_deref() {
-            None | Some("sqlite") => StoreKind::Sqlite,
+            None => defaults.store,
+            Some("sqlite") => StoreKind::Sqlite,
             Some("dynamodb") => StoreKind::DynamoDb,
             Some(other) => {
                 return Err(ConfigError(format!(
@@ -60,42 +85,30 @@ impl Config {
         };
         Ok(Self {
             store,
-            data_dir: var("DATA_DIR").unwrap_or_else(|| ".data".into()).into(),
-            table_name: var("TABLE_NAME").unwrap_or_else(|| "app-main".into()),
-            issuer: var("JWT_ISSUER").unwrap_or_else(|| "serverless-backend".into()),
-            audience: var("JWT_AUDIENCE").unwrap_or_else(|| "serverless-backend-api".into()),
-            access_token_ttl: seconds("ACCESS_TOKEN_TTL_SECS", 15 * 60)?,
-            refresh_token_ttl: seconds("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
-            refresh_grace: seconds("REFRESH_GRACE_SECS", 10)?,
-            cors_origins: var("CORS_ALLOWED_ORIGINS")
-                .map(|v| {
-                    v.split(',')
-                        .map(|o| o.trim().to_owned())
-                        .filter(|o| !o.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            data_dir: var("DATA_DIR").map_or(defaults.data_dir, Into::into),
+            table_name: var("TABLE_NAME").unwrap_or(defaults.table_name),
+            issuer: var("JWT_ISSUER").unwrap_or(defaults.issuer),
+            audience: var("JWT_AUDIENCE").unwrap_or(defaults.audience),
+            access_token_ttl: seconds("ACCESS_TOKEN_TTL_SECS", defaults.access_token_ttl)?,
+            refresh_token_ttl: seconds("REFRESH_TOKEN_TTL_SECS", defaults.refresh_token_ttl)?,
+            refresh_grace: seconds("REFRESH_GRACE_SECS", defaults.refresh_grace)?,
+            cors_origins: var("CORS_ALLOWED_ORIGINS").map_or(defaults.cors_origins, |v| {
+                v.split(',')
+                    .map(|o| o.trim().to_owned())
+                    .filter(|o| !o.is_empty())
+                    .collect()
+            }),
             auth_keys: var("AUTH_KEYS"),
             auth_keys_secret_id: var("AUTH_KEYS_SECRET_ID"),
-            secrets_cache_ttl: seconds("SECRETS_CACHE_TTL_SECS", 300)?,
+            secrets_cache_ttl: seconds("SECRETS_CACHE_TTL_SECS", defaults.secrets_cache_ttl)?,
         })
     }
 
-    /// The values tests and local runs use when nothing is configured.
+    /// The defaults with a browser origin allowed, as the tests use them.
     pub fn for_tests() -> Self {
         Self {
-            store: StoreKind::Sqlite,
-            data_dir: ".data".into(),
-            table_name: "app-main".into(),
-            issuer: "serverless-backend".into(),
-            audience: "serverless-backend-api".into(),
-            access_token_ttl: Duration::from_secs(900),
-            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
-            refresh_grace: Duration::from_secs(10),
             cors_origins: vec!["http://localhost:5173".into()],
-            auth_keys: None,
-            auth_keys_secret_id: None,
-            secrets_cache_ttl: Duration::from_secs(300),
+            ..Self::default()
         }
     }
 

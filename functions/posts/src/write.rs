@@ -31,9 +31,9 @@ struct Fields {
     tags: Option<Vec<Tag>>,
 }
 
-/// Parses every field present; `required` names those that must be.
-fn parse(body: PostBody, required: bool) -> Result<Fields, ApiError> {
-    let mut errors = FieldErrors::default();
+/// Parses every field present, recording what is wrong in `errors`; with `required`, title and
+/// content must be present.
+fn parse(body: PostBody, required: bool, errors: &mut FieldErrors) -> Fields {
     let (title, content) = if required {
         (
             errors.parse("title", body.title, PostTitle::parse),
@@ -45,17 +45,11 @@ fn parse(body: PostBody, required: bool) -> Result<Fields, ApiError> {
             errors.parse_optional("content", body.content, PostContent::parse),
         )
     };
-    let status = errors.parse_optional("status", body.status, PostStatus::parse);
-    let tags = errors.parse_optional("tags", body.tags, Tag::parse_list);
-    if errors.is_empty() {
-        Ok(Fields {
-            title,
-            content,
-            status,
-            tags,
-        })
-    } else {
-        Err(ApiError::Validation(errors.into_vec()))
+    Fields {
+        title,
+        content,
+        status: errors.parse_optional("status", body.status, PostStatus::parse),
+        tags: errors.parse_optional("tags", body.tags, Tag::parse_list),
     }
 }
 
@@ -66,10 +60,12 @@ fn published_at(previous: Option<i64>, status: PostStatus, now: i64) -> Option<i
 
 pub async fn create(app: &App, req: Request) -> Result<Response, ApiError> {
     let principal = authenticate(app, &req).await?;
-    let fields = parse(read_json(&req)?, true)?;
+    let mut errors = FieldErrors::default();
+    let fields = parse(read_json(&req)?, true, &mut errors);
     let (Some(title), Some(content)) = (fields.title, fields.content) else {
-        return Err(ApiError::Validation(vec![]));
+        return Err(ApiError::Validation(errors.into_vec()));
     };
+    ApiError::check(errors)?;
     let now = now_ms();
     let status = fields.status.unwrap_or(PostStatus::Draft);
     let post = Post {
@@ -96,7 +92,9 @@ pub async fn create(app: &App, req: Request) -> Result<Response, ApiError> {
 
 pub async fn patch(app: &App, req: Request, id: &str) -> Result<Response, ApiError> {
     let principal = authenticate(app, &req).await?;
-    let fields = parse(read_json(&req)?, false)?;
+    let mut errors = FieldErrors::default();
+    let fields = parse(read_json(&req)?, false, &mut errors);
+    ApiError::check(errors)?;
     let current = readable_post(app, id, Some(&principal)).await?;
     if !can_edit(&current, &principal) {
         return Err(ApiError::Forbidden);

@@ -62,9 +62,7 @@ pub async fn patch(app: &App, req: Request, id: &str) -> Result<Response, ApiErr
     let name = errors.parse_optional("name", body.name, DisplayName::parse);
     let email = errors.parse_optional("email", body.email, Email::parse);
     let role = errors.parse_optional("role", body.role, Role::parse);
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors.into_vec()));
-    }
+    ApiError::check(errors)?;
     let expected = required_version(&req)?;
     if expected.is_some_and(|v| v != current.version) {
         return Err(ApiError::PreconditionFailed);

@@ -6,7 +6,7 @@ use lambda_http::Body;
 use serde_json::json;
 
 use super::Response;
-use crate::domain::FieldError;
+use crate::domain::{FieldError, FieldErrors};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
@@ -60,6 +60,15 @@ impl ApiError {
         Self::Conflict {
             code,
             detail: detail.into(),
+        }
+    }
+
+    /// 422 listing every recorded field error, if there is any.
+    pub fn check(errors: FieldErrors) -> Result<(), ApiError> {
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::Validation(errors.into_vec()))
         }
     }
 

@@ -132,10 +132,14 @@ pub fn assert_problem(response: &Response, status: StatusCode, code: &str) -> Va
 
 /// Registers through the real handler; returns the response body (user + tokens).
 pub async fn register_user(app: &App, email: &str, password: &str) -> Value {
+    register_named(app, email, password, "Test User").await
+}
+
+async fn register_named(app: &App, email: &str, password: &str, name: &str) -> Value {
     let req = json_request(
         Method::POST,
         "/api/auth/register",
-        &serde_json::json!({ "email": email, "password": password, "name": "Test User" }),
+        &serde_json::json!({ "email": email, "password": password, "name": name }),
     );
     let response = register::handle(app, req).await;
     assert_eq!(
@@ -154,23 +158,6 @@ pub async fn refresh_with(app: &App, token: &str) -> Response {
         &serde_json::json!({ "refreshToken": token }),
     );
     refresh::handle(app, req).await
-}
-
-/// Sends a request to the function that owns its path (the split `template.yaml` declares).
-pub async fn dispatch(app: &App, req: Request) -> Response {
-    let path = req.uri().path().to_owned();
-    if path.starts_with("/api/users/") && path.ends_with("/posts") || path.starts_with("/api/posts")
-    {
-        posts::handle(app, req).await
-    } else if path.starts_with("/api/users") {
-        users::handle(app, req).await
-    } else if path == "/api/auth/login" || path == "/api/auth/password" {
-        login::handle(app, req).await
-    } else if path == "/api/auth/register" {
-        register::handle(app, req).await
-    } else {
-        refresh::handle(app, req).await
-    }
 }
 
 /// A request as a client sends it: optional token, JSON body, extra headers, query string.
@@ -233,7 +220,7 @@ impl<'a> Call<'a> {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         req = with_query(req, &pairs);
-        dispatch(app, req).await
+        local_api::router::dispatch(app, req).await
     }
 }
 

@@ -10,6 +10,7 @@ mod users;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use item::Item;
@@ -37,6 +38,40 @@ impl DynamoStore {
     pub fn table(&self) -> &str {
         &self.table
     }
+
+    /// A strongly consistent read of one item.
+    async fn get_consistent(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await?;
+        Ok(output.item)
+    }
+
+    /// Runs a transaction; any cancellation (a failed condition or contention) is a `Conflict`.
+    async fn transact_or_conflict(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e) if cancellation(&e).is_some() => Err(StoreError::Conflict),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// True when an `UpdateItem` failed only because its condition did not hold.
+fn condition_failed<R>(e: &SdkError<UpdateItemError, R>) -> bool {
+    e.as_service_error()
+        .is_some_and(|e| e.is_conditional_check_failed_exception())
 }
 
 impl<E, R> From<SdkError<E, R>> for StoreError

@@ -1,10 +1,10 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 
+use super::DynamoStore;
 use super::item::{Item, get_n, get_opt_n, get_s, key, n, s};
 use super::query::{Filter, IndexQuery};
 use super::schema::{GSI1, GSI2};
-use super::{DynamoStore, cancellation};
 use crate::domain::{Post, PostContent, PostStatus, PostTitle, Tag};
 use crate::store::{Page, Position, PostQuery, PostStore, StoreError};
 
@@ -164,17 +164,7 @@ impl DynamoStore {
                 items.push(delete(&self.table, tag_key(&next.id, tag))?);
             }
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if cancellation(&e).is_some() => Err(StoreError::Conflict),
-            Err(e) => Err(e.into()),
-        }
+        self.transact_or_conflict(items).await
     }
 
     fn posts_query(&self, query: &PostQuery) -> IndexQuery {
@@ -227,15 +217,8 @@ impl PostStore for DynamoStore {
     }
 
     async fn get_post(&self, id: &str) -> Result<Option<Post>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(main_key(id)))
-            .consistent_read(true)
-            .send()
-            .await?;
-        output.item().map(post_from_item).transpose()
+        let item = self.get_consistent(main_key(id)).await?;
+        item.as_ref().map(post_from_item).transpose()
     }
 
     async fn update_post(&self, previous: &Post, next: &Post) -> Result<(), StoreError> {

@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use super::item::{Item, get_n, get_opt_n, get_s, key, n, s, ttl_from_ms};
 use super::schema::TTL_ATTRIBUTE;
 use super::users::user_pk;
-use super::{DynamoStore, cancellation, put_if_absent};
+use super::{DynamoStore, condition_failed, put_if_absent};
 use crate::clock::now_ms;
 use crate::store::{RefreshRecord, Session, SessionStore, StoreError};
 
@@ -68,20 +68,6 @@ fn refresh_from_item(item: &Item) -> Result<RefreshRecord, StoreError> {
         expires_at: get_n(item, "expiresAt")?,
         spent_at: get_opt_n(item, "spentAt")?,
     })
-}
-
-impl DynamoStore {
-    async fn get_consistent(&self, key: Item) -> Result<Option<Item>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key))
-            .consistent_read(true)
-            .send()
-            .await?;
-        Ok(output.item)
-    }
 }
 
 #[async_trait]
@@ -149,19 +135,12 @@ impl SessionStore for DynamoStore {
             .expression_attribute_values(":ttl", ttl_from_ms(next.expires_at))
             .build()
             .map_err(build_error)?;
-        let result = self
-            .client
-            .transact_write_items()
-            .transact_items(TransactWriteItem::builder().update(spend).build())
-            .transact_items(TransactWriteItem::builder().update(extend).build())
-            .transact_items(put_if_absent(&self.table, refresh_to_item(next))?)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if cancellation(&e).is_some() => Err(StoreError::Conflict),
-            Err(e) => Err(e.into()),
-        }
+        self.transact_or_conflict(vec![
+            TransactWriteItem::builder().update(spend).build(),
+            TransactWriteItem::builder().update(extend).build(),
+            put_if_absent(&self.table, refresh_to_item(next))?,
+        ])
+        .await
     }
 
     async fn revoke_session(
@@ -185,12 +164,7 @@ impl SessionStore for DynamoStore {
         match result {
             Ok(_) => Ok(()),
             // Revoking a session that no longer exists leaves nothing to do.
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(())
-            }
+            Err(e) if condition_failed(&e) => Ok(()),
             Err(e) => Err(e.into()),
         }
     }

@@ -6,7 +6,9 @@ use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem};
 use super::item::{Item, get_n, get_opt_n, get_s, key, n, s};
 use super::query::{Filter, IndexQuery};
 use super::schema::{GSI1, GSI2, GSI3};
-use super::{Cancelled, DynamoStore, cancellation, cancellation_codes, put_if_absent};
+use super::{
+    Cancelled, DynamoStore, cancellation, cancellation_codes, condition_failed, put_if_absent,
+};
 use crate::domain::{DisplayName, Email, Role, User};
 use crate::store::{Page, Position, StoreError, UserQuery, UserStore};
 
@@ -219,30 +221,15 @@ impl UserStore for DynamoStore {
     }
 
     async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(key(user_pk(id), PROFILE)))
-            .consistent_read(true)
-            .send()
-            .await?;
-        output.item().map(user_from_item).transpose()
+        let item = self.get_consistent(profile_key(id)).await?;
+        item.as_ref().map(user_from_item).transpose()
     }
 
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError> {
-        let marker = self
-            .client
-            .get_item()
-            .table_name(&self.table)
-            .set_key(Some(email_marker_key(email)))
-            .consistent_read(true)
-            .send()
-            .await?;
-        let Some(marker) = marker.item() else {
+        let Some(marker) = self.get_consistent(email_marker_key(email)).await? else {
             return Ok(None);
         };
-        let user = self.get_user(&get_s(marker, "userId")?).await?;
+        let user = self.get_user(&get_s(&marker, "userId")?).await?;
         Ok(user.filter(User::is_active))
     }
 
@@ -251,7 +238,7 @@ impl UserStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(user_pk(id), PROFILE)))
+            .set_key(Some(profile_key(id)))
             .update_expression(
                 "SET #role = :role, #updatedAt = :now, #rolePartition = :rolePartition ADD #version :one",
             )
@@ -271,12 +258,7 @@ impl UserStore for DynamoStore {
             .await;
         match result {
             Ok(output) => user_from_item(output.attributes().ok_or(StoreError::NotFound)?),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::NotFound)
-            }
+            Err(e) if condition_failed(&e) => Err(StoreError::NotFound),
             Err(e) => Err(e.into()),
         }
     }
@@ -286,7 +268,7 @@ impl UserStore for DynamoStore {
             .client
             .update_item()
             .table_name(&self.table)
-            .set_key(Some(key(user_pk(id), PROFILE)))
+            .set_key(Some(profile_key(id)))
             .update_expression("SET #after = :at")
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", "PK")
@@ -296,12 +278,7 @@ impl UserStore for DynamoStore {
             .await;
         match result {
             Ok(_) => Ok(()),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Err(StoreError::NotFound)
-            }
+            Err(e) if condition_failed(&e) => Err(StoreError::NotFound),
             Err(e) => Err(e.into()),
         }
     }
