@@ -1,3 +1,28 @@
-//! The local server's routing, shared with the tests so they route exactly as `local-api` does.
+//! Every HTTP function of the set on one router: what `local-api` serves and the tests call.
 
-pub mod router;
+use axum::Router;
+use shared::http::{AppState, Routes, service};
+
+/// Every HTTP function's routes. Together they are the API's one route list: template.yaml's
+/// events, the `cargo lambda watch` router and this server are tested against it.
+pub fn http_functions() -> Vec<Routes> {
+    vec![
+        register::routes(),
+        login::routes(),
+        refresh::routes(),
+        users::routes(),
+        posts::routes(),
+    ]
+}
+
+/// The whole API, with the same middleware each function runs on Lambda, plus `/health`.
+pub fn router(app: AppState) -> Router {
+    // `/health` is local only, so it is not in the functions' route list.
+    let local = Routes::new("local-api").get("/health", health);
+    let api = http_functions().into_iter().fold(local, Routes::merge);
+    service(api, app)
+}
+
+async fn health() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}

@@ -29,10 +29,10 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn with_app<F, Fut>(work: F) -> Result<(), shared::app::BoxError>
+async fn with_app<F, Fut>(work: F) -> Result<(), shared::BoxError>
 where
     F: FnOnce(std::sync::Arc<App>) -> Fut,
-    Fut: Future<Output = Result<(), shared::app::BoxError>>,
+    Fut: Future<Output = Result<(), shared::BoxError>>,
 {
     let app = std::sync::Arc::new(App::from_env().await?);
     let result = work(app.clone()).await;

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use shared::App;
-use shared::app::BoxError;
+use shared::BoxError;
 use shared::clock::now_ms;
 use shared::domain::{Email, Role};
 

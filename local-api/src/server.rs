@@ -1,16 +1,8 @@
-//! The HTTP server: turns each request into the Lambda request shape and back, so the local
-//! API runs exactly the handlers that ship.
+//! The HTTP server: every function's router on one port, shut down gracefully.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::{Body as AxumBody, to_bytes};
-use lambda_http::{Body, RequestExt};
-use shared::App;
-use shared::app::BoxError;
-use shared::http::{self, ApiError, MAX_BODY_BYTES};
-
-use local_api::router::dispatch;
+use shared::{App, BoxError};
 
 pub async fn run(app: Arc<App>) -> Result<(), BoxError> {
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
@@ -19,46 +11,11 @@ pub async fn run(app: Arc<App>) -> Result<(), BoxError> {
     // Tests and scripts wait for this exact line.
     println!("listening on http://{}", listener.local_addr()?);
 
-    let service = axum::Router::new().fallback(move |req: axum::extract::Request| {
-        let app = app.clone();
-        async move { handle(&app, req).await }
-    });
-    axum::serve(listener, service)
+    axum::serve(listener, local_api::router(app))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("shut down cleanly");
     Ok(())
-}
-
-async fn handle(app: &App, req: axum::extract::Request) -> axum::response::Response {
-    let (parts, body) = req.into_parts();
-    let query: HashMap<String, String> = parts
-        .uri
-        .query()
-        .map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
-    let response = match to_bytes(body, MAX_BODY_BYTES + 1).await {
-        Ok(bytes) => {
-            let req = lambda_http::http::Request::from_parts(parts, Body::from(bytes.to_vec()))
-                .with_query_string_parameters(query);
-            dispatch(app, req).await
-        }
-        // Over the limit: answer 413 without reading further.
-        Err(_) => {
-            let req = lambda_http::http::Request::from_parts(parts, Body::Empty);
-            http::serve(app, req, |_| async {
-                Err(ApiError::PayloadTooLarge(MAX_BODY_BYTES))
-            })
-            .await
-        }
-    };
-    let (parts, body) = response.into_parts();
-    let body = match body {
-        Body::Text(text) => AxumBody::from(text),
-        Body::Binary(bytes) => AxumBody::from(bytes),
-        _ => AxumBody::empty(),
-    };
-    axum::response::Response::from_parts(parts, body)
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish.

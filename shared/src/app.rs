@@ -2,35 +2,44 @@
 
 use std::sync::Arc;
 
-use crate::auth::KeySet;
+use aws_config::retry::RetryConfig;
+use aws_config::timeout::TimeoutConfig;
+use aws_config::{BehaviorVersion, SdkConfig};
+use secrecy::ExposeSecret;
+
+use crate::BoxError;
+use crate::auth::{KeySet, PasswordHasher};
 use crate::config::{Config, StoreKind};
 use crate::secrets::KeyProvider;
 use crate::store::Stores;
-use crate::store::dynamo::DynamoStore;
-use crate::store::sqlite::SqliteStore;
-
-pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 pub struct App {
     pub config: Config,
     pub stores: Stores,
     pub keys: KeyProvider,
-    embedded: Option<Arc<SqliteStore>>,
+    pub hasher: PasswordHasher,
+    #[cfg(feature = "sqlite")]
+    embedded: Option<Arc<crate::store::sqlite::SqliteStore>>,
 }
 
 impl App {
     pub fn new(config: Config, stores: Stores, keys: KeyProvider) -> Self {
         Self {
+            hasher: PasswordHasher::per_core(config.password_hash_queue),
             config,
             stores,
             keys,
+            #[cfg(feature = "sqlite")]
             embedded: None,
         }
     }
 
     /// An app on the embedded store at `config.sqlite_path()`.
+    #[cfg(feature = "sqlite")]
     pub fn embedded(config: Config, keys: KeyProvider) -> Result<Self, BoxError> {
-        let store = Arc::new(SqliteStore::open(&config.sqlite_path())?);
+        let store = Arc::new(crate::store::sqlite::SqliteStore::open(
+            &config.sqlite_path(),
+        )?);
         let mut app = Self::new(config, Stores::from_adapter(store.clone()), keys);
         app.embedded = Some(store);
         Ok(app)
@@ -42,12 +51,12 @@ impl App {
         let needs_aws = config.store == StoreKind::DynamoDb
             || (config.auth_keys.is_none() && config.auth_keys_secret_id.is_some());
         let aws = if needs_aws {
-            Some(aws_config::load_from_env().await)
+            Some(aws_sdk_config(&config).await)
         } else {
             None
         };
         let keys = match (&config.auth_keys, &config.auth_keys_secret_id, &aws) {
-            (Some(json), _, _) => KeyProvider::fixed(KeySet::from_json(json)?),
+            (Some(json), _, _) => KeyProvider::fixed(KeySet::from_json(json.expose_secret())?),
             (None, Some(secret_id), Some(aws)) => {
                 KeyProvider::secrets_manager(
                     aws_sdk_secretsmanager::Client::new(aws),
@@ -56,33 +65,58 @@ impl App {
                 )
                 .await?
             }
+            #[cfg(feature = "sqlite")]
             _ if config.store == StoreKind::Sqlite => KeyProvider::fixed(local_key_set(&config)?),
             _ => {
                 return Err("set AUTH_KEYS_SECRET_ID (or AUTH_KEYS) to the signing-key set".into());
             }
         };
         match (config.store, aws) {
+            #[cfg(feature = "dynamodb")]
             (StoreKind::DynamoDb, Some(aws)) => {
                 let client = aws_sdk_dynamodb::Client::new(&aws);
-                let store = Arc::new(DynamoStore::new(client, config.table_name.clone()));
+                let store = Arc::new(crate::store::dynamo::DynamoStore::new(
+                    client,
+                    config.table_name.clone(),
+                ));
                 Ok(Self::new(config, Stores::from_adapter(store), keys))
             }
-            _ => Self::embedded(config, keys),
+            #[cfg(feature = "sqlite")]
+            (StoreKind::Sqlite, _) => Self::embedded(config, keys),
+            (store, _) => Err(format!("this build does not include the {store:?} store").into()),
         }
     }
 
     /// Flushes the embedded store, if any, so it is left as one clean file.
     pub async fn close(&self) {
+        #[cfg(feature = "sqlite")]
         if let Some(store) = &self.embedded
             && let Err(error) = store.close().await
         {
-            tracing::warn!(%error, "closing the embedded store");
+            tracing::warn!(error = ?error, "closing the embedded store");
         }
     }
 }
 
+/// The AWS SDK configuration from the environment, with time limits: a dependency that hangs
+/// costs at most two attempts of `aws_attempt_timeout`, well inside the function's timeout.
+pub async fn aws_sdk_config(config: &Config) -> SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(config.aws_connect_timeout)
+        .read_timeout(config.aws_attempt_timeout)
+        .operation_attempt_timeout(config.aws_attempt_timeout)
+        .operation_timeout(config.aws_attempt_timeout * 2 + config.aws_connect_timeout)
+        .build();
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::standard().with_max_attempts(2))
+        .load()
+        .await
+}
+
 /// Local runs with no key configured keep a generated key set beside the data, so tokens
 /// survive a restart. Never used with DynamoDB.
+#[cfg(feature = "sqlite")]
 fn local_key_set(config: &Config) -> Result<KeySet, BoxError> {
     let path = config.data_dir.join("auth-keys.json");
     if let Ok(text) = std::fs::read_to_string(&path) {

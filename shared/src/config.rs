@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use secrecy::SecretString;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
     /// The embedded SQLite file under `data_dir`.
@@ -24,11 +26,17 @@ pub struct Config {
     /// being treated as reuse.
     pub refresh_grace: Duration,
     pub cors_origins: Vec<String>,
-    /// JSON key set given inline (local runs); wins over `auth_keys_secret_id`.
-    pub auth_keys: Option<String>,
+    /// JSON key set given inline (local runs); wins over `auth_keys_secret_id`. Never printed.
+    pub auth_keys: Option<SecretString>,
     /// Secrets Manager id of the JSON key set (deployed runs).
     pub auth_keys_secret_id: Option<String>,
     pub secrets_cache_ttl: Duration,
+    /// Password checks waiting for a hashing worker before new ones are turned away (503).
+    pub password_hash_queue: usize,
+    /// How long one call to an AWS service may take (each attempt; two attempts at most), so a
+    /// dependency that hangs gives a 503 well inside the function's timeout.
+    pub aws_attempt_timeout: Duration,
+    pub aws_connect_timeout: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -49,11 +57,29 @@ fn seconds(name: &str, default: Duration) -> Result<Duration, ConfigError> {
     }
 }
 
+fn number(name: &str, default: usize) -> Result<usize, ConfigError> {
+    match var(name) {
+        None => Ok(default),
+        Some(v) => v
+            .parse()
+            .map_err(|_| ConfigError(format!("{name} must be a whole number"))),
+    }
+}
+
+fn millis(name: &str, default: Duration) -> Result<Duration, ConfigError> {
+    Ok(Duration::from_millis(number(name, default.as_millis() as usize)? as u64))
+}
+
 impl Default for Config {
     /// What a local run uses when nothing is configured.
     fn default() -> Self {
         Self {
-            store: StoreKind::Sqlite,
+            // Lambda binaries are built without the embedded store.
+            store: if cfg!(feature = "sqlite") {
+                StoreKind::Sqlite
+            } else {
+                StoreKind::DynamoDb
+            },
             data_dir: ".data".into(),
             table_name: "app-main".into(),
             issuer: "serverless-backend".into(),
@@ -65,6 +91,9 @@ impl Default for Config {
             auth_keys: None,
             auth_keys_secret_id: None,
             secrets_cache_ttl: Duration::from_secs(300),
+            password_hash_queue: 64,
+            aws_attempt_timeout: Duration::from_millis(3000),
+            aws_connect_timeout: Duration::from_millis(1000),
         }
     }
 }
@@ -98,9 +127,12 @@ impl Config {
                     .filter(|o| !o.is_empty())
                     .collect()
             }),
-            auth_keys: var("AUTH_KEYS"),
+            auth_keys: var("AUTH_KEYS").map(SecretString::from),
             auth_keys_secret_id: var("AUTH_KEYS_SECRET_ID"),
             secrets_cache_ttl: seconds("SECRETS_CACHE_TTL_SECS", defaults.secrets_cache_ttl)?,
+            password_hash_queue: number("PASSWORD_HASH_QUEUE", defaults.password_hash_queue)?,
+            aws_attempt_timeout: millis("AWS_ATTEMPT_TIMEOUT_MS", defaults.aws_attempt_timeout)?,
+            aws_connect_timeout: millis("AWS_CONNECT_TIMEOUT_MS", defaults.aws_connect_timeout)?,
         })
     }
 

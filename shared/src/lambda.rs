@@ -1,24 +1,50 @@
-//! The bootstrap every function's `main` calls: build the app once, then serve invocations.
+//! The bootstrap every HTTP function's `main` calls: build the app once, then serve
+//! invocations (API Gateway REST and HTTP API / function URL events alike) with the function's
+//! router.
 
-use std::future::Future;
+use std::sync::Arc;
 
-use lambda_http::service_fn;
+use lambda_http::RequestExt;
+use tower::ServiceBuilder;
+use tower::util::MapRequestLayer;
 
-use crate::app::BoxError;
-use crate::http::{Request, Response};
-use crate::{App, telemetry};
+use crate::http::{AppState, Routes};
+use crate::{App, BoxError, http, telemetry};
 
-pub async fn run<F, Fut>(handle: F) -> Result<(), BoxError>
-where
-    F: Fn(&'static App, Request) -> Fut,
-    Fut: Future<Output = Response> + Send,
-{
+pub async fn run(routes: Routes) -> Result<(), BoxError> {
     telemetry::init();
-    // Lives as long as the execution environment; leaking it lets handlers borrow it freely.
-    let app: &'static App = Box::leak(Box::new(App::from_env().await?));
-    lambda_http::run(service_fn(|req| {
-        let response = handle(app, req);
-        async move { Ok::<_, std::convert::Infallible>(response.await) }
-    }))
-    .await
+    let app = Arc::new(App::from_env().await?);
+    lambda_http::run(service(routes, app)).await
+}
+
+/// The function's router as Lambda runs it (what `run` serves; tests feed it events).
+pub fn service(
+    routes: Routes,
+    app: AppState,
+) -> impl tower::Service<
+    lambda_http::Request,
+    Response = axum::response::Response,
+    Error = std::convert::Infallible,
+    Future: Send,
+> + Clone {
+    ServiceBuilder::new()
+        .layer(MapRequestLayer::new(without_stage))
+        .service(http::service(routes, app))
+}
+
+/// API Gateway REST events carry the stage in the path (`/prod/api/...`) unless
+/// `AWS_LAMBDA_HTTP_IGNORE_STAGE_IN_PATH` is set; route on the path the client asked for.
+fn without_stage(mut req: lambda_http::Request) -> lambda_http::Request {
+    let raw = req.raw_http_path().to_owned();
+    if raw.is_empty() || raw == req.uri().path() || !raw.starts_with('/') {
+        return req;
+    }
+    let target = match req.uri().query() {
+        Some(query) => format!("{raw}?{query}"),
+        None => raw,
+    };
+    if let Ok(uri) = target.parse() {
+        *req.uri_mut() = uri;
+    }
+    req
 }

@@ -7,9 +7,12 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod lambda;
+pub mod permissions;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;
 
 pub use app::App;
-pub use http::{ApiError, Request, Response};
+
+/// Any error, kept with its cause chain.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

@@ -4,12 +4,17 @@
 
 mod password;
 
-use lambda_http::http::{Method, StatusCode};
+use axum::extract::State;
 use serde::Deserialize;
-use shared::App;
-use shared::auth::{start_session, verify_password};
+use shared::auth::start_session;
 use shared::domain::{Email, FieldErrors};
-use shared::http::{self, ApiError, Request, Response, path_of, read_json};
+use shared::http::{ApiError, AppState, Json, Response, Routes, token_response};
+
+pub fn routes() -> Routes {
+    Routes::new("login")
+        .post("/api/auth/login", login)
+        .post("/api/auth/password", password::change)
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -18,25 +23,17 @@ struct LoginBody {
     password: Option<String>,
 }
 
-pub async fn handle(app: &App, req: Request) -> Response {
-    http::serve(app, req, |req| route(app, req)).await
-}
-
-async fn route(app: &App, req: Request) -> Result<Response, ApiError> {
-    match (req.method(), path_of(&req).as_str()) {
-        (&Method::POST, "/api/auth/login") => login(app, req).await,
-        (&Method::POST, "/api/auth/password") => password::change(app, req).await,
-        (_, "/api/auth/login" | "/api/auth/password") => Err(ApiError::MethodNotAllowed(&["POST"])),
-        _ => Err(ApiError::NoRoute),
+fn invalid_credentials() -> ApiError {
+    ApiError::Unauthorized {
+        code: "invalid_credentials",
+        detail: "the e-mail or password is wrong".into(),
     }
 }
 
-fn invalid_credentials() -> ApiError {
-    ApiError::unauthorized("invalid_credentials", "the e-mail or password is wrong")
-}
-
-async fn login(app: &App, req: Request) -> Result<Response, ApiError> {
-    let body: LoginBody = read_json(&req)?;
+async fn login(
+    State(app): State<AppState>,
+    Json(body): Json<LoginBody>,
+) -> Result<Response, ApiError> {
     let mut errors = FieldErrors::default();
     let email = errors.required("email", body.email);
     let password = errors.required("password", body.password);
@@ -50,10 +47,10 @@ async fn login(app: &App, req: Request) -> Result<Response, ApiError> {
         Err(_) => None,
     };
     let stored_hash = user.as_ref().map(|user| user.password_hash.as_str());
-    if !verify_password(&password, stored_hash).await {
+    if !app.hasher.verify(&password, stored_hash).await? {
         return Err(invalid_credentials());
     }
     let user = user.ok_or_else(invalid_credentials)?;
-    let tokens = start_session(app, &user).await?;
-    http::json(StatusCode::OK, &tokens.with_user(&user))
+    let tokens = start_session(&app, &user).await?;
+    token_response(axum::http::StatusCode::OK, &user, tokens)
 }

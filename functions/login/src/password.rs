@@ -1,22 +1,25 @@
-use lambda_http::http::StatusCode;
+use axum::extract::State;
 use serde::Deserialize;
-use shared::App;
-use shared::auth::{authenticate, hash_password, start_session, verify_password};
+use shared::auth::{Principal, start_session};
 use shared::clock::now_ms;
-use shared::domain::{FieldErrors, Invalid, Password, User};
-use shared::http::{self, ApiError, Request, Response, read_json};
+use shared::domain::{FieldErrors, Invalid, Password};
+use shared::http::{ApiError, AppState, Json, Response, token_response};
 use shared::store::StoreError;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-struct ChangeBody {
+pub struct ChangeBody {
     current_password: Option<String>,
     new_password: Option<String>,
 }
 
-pub async fn change(app: &App, req: Request) -> Result<Response, ApiError> {
-    let principal = authenticate(app, &req).await?;
-    let body: ChangeBody = read_json(&req)?;
+/// Writes only the hash and the session generation, conditioned on the hash just verified:
+/// profile edits never make it fail, and of two password changes racing, one wins.
+pub async fn change(
+    State(app): State<AppState>,
+    principal: Principal,
+    Json(body): Json<ChangeBody>,
+) -> Result<Response, ApiError> {
     let user = principal.user;
     let mut errors = FieldErrors::default();
     let current = errors.required("currentPassword", body.current_password);
@@ -26,7 +29,7 @@ pub async fn change(app: &App, req: Request) -> Result<Response, ApiError> {
     let (Some(current), Some(new)) = (current, new) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    if !verify_password(&current, Some(&user.password_hash)).await {
+    if !app.hasher.verify(&current, Some(&user.password_hash)).await? {
         errors.push(
             "currentPassword",
             Invalid::new("incorrect", "is not your current password"),
@@ -34,25 +37,23 @@ pub async fn change(app: &App, req: Request) -> Result<Response, ApiError> {
         return Err(ApiError::Validation(errors.into_vec()));
     }
 
-    let now = now_ms();
-    let next = User {
-        password_hash: hash_password(&new).await?,
-        sessions_valid_after: now,
-        updated_at: now,
-        version: user.version + 1,
-        ..user.clone()
-    };
-    match app.stores.users.update_user(&user, &next).await {
-        Ok(()) => {}
+    let new_hash = app.hasher.hash(&new).await?;
+    let changed = match app
+        .stores
+        .users
+        .change_password(&user, &new_hash, now_ms())
+        .await
+    {
+        Ok(changed) => changed,
         Err(StoreError::Conflict) => {
             return Err(ApiError::conflict(
-                "write_conflict",
-                "your account changed meanwhile; retry",
+                "password_changed",
+                "the password was changed by another request meanwhile",
             ));
         }
         Err(e) => return Err(e.into()),
-    }
+    };
     // Every session, this one included, ended above; the caller continues in a new one.
-    let tokens = start_session(app, &next).await?;
-    http::json(StatusCode::OK, &tokens.with_user(&next))
+    let tokens = start_session(&app, &changed).await?;
+    token_response(axum::http::StatusCode::OK, &changed, tokens)
 }

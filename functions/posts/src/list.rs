@@ -1,41 +1,31 @@
 //! Listings, newest first, each served by an index query: `GET /api/posts` (`?author=`,
 //! `?tag=`, `?status=`) and `GET /api/users/{id}/posts`.
 
-use lambda_http::http::StatusCode;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use shared::App;
-use shared::auth::{Principal, authenticate_optional};
+use shared::auth::{AuthError, Principal};
 use shared::domain::{Post, PostStatus, Tag};
-use shared::http::{self, ApiError, Request, Response, page_body, page_request, query_param};
+use shared::http::{self, ApiError, AppState, Params, Response, page_body, page_request};
+use shared::permissions::may_list_unpublished;
 use shared::store::PostQuery;
 
-fn status_filter(req: &Request) -> Result<Option<PostStatus>, ApiError> {
-    query_param(req, "status")
+fn status_filter(params: &Params) -> Result<Option<PostStatus>, ApiError> {
+    params
+        .get("status")
         .map(PostStatus::parse)
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_status", e.message))
 }
 
-/// Non-published posts of `author` are for that author and staff only.
-fn may_list_unpublished(viewer: Option<&Principal>, author: Option<&str>) -> Result<(), ApiError> {
-    match viewer {
-        None => Err(ApiError::unauthorized(
-            "missing_token",
-            "log in to list drafts or archived posts",
-        )),
-        Some(viewer) if viewer.role().is_staff() => Ok(()),
-        Some(viewer) if author == Some(viewer.id()) => Ok(()),
-        Some(_) => Err(ApiError::Forbidden),
-    }
-}
-
 async fn respond(
     app: &App,
-    req: &Request,
+    params: &Params,
     query: PostQuery,
     listing: String,
 ) -> Result<Response, ApiError> {
     let keys = app.keys.current().await;
-    let page_request = page_request(req, &keys, &listing)?;
+    let page_request = page_request(params, &keys, &listing)?;
     let page = app
         .stores
         .posts
@@ -47,41 +37,48 @@ async fn respond(
     )
 }
 
-pub async fn feed(app: &App, req: Request) -> Result<Response, ApiError> {
-    let viewer = authenticate_optional(app, &req).await?;
-    let author = query_param(&req, "author").map(str::to_owned);
-    let tag = query_param(&req, "tag")
+pub async fn feed(
+    State(app): State<AppState>,
+    viewer: Option<Principal>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let author = params.get("author").map(str::to_owned);
+    let tag = params
+        .get("tag")
         .map(Tag::parse)
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_tag", e.message))?;
-    let status = status_filter(&req)?.unwrap_or(PostStatus::Published);
+    let query = PostQuery::feed(author, tag, status_filter(&params)?);
+    let status = query.listed_status();
     if status != PostStatus::Published {
-        may_list_unpublished(viewer.as_ref(), author.as_deref())?;
+        let viewer = viewer.ok_or(AuthError::MissingToken)?;
+        if !may_list_unpublished(&viewer, query.author.as_deref()) {
+            return Err(ApiError::Forbidden);
+        }
     }
     let listing = format!(
         "posts|{}|{}|{status}",
-        author.as_deref().unwrap_or(""),
-        tag.as_ref().map(Tag::as_str).unwrap_or("")
+        query.author.as_deref().unwrap_or(""),
+        query.tag.as_ref().map(Tag::as_str).unwrap_or("")
     );
-    let query = PostQuery {
-        author,
-        tag,
-        status: Some(status),
-    };
-    respond(app, &req, query, listing).await
+    respond(&app, &params, query, listing).await
 }
 
 /// All of an author's posts for the author and staff; published ones for everyone else.
-pub async fn by_author(app: &App, req: Request, author_id: &str) -> Result<Response, ApiError> {
-    let viewer = authenticate_optional(app, &req).await?;
-    let author = app.stores.users.get_user(author_id).await?;
+pub async fn by_author(
+    State(app): State<AppState>,
+    viewer: Option<Principal>,
+    Path(author_id): Path<String>,
+    params: Params,
+) -> Result<Response, ApiError> {
+    let author = app.stores.users.get_user(&author_id).await?;
     if !author.is_some_and(|a| a.is_active()) {
         return Err(ApiError::NotFound);
     }
     let sees_all = viewer
         .as_ref()
-        .is_some_and(|v| v.is_self_or_staff(author_id));
-    let status = match status_filter(&req)? {
+        .is_some_and(|v| may_list_unpublished(v, Some(&author_id)));
+    let status = match status_filter(&params)? {
         Some(PostStatus::Published) => Some(PostStatus::Published),
         Some(other) if sees_all => Some(other),
         Some(_) => return Err(ApiError::Forbidden),
@@ -92,10 +89,5 @@ pub async fn by_author(app: &App, req: Request, author_id: &str) -> Result<Respo
         "user-posts|{author_id}|{}",
         status.map(PostStatus::as_str).unwrap_or("all")
     );
-    let query = PostQuery {
-        author: Some(author_id.to_owned()),
-        tag: None,
-        status,
-    };
-    respond(app, &req, query, listing).await
+    respond(&app, &params, PostQuery::by_author(&author_id, status), listing).await
 }

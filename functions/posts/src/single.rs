@@ -1,16 +1,29 @@
 //! `GET /api/posts/{id}`: cacheable when published, with `ETag` and `If-None-Match` → 304.
 
-use lambda_http::Body;
-use lambda_http::http::StatusCode;
-use lambda_http::http::header::{CACHE_CONTROL, ETAG};
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::header::{CACHE_CONTROL, ETAG};
+use axum::http::{HeaderMap, StatusCode};
 use shared::App;
-use shared::auth::authenticate_optional;
+use shared::auth::Principal;
 use shared::domain::{Post, PostStatus};
-use shared::http::{self, ApiError, Request, Response, etag, not_modified, with_header};
-
-use crate::access::readable_post;
+use shared::http::{self, ApiError, AppState, Response, etag, not_modified, with_header};
+use shared::permissions::may_read_post;
 
 const PUBLIC_CACHE: &str = "public, max-age=60, stale-while-revalidate=300";
+
+/// The post, or 404 when it does not exist, its author was deleted, or the viewer may not see
+/// it (a draft answers 404, never 403, so its existence does not leak).
+pub async fn readable_post(
+    app: &App,
+    id: &str,
+    viewer: Option<&Principal>,
+) -> Result<Post, ApiError> {
+    match app.stores.posts.get_post(id).await? {
+        Some(post) if !post.author_deleted && may_read_post(viewer, &post) => Ok(post),
+        _ => Err(ApiError::NotFound),
+    }
+}
 
 /// The post as JSON with its `ETag`; published posts may be cached by anyone.
 pub fn post_response(status: StatusCode, post: &Post) -> Result<Response, ApiError> {
@@ -25,11 +38,15 @@ fn cache_headers(response: Response, post: &Post) -> Response {
     }
 }
 
-pub async fn get(app: &App, req: Request, id: &str) -> Result<Response, ApiError> {
-    let viewer = authenticate_optional(app, &req).await?;
-    let post = readable_post(app, id, viewer.as_ref()).await?;
-    if not_modified(&req, post.version) {
-        let mut response = Response::new(Body::Empty);
+pub async fn get(
+    State(app): State<AppState>,
+    viewer: Option<Principal>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let post = readable_post(&app, &id, viewer.as_ref()).await?;
+    if not_modified(&headers, post.version) {
+        let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         let response = with_header(response, ETAG, &etag(post.version));
         return Ok(cache_headers(response, &post));

@@ -1,87 +1,71 @@
 //! Creating, editing (with `If-Match`) and deleting posts.
 
-use lambda_http::http::StatusCode;
-use lambda_http::http::header::LOCATION;
+use axum::extract::{Path, State};
+use axum::http::header::LOCATION;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
-use shared::App;
-use shared::auth::authenticate;
+use shared::auth::{AuthError, Principal};
 use shared::clock::now_ms;
-use shared::domain::{FieldErrors, Post, PostContent, PostStatus, PostTitle, Tag};
-use shared::http::{
-    ApiError, Request, Response, no_content, read_json, required_version, with_header,
+use shared::domain::{
+    FieldErrors, NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle, Tag,
 };
+use shared::http::{ApiError, AppState, Json, Response, if_match, no_content, with_header};
+use shared::permissions::{may_delete_post, may_edit_post};
 use shared::store::StoreError;
 
-use crate::access::{can_delete, can_edit, readable_post};
-use crate::single::post_response;
+use crate::single::{post_response, readable_post};
+
+/// Conflicting writes a request without `If-Match` absorbs by re-reading, before giving up.
+const ATTEMPTS: usize = 3;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PostBody {
+pub struct PostBody {
     title: Option<String>,
     content: Option<String>,
     status: Option<String>,
     tags: Option<Vec<String>>,
 }
 
-struct Fields {
-    title: Option<PostTitle>,
-    content: Option<PostContent>,
-    status: Option<PostStatus>,
-    tags: Option<Vec<Tag>>,
-}
-
-/// Parses every field present, recording what is wrong in `errors`; with `required`, title and
-/// content must be present.
-fn parse(body: PostBody, required: bool, errors: &mut FieldErrors) -> Fields {
-    let (title, content) = if required {
-        (
-            errors.parse("title", body.title, PostTitle::parse),
-            errors.parse("content", body.content, PostContent::parse),
-        )
-    } else {
-        (
-            errors.parse_optional("title", body.title, PostTitle::parse),
-            errors.parse_optional("content", body.content, PostContent::parse),
-        )
-    };
-    Fields {
-        title,
-        content,
+fn parse_changes(body: PostBody, errors: &mut FieldErrors) -> PostChanges {
+    PostChanges {
+        title: errors.parse_optional("title", body.title, PostTitle::parse),
+        content: errors.parse_optional("content", body.content, PostContent::parse),
         status: errors.parse_optional("status", body.status, PostStatus::parse),
         tags: errors.parse_optional("tags", body.tags, Tag::parse_list),
     }
 }
 
-fn published_at(previous: Option<i64>, status: PostStatus, now: i64) -> Option<i64> {
-    // Set once, on first publication.
-    previous.or((status == PostStatus::Published).then_some(now))
-}
-
-pub async fn create(app: &App, req: Request) -> Result<Response, ApiError> {
-    let principal = authenticate(app, &req).await?;
+pub async fn create(
+    State(app): State<AppState>,
+    principal: Principal,
+    Json(body): Json<PostBody>,
+) -> Result<Response, ApiError> {
     let mut errors = FieldErrors::default();
-    let fields = parse(read_json(&req)?, true, &mut errors);
-    let (Some(title), Some(content)) = (fields.title, fields.content) else {
-        return Err(ApiError::Validation(errors.into_vec()));
-    };
+    if body.title.is_none() {
+        errors.push("title", shared::domain::Invalid::new("required", "is required"));
+    }
+    if body.content.is_none() {
+        errors.push("content", shared::domain::Invalid::new("required", "is required"));
+    }
+    let changes = parse_changes(body, &mut errors);
     ApiError::check(errors)?;
-    let now = now_ms();
-    let status = fields.status.unwrap_or(PostStatus::Draft);
-    let post = Post {
-        id: uuid::Uuid::now_v7().to_string(),
-        author_id: principal.id().to_owned(),
+    let (Some(title), Some(content)) = (changes.title, changes.content) else {
+        return Err(ApiError::Internal("title and content were checked".into()));
+    };
+    let new = NewPost {
         title,
         content,
-        status,
-        tags: fields.tags.unwrap_or_default(),
-        published_at: published_at(None, status, now),
-        created_at: now,
-        updated_at: now,
-        version: 1,
-        author_deleted: false,
+        status: changes.status,
+        tags: changes.tags,
     };
-    app.stores.posts.create_post(&post).await?;
+    let post = Post::new(principal.id(), new, now_ms());
+    match app.stores.posts.create_post(&post).await {
+        Ok(()) => {}
+        // The author was deleted while this request ran.
+        Err(StoreError::NotFound) => return Err(AuthError::SessionEnded.into()),
+        Err(e) => return Err(e.into()),
+    }
     let response = post_response(StatusCode::CREATED, &post)?;
     Ok(with_header(
         response,
@@ -90,47 +74,57 @@ pub async fn create(app: &App, req: Request) -> Result<Response, ApiError> {
     ))
 }
 
-pub async fn patch(app: &App, req: Request, id: &str) -> Result<Response, ApiError> {
-    let principal = authenticate(app, &req).await?;
+pub async fn patch(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<PostBody>,
+) -> Result<Response, ApiError> {
     let mut errors = FieldErrors::default();
-    let fields = parse(read_json(&req)?, false, &mut errors);
+    let changes = parse_changes(body, &mut errors);
     ApiError::check(errors)?;
-    let current = readable_post(app, id, Some(&principal)).await?;
-    if !can_edit(&current, &principal) {
+    let mut current = readable_post(&app, &id, Some(&principal)).await?;
+    if !may_edit_post(&principal, &current) {
         return Err(ApiError::Forbidden);
     }
-    let expected = required_version(&req)?;
-    if expected.is_some_and(|v| v != current.version) {
-        return Err(ApiError::PreconditionFailed);
+    let expected = if_match(&headers, current.version)?;
+    for _ in 0..ATTEMPTS {
+        let next = current.edited(changes.clone(), now_ms());
+        match app.stores.posts.update_post(&current, &next).await {
+            Ok(()) => return post_response(StatusCode::OK, &next),
+            Err(StoreError::Conflict) if expected.is_some() => {
+                return Err(ApiError::PreconditionFailed);
+            }
+            Err(StoreError::Conflict) => {
+                current = readable_post(&app, &id, Some(&principal)).await?;
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
-    let now = now_ms();
-    let status = fields.status.unwrap_or(current.status);
-    let next = Post {
-        title: fields.title.unwrap_or_else(|| current.title.clone()),
-        content: fields.content.unwrap_or_else(|| current.content.clone()),
-        tags: fields.tags.unwrap_or_else(|| current.tags.clone()),
-        status,
-        published_at: published_at(current.published_at, status, now),
-        updated_at: now,
-        version: current.version + 1,
-        ..current.clone()
-    };
-    match app.stores.posts.update_post(&current, &next).await {
-        Ok(()) => post_response(StatusCode::OK, &next),
-        Err(StoreError::Conflict) if expected.is_some() => Err(ApiError::PreconditionFailed),
-        Err(e) => Err(e.into()),
-    }
+    Err(StoreError::Conflict.into())
 }
 
-pub async fn delete(app: &App, req: Request, id: &str) -> Result<Response, ApiError> {
-    let principal = authenticate(app, &req).await?;
-    let post = readable_post(app, id, Some(&principal)).await?;
-    if !can_delete(&post, &principal) {
-        return Err(ApiError::Forbidden);
+pub async fn delete(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    for _ in 0..ATTEMPTS {
+        let post = readable_post(&app, &id, Some(&principal)).await?;
+        if !may_delete_post(&principal, &post) {
+            return Err(ApiError::Forbidden);
+        }
+        let expected = if_match(&headers, post.version)?;
+        match app.stores.posts.delete_post(&post).await {
+            Ok(()) => return Ok(no_content()),
+            Err(StoreError::Conflict) if expected.is_some() => {
+                return Err(ApiError::PreconditionFailed);
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    if required_version(&req)?.is_some_and(|v| v != post.version) {
-        return Err(ApiError::PreconditionFailed);
-    }
-    app.stores.posts.delete_post(&post).await?;
-    Ok(no_content())
+    Err(StoreError::Conflict.into())
 }

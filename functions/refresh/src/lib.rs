@@ -1,14 +1,17 @@
 //! `POST /api/auth/refresh` (rotate) and `POST /api/auth/logout` (revoke).
 
-use lambda_http::http::{Method, StatusCode};
+use axum::extract::{FromRequest, Request, State};
 use serde::Deserialize;
-use shared::App;
-use shared::auth::{authenticate, logout, refresh};
+use shared::auth::{AuthError, Principal, end_session, refresh};
 use shared::clock::now_ms;
 use shared::domain::FieldErrors;
-use shared::http::{
-    self, ApiError, Request, Response, no_content, path_of, query_param, read_json,
-};
+use shared::http::{ApiError, AppState, Json, Params, Response, Routes, no_content, token_response};
+
+pub fn routes() -> Routes {
+    Routes::new("refresh")
+        .post("/api/auth/refresh", rotate)
+        .post("/api/auth/logout", logout)
+}
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -16,40 +19,35 @@ struct RefreshBody {
     refresh_token: Option<String>,
 }
 
-pub async fn handle(app: &App, req: Request) -> Response {
-    http::serve(app, req, |req| route(app, req)).await
-}
-
-async fn route(app: &App, req: Request) -> Result<Response, ApiError> {
-    match (req.method(), path_of(&req).as_str()) {
-        (&Method::POST, "/api/auth/refresh") => rotate(app, req).await,
-        (&Method::POST, "/api/auth/logout") => end_session(app, req).await,
-        (_, "/api/auth/refresh" | "/api/auth/logout") => Err(ApiError::MethodNotAllowed(&["POST"])),
-        _ => Err(ApiError::NoRoute),
-    }
-}
-
-fn refresh_token(req: &Request) -> Result<String, ApiError> {
-    let body: RefreshBody = read_json(req)?;
+fn refresh_token(body: RefreshBody) -> Result<String, ApiError> {
     let mut errors = FieldErrors::default();
     errors
         .required("refreshToken", body.refresh_token)
         .ok_or_else(|| ApiError::Validation(errors.into_vec()))
 }
 
-async fn rotate(app: &App, req: Request) -> Result<Response, ApiError> {
-    let (user, tokens) = refresh(app, &refresh_token(&req)?).await?;
-    http::json(StatusCode::OK, &tokens.with_user(&user))
+async fn rotate(
+    State(app): State<AppState>,
+    Json(body): Json<RefreshBody>,
+) -> Result<Response, ApiError> {
+    let (user, tokens) = refresh(&app, &refresh_token(body)?).await?;
+    token_response(axum::http::StatusCode::OK, &user, tokens)
 }
 
-/// Ends this session, or with `?scope=all` (and a valid access token) every session of the user.
-async fn end_session(app: &App, req: Request) -> Result<Response, ApiError> {
-    match query_param(&req, "scope") {
+/// Ends this session (the refresh token's family), or with `?scope=all` and a valid access
+/// token every session of the user.
+async fn logout(
+    State(app): State<AppState>,
+    params: Params,
+    principal: Option<Principal>,
+    req: Request,
+) -> Result<Response, ApiError> {
+    match params.get("scope") {
         Some("all") => {
-            let principal = authenticate(app, &req).await?;
+            let principal = principal.ok_or(AuthError::MissingToken)?;
             app.stores
                 .users
-                .invalidate_sessions(principal.id(), now_ms())
+                .end_all_sessions(principal.id(), now_ms())
                 .await?;
         }
         Some(_) => {
@@ -58,7 +56,10 @@ async fn end_session(app: &App, req: Request) -> Result<Response, ApiError> {
                 "scope must be `all` or absent",
             ));
         }
-        None => logout(app, &refresh_token(&req)?).await?,
+        None => {
+            let Json(body) = Json::<RefreshBody>::from_request(req, &app).await?;
+            end_session(&app, &refresh_token(body)?).await?;
+        }
     }
     Ok(no_content())
 }

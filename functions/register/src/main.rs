@@ -1,4 +1,4 @@
 #[tokio::main]
-async fn main() -> Result<(), shared::app::BoxError> {
-    shared::lambda::run(register::handle).await
+async fn main() -> Result<(), shared::BoxError> {
+    shared::lambda::run(register::routes()).await
 }

@@ -1,22 +1,28 @@
-//! `GET /api/users` (admins): by e-mail, filtered by `?role=` and `?q=` (e-mail or name prefix).
+//! `GET /api/users`: the admin listing (by e-mail; `?role=`, `?q=` e-mail or name prefix).
 
-use lambda_http::http::StatusCode;
-use shared::App;
-use shared::auth::authenticate;
+use axum::extract::State;
+use axum::http::StatusCode;
+use shared::auth::Principal;
 use shared::domain::{Role, User};
-use shared::http::{self, ApiError, Request, Response, page_body, page_request, query_param};
+use shared::http::{self, ApiError, AppState, Params, Response, page_body, page_request};
+use shared::permissions::may_list_users;
 use shared::store::UserQuery;
 
-pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
-    let principal = authenticate(app, &req).await?;
-    if !principal.is_admin() {
+pub async fn list(
+    State(app): State<AppState>,
+    principal: Principal,
+    params: Params,
+) -> Result<Response, ApiError> {
+    if !may_list_users(&principal) {
         return Err(ApiError::Forbidden);
     }
-    let role = query_param(&req, "role")
+    let role = params
+        .get("role")
         .map(Role::parse)
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_role", e.message))?;
-    let prefix = query_param(&req, "q")
+    let prefix = params
+        .get("q")
         .map(|q| q.trim().to_lowercase())
         .filter(|q| !q.is_empty());
     if prefix.as_ref().is_some_and(|q| q.chars().count() > 100) {
@@ -31,7 +37,7 @@ pub async fn list(app: &App, req: Request) -> Result<Response, ApiError> {
         prefix.as_deref().unwrap_or("")
     );
     let keys = app.keys.current().await;
-    let page_request = page_request(&req, &keys, &listing)?;
+    let page_request = page_request(&params, &keys, &listing)?;
     let page = app
         .stores
         .users

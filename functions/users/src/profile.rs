@@ -1,21 +1,25 @@
 //! One user: read (self or admin), update (self: name, e-mail; admin: also role), delete.
 
-use lambda_http::http::StatusCode;
-use lambda_http::http::header::ETAG;
+use axum::extract::{Path, State};
+use axum::http::header::ETAG;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use shared::App;
-use shared::auth::{Principal, authenticate};
+use shared::auth::Principal;
 use shared::clock::now_ms;
-use shared::domain::{DisplayName, Email, FieldErrors, Role, User};
+use shared::domain::{DisplayName, Email, FieldErrors, ProfileChanges, Role, User};
 use shared::http::{
-    self, ApiError, Request, Response, etag, no_content, query_param, read_json, required_version,
-    with_header,
+    self, ApiError, AppState, Json, Params, Response, etag, if_match, no_content, with_header,
 };
+use shared::permissions::{may_delete_user, may_edit_user, may_view_user};
 use shared::store::StoreError;
+
+/// Conflicting writes a request without `If-Match` absorbs by re-reading, before giving up.
+const ATTEMPTS: usize = 3;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct UserPatch {
+pub struct UserPatch {
     name: Option<String>,
     email: Option<String>,
     role: Option<String>,
@@ -29,72 +33,108 @@ fn profile_response(user: &User) -> Result<Response, ApiError> {
     ))
 }
 
-/// The target user, if the caller may see it: themselves or an admin. Others get 403 (the
+/// The user as stored, active or not; 404 when there is none.
+async fn stored_user(app: &App, id: &str) -> Result<User, ApiError> {
+    app.stores
+        .users
+        .get_user(id)
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// The active user, if the caller may see it: themselves or an admin. Others get 403 (the
 /// listing is admin-only, so ids are not enumerable this way).
 async fn visible_user(app: &App, principal: &Principal, id: &str) -> Result<User, ApiError> {
-    if principal.id() != id && !principal.is_admin() {
+    if !may_view_user(principal, id) {
         return Err(ApiError::Forbidden);
     }
-    match app.stores.users.get_user(id).await? {
-        Some(user) if user.is_active() => Ok(user),
+    match stored_user(app, id).await? {
+        user if user.is_active() => Ok(user),
         _ => Err(ApiError::NotFound),
     }
 }
 
-pub async fn me(app: &App, req: Request) -> Result<Response, ApiError> {
-    let principal = authenticate(app, &req).await?;
+pub async fn me(principal: Principal) -> Result<Response, ApiError> {
     profile_response(&principal.user)
 }
 
-pub async fn get(app: &App, req: Request, id: &str) -> Result<Response, ApiError> {
-    let principal = authenticate(app, &req).await?;
-    profile_response(&visible_user(app, &principal, id).await?)
+pub async fn get(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    profile_response(&visible_user(&app, &principal, &id).await?)
 }
 
-pub async fn patch(app: &App, req: Request, id: &str) -> Result<Response, ApiError> {
-    let principal = authenticate(app, &req).await?;
-    let body: UserPatch = read_json(&req)?;
-    let current = visible_user(app, &principal, id).await?;
-    if body.role.is_some() && !principal.is_admin() {
-        return Err(ApiError::Forbidden);
-    }
+fn parse_patch(body: UserPatch) -> Result<ProfileChanges, ApiError> {
     let mut errors = FieldErrors::default();
-    let name = errors.parse_optional("name", body.name, DisplayName::parse);
-    let email = errors.parse_optional("email", body.email, Email::parse);
-    let role = errors.parse_optional("role", body.role, Role::parse);
-    ApiError::check(errors)?;
-    let expected = required_version(&req)?;
-    if expected.is_some_and(|v| v != current.version) {
-        return Err(ApiError::PreconditionFailed);
-    }
-
-    let next = User {
-        name: name.unwrap_or_else(|| current.name.clone()),
-        email: email.unwrap_or_else(|| current.email.clone()),
-        role: role.unwrap_or(current.role),
-        updated_at: now_ms(),
-        version: current.version + 1,
-        ..current.clone()
+    let changes = ProfileChanges {
+        name: errors.parse_optional("name", body.name, DisplayName::parse),
+        email: errors.parse_optional("email", body.email, Email::parse),
+        role: errors.parse_optional("role", body.role, Role::parse),
     };
-    match app.stores.users.update_user(&current, &next).await {
-        Ok(()) => profile_response(&next),
-        Err(StoreError::Conflict) if expected.is_some() => Err(ApiError::PreconditionFailed),
-        Err(e) => Err(e.into()),
-    }
+    ApiError::check(errors)?;
+    Ok(changes)
 }
 
-/// Soft delete by an admin, or by the user themselves with `?self=true`.
-pub async fn delete(app: &App, req: Request, id: &str) -> Result<Response, ApiError> {
-    let principal = authenticate(app, &req).await?;
-    let confirmed_self = principal.id() == id && query_param(&req, "self") == Some("true");
-    if !principal.is_admin() && !confirmed_self {
+pub async fn patch(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(body): Json<UserPatch>,
+) -> Result<Response, ApiError> {
+    if !may_edit_user(&principal, &id, body.role.is_some()) {
         return Err(ApiError::Forbidden);
     }
-    let user = visible_user(app, &principal, id).await?;
-    if required_version(&req)?.is_some_and(|v| v != user.version) {
-        return Err(ApiError::PreconditionFailed);
+    let changes = parse_patch(body)?;
+    for _ in 0..ATTEMPTS {
+        let current = visible_user(&app, &principal, &id).await?;
+        let expected = if_match(&headers, current.version)?;
+        let next = current.with_profile(changes.clone(), now_ms());
+        match app.stores.users.update_profile(&current, &next).await {
+            Ok(()) => return profile_response(&next),
+            Err(StoreError::Conflict) if expected.is_some() => {
+                return Err(ApiError::PreconditionFailed);
+            }
+            // Someone else wrote the user meanwhile (a logout everywhere, a role change):
+            // the edit did not ask for a version, so apply it to the new one.
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
     }
-    app.stores.users.delete_user(&user, now_ms()).await?;
-    app.stores.posts.hide_author_posts(&user.id).await?;
-    Ok(no_content())
+    Err(StoreError::Conflict.into())
+}
+
+/// Soft delete by an admin, or by the user themselves with `?self=true`. Ends every session,
+/// frees the e-mail, then hides the posts; an admin repeating the request after a failure
+/// half-way finishes the job.
+pub async fn delete(
+    State(app): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+    params: Params,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let confirmed_self = params.get("self") == Some("true");
+    if !may_delete_user(&principal, &id, confirmed_self) {
+        return Err(ApiError::Forbidden);
+    }
+    for _ in 0..ATTEMPTS {
+        let user = stored_user(&app, &id).await?;
+        if user.is_active() {
+            let expected = if_match(&headers, user.version)?;
+            match app.stores.users.delete_user(&user, expected, now_ms()).await {
+                Ok(_) => {}
+                Err(StoreError::Conflict) if expected.is_some() => {
+                    return Err(ApiError::PreconditionFailed);
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        app.stores.posts.hide_author_posts(&id).await?;
+        return Ok(no_content());
+    }
+    Err(StoreError::Conflict.into())
 }

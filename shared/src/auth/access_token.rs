@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::KeySet;
 use crate::config::Config;
 use crate::domain::Role;
-use crate::http::ApiError;
+use super::AuthError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -31,7 +31,7 @@ pub fn issue_access_token(
     role: Role,
     session_id: &str,
     now_secs: i64,
-) -> Result<String, ApiError> {
+) -> Result<String, AuthError> {
     let (kid, secret) = keys.active();
     let claims = AccessClaims {
         sub: user_id.to_owned(),
@@ -48,15 +48,15 @@ pub fn issue_access_token(
         ..Header::new(Algorithm::HS256)
     };
     encode(&header, &claims, &EncodingKey::from_secret(secret))
-        .map_err(|e| ApiError::Internal(format!("signing an access token: {e}")))
+        .map_err(AuthError::Signing)
 }
 
 pub fn verify_access_token(
     keys: &KeySet,
     config: &Config,
     token: &str,
-) -> Result<AccessClaims, ApiError> {
-    let invalid = || ApiError::unauthorized("invalid_token", "the access token is invalid");
+) -> Result<AccessClaims, AuthError> {
+    let invalid = || AuthError::InvalidToken;
     let header = decode_header(token).map_err(|_| invalid())?;
     if header.alg != Algorithm::HS256 {
         return Err(invalid());
@@ -74,9 +74,7 @@ pub fn verify_access_token(
     decode::<AccessClaims>(token, &DecodingKey::from_secret(secret), &validation)
         .map(|data| data.claims)
         .map_err(|e| match e.kind() {
-            ErrorKind::ExpiredSignature => {
-                ApiError::unauthorized("token_expired", "the access token has expired")
-            }
+            ErrorKind::ExpiredSignature => AuthError::TokenExpired,
             _ => invalid(),
         })
 }
@@ -95,8 +93,12 @@ mod tests {
         crate::clock::now_ms() / 1000
     }
 
-    fn code(result: Result<AccessClaims, ApiError>) -> &'static str {
-        result.map(|_| ()).unwrap_err().code()
+    fn code(result: Result<AccessClaims, AuthError>) -> &'static str {
+        match result {
+            Err(AuthError::TokenExpired) => "token_expired",
+            Err(AuthError::InvalidToken) => "invalid_token",
+            other => panic!("unexpected {other:?}"),
+        }
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Authentication: password hashing, access tokens, refresh-token rotation, sessions.
+//! Knows nothing of HTTP: the HTTP layer maps `AuthError` to responses.
 
 mod access_token;
+mod error;
 mod keys;
 mod password_hash;
 mod principal;
@@ -8,8 +10,9 @@ mod refresh_token;
 mod sessions;
 
 pub use access_token::{AccessClaims, issue_access_token, verify_access_token};
+pub use error::AuthError;
 pub use keys::KeySet;
-pub use password_hash::{hash_password, verify_password};
-pub use principal::{Principal, authenticate, authenticate_optional};
+pub use password_hash::PasswordHasher;
+pub use principal::{Principal, authenticate};
 pub use refresh_token::RefreshToken;
-pub use sessions::{TokenPair, logout, refresh, start_session};
+pub use sessions::{IssuedTokens, end_session, refresh, start_session};

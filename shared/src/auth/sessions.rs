@@ -2,58 +2,30 @@
 //! every refresh spends the presented token and issues its successor; presenting a spent token
 //! again after the grace window revokes the whole family.
 
-use serde::Serialize;
-
-use super::{KeySet, RefreshToken, issue_access_token};
+use super::{AuthError, KeySet, RefreshToken, issue_access_token};
 use crate::App;
 use crate::clock::now_ms;
-use crate::domain::{User, UserView};
-use crate::http::ApiError;
+use crate::domain::User;
 use crate::store::{RefreshRecord, Session, StoreError};
 
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct TokenPair {
+/// A new access token and the refresh token that continues the session.
+#[derive(Debug)]
+pub struct IssuedTokens {
     pub access_token: String,
     pub refresh_token: String,
-    pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: u64,
 }
 
-/// The body of register, login and refresh responses.
-#[derive(Debug, Serialize)]
-pub struct AuthResponse {
-    pub user: UserView,
-    #[serde(flatten)]
-    pub tokens: TokenPair,
-}
-
-impl TokenPair {
-    pub fn with_user(self, user: &User) -> AuthResponse {
-        AuthResponse {
-            user: user.view(),
-            tokens: self,
-        }
-    }
-}
-
-fn invalid_refresh() -> ApiError {
-    ApiError::unauthorized(
-        "invalid_refresh_token",
-        "the refresh token is invalid, expired or revoked",
-    )
-}
-
-fn token_pair(
+fn issue(
     app: &App,
     keys: &KeySet,
     user: &User,
     session_id: &str,
     refresh: &RefreshToken,
     now: i64,
-) -> Result<TokenPair, ApiError> {
-    Ok(TokenPair {
+) -> Result<IssuedTokens, AuthError> {
+    Ok(IssuedTokens {
         access_token: issue_access_token(
             keys,
             &app.config,
@@ -63,13 +35,13 @@ fn token_pair(
             now / 1000,
         )?,
         refresh_token: refresh.expose(),
-        token_type: "Bearer",
         expires_in: app.config.access_token_ttl.as_secs(),
     })
 }
 
-/// Starts a new session (token family) for a user who just proved who they are.
-pub async fn start_session(app: &App, user: &User) -> Result<TokenPair, ApiError> {
+/// Starts a new session (token family) for a user who just proved who they are. The session
+/// belongs to the user's current session generation: ending all sessions bumps it.
+pub async fn start_session(app: &App, user: &User) -> Result<IssuedTokens, AuthError> {
     let now = now_ms();
     let keys = app.keys.current().await;
     let token = RefreshToken::generate();
@@ -77,6 +49,7 @@ pub async fn start_session(app: &App, user: &User) -> Result<TokenPair, ApiError
     let session = Session {
         id: uuid::Uuid::new_v4().to_string(),
         user_id: user.id.clone(),
+        generation: user.session_generation,
         created_at: now,
         expires_at,
         revoked_at: None,
@@ -93,16 +66,17 @@ pub async fn start_session(app: &App, user: &User) -> Result<TokenPair, ApiError
         .sessions
         .create_session(&session, &record)
         .await?;
-    token_pair(app, &keys, user, &session.id, &token, now)
+    issue(app, &keys, user, &session.id, &token, now)
 }
 
-/// The user and session, if the session is still usable: not revoked, not expired, not ended by
-/// "log out everywhere", and the user not deleted.
+/// The user and session, if the session is still usable: not revoked, not expired, started in
+/// the user's current session generation, and the user not deleted. No clocks are compared, so
+/// instances whose clocks disagree agree on this.
 pub(crate) async fn live_session(
     app: &App,
     user_id: &str,
     session_id: &str,
-) -> Result<Option<(User, Session)>, ApiError> {
+) -> Result<Option<(User, Session)>, AuthError> {
     let (user, session) = tokio::join!(
         app.stores.users.get_user(user_id),
         app.stores.sessions.get_session(user_id, session_id),
@@ -112,30 +86,30 @@ pub(crate) async fn live_session(
     };
     let live = user.is_active()
         && session.revoked_at.is_none()
-        && session.created_at > user.sessions_valid_after;
+        && session.generation == user.session_generation;
     Ok(live.then_some((user, session)))
 }
 
-/// Spends `presented` and returns a new token pair in the same family.
-pub async fn refresh(app: &App, presented: &str) -> Result<(User, TokenPair), ApiError> {
-    let token = RefreshToken::parse(presented).ok_or_else(invalid_refresh)?;
+/// Spends `presented` and returns new tokens in the same family.
+pub async fn refresh(app: &App, presented: &str) -> Result<(User, IssuedTokens), AuthError> {
+    let token = RefreshToken::parse(presented).ok_or(AuthError::InvalidRefreshToken)?;
     let keys = app.keys.current().await;
     let hash = token.hash();
     let successor = token.successor(&keys.rotation_key());
     let grace_ms = app.config.refresh_grace.as_millis() as i64;
 
-    // A lost race re-reads the token once more and lands in the grace branch.
-    for _ in 0..3 {
+    // A lost race re-reads the token and lands in the grace branch.
+    for attempt in 0..3u32 {
         let now = now_ms();
         let record = app
             .stores
             .sessions
             .find_refresh_token(&hash)
             .await?
-            .ok_or_else(invalid_refresh)?;
+            .ok_or(AuthError::InvalidRefreshToken)?;
         let (user, session) = live_session(app, &record.user_id, &record.session_id)
             .await?
-            .ok_or_else(invalid_refresh)?;
+            .ok_or(AuthError::InvalidRefreshToken)?;
         match record.spent_at {
             None => {
                 let next = RefreshRecord {
@@ -153,7 +127,11 @@ pub async fn refresh(app: &App, presented: &str) -> Result<(User, TokenPair), Ap
                     .await
                 {
                     Ok(()) => {}
-                    Err(StoreError::Conflict) => continue,
+                    Err(StoreError::Conflict) => {
+                        let pause = 10 * (1 << attempt);
+                        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                        continue;
+                    }
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -165,20 +143,17 @@ pub async fn refresh(app: &App, presented: &str) -> Result<(User, TokenPair), Ap
                     .revoke_session(&user.id, &session.id, now)
                     .await?;
                 tracing::warn!(user_id = %user.id, session_id = %session.id, "refresh token reused; session revoked");
-                return Err(ApiError::unauthorized(
-                    "refresh_token_reused",
-                    "this refresh token was already used; the session has been revoked",
-                ));
+                return Err(AuthError::RefreshTokenReused);
             }
         }
-        let pair = token_pair(app, &keys, &user, &session.id, &successor, now)?;
-        return Ok((user, pair));
+        let tokens = issue(app, &keys, &user, &session.id, &successor, now)?;
+        return Ok((user, tokens));
     }
-    Err(invalid_refresh())
+    Err(AuthError::InvalidRefreshToken)
 }
 
 /// Revokes the family `presented` belongs to. Unknown tokens are already logged out.
-pub async fn logout(app: &App, presented: &str) -> Result<(), ApiError> {
+pub async fn end_session(app: &App, presented: &str) -> Result<(), AuthError> {
     let Some(token) = RefreshToken::parse(presented) else {
         return Ok(());
     };

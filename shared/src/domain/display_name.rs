@@ -1,14 +1,17 @@
+use unicode_normalization::UnicodeNormalization;
+
 use super::Invalid;
+use super::text::visible_text;
 
 pub const MAX_CHARS: usize = 100;
 
-/// A user's display name: trimmed, 1..=100 characters, no control characters.
+/// A user's display name: NFC, trimmed, 1..=100 characters, nothing invisible.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisplayName(String);
 
 impl DisplayName {
     pub fn parse(raw: impl AsRef<str>) -> Result<Self, Invalid> {
-        let name = raw.as_ref().trim();
+        let name: String = raw.as_ref().trim().nfc().collect();
         if name.is_empty() {
             return Err(Invalid::new("required", "must not be empty"));
         }
@@ -18,13 +21,8 @@ impl DisplayName {
                 format!("must be at most {MAX_CHARS} characters"),
             ));
         }
-        if name.chars().any(char::is_control) {
-            return Err(Invalid::new(
-                "invalid_characters",
-                "must not contain control characters",
-            ));
-        }
-        Ok(Self(name.to_owned()))
+        visible_text(&name)?;
+        Ok(Self(name))
     }
 
     pub fn as_str(&self) -> &str {
@@ -43,5 +41,13 @@ mod tests {
         assert!(DisplayName::parse("a".repeat(100)).is_ok());
         assert!(DisplayName::parse("a".repeat(101)).is_err());
         assert!(DisplayName::parse("a\u{0}b").is_err());
+        assert!(DisplayName::parse("admin\u{200B}").is_err());
+        assert!(DisplayName::parse("abc\u{202E}fed").is_err());
+    }
+
+    #[test]
+    fn composes_to_nfc() {
+        let decomposed = DisplayName::parse("Jose\u{301}").unwrap();
+        assert_eq!(decomposed.as_str(), "Jos\u{e9}");
     }
 }

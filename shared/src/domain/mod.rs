@@ -1,4 +1,5 @@
-//! Parsed, always-valid domain values. A handler never holds an unvalidated string.
+//! Parsed, always-valid domain values and the rules that change them. A handler never holds
+//! an unvalidated string.
 
 mod display_name;
 mod email;
@@ -6,12 +7,13 @@ mod field_errors;
 mod password;
 mod post;
 mod role;
+mod text;
 mod user;
 
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use field_errors::{FieldError, FieldErrors, Invalid};
 pub use password::Password;
-pub use post::{Post, PostContent, PostStatus, PostTitle, PostView, Tag};
+pub use post::{NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle, PostView, Tag};
 pub use role::Role;
-pub use user::{User, UserView};
+pub use user::{ProfileChanges, User, UserView};

@@ -3,6 +3,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::Invalid;
+use super::text::visible_text;
 use crate::clock::rfc3339;
 
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -15,7 +16,8 @@ pub struct PostTitle(String);
 
 impl PostTitle {
     pub fn parse(raw: impl AsRef<str>) -> Result<Self, Invalid> {
-        let title = raw.as_ref().trim();
+        let title: String = unicode_normalization::UnicodeNormalization::nfc(raw.as_ref().trim())
+            .collect();
         let chars = title.chars().count();
         if chars == 0 {
             return Err(Invalid::new("required", "must not be empty"));
@@ -26,7 +28,8 @@ impl PostTitle {
                 format!("must be at most {MAX_TITLE_CHARS} characters"),
             ));
         }
-        Ok(Self(title.to_owned()))
+        visible_text(&title)?;
+        Ok(Self(title))
     }
 
     pub fn as_str(&self) -> &str {
@@ -158,7 +161,72 @@ pub struct Post {
     pub author_deleted: bool,
 }
 
+/// A post as its author submits it.
+pub struct NewPost {
+    pub title: PostTitle,
+    pub content: PostContent,
+    pub status: Option<PostStatus>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// An edit: `None` keeps the current value.
+#[derive(Debug, Clone, Default)]
+pub struct PostChanges {
+    pub title: Option<PostTitle>,
+    pub content: Option<PostContent>,
+    pub status: Option<PostStatus>,
+    pub tags: Option<Vec<Tag>>,
+}
+
+/// Set once, on first publication; unpublishing keeps it.
+fn published_at(previous: Option<i64>, status: PostStatus, now: i64) -> Option<i64> {
+    previous.or((status == PostStatus::Published).then_some(now))
+}
+
 impl Post {
+    /// A new post by `author_id`; a draft unless the author says otherwise.
+    pub fn new(author_id: &str, new: NewPost, now: i64) -> Self {
+        let status = new.status.unwrap_or(PostStatus::Draft);
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            author_id: author_id.to_owned(),
+            title: new.title,
+            content: new.content,
+            status,
+            tags: new.tags.unwrap_or_default(),
+            published_at: published_at(None, status, now),
+            created_at: now,
+            updated_at: now,
+            version: 1,
+            author_deleted: false,
+        }
+    }
+
+    /// The post after an edit, at the next version.
+    pub fn edited(&self, changes: PostChanges, now: i64) -> Self {
+        let status = changes.status.unwrap_or(self.status);
+        Self {
+            title: changes.title.unwrap_or_else(|| self.title.clone()),
+            content: changes.content.unwrap_or_else(|| self.content.clone()),
+            tags: changes.tags.unwrap_or_else(|| self.tags.clone()),
+            status,
+            published_at: published_at(self.published_at, status, now),
+            updated_at: now,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+
+    /// The post hidden because its author was deleted, at the next version (so an edit that
+    /// read it before cannot bring it back).
+    pub fn hidden(&self) -> Self {
+        Self {
+            author_deleted: true,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+
     /// The instant listings sort by, newest first: publication for published posts,
     /// creation otherwise.
     pub fn feed_time(&self) -> i64 {
@@ -257,5 +325,41 @@ mod tests {
         };
         assert!(post("b", 9).feed_key() < post("a", 10).feed_key());
         assert!(post("a", 10).author_key() < post("b", 10).author_key());
+    }
+
+    fn new_post(status: Option<PostStatus>) -> NewPost {
+        NewPost {
+            title: PostTitle::parse("t").unwrap(),
+            content: PostContent::parse("c".into()).unwrap(),
+            status,
+            tags: None,
+        }
+    }
+
+    #[test]
+    fn a_post_is_a_draft_unless_given_and_publication_time_is_set_once() {
+        let draft = Post::new("a", new_post(None), 10);
+        assert_eq!((draft.status, draft.published_at, draft.version), (PostStatus::Draft, None, 1));
+        let published = draft.edited(PostChanges { status: Some(PostStatus::Published), ..Default::default() }, 20);
+        assert_eq!((published.published_at, published.version), (Some(20), 2));
+        let archived = published.edited(PostChanges { status: Some(PostStatus::Archived), ..Default::default() }, 30);
+        let again = archived.edited(PostChanges { status: Some(PostStatus::Published), ..Default::default() }, 40);
+        assert_eq!(again.published_at, Some(20));
+        assert_eq!(Post::new("a", new_post(Some(PostStatus::Published)), 5).published_at, Some(5));
+    }
+
+    #[test]
+    fn hiding_bumps_the_version() {
+        let post = Post::new("a", new_post(None), 10);
+        let hidden = post.hidden();
+        assert!(hidden.author_deleted);
+        assert_eq!(hidden.version, post.version + 1);
+    }
+
+    #[test]
+    fn titles_reject_invisible_characters() {
+        assert!(PostTitle::parse("hello\u{200B}").is_err());
+        assert!(PostTitle::parse("line\nbreak").is_err());
+        assert!(PostTitle::parse("\u{202E}txt.exe").is_err());
     }
 }

@@ -13,10 +13,20 @@ pub struct User {
     pub password_hash: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Bumped by every write to the user, whichever path makes it (optimistic locking).
     pub version: u64,
-    /// Sessions started before this instant are no longer valid ("log out everywhere").
-    pub sessions_valid_after: i64,
+    /// Sessions carry the generation they were started in; "log out everywhere", a password
+    /// change and deletion bump it, which ends every older session without comparing clocks.
+    pub session_generation: u64,
     pub deleted_at: Option<i64>,
+}
+
+/// What a profile edit may change; `None` keeps the current value.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfileChanges {
+    pub name: Option<DisplayName>,
+    pub email: Option<Email>,
+    pub role: Option<Role>,
 }
 
 impl User {
@@ -30,8 +40,20 @@ impl User {
             created_at: now,
             updated_at: now,
             version: 1,
-            sessions_valid_after: 0,
+            session_generation: 0,
             deleted_at: None,
+        }
+    }
+
+    /// The user after a profile edit: the edited fields and the next version, nothing else.
+    pub fn with_profile(&self, changes: ProfileChanges, now: i64) -> Self {
+        Self {
+            name: changes.name.unwrap_or_else(|| self.name.clone()),
+            email: changes.email.unwrap_or_else(|| self.email.clone()),
+            role: changes.role.unwrap_or(self.role),
+            updated_at: now,
+            version: self.version + 1,
+            ..self.clone()
         }
     }
 

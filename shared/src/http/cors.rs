@@ -1,41 +1,45 @@
-//! CORS from the configured allow-list of origins.
+//! CORS from the configured allow-list of origins (`*` in the list admits any).
+
+use std::time::Duration;
 
 use http::header::{
-    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
-    ACCESS_CONTROL_EXPOSE_HEADERS, ACCESS_CONTROL_MAX_AGE, HeaderValue, VARY,
+    AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderName, HeaderValue, IF_MATCH, IF_NONE_MATCH,
+    LOCATION, RETRY_AFTER,
 };
+use http::Method;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use super::Response;
+use super::request_id::X_REQUEST_ID;
 
-const ALLOWED_METHODS: &str = "GET, POST, PATCH, DELETE, OPTIONS";
-const ALLOWED_HEADERS: &str = "authorization, content-type, if-match, if-none-match, x-request-id";
-const EXPOSED_HEADERS: &str = "etag, location, retry-after, x-request-id";
-
-/// The origin, if the allow-list admits it (`*` in the list admits any).
-pub fn allowed_origin<'a>(origin: Option<&'a str>, allow_list: &[String]) -> Option<&'a str> {
-    origin.filter(|origin| allow_list.iter().any(|o| o == "*" || o == origin))
-}
-
-pub fn apply(response: &mut Response, origin: Option<&str>, preflight: bool) {
-    let headers = response.headers_mut();
-    headers.append(VARY, HeaderValue::from_static("origin"));
-    let Some(origin) = origin.and_then(|o| HeaderValue::from_str(o).ok()) else {
-        return;
+pub fn layer(allowed_origins: &[String]) -> CorsLayer {
+    let origin = if allowed_origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            allowed_origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok()),
+        )
     };
-    headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    headers.insert(
-        ACCESS_CONTROL_EXPOSE_HEADERS,
-        HeaderValue::from_static(EXPOSED_HEADERS),
-    );
-    if preflight {
-        headers.insert(
-            ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static(ALLOWED_METHODS),
-        );
-        headers.insert(
-            ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static(ALLOWED_HEADERS),
-        );
-        headers.insert(ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
-    }
+    CorsLayer::new()
+        .allow_origin(origin)
+        .allow_methods([
+            Method::GET,
+            Method::HEAD,
+            Method::POST,
+            Method::PATCH,
+            Method::DELETE,
+            Method::OPTIONS,
+        ])
+        .allow_headers([AUTHORIZATION, CONTENT_TYPE, IF_MATCH, IF_NONE_MATCH, X_REQUEST_ID])
+        .expose_headers([
+            ETAG,
+            LOCATION,
+            RETRY_AFTER,
+            X_REQUEST_ID,
+            HeaderName::from_static("ratelimit-limit"),
+            HeaderName::from_static("ratelimit-remaining"),
+            HeaderName::from_static("ratelimit-reset"),
+        ])
+        .max_age(Duration::from_secs(600))
 }

@@ -10,12 +10,17 @@ use super::ApiError;
 use crate::auth::KeySet;
 use crate::store::Position;
 
+/// The cursor's wire format: short keys, since it travels in every next-page URL.
 #[derive(Serialize, Deserialize)]
 struct Payload {
     #[serde(rename = "l")]
     listing: String,
-    #[serde(flatten)]
-    position: Position,
+    #[serde(rename = "p")]
+    phase: u8,
+    #[serde(rename = "s")]
+    sort: String,
+    #[serde(rename = "i")]
+    id: String,
 }
 
 fn invalid() -> ApiError {
@@ -28,7 +33,9 @@ fn invalid() -> ApiError {
 pub fn encode_cursor(keys: &KeySet, listing: &str, position: &Position) -> String {
     let payload = Payload {
         listing: listing.to_owned(),
-        position: position.clone(),
+        phase: position.phase,
+        sort: position.sort.clone(),
+        id: position.id.clone(),
     };
     let json = serde_json::to_vec(&payload).unwrap_or_default();
     let tag = hmac::sign(&keys.cursor_key(), &json);
@@ -54,7 +61,11 @@ pub fn decode_cursor(keys: &KeySet, listing: &str, cursor: &str) -> Result<Posit
     if payload.listing != listing {
         return Err(invalid());
     }
-    Ok(payload.position)
+    Ok(Position {
+        phase: payload.phase,
+        sort: payload.sort,
+        id: payload.id,
+    })
 }
 
 #[cfg(test)]

@@ -1,22 +1,29 @@
-//! HTTP glue shared by every function: errors as problem+json, JSON bodies, the request
-//! middleware (request id, log line, security headers, CORS).
+//! HTTP glue shared by every function: the route builder, the middleware stack, extractors,
+//! errors as problem+json, entity tags, signed cursors.
 
 mod cors;
 mod cursor;
 mod etag;
+mod extract;
 mod pagination;
 mod problem;
-mod request;
+mod problems;
+mod request_id;
 mod response;
-mod serve;
+mod routes;
+mod service;
+mod tokens;
 
 pub use cursor::{decode_cursor, encode_cursor};
-pub use etag::{etag, not_modified, required_version};
-pub use lambda_http::Request;
+pub use etag::{etag, if_match, not_modified};
+pub use extract::{Json, Params, bearer_token};
 pub use pagination::{PageBody, PageRequest, page_body, page_request};
-pub use problem::ApiError;
-pub use request::{
-    MAX_BODY_BYTES, bearer_token, header, path_of, query_param, read_json, request_id,
-};
-pub use response::{Response, json, no_content, with_header};
-pub use serve::serve;
+pub use problem::{ApiError, Problem};
+pub use problems::{MAX_URI_BYTES, PROBLEM_JSON, render as render_problem};
+pub use request_id::X_REQUEST_ID;
+pub use response::{json, no_content, with_header};
+pub use routes::{AppState, RouteSpec, Routes};
+pub use service::{MAX_BODY_BYTES, service};
+pub use tokens::token_response;
+
+pub use axum::response::Response;

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::cursor::{decode_cursor, encode_cursor};
-use super::{ApiError, Request, query_param};
+use super::{ApiError, Params};
 use crate::auth::KeySet;
 use crate::store::{Page, Position};
 
@@ -16,8 +16,12 @@ pub struct PageRequest {
 }
 
 /// Reads `limit` (1..=100, default 20) and `cursor` (signed for `listing`).
-pub fn page_request(req: &Request, keys: &KeySet, listing: &str) -> Result<PageRequest, ApiError> {
-    let limit = match query_param(req, "limit") {
+pub fn page_request(
+    params: &Params,
+    keys: &KeySet,
+    listing: &str,
+) -> Result<PageRequest, ApiError> {
+    let limit = match params.get("limit") {
         None => DEFAULT_LIMIT,
         Some(raw) => raw
             .parse::<usize>()
@@ -27,7 +31,8 @@ pub fn page_request(req: &Request, keys: &KeySet, listing: &str) -> Result<PageR
                 ApiError::bad_request("invalid_limit", format!("limit must be 1..={MAX_LIMIT}"))
             })?,
     };
-    let after = query_param(req, "cursor")
+    let after = params
+        .get("cursor")
         .map(|cursor| decode_cursor(keys, listing, cursor))
         .transpose()?;
     Ok(PageRequest { limit, after })

@@ -1,18 +1,22 @@
 //! One error type for every handler, rendered as RFC 9457 `application/problem+json`.
+//!
+//! A handler's error becomes a response carrying a `Problem` (status, code, detail, field
+//! errors); the `problems` layer writes the document, with the request id, for it and for
+//! every bare error response the framework makes (404, 405, 413...).
 
+use axum::response::{IntoResponse, Response};
 use http::StatusCode;
-use http::header::{ALLOW, RETRY_AFTER, WWW_AUTHENTICATE};
-use lambda_http::Body;
-use serde_json::json;
+use http::header::{RETRY_AFTER, WWW_AUTHENTICATE};
 
-use super::Response;
+use crate::BoxError;
+use crate::auth::AuthError;
 use crate::domain::{FieldError, FieldErrors};
 use crate::store::StoreError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("the request body is not valid JSON: {0}")]
-    MalformedJson(String),
+    MalformedJson(#[source] serde_json::Error),
     #[error("{detail}")]
     BadRequest { code: &'static str, detail: String },
     #[error("one or more fields are invalid")]
@@ -25,30 +29,80 @@ pub enum ApiError {
     NotFound,
     #[error("no route matches this path")]
     NoRoute,
-    #[error("method not allowed")]
-    MethodNotAllowed(&'static [&'static str]),
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
     #[error("the resource has changed since you read it")]
     PreconditionFailed,
-    #[error("the request body exceeds {0} bytes")]
-    PayloadTooLarge(usize),
+    #[error("the request body exceeds {} bytes", super::MAX_BODY_BYTES)]
+    PayloadTooLarge,
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
-    #[error("too many requests")]
-    TooManyRequests { retry_after_secs: u64 },
-    #[error("internal error: {0}")]
-    Internal(String),
+    #[error("{detail}")]
+    Unavailable {
+        detail: &'static str,
+        retry_after_secs: u64,
+        #[source]
+        cause: Option<BoxError>,
+    },
+    #[error("internal error")]
+    Internal(#[source] BoxError),
+}
+
+/// What the `problems` layer needs to write the document.
+#[derive(Debug, Clone)]
+pub struct Problem {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    /// For an error response the framework made itself, with no problem attached.
+    pub fn from_status(status: StatusCode) -> Self {
+        let (code, detail) = match status {
+            StatusCode::BAD_REQUEST => ("bad_request", "the request is malformed"),
+            StatusCode::NOT_FOUND => ("route_not_found", "no route matches this path"),
+            StatusCode::METHOD_NOT_ALLOWED => (
+                "method_not_allowed",
+                "this route does not accept this method; see the Allow header",
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE => (
+                "payload_too_large",
+                "the request body exceeds the size limit",
+            ),
+            StatusCode::URI_TOO_LONG => ("uri_too_long", "the request URI is too long"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+                "unsupported_media_type",
+                "the request body must be application/json",
+            ),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => (
+                "request_headers_too_large",
+                "the request headers are too many or too large",
+            ),
+            s if s.is_server_error() => (
+                "internal_error",
+                "something went wrong on our side; quote the request id",
+            ),
+            _ => ("error", "the request failed"),
+        };
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
+    }
+}
+
+fn unauthorized(code: &'static str, detail: impl Into<String>) -> ApiError {
+    ApiError::Unauthorized {
+        code,
+        detail: detail.into(),
+    }
 }
 
 impl ApiError {
-    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::Unauthorized {
-            code,
-            detail: detail.into(),
-        }
-    }
-
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
         Self::BadRequest {
             code,
@@ -79,12 +133,11 @@ impl ApiError {
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound | Self::NoRoute => StatusCode::NOT_FOUND,
-            Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
-            Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -100,11 +153,10 @@ impl ApiError {
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
             Self::NoRoute => "route_not_found",
-            Self::MethodNotAllowed(_) => "method_not_allowed",
             Self::PreconditionFailed => "precondition_failed",
-            Self::PayloadTooLarge(_) => "payload_too_large",
+            Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
-            Self::TooManyRequests { .. } => "rate_limited",
+            Self::Unavailable { .. } => "service_unavailable",
             Self::Internal(_) => "internal_error",
         }
     }
@@ -116,37 +168,41 @@ impl ApiError {
             other => other.to_string(),
         }
     }
+}
 
-    /// The problem document, with the request id so a user can quote it.
-    pub fn into_response(self, request_id: &str) -> Response {
-        let status = self.status();
-        let mut body = json!({
-            "type": format!("/problems/{}", self.code().replace('_', "-")),
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": self.detail(),
-            "code": self.code(),
-            "requestId": request_id,
-        });
-        if let Self::Validation(errors) = &self {
-            body["errors"] = json!(errors);
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(_) | Self::Unavailable { .. } = &self {
+            // The whole cause chain, for whoever reads the logs.
+            tracing::error!(error = ?self, "request failed");
         }
-        let mut builder = http::Response::builder()
-            .status(status)
-            .header(http::header::CONTENT_TYPE, "application/problem+json");
+        let status = self.status();
+        let mut response = status.into_response();
+        let headers = response.headers_mut();
         match &self {
-            Self::MethodNotAllowed(allowed) => builder = builder.header(ALLOW, allowed.join(", ")),
             Self::Unauthorized { code, .. } => {
-                builder = builder.header(WWW_AUTHENTICATE, format!("Bearer error=\"{code}\""))
+                if let Ok(value) = format!("Bearer error=\"{code}\"").parse() {
+                    headers.insert(WWW_AUTHENTICATE, value);
+                }
             }
-            Self::TooManyRequests { retry_after_secs } => {
-                builder = builder.header(RETRY_AFTER, retry_after_secs.to_string())
+            Self::Unavailable {
+                retry_after_secs, ..
+            } => {
+                headers.insert(RETRY_AFTER, (*retry_after_secs).into());
             }
             _ => {}
         }
-        builder
-            .body(Body::Text(body.to_string()))
-            .unwrap_or_else(|_| http::Response::new(Body::Empty))
+        let errors = match &self {
+            Self::Validation(errors) => errors.clone(),
+            _ => Vec::new(),
+        };
+        response.extensions_mut().insert(Problem {
+            status,
+            code: self.code(),
+            detail: self.detail(),
+            errors,
+        });
+        response
     }
 }
 
@@ -161,7 +217,33 @@ impl From<StoreError> for ApiError {
                 "the resource changed concurrently; retry the request",
             ),
             StoreError::NotFound => ApiError::NotFound,
-            StoreError::Backend(detail) => ApiError::Internal(detail),
+            StoreError::Unavailable(cause) => ApiError::Unavailable {
+                detail: "a service we depend on is not answering; retry shortly",
+                retry_after_secs: 2,
+                cause: Some(cause),
+            },
+            e @ StoreError::Backend(_) => ApiError::Internal(e.into()),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        let detail = e.to_string();
+        match e {
+            AuthError::MissingToken => unauthorized("missing_token", detail),
+            AuthError::InvalidToken => unauthorized("invalid_token", detail),
+            AuthError::TokenExpired => unauthorized("token_expired", detail),
+            AuthError::SessionEnded => unauthorized("session_ended", detail),
+            AuthError::InvalidRefreshToken => unauthorized("invalid_refresh_token", detail),
+            AuthError::RefreshTokenReused => unauthorized("refresh_token_reused", detail),
+            AuthError::Busy => ApiError::Unavailable {
+                detail: "too many sign-ins at once; retry in a moment",
+                retry_after_secs: 1,
+                cause: None,
+            },
+            AuthError::Store(e) => e.into(),
+            e @ (AuthError::Signing(_) | AuthError::Hashing(_)) => ApiError::Internal(e.into()),
         }
     }
 }

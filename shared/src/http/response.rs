@@ -1,23 +1,23 @@
+use axum::body::Body;
+use axum::response::Response;
 use http::StatusCode;
 use http::header::{CONTENT_TYPE, HeaderName, HeaderValue};
-use lambda_http::Body;
 use serde::Serialize;
 
 use super::ApiError;
 
-pub type Response = lambda_http::Response<Body>;
-
 pub fn json<T: Serialize>(status: StatusCode, value: &T) -> Result<Response, ApiError> {
-    let body = serde_json::to_string(value).map_err(|e| ApiError::Internal(e.to_string()))?;
-    http::Response::builder()
-        .status(status)
-        .header(CONTENT_TYPE, "application/json")
-        .body(Body::Text(body))
-        .map_err(|e| ApiError::Internal(e.to_string()))
+    let body = serde_json::to_vec(value).map_err(|e| ApiError::Internal(e.into()))?;
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(response)
 }
 
 pub fn no_content() -> Response {
-    let mut response = http::Response::new(Body::Empty);
+    let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::NO_CONTENT;
     response
 }

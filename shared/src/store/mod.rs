@@ -1,13 +1,20 @@
 //! Storage ports: one narrow trait per capability, each with a DynamoDB and an embedded adapter.
+//!
+//! Every write to a user or post bumps its `version`, whichever path makes it, and writes only
+//! the attributes that path owns; whole-item writes are conditioned on the version read. So no
+//! write can carry a stale value of another path's attribute back.
 
+#[cfg(feature = "dynamodb")]
 pub mod dynamo;
 mod records;
+#[cfg(feature = "sqlite")]
 pub mod sqlite;
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::BoxError;
 use crate::domain::{Email, Post, Role, User};
 pub use records::{Page, Position, PostQuery, RefreshRecord, Session, UserQuery};
 
@@ -20,8 +27,17 @@ pub enum StoreError {
     Conflict,
     #[error("no such item")]
     NotFound,
-    #[error("storage backend error: {0}")]
-    Backend(String),
+    /// The store did not answer in time, or throttled us: worth retrying a little later.
+    #[error("the store is unavailable")]
+    Unavailable(#[source] BoxError),
+    #[error("storage backend error")]
+    Backend(#[source] BoxError),
+}
+
+impl StoreError {
+    pub fn backend(cause: impl Into<BoxError>) -> Self {
+        Self::Backend(cause.into())
+    }
 }
 
 #[async_trait]
@@ -32,15 +48,30 @@ pub trait UserStore: Send + Sync {
     async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError>;
     /// The active user holding this e-mail address.
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
-    async fn set_role(&self, id: &str, role: Role, now: i64) -> Result<User, StoreError>;
-    /// Ends every session started at or before `at` ("log out everywhere").
-    async fn invalidate_sessions(&self, id: &str, at: i64) -> Result<(), StoreError>;
-    /// Replaces `previous` with `next` if the stored version is still `previous.version`
+    /// Writes `next`'s name, e-mail and role if the stored version is still `previous.version`
     /// (`Conflict` otherwise). An e-mail change releases the old address and claims the new one
     /// in the same transaction (`EmailTaken` if someone holds it).
-    async fn update_user(&self, previous: &User, next: &User) -> Result<(), StoreError>;
+    async fn update_profile(&self, previous: &User, next: &User) -> Result<(), StoreError>;
+    /// Sets the role whatever the version (the command-line `promote`).
+    async fn set_role(&self, id: &str, role: Role, now: i64) -> Result<User, StoreError>;
+    /// "Log out everywhere": bumps the session generation. `NotFound` for a deleted user.
+    async fn end_all_sessions(&self, id: &str, now: i64) -> Result<(), StoreError>;
+    /// Replaces the password hash if it is still `user.password_hash` (the one just verified),
+    /// ending every session; `Conflict` if another password change came first.
+    async fn change_password(
+        &self,
+        user: &User,
+        new_hash: &str,
+        now: i64,
+    ) -> Result<User, StoreError>;
     /// Soft delete: sets `deleted_at`, ends every session, frees the e-mail, leaves listings.
-    async fn delete_user(&self, user: &User, at: i64) -> Result<User, StoreError>;
+    /// With `expected_version`, only if the stored version is that one (`Conflict` otherwise).
+    async fn delete_user(
+        &self,
+        user: &User,
+        expected_version: Option<u64>,
+        at: i64,
+    ) -> Result<User, StoreError>;
     /// Active users ordered by e-mail; with a prefix, those whose e-mail starts with it, then
     /// those whose name does (ordered by name). `Position::phase` says which part a cursor is in.
     async fn list_users(
@@ -53,10 +84,14 @@ pub trait UserStore: Send + Sync {
 
 #[async_trait]
 pub trait PostStore: Send + Sync {
+    /// Creates the post if its author is still active (`NotFound` otherwise), atomically with
+    /// that check, so no post can appear after its author's deletion.
     async fn create_post(&self, post: &Post) -> Result<(), StoreError>;
     async fn get_post(&self, id: &str) -> Result<Option<Post>, StoreError>;
-    /// Replaces `previous` with `next` if the stored version is still `previous.version`.
+    /// Replaces `previous` with `next` if the stored version is still `previous.version` and
+    /// the post is not hidden (`Conflict` otherwise).
     async fn update_post(&self, previous: &Post, next: &Post) -> Result<(), StoreError>;
+    /// Deletes the post if the stored version is still `post.version` (`Conflict` otherwise).
     async fn delete_post(&self, post: &Post) -> Result<(), StoreError>;
     /// Newest first; see `PostQuery` for which index serves which filter.
     async fn list_posts(
@@ -65,7 +100,8 @@ pub trait PostStore: Send + Sync {
         after: Option<&Position>,
         limit: usize,
     ) -> Result<Page<Post>, StoreError>;
-    /// Hides every post of a deleted author from reads and listings.
+    /// Hides every post of a deleted author from reads and listings, bumping each version.
+    /// Safe to run again: it resumes where an interrupted run stopped.
     async fn hide_author_posts(&self, author_id: &str) -> Result<(), StoreError>;
 }
 

@@ -1,5 +1,3 @@
-use serde::{Deserialize, Serialize};
-
 use crate::domain::{PostStatus, Role, Tag, User};
 
 /// A login session: the family every refresh token descended from one login belongs to.
@@ -7,6 +5,8 @@ use crate::domain::{PostStatus, Role, Tag, User};
 pub struct Session {
     pub id: String,
     pub user_id: String,
+    /// The user's session generation when it started; it is live only while they match.
+    pub generation: u64,
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
@@ -23,15 +23,12 @@ pub struct RefreshRecord {
     pub spent_at: Option<i64>,
 }
 
-/// Where a listing page ended: the sort-key value and id of its last item. Cursors carry it,
-/// signed, so a client cannot forge one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Where a listing page ended: the sort-key value and id of its last item (the HTTP layer
+/// carries it in a signed cursor).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Position {
-    #[serde(rename = "p")]
     pub phase: u8,
-    #[serde(rename = "s")]
     pub sort: String,
-    #[serde(rename = "i")]
     pub id: String,
 }
 
@@ -65,12 +62,37 @@ pub struct UserQuery {
 }
 
 /// Which posts to list.
-/// - `tag`: the tag index, one status (published unless given), optionally one author;
+/// - `tag`: the tag index, one status, optionally one author;
 /// - `author` without tag: the author index, one status or (`None`) all of them;
-/// - neither: the status index (published unless given).
+/// - neither: the status index, one status.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostQuery {
     pub author: Option<String>,
     pub tag: Option<Tag>,
     pub status: Option<PostStatus>,
+}
+
+impl PostQuery {
+    /// The public feed and its filters: published posts unless another status is asked for.
+    pub fn feed(author: Option<String>, tag: Option<Tag>, status: Option<PostStatus>) -> Self {
+        Self {
+            author,
+            tag,
+            status: Some(status.unwrap_or(PostStatus::Published)),
+        }
+    }
+
+    /// One author's posts in one status, or in every status.
+    pub fn by_author(author: &str, status: Option<PostStatus>) -> Self {
+        Self {
+            author: Some(author.to_owned()),
+            tag: None,
+            status,
+        }
+    }
+
+    /// The status a status- or tag-index query reads (the feed constructor always sets one).
+    pub fn listed_status(&self) -> PostStatus {
+        self.status.unwrap_or(PostStatus::Published)
+    }
 }

@@ -27,7 +27,7 @@ pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
 }
 
 fn malformed(name: &str) -> StoreError {
-    StoreError::Backend(format!("stored item has a missing or malformed `{name}`"))
+    StoreError::backend(format!("stored item has a missing or malformed `{name}`"))
 }
 
 pub fn get_s(item: &Item, name: &str) -> Result<String, StoreError> {
@@ -47,4 +47,9 @@ pub fn get_opt_n<T: FromStr>(item: &Item, name: &str) -> Result<Option<T>, Store
         Some(AttributeValue::N(v)) => v.parse().map(Some).map_err(|_| malformed(name)),
         Some(_) => Err(malformed(name)),
     }
+}
+
+/// A stored text that no longer parses as its domain type.
+pub fn corrupt(e: crate::domain::Invalid) -> StoreError {
+    StoreError::backend(format!("stored item holds an invalid value: {}", e.message))
 }

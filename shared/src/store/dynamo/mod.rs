@@ -3,14 +3,13 @@
 mod item;
 mod posts;
 mod query;
+mod retry;
 pub mod schema;
 mod sessions;
 mod users;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
-use aws_sdk_dynamodb::operation::update_item::UpdateItemError;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use item::Item;
@@ -31,14 +30,6 @@ impl DynamoStore {
         }
     }
 
-    pub fn client(&self) -> &Client {
-        &self.client
-    }
-
-    pub fn table(&self) -> &str {
-        &self.table
-    }
-
     /// A strongly consistent read of one item.
     async fn get_consistent(&self, key: Item) -> Result<Option<Item>, StoreError> {
         let output = self
@@ -51,76 +42,47 @@ impl DynamoStore {
             .await?;
         Ok(output.item)
     }
+}
 
-    /// Runs a transaction; any cancellation (a failed condition or contention) is a `Conflict`.
-    async fn transact_or_conflict(&self, items: Vec<TransactWriteItem>) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if cancellation(&e).is_some() => Err(StoreError::Conflict),
-            Err(e) => Err(e.into()),
+/// Error codes that mean "the service is busy, not that the request is wrong".
+const TRANSIENT_CODES: &[&str] = &[
+    "TransactionConflictException",
+    "TransactionInProgressException",
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+];
+
+/// Timeouts, connection failures and throttling are `Unavailable` (503, retry later);
+/// everything else is a backend error, with its cause kept.
+impl<E, R> From<SdkError<E, R>> for StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    fn from(e: SdkError<E, R>) -> Self {
+        let unavailable = match &e {
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) => true,
+            SdkError::ServiceError(service) => service
+                .err()
+                .code()
+                .is_some_and(|code| TRANSIENT_CODES.contains(&code)),
+            _ => false,
+        };
+        let cause = DisplayErrorContext(e).to_string().into();
+        if unavailable {
+            StoreError::Unavailable(cause)
+        } else {
+            StoreError::Backend(cause)
         }
     }
 }
 
-/// True when an `UpdateItem` failed only because its condition did not hold.
-fn condition_failed<R>(e: &SdkError<UpdateItemError, R>) -> bool {
-    e.as_service_error()
-        .is_some_and(|e| e.is_conditional_check_failed_exception())
-}
-
-impl<E, R> From<SdkError<E, R>> for StoreError
-where
-    E: std::error::Error + Send + Sync + 'static,
-    R: std::fmt::Debug + Send + Sync + 'static,
-{
-    fn from(e: SdkError<E, R>) -> Self {
-        StoreError::Backend(DisplayErrorContext(e).to_string())
-    }
-}
-
-/// Why a transaction was cancelled, as far as the caller needs to know.
-enum Cancelled {
-    /// One of its conditions failed.
-    Condition,
-    /// Another transaction touched the same items; retrying may succeed.
-    Contention,
-}
-
-/// The cancellation code of each item of a cancelled transaction, in order ("None" for items
-/// that were fine).
-fn cancellation_codes<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Vec<String>> {
-    let Some(TransactWriteItemsError::TransactionCanceledException(cancel)) = e.as_service_error()
-    else {
-        return None;
-    };
-    Some(
-        cancel
-            .cancellation_reasons()
-            .iter()
-            .map(|reason| reason.code().unwrap_or("None").to_owned())
-            .collect(),
-    )
-}
-
-fn cancellation<R>(e: &SdkError<TransactWriteItemsError, R>) -> Option<Cancelled> {
-    let codes = cancellation_codes(e)?;
-    let codes: Vec<&str> = codes
-        .iter()
-        .map(String::as_str)
-        .filter(|c| *c != "None")
-        .collect();
-    if codes.contains(&"ConditionalCheckFailed") {
-        Some(Cancelled::Condition)
-    } else if codes.contains(&"TransactionConflict") || codes.is_empty() {
-        Some(Cancelled::Contention)
-    } else {
-        None
+impl From<aws_sdk_dynamodb::error::BuildError> for StoreError {
+    fn from(e: aws_sdk_dynamodb::error::BuildError) -> Self {
+        StoreError::backend(e)
     }
 }
 
@@ -131,7 +93,6 @@ fn put_if_absent(table: &str, item: Item) -> Result<TransactWriteItem, StoreErro
         .set_item(Some(item))
         .condition_expression("attribute_not_exists(#pk)")
         .expression_attribute_names("#pk", "PK")
-        .build()
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
+        .build()?;
     Ok(TransactWriteItem::builder().put(put).build())
 }

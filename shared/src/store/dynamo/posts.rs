@@ -1,10 +1,12 @@
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
 
 use super::DynamoStore;
-use super::item::{Item, get_n, get_opt_n, get_s, key, n, s};
+use super::item::{Item, corrupt, get_n, get_opt_n, get_s, key, n, s};
 use super::query::{Filter, IndexQuery};
+use super::retry::{WriteError, back_off};
 use super::schema::{GSI1, GSI2};
+use super::users::user_pk;
 use crate::domain::{Post, PostContent, PostStatus, PostTitle, Tag};
 use crate::store::{Page, Position, PostQuery, PostStore, StoreError};
 
@@ -85,7 +87,6 @@ fn tag_partition(tag: &Tag, status: PostStatus) -> String {
 }
 
 fn post_from_item(item: &Item) -> Result<Post, StoreError> {
-    let invalid = |e: crate::domain::Invalid| StoreError::Backend(e.message);
     let tags = match item.get("tags") {
         Some(AttributeValue::L(values)) => values
             .iter()
@@ -96,10 +97,10 @@ fn post_from_item(item: &Item) -> Result<Post, StoreError> {
     Ok(Post {
         id: get_s(item, "id")?,
         author_id: get_s(item, "authorId")?,
-        title: PostTitle::parse(get_s(item, "title")?).map_err(invalid)?,
-        content: PostContent::parse(get_s(item, "content")?).map_err(invalid)?,
-        status: PostStatus::parse(get_s(item, "status")?).map_err(invalid)?,
-        tags: Tag::parse_list(tags).map_err(invalid)?,
+        title: PostTitle::parse(get_s(item, "title")?).map_err(corrupt)?,
+        content: PostContent::parse(get_s(item, "content")?).map_err(corrupt)?,
+        status: PostStatus::parse(get_s(item, "status")?).map_err(corrupt)?,
+        tags: Tag::parse_list(tags).map_err(corrupt)?,
         published_at: get_opt_n(item, "publishedAt")?,
         created_at: get_n(item, "createdAt")?,
         updated_at: get_n(item, "updatedAt")?,
@@ -108,52 +109,50 @@ fn post_from_item(item: &Item) -> Result<Post, StoreError> {
     })
 }
 
-fn build_error(e: aws_sdk_dynamodb::error::BuildError) -> StoreError {
-    StoreError::Backend(e.to_string())
-}
-
 fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .build()
-        .map_err(build_error)?;
+    let put = Put::builder().table_name(table).set_item(Some(item)).build()?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
 fn delete(table: &str, key: Item) -> Result<TransactWriteItem, StoreError> {
-    let delete = Delete::builder()
-        .table_name(table)
-        .set_key(Some(key))
-        .build()
-        .map_err(build_error)?;
+    let delete = Delete::builder().table_name(table).set_key(Some(key)).build()?;
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
+/// What the main item's write requires of the stored post.
+enum Expect {
+    /// No post with this id yet.
+    Absent,
+    /// The post at this version, not hidden.
+    Version(u64),
+}
+
 impl DynamoStore {
-    /// Writes `next` (main item and tag entries) and drops tag entries `previous` had. The main
-    /// item's write is conditional on `condition`.
+    /// Writes `next` (main item and tag entries) and drops tag entries `previous_tags` had, in
+    /// one transaction whose main put is conditioned by `expect`; `extra` items join it.
     async fn write_post(
         &self,
         previous_tags: &[Tag],
         next: &Post,
-        condition: (&str, Option<u64>),
-    ) -> Result<(), StoreError> {
-        let mut main = Put::builder()
+        expect: Expect,
+        extra: Vec<TransactWriteItem>,
+    ) -> Result<(), WriteError> {
+        let main = Put::builder()
             .table_name(&self.table)
             .set_item(Some(main_item(next)))
-            .condition_expression(condition.0)
             .expression_attribute_names("#pk", "PK");
-        if let Some(expected) = condition.1 {
-            main = main
+        let main = match expect {
+            Expect::Absent => main.condition_expression("attribute_not_exists(#pk)"),
+            Expect::Version(expected) => main
+                .condition_expression(
+                    "attribute_exists(#pk) AND #version = :expected AND #hidden = :false",
+                )
                 .expression_attribute_names("#version", "version")
-                .expression_attribute_values(":expected", n(expected));
-        }
-        let mut items = vec![
-            TransactWriteItem::builder()
-                .put(main.build().map_err(build_error)?)
-                .build(),
-        ];
+                .expression_attribute_names("#hidden", "authorDeleted")
+                .expression_attribute_values(":expected", n(expected))
+                .expression_attribute_values(":false", AttributeValue::Bool(false)),
+        };
+        let mut items = vec![TransactWriteItem::builder().put(main.build()?).build()];
         if !next.author_deleted {
             for tag in &next.tags {
                 items.push(put(&self.table, tag_item(next, tag))?);
@@ -164,11 +163,51 @@ impl DynamoStore {
                 items.push(delete(&self.table, tag_key(&next.id, tag))?);
             }
         }
-        self.transact_or_conflict(items).await
+        items.extend(extra);
+        self.transact(items).await
+    }
+
+    /// Every sort key stored under the post's partition: the main item and each tag entry,
+    /// whatever a concurrent edit did to the tags since the post was read.
+    async fn post_sort_keys(&self, id: &str) -> Result<Vec<String>, StoreError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk")
+            .projection_expression("#sk")
+            .expression_attribute_names("#pk", "PK")
+            .expression_attribute_names("#sk", "SK")
+            .expression_attribute_values(":pk", s(post_pk(id)))
+            .consistent_read(true)
+            .send()
+            .await?;
+        output.items().iter().map(|item| get_s(item, "SK")).collect()
+    }
+
+    /// Hides one post at the version read; re-reads and tries again if an edit came between.
+    async fn hide_post(&self, mut post: Post) -> Result<(), StoreError> {
+        for attempt in 0..5 {
+            match self
+                .write_post(&post.tags, &post.hidden(), Expect::Version(post.version), vec![])
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(WriteError::Condition(_)) => {
+                    match self.get_post(&post.id).await? {
+                        Some(current) if !current.author_deleted => post = current,
+                        _ => return Ok(()),
+                    }
+                    back_off(attempt).await;
+                }
+                Err(WriteError::Store(e)) => return Err(e),
+            }
+        }
+        Err(StoreError::Conflict)
     }
 
     fn posts_query(&self, query: &PostQuery) -> IndexQuery {
-        let status = query.status.unwrap_or(PostStatus::Published);
+        let status = query.listed_status();
         match (&query.tag, &query.author) {
             (Some(tag), author) => {
                 let tag = tag.clone();
@@ -212,8 +251,26 @@ impl DynamoStore {
 #[async_trait]
 impl PostStore for DynamoStore {
     async fn create_post(&self, post: &Post) -> Result<(), StoreError> {
-        self.write_post(&[], post, ("attribute_not_exists(#pk)", None))
-            .await
+        // The author must still be active when the post commits: a deletion that commits first
+        // makes this fail, and one that commits after finds the post in the author index.
+        let author_active = ConditionCheck::builder()
+            .table_name(&self.table)
+            .set_key(Some(key(user_pk(&post.author_id), "PROFILE")))
+            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#deletedAt)")
+            .expression_attribute_names("#pk", "PK")
+            .expression_attribute_names("#deletedAt", "deletedAt")
+            .build()?;
+        let check = TransactWriteItem::builder()
+            .condition_check(author_active)
+            .build();
+        let check_at = 1 + post.tags.len();
+        match self.write_post(&[], post, Expect::Absent, vec![check]).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::Condition(failed)) if failed.contains(&check_at) => {
+                Err(StoreError::NotFound)
+            }
+            Err(e) => Err(e.into_store_error()),
+        }
     }
 
     async fn get_post(&self, id: &str) -> Result<Option<Post>, StoreError> {
@@ -222,28 +279,28 @@ impl PostStore for DynamoStore {
     }
 
     async fn update_post(&self, previous: &Post, next: &Post) -> Result<(), StoreError> {
-        self.write_post(
-            &previous.tags,
-            next,
-            (
-                "attribute_exists(#pk) AND #version = :expected",
-                Some(previous.version),
-            ),
-        )
-        .await
+        self.write_post(&previous.tags, next, Expect::Version(previous.version), vec![])
+            .await
+            .map_err(WriteError::into_store_error)
     }
 
     async fn delete_post(&self, post: &Post) -> Result<(), StoreError> {
-        let mut items = vec![delete(&self.table, main_key(&post.id))?];
-        for tag in &post.tags {
-            items.push(delete(&self.table, tag_key(&post.id, tag))?);
+        let main = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(main_key(&post.id)))
+            .condition_expression("#version = :expected")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":expected", n(post.version))
+            .build()?;
+        let mut items = vec![TransactWriteItem::builder().delete(main).build()];
+        for sort_key in self.post_sort_keys(&post.id).await? {
+            if sort_key != "POST" {
+                items.push(delete(&self.table, key(post_pk(&post.id), sort_key))?);
+            }
         }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await?;
-        Ok(())
+        self.transact(items)
+            .await
+            .map_err(WriteError::into_store_error)
     }
 
     async fn list_posts(
@@ -272,11 +329,7 @@ impl PostStore for DynamoStore {
     }
 
     async fn hide_author_posts(&self, author_id: &str) -> Result<(), StoreError> {
-        let query = PostQuery {
-            author: Some(author_id.to_owned()),
-            tag: None,
-            status: None,
-        };
+        let query = PostQuery::by_author(author_id, None);
         // Hidden posts leave the author index, so every round starts from the top again.
         loop {
             let (items, _) = self
@@ -286,18 +339,7 @@ impl PostStore for DynamoStore {
                 return Ok(());
             }
             for item in &items {
-                let post = post_from_item(item)?;
-                let hidden = Post {
-                    author_deleted: true,
-                    ..post.clone()
-                };
-                match self
-                    .write_post(&post.tags, &hidden, ("attribute_exists(#pk)", None))
-                    .await
-                {
-                    Ok(()) | Err(StoreError::Conflict) => {}
-                    Err(e) => return Err(e),
-                }
+                self.hide_post(post_from_item(item)?).await?;
             }
         }
     }

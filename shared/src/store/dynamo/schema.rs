@@ -18,7 +18,10 @@
 //! | post       | `STATUS#<status>` / feed time#id               | `AUTHOR#<author>` / created#id  | –                     |
 //! | tag entry  | `TAG#<tag>#<status>` / feed time#id            | –                               | –                     |
 
+use std::time::Duration;
+
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
     ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
@@ -75,7 +78,7 @@ fn key_schema(partition: &str, sort: &str) -> Result<Vec<KeySchemaElement>, Stor
             .attribute_name(name)
             .key_type(key_type)
             .build()
-            .map_err(|e| StoreError::Backend(e.to_string()))
+            .map_err(StoreError::from)
     };
     Ok(vec![
         element(partition, KeyType::Hash)?,
@@ -95,8 +98,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
             AttributeDefinition::builder()
                 .attribute_name(name)
                 .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|e| StoreError::Backend(e.to_string()))?,
+                .build()?,
         );
     }
     for index in INDEXES {
@@ -109,11 +111,17 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
                         .projection_type(ProjectionType::All)
                         .build(),
                 )
-                .build()
-                .map_err(|e| StoreError::Backend(e.to_string()))?,
+                .build()?,
         );
     }
     request.send().await?;
+    // AWS answers CreateTable while the table is still CREATING; TTL and first use must wait.
+    client
+        .wait_until_table_exists()
+        .table_name(table)
+        .wait(Duration::from_secs(120))
+        .await
+        .map_err(StoreError::backend)?;
     client
         .update_time_to_live()
         .table_name(table)
@@ -121,8 +129,7 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
             TimeToLiveSpecification::builder()
                 .attribute_name(TTL_ATTRIBUTE)
                 .enabled(true)
-                .build()
-                .map_err(|e| StoreError::Backend(e.to_string()))?,
+                .build()?,
         )
         .send()
         .await?;

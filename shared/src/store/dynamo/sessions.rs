@@ -4,7 +4,8 @@ use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 use super::item::{Item, get_n, get_opt_n, get_s, key, n, s, ttl_from_ms};
 use super::schema::TTL_ATTRIBUTE;
 use super::users::user_pk;
-use super::{DynamoStore, condition_failed, put_if_absent};
+use super::retry::WriteError;
+use super::{DynamoStore, put_if_absent};
 use crate::clock::now_ms;
 use crate::store::{RefreshRecord, Session, SessionStore, StoreError};
 
@@ -22,6 +23,7 @@ fn session_to_item(session: &Session) -> Item {
         ("type".to_owned(), s("session")),
         ("id".to_owned(), s(&session.id)),
         ("userId".to_owned(), s(&session.user_id)),
+        ("generation".to_owned(), n(session.generation)),
         ("createdAt".to_owned(), n(session.created_at)),
         ("expiresAt".to_owned(), n(session.expires_at)),
         (TTL_ATTRIBUTE.to_owned(), ttl_from_ms(session.expires_at)),
@@ -36,6 +38,7 @@ fn session_from_item(item: &Item) -> Result<Session, StoreError> {
     Ok(Session {
         id: get_s(item, "id")?,
         user_id: get_s(item, "userId")?,
+        generation: get_opt_n(item, "generation")?.unwrap_or(0),
         created_at: get_n(item, "createdAt")?,
         expires_at: get_n(item, "expiresAt")?,
         revoked_at: get_opt_n(item, "revokedAt")?,
@@ -77,13 +80,12 @@ impl SessionStore for DynamoStore {
         session: &Session,
         token: &RefreshRecord,
     ) -> Result<(), StoreError> {
-        self.client
-            .transact_write_items()
-            .transact_items(put_if_absent(&self.table, session_to_item(session))?)
-            .transact_items(put_if_absent(&self.table, refresh_to_item(token))?)
-            .send()
-            .await?;
-        Ok(())
+        self.transact(vec![
+            put_if_absent(&self.table, session_to_item(session))?,
+            put_if_absent(&self.table, refresh_to_item(token))?,
+        ])
+        .await
+        .map_err(WriteError::into_store_error)
     }
 
     async fn get_session(
@@ -110,8 +112,6 @@ impl SessionStore for DynamoStore {
         spent_at: i64,
         next: &RefreshRecord,
     ) -> Result<(), StoreError> {
-        let build_error =
-            |e: aws_sdk_dynamodb::error::BuildError| StoreError::Backend(e.to_string());
         let spend = Update::builder()
             .table_name(&self.table)
             .set_key(Some(refresh_key(spent_hash)))
@@ -120,8 +120,7 @@ impl SessionStore for DynamoStore {
             .expression_attribute_names("#pk", "PK")
             .expression_attribute_names("#spentAt", "spentAt")
             .expression_attribute_values(":now", n(spent_at))
-            .build()
-            .map_err(build_error)?;
+            .build()?;
         let extend = Update::builder()
             .table_name(&self.table)
             .set_key(Some(session_key(&next.user_id, &next.session_id)))
@@ -133,14 +132,14 @@ impl SessionStore for DynamoStore {
             .expression_attribute_names("#revokedAt", "revokedAt")
             .expression_attribute_values(":expiresAt", n(next.expires_at))
             .expression_attribute_values(":ttl", ttl_from_ms(next.expires_at))
-            .build()
-            .map_err(build_error)?;
-        self.transact_or_conflict(vec![
+            .build()?;
+        self.transact(vec![
             TransactWriteItem::builder().update(spend).build(),
             TransactWriteItem::builder().update(extend).build(),
             put_if_absent(&self.table, refresh_to_item(next))?,
         ])
         .await
+        .map_err(WriteError::into_store_error)
     }
 
     async fn revoke_session(
@@ -149,7 +148,7 @@ impl SessionStore for DynamoStore {
         session_id: &str,
         at: i64,
     ) -> Result<(), StoreError> {
-        let result = self
+        let request = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -158,14 +157,11 @@ impl SessionStore for DynamoStore {
             .condition_expression("attribute_exists(#pk)")
             .expression_attribute_names("#pk", "PK")
             .expression_attribute_names("#revokedAt", "revokedAt")
-            .expression_attribute_values(":at", n(at))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
+            .expression_attribute_values(":at", n(at));
+        match self.update(request).await {
             // Revoking a session that no longer exists leaves nothing to do.
-            Err(e) if condition_failed(&e) => Ok(()),
-            Err(e) => Err(e.into()),
+            Ok(_) | Err(WriteError::Condition(_)) => Ok(()),
+            Err(WriteError::Store(e)) => Err(e),
         }
     }
 }

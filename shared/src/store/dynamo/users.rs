@@ -1,14 +1,16 @@
-use std::time::Duration;
+//! Users. Every path writes only the attributes it owns and bumps `version`:
+//! profile edit (name, e-mail, role; conditioned on the version read), role set by `promote`,
+//! "log out everywhere" and password change (session generation), deletion.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, Put, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
+use aws_sdk_dynamodb::types::{Delete, ReturnValue, TransactWriteItem, Update};
 
-use super::item::{Item, get_n, get_opt_n, get_s, key, n, s};
+use super::item::{Item, corrupt, get_n, get_opt_n, get_s, key, n, s};
 use super::query::{Filter, IndexQuery};
+use super::retry::WriteError;
 use super::schema::{GSI1, GSI2, GSI3};
-use super::{
-    Cancelled, DynamoStore, cancellation, cancellation_codes, condition_failed, put_if_absent,
-};
+use super::{DynamoStore, put_if_absent};
 use crate::domain::{DisplayName, Email, Role, User};
 use crate::store::{Page, Position, StoreError, UserQuery, UserStore};
 
@@ -22,8 +24,16 @@ fn email_marker_key(email: &Email) -> Item {
     key(format!("EMAIL#{email}"), "EMAIL")
 }
 
+fn profile_key(id: &str) -> Item {
+    key(user_pk(id), PROFILE)
+}
+
+fn role_partition(role: Role) -> String {
+    format!("USERS#{role}")
+}
+
 fn user_to_item(user: &User) -> Item {
-    let mut item = key(user_pk(&user.id), PROFILE);
+    let mut item = profile_key(&user.id);
     item.extend([
         ("type".to_owned(), s("user")),
         ("id".to_owned(), s(&user.id)),
@@ -34,51 +44,31 @@ fn user_to_item(user: &User) -> Item {
         ("createdAt".to_owned(), n(user.created_at)),
         ("updatedAt".to_owned(), n(user.updated_at)),
         ("version".to_owned(), n(user.version)),
-        (
-            "sessionsValidAfter".to_owned(),
-            n(user.sessions_valid_after),
-        ),
-    ]);
-    match user.deleted_at {
-        Some(deleted_at) => {
-            item.insert("deletedAt".to_owned(), n(deleted_at));
-        }
+        ("sessionGeneration".to_owned(), n(user.session_generation)),
         // Only active users are listed: the index entries are sparse.
-        None => item.extend([
-            (GSI1.partition_key.to_owned(), s("USERS")),
-            (GSI1.sort_key.to_owned(), s(user.email.as_str())),
-            (
-                GSI2.partition_key.to_owned(),
-                s(format!("USERS#{}", user.role)),
-            ),
-            (GSI2.sort_key.to_owned(), s(user.email.as_str())),
-            (GSI3.partition_key.to_owned(), s("USERS")),
-            (GSI3.sort_key.to_owned(), s(user.name_key())),
-        ]),
-    }
+        (GSI1.partition_key.to_owned(), s("USERS")),
+        (GSI1.sort_key.to_owned(), s(user.email.as_str())),
+        (GSI2.partition_key.to_owned(), s(role_partition(user.role))),
+        (GSI2.sort_key.to_owned(), s(user.email.as_str())),
+        (GSI3.partition_key.to_owned(), s("USERS")),
+        (GSI3.sort_key.to_owned(), s(user.name_key())),
+    ]);
     item
 }
 
-fn profile_key(id: &str) -> Item {
-    key(user_pk(id), PROFILE)
-}
-
-/// Puts `next` over the stored user if its version is still `expected`.
-fn put_if_version(
-    table: &str,
-    next: &User,
-    expected: u64,
-) -> Result<TransactWriteItem, StoreError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(user_to_item(next)))
-        .condition_expression("#version = :expected AND attribute_not_exists(#deletedAt)")
-        .expression_attribute_names("#version", "version")
-        .expression_attribute_names("#deletedAt", "deletedAt")
-        .expression_attribute_values(":expected", n(expected))
-        .build()
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
-    Ok(TransactWriteItem::builder().put(put).build())
+fn user_from_item(item: &Item) -> Result<User, StoreError> {
+    Ok(User {
+        id: get_s(item, "id")?,
+        email: Email::parse(get_s(item, "email")?).map_err(corrupt)?,
+        name: DisplayName::parse(get_s(item, "name")?).map_err(corrupt)?,
+        role: Role::parse(get_s(item, "role")?).map_err(corrupt)?,
+        password_hash: get_s(item, "passwordHash")?,
+        created_at: get_n(item, "createdAt")?,
+        updated_at: get_n(item, "updatedAt")?,
+        version: get_n(item, "version")?,
+        session_generation: get_opt_n(item, "sessionGeneration")?.unwrap_or(0),
+        deleted_at: get_opt_n(item, "deletedAt")?,
+    })
 }
 
 /// Releases an e-mail marker, if it still belongs to this user.
@@ -93,8 +83,7 @@ fn release_email(
         .condition_expression("#userId = :userId")
         .expression_attribute_names("#userId", "userId")
         .expression_attribute_values(":userId", s(user_id))
-        .build()
-        .map_err(|e| StoreError::Backend(e.to_string()))?;
+        .build()?;
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
@@ -104,31 +93,60 @@ fn claim_email(table: &str, email: &Email, user_id: &str) -> Result<TransactWrit
     put_if_absent(table, marker)
 }
 
+/// The profile edit: name, e-mail, role and their index keys, at `next.version`.
+fn profile_update(table: &str, previous: &User, next: &User) -> Result<Update, StoreError> {
+    Ok(Update::builder()
+        .table_name(table)
+        .set_key(Some(profile_key(&next.id)))
+        .update_expression(
+            "SET #email = :email, #name = :name, #role = :role, #updatedAt = :now, \
+             #version = :next, #gsi1sk = :email, #gsi2pk = :rolePartition, #gsi2sk = :email, \
+             #gsi3sk = :nameKey",
+        )
+        .condition_expression("#version = :expected AND attribute_not_exists(#deletedAt)")
+        .expression_attribute_names("#email", "email")
+        .expression_attribute_names("#name", "name")
+        .expression_attribute_names("#role", "role")
+        .expression_attribute_names("#updatedAt", "updatedAt")
+        .expression_attribute_names("#version", "version")
+        .expression_attribute_names("#deletedAt", "deletedAt")
+        .expression_attribute_names("#gsi1sk", GSI1.sort_key)
+        .expression_attribute_names("#gsi2pk", GSI2.partition_key)
+        .expression_attribute_names("#gsi2sk", GSI2.sort_key)
+        .expression_attribute_names("#gsi3sk", GSI3.sort_key)
+        .expression_attribute_values(":email", s(next.email.as_str()))
+        .expression_attribute_values(":name", s(next.name.as_str()))
+        .expression_attribute_values(":role", s(next.role.as_str()))
+        .expression_attribute_values(":now", n(next.updated_at))
+        .expression_attribute_values(":next", n(next.version))
+        .expression_attribute_values(":expected", n(previous.version))
+        .expression_attribute_values(":rolePartition", s(role_partition(next.role)))
+        .expression_attribute_values(":nameKey", s(next.name_key()))
+        .build()?)
+}
+
 impl DynamoStore {
-    /// Runs a user write; a failed condition on item `email_claim_at` means the e-mail is taken,
-    /// on any other item that the user changed meanwhile.
-    async fn write_user(
-        &self,
-        items: Vec<TransactWriteItem>,
-        email_claim_at: Option<usize>,
-    ) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        let Err(e) = result else {
-            return Ok(());
-        };
-        let Some(codes) = cancellation_codes(&e) else {
-            return Err(e.into());
-        };
-        let failed = |i: usize| codes.get(i).is_some_and(|c| c == "ConditionalCheckFailed");
-        if email_claim_at.is_some_and(failed) && !failed(0) {
-            Err(StoreError::EmailTaken)
-        } else {
-            Err(StoreError::Conflict)
+    /// An `UpdateItem` on an active user's profile, returning the user as written.
+    fn update_active_user(&self, id: &str) -> UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(profile_key(id)))
+            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#deletedAt)")
+            .expression_attribute_names("#pk", "PK")
+            .expression_attribute_names("#deletedAt", "deletedAt")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#updatedAt", "updatedAt")
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::AllNew)
+    }
+
+    /// Runs an `update_active_user` request; a failed condition means no active user.
+    async fn run_user_update(&self, request: UpdateItemFluentBuilder) -> Result<User, StoreError> {
+        match self.update(request).await {
+            Ok(output) => user_from_item(output.attributes().ok_or(StoreError::NotFound)?),
+            Err(WriteError::Condition(_)) => Err(StoreError::NotFound),
+            Err(WriteError::Store(e)) => Err(e),
         }
     }
 
@@ -137,7 +155,7 @@ impl DynamoStore {
         let table_key: Box<dyn Fn(&str) -> Item + Send + Sync> = Box::new(profile_key);
         if phase == 0 {
             let (index, partition) = match query.role {
-                Some(role) => (GSI2, format!("USERS#{role}")),
+                Some(role) => (GSI2, role_partition(role)),
                 None => (GSI1, "USERS".to_owned()),
             };
             return IndexQuery {
@@ -174,50 +192,18 @@ impl DynamoStore {
     }
 }
 
-fn user_from_item(item: &Item) -> Result<User, StoreError> {
-    let invalid = |e: crate::domain::Invalid| StoreError::Backend(e.message);
-    Ok(User {
-        id: get_s(item, "id")?,
-        email: Email::parse(get_s(item, "email")?).map_err(invalid)?,
-        name: DisplayName::parse(get_s(item, "name")?).map_err(invalid)?,
-        role: Role::parse(get_s(item, "role")?).map_err(invalid)?,
-        password_hash: get_s(item, "passwordHash")?,
-        created_at: get_n(item, "createdAt")?,
-        updated_at: get_n(item, "updatedAt")?,
-        version: get_n(item, "version")?,
-        sessions_valid_after: get_opt_n(item, "sessionsValidAfter")?.unwrap_or(0),
-        deleted_at: get_opt_n(item, "deletedAt")?,
-    })
-}
-
 #[async_trait]
 impl UserStore for DynamoStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        let mut marker = email_marker_key(&user.email);
-        marker.insert("userId".to_owned(), s(&user.id));
         let items = vec![
             put_if_absent(&self.table, user_to_item(user))?,
-            put_if_absent(&self.table, marker)?,
+            claim_email(&self.table, &user.email, &user.id)?,
         ];
-        for attempt in 0..5u64 {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            match result {
-                Ok(_) => return Ok(()),
-                Err(e) => match cancellation(&e) {
-                    Some(Cancelled::Condition) => return Err(StoreError::EmailTaken),
-                    Some(Cancelled::Contention) if attempt < 4 => {
-                        tokio::time::sleep(Duration::from_millis(20 * (attempt + 1))).await;
-                    }
-                    _ => return Err(e.into()),
-                },
-            }
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::Condition(_)) => Err(StoreError::EmailTaken),
+            Err(WriteError::Store(e)) => Err(e),
         }
-        Err(StoreError::Conflict)
     }
 
     async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError> {
@@ -233,81 +219,118 @@ impl UserStore for DynamoStore {
         Ok(user.filter(User::is_active))
     }
 
-    async fn set_role(&self, id: &str, role: Role, now: i64) -> Result<User, StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(profile_key(id)))
-            .update_expression(
-                "SET #role = :role, #updatedAt = :now, #rolePartition = :rolePartition ADD #version :one",
-            )
-            .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#deletedAt)")
-            .expression_attribute_names("#pk", "PK")
-            .expression_attribute_names("#role", "role")
-            .expression_attribute_names("#updatedAt", "updatedAt")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_names("#deletedAt", "deletedAt")
-            .expression_attribute_names("#rolePartition", GSI2.partition_key)
-            .expression_attribute_values(":rolePartition", s(format!("USERS#{role}")))
-            .expression_attribute_values(":role", s(role.as_str()))
-            .expression_attribute_values(":now", n(now))
-            .expression_attribute_values(":one", n(1))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match result {
-            Ok(output) => user_from_item(output.attributes().ok_or(StoreError::NotFound)?),
-            Err(e) if condition_failed(&e) => Err(StoreError::NotFound),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    async fn invalidate_sessions(&self, id: &str, at: i64) -> Result<(), StoreError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(profile_key(id)))
-            .update_expression("SET #after = :at")
-            .condition_expression("attribute_exists(#pk)")
-            .expression_attribute_names("#pk", "PK")
-            .expression_attribute_names("#after", "sessionsValidAfter")
-            .expression_attribute_values(":at", n(at))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(e) if condition_failed(&e) => Err(StoreError::NotFound),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    async fn update_user(&self, previous: &User, next: &User) -> Result<(), StoreError> {
-        let mut items = vec![put_if_version(&self.table, next, previous.version)?];
-        let mut claim_at = None;
+    async fn update_profile(&self, previous: &User, next: &User) -> Result<(), StoreError> {
+        let mut items = vec![
+            TransactWriteItem::builder()
+                .update(profile_update(&self.table, previous, next)?)
+                .build(),
+        ];
         if previous.email != next.email {
             items.push(release_email(&self.table, &previous.email, &previous.id)?);
             items.push(claim_email(&self.table, &next.email, &next.id)?);
-            claim_at = Some(2);
         }
-        self.write_user(items, claim_at).await
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            // Only the claim (item 2) failing means the address belongs to someone else.
+            Err(WriteError::Condition(failed)) if failed == [2] => Err(StoreError::EmailTaken),
+            Err(e) => Err(e.into_store_error()),
+        }
     }
 
-    async fn delete_user(&self, user: &User, at: i64) -> Result<User, StoreError> {
-        let deleted = User {
-            deleted_at: Some(at),
-            sessions_valid_after: at,
-            updated_at: at,
-            version: user.version + 1,
-            ..user.clone()
-        };
+    async fn set_role(&self, id: &str, role: Role, now: i64) -> Result<User, StoreError> {
+        let request = self
+            .update_active_user(id)
+            .update_expression(
+                "SET #role = :role, #updatedAt = :now, #rolePartition = :rolePartition \
+                 ADD #version :one",
+            )
+            .expression_attribute_names("#role", "role")
+            .expression_attribute_names("#rolePartition", GSI2.partition_key)
+            .expression_attribute_values(":rolePartition", s(role_partition(role)))
+            .expression_attribute_values(":role", s(role.as_str()))
+            .expression_attribute_values(":now", n(now));
+        self.run_user_update(request).await
+    }
+
+    async fn end_all_sessions(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        let request = self
+            .update_active_user(id)
+            .update_expression("SET #updatedAt = :now ADD #generation :one, #version :one")
+            .expression_attribute_names("#generation", "sessionGeneration")
+            .expression_attribute_values(":now", n(now));
+        self.run_user_update(request).await.map(|_| ())
+    }
+
+    async fn change_password(
+        &self,
+        user: &User,
+        new_hash: &str,
+        now: i64,
+    ) -> Result<User, StoreError> {
+        let request = self
+            .update_active_user(&user.id)
+            .condition_expression(
+                "attribute_exists(#pk) AND attribute_not_exists(#deletedAt) AND #hash = :verified",
+            )
+            .update_expression(
+                "SET #hash = :hash, #updatedAt = :now ADD #generation :one, #version :one",
+            )
+            .expression_attribute_names("#hash", "passwordHash")
+            .expression_attribute_names("#generation", "sessionGeneration")
+            .expression_attribute_values(":verified", s(&user.password_hash))
+            .expression_attribute_values(":hash", s(new_hash))
+            .expression_attribute_values(":now", n(now));
+        match self.update(request).await {
+            Ok(output) => user_from_item(output.attributes().ok_or(StoreError::NotFound)?),
+            Err(e) => Err(e.into_store_error()),
+        }
+    }
+
+    async fn delete_user(
+        &self,
+        user: &User,
+        expected_version: Option<u64>,
+        at: i64,
+    ) -> Result<User, StoreError> {
+        let mut condition = "attribute_exists(#pk) AND attribute_not_exists(#deletedAt)".to_owned();
+        let mut update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(profile_key(&user.id)))
+            .update_expression(
+                "SET #deletedAt = :at, #updatedAt = :at ADD #generation :one, #version :one \
+                 REMOVE #gsi1pk, #gsi1sk, #gsi2pk, #gsi2sk, #gsi3pk, #gsi3sk",
+            )
+            .expression_attribute_names("#pk", "PK")
+            .expression_attribute_names("#deletedAt", "deletedAt")
+            .expression_attribute_names("#updatedAt", "updatedAt")
+            .expression_attribute_names("#generation", "sessionGeneration")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":at", n(at))
+            .expression_attribute_values(":one", n(1));
+        for (placeholder, name) in [
+            ("#gsi1pk", GSI1.partition_key),
+            ("#gsi1sk", GSI1.sort_key),
+            ("#gsi2pk", GSI2.partition_key),
+            ("#gsi2sk", GSI2.sort_key),
+            ("#gsi3pk", GSI3.partition_key),
+            ("#gsi3sk", GSI3.sort_key),
+        ] {
+            update = update.expression_attribute_names(placeholder, name);
+        }
+        if let Some(expected) = expected_version {
+            condition.push_str(" AND #version = :expected");
+            update = update.expression_attribute_values(":expected", n(expected));
+        }
         let items = vec![
-            put_if_version(&self.table, &deleted, user.version)?,
+            TransactWriteItem::builder()
+                .update(update.condition_expression(condition).build()?)
+                .build(),
             release_email(&self.table, &user.email, &user.id)?,
         ];
-        self.write_user(items, None).await?;
-        Ok(deleted)
+        self.transact(items)
+            .await
+            .map_err(WriteError::into_store_error)?;
+        self.get_user(&user.id).await?.ok_or(StoreError::NotFound)
     }
 
     async fn list_users(

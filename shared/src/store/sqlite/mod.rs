@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS users (
     created_at INTEGER NOT NULL,
     updated_at INTEGER NOT NULL,
     version INTEGER NOT NULL,
-    sessions_valid_after INTEGER NOT NULL DEFAULT 0,
+    session_generation INTEGER NOT NULL DEFAULT 0,
     deleted_at INTEGER,
     name_key TEXT NOT NULL
 );
@@ -31,6 +31,7 @@ CREATE INDEX IF NOT EXISTS users_active_name ON users(name_key) WHERE deleted_at
 CREATE TABLE IF NOT EXISTS sessions (
     id TEXT PRIMARY KEY,
     user_id TEXT NOT NULL,
+    generation INTEGER NOT NULL DEFAULT 0,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
     revoked_at INTEGER
@@ -69,6 +70,27 @@ CREATE TABLE IF NOT EXISTS post_tags (
 );
 ";
 
+/// Columns added since the first release, for data files made before them.
+const ADDED_COLUMNS: &[(&str, &str)] = &[
+    ("users", "session_generation INTEGER NOT NULL DEFAULT 0"),
+    ("sessions", "generation INTEGER NOT NULL DEFAULT 0"),
+];
+
+fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {
+    for (table, column) in ADDED_COLUMNS {
+        let name = column.split(' ').next().unwrap_or_default();
+        let exists: bool = conn.query_row(
+            &format!("SELECT COUNT(*) > 0 FROM pragma_table_info('{table}') WHERE name = ?1"),
+            [name],
+            |row| row.get(0),
+        )?;
+        if !exists {
+            conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column}"))?;
+        }
+    }
+    Ok(())
+}
+
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
 }
@@ -77,7 +99,7 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and its schema.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(e.to_string()))?;
+            std::fs::create_dir_all(dir).map_err(StoreError::backend)?;
         }
         let conn = Connection::open(path)?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -85,6 +107,7 @@ impl SqliteStore {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
         conn.execute_batch(SCHEMA)?;
+        add_missing_columns(&conn)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -108,16 +131,16 @@ impl SqliteStore {
         tokio::task::spawn_blocking(move || {
             let mut conn = conn
                 .lock()
-                .map_err(|_| StoreError::Backend("sqlite connection poisoned".into()))?;
+                .map_err(|_| StoreError::backend("sqlite connection poisoned"))?;
             work(&mut conn)
         })
         .await
-        .map_err(|e| StoreError::Backend(e.to_string()))?
+        .map_err(StoreError::backend)?
     }
 }
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::Backend(e.to_string())
+        StoreError::backend(e)
     }
 }

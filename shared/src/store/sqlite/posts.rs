@@ -40,7 +40,7 @@ fn write_post(conn: &Connection, post: &Post) -> Result<(), StoreError> {
             post.title.as_str(),
             post.content.as_str(),
             post.status.as_str(),
-            serde_json::to_string(&tags).map_err(|e| StoreError::Backend(e.to_string()))?,
+            serde_json::to_string(&tags).map_err(StoreError::backend)?,
             post.published_at,
             post.created_at,
             post.updated_at,
@@ -119,6 +119,17 @@ impl PostStore for SqliteStore {
             if exists.is_some() {
                 return Err(StoreError::Conflict);
             }
+            // Same transaction as the insert: no post appears after its author's deletion.
+            let author_active: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM users WHERE id = ?1 AND deleted_at IS NULL",
+                    [&post.author_id],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if author_active.is_none() {
+                return Err(StoreError::NotFound);
+            }
             write_post(&tx, &post)?;
             tx.commit()?;
             Ok(())
@@ -157,11 +168,17 @@ impl PostStore for SqliteStore {
     }
 
     async fn delete_post(&self, post: &Post) -> Result<(), StoreError> {
-        let id = post.id.clone();
+        let (id, expected) = (post.id.clone(), post.version as i64);
         self.run(move |conn| {
             let tx = conn.transaction()?;
+            let deleted = tx.execute(
+                "DELETE FROM posts WHERE id = ?1 AND version = ?2",
+                params![id, expected],
+            )?;
+            if deleted == 0 {
+                return Err(StoreError::Conflict);
+            }
             tx.execute("DELETE FROM post_tags WHERE post_id = ?1", [&id])?;
-            tx.execute("DELETE FROM posts WHERE id = ?1", [&id])?;
             tx.commit()?;
             Ok(())
         })
@@ -183,7 +200,8 @@ impl PostStore for SqliteStore {
         let author_id = author_id.to_owned();
         self.run(move |conn| {
             conn.execute(
-                "UPDATE posts SET author_deleted = 1 WHERE author_id = ?1",
+                "UPDATE posts SET author_deleted = 1, version = version + 1
+                 WHERE author_id = ?1 AND author_deleted = 0",
                 [&author_id],
             )?;
             Ok(())

@@ -11,6 +11,7 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
         created_at: row.get(2)?,
         expires_at: row.get(3)?,
         revoked_at: row.get(4)?,
+        generation: row.get::<_, i64>(5)? as u64,
     })
 }
 
@@ -51,14 +52,15 @@ impl SessionStore for SqliteStore {
         self.run(move |conn| {
             let tx = conn.transaction()?;
             tx.execute(
-                "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                "INSERT INTO sessions (id, user_id, created_at, expires_at, revoked_at, generation)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![
                     session.id,
                     session.user_id,
                     session.created_at,
                     session.expires_at,
-                    session.revoked_at
+                    session.revoked_at,
+                    session.generation as i64
                 ],
             )?;
             insert_refresh(&tx, &token)?;
@@ -78,7 +80,7 @@ impl SessionStore for SqliteStore {
         self.run(move |conn| {
             Ok(conn
                 .query_row(
-                    "SELECT id, user_id, created_at, expires_at, revoked_at FROM sessions
+                    "SELECT id, user_id, created_at, expires_at, revoked_at, generation FROM sessions
                      WHERE id = ?1 AND user_id = ?2 AND expires_at > ?3",
                     params![session_id, user_id, now],
                     session_from_row,

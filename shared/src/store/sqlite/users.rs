@@ -5,7 +5,7 @@ use super::SqliteStore;
 use crate::domain::{DisplayName, Email, Role, User};
 use crate::store::{Page, Position, StoreError, UserQuery, UserStore};
 
-const USER_COLUMNS: &str = "id, email, name, role, password_hash, created_at, updated_at, version, sessions_valid_after, deleted_at";
+const USER_COLUMNS: &str = "id, email, name, role, password_hash, created_at, updated_at, version, session_generation, deleted_at";
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let text_error = |i: usize, e: crate::domain::Invalid| {
@@ -20,7 +20,7 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         created_at: row.get(5)?,
         updated_at: row.get(6)?,
         version: row.get::<_, i64>(7)? as u64,
-        sessions_valid_after: row.get(8)?,
+        session_generation: row.get::<_, i64>(8)? as u64,
         deleted_at: row.get(9)?,
     })
 }
@@ -37,11 +37,36 @@ fn insert_user(conn: &Connection, user: &User) -> rusqlite::Result<usize> {
             user.created_at,
             user.updated_at,
             user.version as i64,
-            user.sessions_valid_after,
+            user.session_generation as i64,
             user.deleted_at,
             user.name_key()
         ],
     )
+}
+
+fn is_constraint_violation(e: &rusqlite::Error) -> bool {
+    matches!(e, rusqlite::Error::SqliteFailure(e, _) if e.code == rusqlite::ErrorCode::ConstraintViolation)
+}
+
+/// `SET <assignments>, version = version + 1` on the active user `?1`; the user as written, or
+/// `NotFound` when there is no active user.
+fn update_active_user(
+    conn: &Connection,
+    id: &str,
+    assignments: &str,
+    params: impl rusqlite::Params,
+) -> Result<User, StoreError> {
+    let changed = conn.execute(
+        &format!(
+            "UPDATE users SET {assignments}, version = version + 1
+             WHERE id = ?1 AND deleted_at IS NULL"
+        ),
+        params,
+    )?;
+    if changed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    select_user(conn, "id = ?1", id)?.ok_or(StoreError::NotFound)
 }
 
 fn select_user(conn: &Connection, clause: &str, arg: &str) -> Result<Option<User>, StoreError> {
@@ -54,11 +79,7 @@ impl UserStore for SqliteStore {
     async fn create_user(&self, user: &User) -> Result<(), StoreError> {
         let user = user.clone();
         self.run(move |conn| match insert_user(conn, &user) {
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                Err(StoreError::EmailTaken)
-            }
+            Err(e) if is_constraint_violation(&e) => Err(StoreError::EmailTaken),
             other => Ok(other.map(|_| ())?),
         })
         .await
@@ -76,52 +97,18 @@ impl UserStore for SqliteStore {
             .await
     }
 
-    async fn set_role(&self, id: &str, role: Role, now: i64) -> Result<User, StoreError> {
-        let id = id.to_owned();
-        self.run(move |conn| {
-            let changed = conn.execute(
-                "UPDATE users SET role = ?1, updated_at = ?2, version = version + 1
-                 WHERE id = ?3 AND deleted_at IS NULL",
-                params![role.as_str(), now, id],
-            )?;
-            if changed == 0 {
-                return Err(StoreError::NotFound);
-            }
-            select_user(conn, "id = ?1", &id)?.ok_or(StoreError::NotFound)
-        })
-        .await
-    }
-
-    async fn invalidate_sessions(&self, id: &str, at: i64) -> Result<(), StoreError> {
-        let id = id.to_owned();
-        self.run(move |conn| {
-            let changed = conn.execute(
-                "UPDATE users SET sessions_valid_after = MAX(sessions_valid_after, ?1) WHERE id = ?2",
-                params![at, id],
-            )?;
-            if changed == 0 {
-                return Err(StoreError::NotFound);
-            }
-            Ok(())
-        })
-        .await
-    }
-
-    async fn update_user(&self, previous: &User, next: &User) -> Result<(), StoreError> {
+    async fn update_profile(&self, previous: &User, next: &User) -> Result<(), StoreError> {
         let (expected, next) = (previous.version as i64, next.clone());
         self.run(move |conn| {
             let changed = conn.execute(
-                "UPDATE users SET email = ?1, name = ?2, role = ?3, password_hash = ?4,
-                 updated_at = ?5, version = ?6, sessions_valid_after = ?7, name_key = ?8
-                 WHERE id = ?9 AND version = ?10 AND deleted_at IS NULL",
+                "UPDATE users SET email = ?1, name = ?2, role = ?3, updated_at = ?4, version = ?5,
+                 name_key = ?6 WHERE id = ?7 AND version = ?8 AND deleted_at IS NULL",
                 params![
                     next.email.as_str(),
                     next.name.as_str(),
                     next.role.as_str(),
-                    next.password_hash,
                     next.updated_at,
                     next.version as i64,
-                    next.sessions_valid_after,
                     next.name_key(),
                     next.id,
                     expected
@@ -130,25 +117,80 @@ impl UserStore for SqliteStore {
             match changed {
                 Ok(0) => Err(StoreError::Conflict),
                 Ok(_) => Ok(()),
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-                {
-                    Err(StoreError::EmailTaken)
-                }
+                Err(e) if is_constraint_violation(&e) => Err(StoreError::EmailTaken),
                 Err(e) => Err(e.into()),
             }
         })
         .await
     }
 
-    async fn delete_user(&self, user: &User, at: i64) -> Result<User, StoreError> {
-        let id = user.id.clone();
-        let version = user.version as i64;
+    async fn set_role(&self, id: &str, role: Role, now: i64) -> Result<User, StoreError> {
+        let id = id.to_owned();
+        self.run(move |conn| {
+            update_active_user(
+                conn,
+                &id,
+                "role = ?2, updated_at = ?3",
+                params![id, role.as_str(), now],
+            )
+        })
+        .await
+    }
+
+    async fn end_all_sessions(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        let id = id.to_owned();
+        self.run(move |conn| {
+            update_active_user(
+                conn,
+                &id,
+                "session_generation = session_generation + 1, updated_at = ?2",
+                params![id, now],
+            )
+            .map(|_| ())
+        })
+        .await
+    }
+
+    async fn change_password(
+        &self,
+        user: &User,
+        new_hash: &str,
+        now: i64,
+    ) -> Result<User, StoreError> {
+        let (id, verified, new_hash) = (
+            user.id.clone(),
+            user.password_hash.clone(),
+            new_hash.to_owned(),
+        );
         self.run(move |conn| {
             let changed = conn.execute(
-                "UPDATE users SET deleted_at = ?1, sessions_valid_after = ?1, updated_at = ?1,
-                 version = version + 1 WHERE id = ?2 AND version = ?3 AND deleted_at IS NULL",
-                params![at, id, version],
+                "UPDATE users SET password_hash = ?1, updated_at = ?2,
+                 session_generation = session_generation + 1, version = version + 1
+                 WHERE id = ?3 AND password_hash = ?4 AND deleted_at IS NULL",
+                params![new_hash, now, id, verified],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::Conflict);
+            }
+            select_user(conn, "id = ?1", &id)?.ok_or(StoreError::NotFound)
+        })
+        .await
+    }
+
+    async fn delete_user(
+        &self,
+        user: &User,
+        expected_version: Option<u64>,
+        at: i64,
+    ) -> Result<User, StoreError> {
+        let id = user.id.clone();
+        let expected = expected_version.map(|v| v as i64);
+        self.run(move |conn| {
+            let changed = conn.execute(
+                "UPDATE users SET deleted_at = ?1, updated_at = ?1,
+                 session_generation = session_generation + 1, version = version + 1
+                 WHERE id = ?2 AND deleted_at IS NULL AND (?3 IS NULL OR version = ?3)",
+                params![at, id, expected],
             )?;
             if changed == 0 {
                 return Err(StoreError::Conflict);

@@ -1,0 +1,116 @@
+//! Extractors whose rejections are problem documents: JSON bodies, query parameters, the
+//! caller's identity.
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
+use http::StatusCode;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::{ApiError, AppState};
+use crate::auth::{AuthError, Principal, authenticate};
+use crate::domain::FieldError;
+
+/// A JSON body: 415 for another content type, 413 over the limit, 400 for broken JSON, 422 for
+/// JSON of the wrong shape.
+pub struct Json<T>(pub T);
+
+fn is_json(parts: &http::HeaderMap) -> bool {
+    parts
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .is_some_and(|mime| {
+            let mime = mime.trim().to_ascii_lowercase();
+            mime == "application/json"
+                || (mime.starts_with("application/") && mime.ends_with("+json"))
+        })
+}
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        if !is_json(req.headers()) {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+                _ => ApiError::bad_request("unreadable_body", "the request body could not be read"),
+            })?;
+        serde_json::from_slice(&bytes)
+            .map(Json)
+            .map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => ApiError::Validation(vec![FieldError {
+                    field: "body".into(),
+                    code: "invalid_shape",
+                    message: e.to_string(),
+                }]),
+                _ => ApiError::MalformedJson(e),
+            })
+    }
+}
+
+/// The query string as name → first value.
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let mut params = HashMap::new();
+        for (name, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
+            params.entry(name.into_owned()).or_insert(value.into_owned());
+        }
+        Ok(Params(params))
+    }
+}
+
+/// The bearer token, if an `Authorization: Bearer ...` header is present.
+pub fn bearer_token(headers: &http::HeaderMap) -> Option<&str> {
+    let value = headers.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|token| !token.is_empty())
+}
+
+/// Routes that need a caller take a `Principal`: 401 without a live session.
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(&parts.headers).ok_or(AuthError::MissingToken)?;
+        Ok(authenticate(app, token).await?)
+    }
+}
+
+/// Routes open to everyone take an `Option<Principal>`: `None` without an `Authorization`
+/// header, 401 when one is sent and is not valid.
+impl OptionalFromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        app: &AppState,
+    ) -> Result<Option<Self>, ApiError> {
+        if !parts.headers.contains_key(AUTHORIZATION) {
+            return Ok(None);
+        }
+        <Principal as FromRequestParts<AppState>>::from_request_parts(parts, app)
+            .await
+            .map(Some)
+    }
+}
