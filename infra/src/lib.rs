@@ -3,7 +3,7 @@
 
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
-use shared::app::BoxError;
+use shared::BoxError;
 use shared::auth::KeySet;
 use shared::store::dynamo::schema;
 

@@ -67,7 +67,9 @@ fn number(name: &str, default: usize) -> Result<usize, ConfigError> {
 }
 
 fn millis(name: &str, default: Duration) -> Result<Duration, ConfigError> {
-    Ok(Duration::from_millis(number(name, default.as_millis() as usize)? as u64))
+    Ok(Duration::from_millis(
+        number(name, default.as_millis() as usize)? as u64,
+    ))
 }
 
 impl Default for Config {

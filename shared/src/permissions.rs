@@ -106,11 +106,26 @@ mod tests {
     #[test]
     fn user_rules_match_the_readme_matrix() {
         assert_eq!(row(may_list_users), [false, false, false, true]);
-        assert_eq!(row(|a| may_view_user(a, AUTHOR)), [true, false, false, true]);
-        assert_eq!(row(|a| may_edit_user(a, AUTHOR, false)), [true, false, false, true]);
-        assert_eq!(row(|a| may_edit_user(a, AUTHOR, true)), [false, false, false, true]);
-        assert_eq!(row(|a| may_delete_user(a, AUTHOR, true)), [true, false, false, true]);
-        assert_eq!(row(|a| may_delete_user(a, AUTHOR, false)), [false, false, false, true]);
+        assert_eq!(
+            row(|a| may_view_user(a, AUTHOR)),
+            [true, false, false, true]
+        );
+        assert_eq!(
+            row(|a| may_edit_user(a, AUTHOR, false)),
+            [true, false, false, true]
+        );
+        assert_eq!(
+            row(|a| may_edit_user(a, AUTHOR, true)),
+            [false, false, false, true]
+        );
+        assert_eq!(
+            row(|a| may_delete_user(a, AUTHOR, true)),
+            [true, false, false, true]
+        );
+        assert_eq!(
+            row(|a| may_delete_user(a, AUTHOR, false)),
+            [false, false, false, true]
+        );
     }
 
     #[test]
@@ -120,10 +135,25 @@ mod tests {
         assert!(may_read_post(None, &published));
         assert!(!may_read_post(None, &draft));
         assert_eq!(row(|a| may_read_post(Some(a), &published)), [true; 4]);
-        assert_eq!(row(|a| may_read_post(Some(a), &draft)), [true, false, true, true]);
-        assert_eq!(row(|a| may_edit_post(a, &published)), [true, false, true, true]);
-        assert_eq!(row(|a| may_delete_post(a, &published)), [true, false, false, true]);
-        assert_eq!(row(|a| may_list_unpublished(a, Some(AUTHOR))), [true, false, true, true]);
-        assert_eq!(row(|a| may_list_unpublished(a, None)), [false, false, true, true]);
+        assert_eq!(
+            row(|a| may_read_post(Some(a), &draft)),
+            [true, false, true, true]
+        );
+        assert_eq!(
+            row(|a| may_edit_post(a, &published)),
+            [true, false, true, true]
+        );
+        assert_eq!(
+            row(|a| may_delete_post(a, &published)),
+            [true, false, false, true]
+        );
+        assert_eq!(
+            row(|a| may_list_unpublished(a, Some(AUTHOR))),
+            [true, false, true, true]
+        );
+        assert_eq!(
+            row(|a| may_list_unpublished(a, None)),
+            [false, false, true, true]
+        );
     }
 }

@@ -4,8 +4,8 @@
 mod support;
 
 use aws_sdk_dynamodb::types::{KeyType, TimeToLiveStatus};
+use axum::http::{Method, StatusCode};
 use infra::{Names, QUEUES, setup};
-use lambda_http::http::{Method, StatusCode};
 use shared::App;
 use shared::config::{Config, StoreKind};
 use shared::secrets::KeyProvider;
@@ -15,7 +15,9 @@ use std::sync::Arc;
 
 #[tokio::test]
 async fn creates_table_queues_and_secret_idempotently() {
-    support::emulator_endpoint();
+    if support::emulator_endpoint().is_none() {
+        return;
+    }
     let aws = aws_config::load_from_env().await;
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let names = Names {
@@ -90,15 +92,11 @@ async fn creates_table_queues_and_secret_idempotently() {
     .await
     .unwrap();
     let store = Arc::new(DynamoStore::new(dynamo, names.table.clone()));
-    let app = App::new(config, Stores::from_adapter(store), keys);
+    let app = support::TestApp::new(App::new(config, Stores::from_adapter(store), keys), None);
     let body = support::register_user(&app, "deployed@example.com", "correct horse battery").await;
-    let me = users::handle(
-        &app,
-        support::with_bearer(
-            support::request(Method::GET, "/api/users/me"),
-            body["accessToken"].as_str().unwrap(),
-        ),
-    )
-    .await;
+    let me = support::Call::new(Method::GET, "/api/users/me")
+        .token(body["accessToken"].as_str().unwrap())
+        .send(&app)
+        .await;
     assert_eq!(me.status(), StatusCode::OK);
 }

@@ -5,12 +5,15 @@ mod support;
 
 use std::time::Duration;
 
+use axum::http::StatusCode;
 use futures_util::future::join_all;
-use lambda_http::http::StatusCode;
 use shared::auth::{RefreshToken, start_session};
 use shared::clock::now_ms;
 use shared::config::Config;
-use shared::domain::{DisplayName, Email, Role, User};
+use shared::domain::{
+    DisplayName, Email, NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle,
+    ProfileChanges, Role, Tag, User,
+};
 use shared::store::{RefreshRecord, Session, StoreError};
 use support::{TestApp, assert_problem, body_json, refresh_with};
 
@@ -29,6 +32,7 @@ fn session_for(user: &User, expires_in_ms: i64) -> (Session, RefreshRecord, Refr
     let session = Session {
         id: uuid::Uuid::new_v4().to_string(),
         user_id: user.id.clone(),
+        generation: user.session_generation,
         created_at: now,
         expires_at: now + expires_in_ms,
         revoked_at: None,
@@ -120,16 +124,221 @@ async fn changes_roles_and_bumps_the_version(app: TestApp) {
 async fn records_logout_everywhere(app: TestApp) {
     let ada = user("everywhere@example.com");
     app.stores.users.create_user(&ada).await.unwrap();
-    let at = now_ms();
+    for round in 1..=2 {
+        app.stores
+            .users
+            .end_all_sessions(&ada.id, now_ms())
+            .await
+            .unwrap();
+        let stored = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
+        // One rule on both stores: each call moves the generation on, and the version with it.
+        assert_eq!(stored.session_generation, ada.session_generation + round);
+        assert_eq!(stored.version, ada.version + round);
+    }
+    let missing = app.stores.users.end_all_sessions("nobody", now_ms()).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)));
+}
+
+/// Defect 6: a profile edit that read the user before "log out everywhere" cannot write the
+/// old session generation back: it loses its version check, and owns no session attribute.
+async fn a_stale_profile_edit_cannot_undo_logout_everywhere(app: TestApp) {
+    let ada = user("stale-edit@example.com");
+    app.stores.users.create_user(&ada).await.unwrap();
+    let read_before = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
     app.stores
         .users
-        .invalidate_sessions(&ada.id, at)
+        .end_all_sessions(&ada.id, now_ms())
+        .await
+        .unwrap();
+    let edit = read_before.with_profile(
+        ProfileChanges {
+            name: Some(DisplayName::parse("Attacker").unwrap()),
+            ..Default::default()
+        },
+        now_ms(),
+    );
+    let result = app.stores.users.update_profile(&read_before, &edit).await;
+    assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
+    let stored = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.session_generation,
+        read_before.session_generation + 1
+    );
+
+    // Read again, the edit applies and leaves the generation alone.
+    let fresh = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
+    let edit = fresh.with_profile(
+        ProfileChanges {
+            name: Some(DisplayName::parse("Ada").unwrap()),
+            ..Default::default()
+        },
+        now_ms(),
+    );
+    app.stores
+        .users
+        .update_profile(&fresh, &edit)
         .await
         .unwrap();
     let stored = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
-    assert_eq!(stored.sessions_valid_after, at);
-    let missing = app.stores.users.invalidate_sessions("nobody", at).await;
-    assert!(matches!(missing, Err(StoreError::NotFound)));
+    assert_eq!(stored.session_generation, fresh.session_generation);
+    assert_eq!(stored.version, fresh.version + 1);
+}
+
+/// Defect 7: a password change writes only what it owns, so a profile edit in between does
+/// not make it fail; a second change from the same verified hash does.
+async fn a_password_change_wins_against_profile_edits(app: TestApp) {
+    let ada = user("password@example.com");
+    app.stores.users.create_user(&ada).await.unwrap();
+    let verified = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
+    let edit = verified.with_profile(
+        ProfileChanges {
+            name: Some(DisplayName::parse("Renamed").unwrap()),
+            ..Default::default()
+        },
+        now_ms(),
+    );
+    app.stores
+        .users
+        .update_profile(&verified, &edit)
+        .await
+        .unwrap();
+    let changed = app
+        .stores
+        .users
+        .change_password(&verified, "$argon2id$new", now_ms())
+        .await
+        .unwrap();
+    assert_eq!(changed.password_hash, "$argon2id$new");
+    assert_eq!(changed.name.as_str(), "Renamed");
+    assert_eq!(changed.session_generation, verified.session_generation + 1);
+    assert_eq!(changed.version, verified.version + 2);
+    let again = app
+        .stores
+        .users
+        .change_password(&verified, "$argon2id$other", now_ms())
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
+}
+
+/// Defect 4: deleting a user with an expected version is conditional on it.
+async fn deletes_users_only_at_the_expected_version(app: TestApp) {
+    let ada = user("delete-version@example.com");
+    app.stores.users.create_user(&ada).await.unwrap();
+    let stale = app
+        .stores
+        .users
+        .delete_user(&ada, Some(ada.version + 7), now_ms())
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+    assert!(
+        app.stores
+            .users
+            .get_user(&ada.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .is_active()
+    );
+    let deleted = app
+        .stores
+        .users
+        .delete_user(&ada, Some(ada.version), now_ms())
+        .await
+        .unwrap();
+    assert!(!deleted.is_active());
+    assert_eq!(deleted.session_generation, ada.session_generation + 1);
+    // The address is free again.
+    app.stores
+        .users
+        .create_user(&user("delete-version@example.com"))
+        .await
+        .unwrap();
+}
+
+fn post_by(author: &User, tags: &[&str]) -> Post {
+    let new = NewPost {
+        title: PostTitle::parse("A post").unwrap(),
+        content: PostContent::parse("Its body".into()).unwrap(),
+        status: Some(PostStatus::Published),
+        tags: Some(tags.iter().map(|t| Tag::parse(t).unwrap()).collect()),
+    };
+    Post::new(&author.id, new, now_ms())
+}
+
+/// Defects 1 and 8: hiding a deleted author's posts bumps their versions, so an edit that read
+/// a post before cannot bring it back; and no post can be created once the author is deleted.
+async fn hidden_posts_stay_hidden_and_deleted_authors_cannot_post(app: TestApp) {
+    let ada = user("hide@example.com");
+    app.stores.users.create_user(&ada).await.unwrap();
+    let post = post_by(&ada, &["rust"]);
+    app.stores.posts.create_post(&post).await.unwrap();
+    let read_before = app.stores.posts.get_post(&post.id).await.unwrap().unwrap();
+
+    app.stores
+        .users
+        .delete_user(&ada, None, now_ms())
+        .await
+        .unwrap();
+    app.stores.posts.hide_author_posts(&ada.id).await.unwrap();
+    let hidden = app.stores.posts.get_post(&post.id).await.unwrap().unwrap();
+    assert!(hidden.author_deleted);
+    assert_eq!(hidden.version, read_before.version + 1);
+
+    let edit = read_before.edited(
+        PostChanges {
+            title: Some(PostTitle::parse("Back again").unwrap()),
+            ..Default::default()
+        },
+        now_ms(),
+    );
+    let result = app.stores.posts.update_post(&read_before, &edit).await;
+    assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
+    assert!(
+        app.stores
+            .posts
+            .get_post(&post.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .author_deleted
+    );
+
+    let late = app
+        .stores
+        .posts
+        .create_post(&post_by(&ada, &["rust"]))
+        .await;
+    assert!(matches!(late, Err(StoreError::NotFound)), "{late:?}");
+    let query = shared::store::PostQuery::feed(None, Some(Tag::parse("rust").unwrap()), None);
+    let listed = app.stores.posts.list_posts(&query, None, 10).await.unwrap();
+    assert!(listed.items.is_empty(), "{listed:?}");
+    // Running the hide again (a retried deletion) is harmless.
+    app.stores.posts.hide_author_posts(&ada.id).await.unwrap();
+}
+
+/// Defect 4: deleting a post is conditional on the version read.
+async fn deletes_posts_only_at_the_version_read(app: TestApp) {
+    let ada = user("post-delete@example.com");
+    app.stores.users.create_user(&ada).await.unwrap();
+    let post = post_by(&ada, &["a", "b"]);
+    app.stores.posts.create_post(&post).await.unwrap();
+    let edited = post.edited(
+        PostChanges {
+            tags: Some(vec![Tag::parse("c").unwrap()]),
+            ..Default::default()
+        },
+        now_ms(),
+    );
+    app.stores.posts.update_post(&post, &edited).await.unwrap();
+    let stale = app.stores.posts.delete_post(&post).await;
+    assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
+    app.stores.posts.delete_post(&edited).await.unwrap();
+    assert_eq!(app.stores.posts.get_post(&post.id).await.unwrap(), None);
+    for tag in ["a", "b", "c"] {
+        let query = shared::store::PostQuery::feed(None, Some(Tag::parse(tag).unwrap()), None);
+        let listed = app.stores.posts.list_posts(&query, None, 10).await.unwrap();
+        assert!(listed.items.is_empty(), "{tag}: {listed:?}");
+    }
 }
 
 async fn stores_sessions_and_rotates_tokens_once(app: TestApp) {
@@ -334,7 +543,7 @@ async fn logout_revokes_the_family(app: TestApp) {
     let ada = user("logout@example.com");
     app.stores.users.create_user(&ada).await.unwrap();
     let tokens = start_session(&app, &ada).await.unwrap();
-    shared::auth::logout(&app, &tokens.refresh_token)
+    shared::auth::end_session(&app, &tokens.refresh_token)
         .await
         .unwrap();
     let response = refresh_with(&app, &tokens.refresh_token).await;
@@ -352,30 +561,7 @@ fn no_grace() -> Config {
     }
 }
 
-macro_rules! conformance {
-    ($($case:ident => $config:expr),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    super::$case(support::sqlite_app_with($config)).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    super::$case(support::dynamo_app_with($config).await).await;
-                }
-            )*
-        }
-    };
-}
-
-conformance! {
+on_both_stores! {
     creates_and_finds_users => config(),
     rejects_a_second_user_with_the_same_email => config(),
     lets_exactly_one_of_twenty_concurrent_registrations_win => config(),
@@ -387,4 +573,9 @@ conformance! {
     refresh_rotates_and_detects_reuse => no_grace(),
     concurrent_refreshes_within_grace_share_one_successor => config(),
     logout_revokes_the_family => config(),
+    a_stale_profile_edit_cannot_undo_logout_everywhere => config(),
+    a_password_change_wins_against_profile_edits => config(),
+    deletes_users_only_at_the_expected_version => config(),
+    hidden_posts_stay_hidden_and_deleted_authors_cannot_post => config(),
+    deletes_posts_only_at_the_version_read => config(),
 }

@@ -3,14 +3,15 @@
 
 mod support;
 
-use lambda_http::http::{Method, StatusCode};
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::http::{Method, StatusCode};
 use serde_yaml::Value;
-use shared::App;
 use shared::config::Config;
-use shared::http::{Request, Response};
 use shared::store::dynamo::schema::{
     INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, key_attributes,
 };
+use tower::ServiceExt;
 
 fn template() -> Value {
     let path = format!("{}/../template.yaml", env!("CARGO_MANIFEST_DIR"));
@@ -81,22 +82,10 @@ fn the_table_matches_the_shared_schema() {
     assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
 }
 
-async fn call(app: &App, binary: &str, req: Request) -> Response {
-    match binary {
-        "register" => register::handle(app, req).await,
-        "login" => login::handle(app, req).await,
-        "refresh" => refresh::handle(app, req).await,
-        "users" => users::handle(app, req).await,
-        "posts" => posts::handle(app, req).await,
-        other => panic!("template declares binary {other} that this test does not know"),
-    }
-}
-
-#[tokio::test]
-async fn every_declared_route_reaches_a_handler_that_serves_it() {
-    let app = support::sqlite_app_with(Config::for_tests());
+/// (METHOD, path, function) of every API event in template.yaml.
+fn template_routes() -> BTreeSet<(String, String, String)> {
     let template = template();
-    let mut routes = 0;
+    let mut routes = BTreeSet::new();
     for (_, resource) in template["Resources"].as_mapping().unwrap() {
         if resource["Type"] != "AWS::Serverless::Function" {
             continue;
@@ -112,25 +101,119 @@ async fn every_declared_route_reaches_a_handler_that_serves_it() {
                 continue;
             }
             let path = event["Properties"]["Path"].as_str().unwrap();
-            let method = event["Properties"]["Method"]
-                .as_str()
-                .unwrap()
-                .to_uppercase();
-            let concrete = path.replace("{id}", "0190c3a4-0000-7000-8000-000000000000");
-            let req = support::request(Method::from_bytes(method.as_bytes()).unwrap(), &concrete);
-            let response = call(&app, binary, req).await;
-            let code = support::body_json(&response)["code"].clone();
-            assert_ne!(
-                code, "route_not_found",
-                "{method} {path} -> {binary}: route unknown"
-            );
-            assert_ne!(
-                response.status(),
-                StatusCode::METHOD_NOT_ALLOWED,
-                "{method} {path} -> {binary}"
-            );
-            routes += 1;
+            let method = event["Properties"]["Method"].as_str().unwrap();
+            routes.insert((method.to_uppercase(), path.to_owned(), binary.to_owned()));
         }
     }
-    assert!(routes >= 10, "only {routes} routes found in the template");
+    routes
+}
+
+/// The route list, as API Gateway must declare it: each route, `HEAD` beside every `GET`,
+/// and `OPTIONS` (CORS preflight) on every path.
+fn expected_gateway_routes() -> BTreeSet<(String, String, String)> {
+    let mut expected = BTreeSet::new();
+    for routes in local_api::http_functions() {
+        for spec in routes.specs() {
+            let (path, function) = (spec.path.to_owned(), spec.function.to_owned());
+            expected.insert((spec.method.to_string(), path.clone(), function.clone()));
+            if spec.method == Method::GET {
+                expected.insert(("HEAD".into(), path.clone(), function.clone()));
+            }
+            expected.insert(("OPTIONS".into(), path, function));
+        }
+    }
+    expected
+}
+
+#[test]
+fn template_events_are_exactly_the_route_list() {
+    let declared = template_routes();
+    let expected = expected_gateway_routes();
+    let missing: Vec<_> = expected.difference(&declared).collect();
+    let extra: Vec<_> = declared.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "template.yaml is missing {missing:?} and declares routes no function serves: {extra:?}"
+    );
+}
+
+#[test]
+fn the_cargo_lambda_watch_router_is_exactly_the_route_list() {
+    let path = format!("{}/../Cargo.toml", env!("CARGO_MANIFEST_DIR"));
+    let manifest: toml::Value = std::fs::read_to_string(path).unwrap().parse().unwrap();
+    let router = manifest["workspace"]["metadata"]["lambda"]["watch"]["router"]
+        .as_table()
+        .expect("a [workspace.metadata.lambda.watch.router] table");
+    let declared: BTreeMap<String, String> = router
+        .iter()
+        .map(|(path, function)| (path.clone(), function.as_str().unwrap().to_owned()))
+        .collect();
+    let expected: BTreeMap<String, String> = local_api::http_functions()
+        .iter()
+        .flat_map(|routes| routes.specs().to_vec())
+        .map(|spec| (spec.path.to_owned(), spec.function.to_owned()))
+        .collect();
+    assert_eq!(declared, expected);
+}
+
+#[test]
+fn every_function_has_a_template_resource_and_a_crate() {
+    let functions: BTreeSet<String> = template_routes().into_iter().map(|(_, _, f)| f).collect();
+    let listed: BTreeSet<String> = local_api::http_functions()
+        .iter()
+        .flat_map(|routes| routes.specs().iter().map(|s| s.function.to_owned()))
+        .collect();
+    assert_eq!(functions, listed);
+}
+
+#[tokio::test]
+async fn local_api_serves_every_route_and_each_function_only_its_own() {
+    let app = support::sqlite_app_with(Config::for_tests());
+    let id = "0190c3a4-0000-7000-8000-000000000000";
+    let all: Vec<_> = local_api::http_functions()
+        .iter()
+        .flat_map(|routes| routes.specs().to_vec())
+        .collect();
+    let reached = |response: &support::TestResponse| {
+        support::body_json(response)["code"] != "route_not_found"
+            && response.status() != StatusCode::METHOD_NOT_ALLOWED
+    };
+    for spec in &all {
+        let path = spec.path.replace("{id}", id);
+        let response = support::send(
+            &app,
+            support::Call::new(spec.method.clone(), &path).request(),
+        )
+        .await;
+        assert!(
+            reached(&response),
+            "local-api: {} {}",
+            spec.method,
+            spec.path
+        );
+
+        for routes in local_api::http_functions() {
+            let function = routes.specs()[0].function;
+            let service = shared::http::service(routes, app.app.clone());
+            let response = service
+                .oneshot(support::Call::new(spec.method.clone(), &path).request())
+                .await
+                .unwrap();
+            let response = support::TestResponse::read(response).await;
+            assert_eq!(
+                reached(&response),
+                function == spec.function,
+                "{function} and {} {}",
+                spec.method,
+                spec.path
+            );
+        }
+    }
+    // And nothing else: an unknown path is a 404 problem on the local server too.
+    let unknown = support::send(
+        &app,
+        support::Call::new(Method::GET, "/api/nothing").request(),
+    )
+    .await;
+    support::assert_problem(&unknown, StatusCode::NOT_FOUND, "route_not_found");
 }

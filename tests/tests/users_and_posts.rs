@@ -5,10 +5,9 @@ mod support;
 
 use std::collections::HashSet;
 
+use axum::http::{Method, StatusCode};
 use futures_util::future::join_all;
-use lambda_http::http::{Method, StatusCode};
 use serde_json::{Value, json};
-use shared::App;
 use shared::config::Config;
 use shared::domain::Role;
 use support::{
@@ -16,7 +15,7 @@ use support::{
 };
 
 async fn create_post(
-    app: &App,
+    app: &TestApp,
     author: &Account,
     title: &str,
     status: &str,
@@ -43,7 +42,7 @@ async fn create_post(
 
 /// Walks a listing page by page, calling `between` after each page; returns every id seen.
 async fn walk(
-    app: &App,
+    app: &TestApp,
     path: &str,
     token: Option<&str>,
     limit: usize,
@@ -658,39 +657,16 @@ fn config() -> Config {
     Config::for_tests()
 }
 
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(support::sqlite_app_with(config())).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(support::dynamo_app_with(config()).await).await;
-                }
-            )*
-        }
-    };
-}
-
 on_both_stores! {
-    post_pagination_sees_every_post_once_while_posts_are_added,
-    user_listing_pages_by_email_then_by_name,
-    tampered_or_foreign_cursors_are_400,
-    permission_matrix,
-    concurrent_writers_with_the_same_version_one_wins,
-    published_posts_carry_etags_and_answer_304,
-    soft_delete_hides_the_user_and_posts_and_frees_the_email,
-    email_changes_keep_uniqueness,
-    role_changes_apply_on_the_next_request,
-    password_change_ends_other_sessions,
-    post_validation_and_filters,
+    post_pagination_sees_every_post_once_while_posts_are_added => config(),
+    user_listing_pages_by_email_then_by_name => config(),
+    tampered_or_foreign_cursors_are_400 => config(),
+    permission_matrix => config(),
+    concurrent_writers_with_the_same_version_one_wins => config(),
+    published_posts_carry_etags_and_answer_304 => config(),
+    soft_delete_hides_the_user_and_posts_and_frees_the_email => config(),
+    email_changes_keep_uniqueness => config(),
+    role_changes_apply_on_the_next_request => config(),
+    password_change_ends_other_sessions => config(),
+    post_validation_and_filters => config(),
 }

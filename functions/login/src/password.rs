@@ -29,7 +29,11 @@ pub async fn change(
     let (Some(current), Some(new)) = (current, new) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    if !app.hasher.verify(&current, Some(&user.password_hash)).await? {
+    if !app
+        .hasher
+        .verify(&current, Some(&user.password_hash))
+        .await?
+    {
         errors.push(
             "currentPassword",
             Invalid::new("incorrect", "is not your current password"),

@@ -89,5 +89,11 @@ pub async fn by_author(
         "user-posts|{author_id}|{}",
         status.map(PostStatus::as_str).unwrap_or("all")
     );
-    respond(&app, &params, PostQuery::by_author(&author_id, status), listing).await
+    respond(
+        &app,
+        &params,
+        PostQuery::by_author(&author_id, status),
+        listing,
+    )
+    .await
 }

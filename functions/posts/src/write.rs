@@ -43,10 +43,16 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let mut errors = FieldErrors::default();
     if body.title.is_none() {
-        errors.push("title", shared::domain::Invalid::new("required", "is required"));
+        errors.push(
+            "title",
+            shared::domain::Invalid::new("required", "is required"),
+        );
     }
     if body.content.is_none() {
-        errors.push("content", shared::domain::Invalid::new("required", "is required"));
+        errors.push(
+            "content",
+            shared::domain::Invalid::new("required", "is required"),
+        );
     }
     let changes = parse_changes(body, &mut errors);
     ApiError::check(errors)?;

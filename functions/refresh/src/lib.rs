@@ -5,7 +5,9 @@ use serde::Deserialize;
 use shared::auth::{AuthError, Principal, end_session, refresh};
 use shared::clock::now_ms;
 use shared::domain::FieldErrors;
-use shared::http::{ApiError, AppState, Json, Params, Response, Routes, no_content, token_response};
+use shared::http::{
+    ApiError, AppState, Json, Params, Response, Routes, no_content, token_response,
+};
 
 pub fn routes() -> Routes {
     Routes::new("refresh")

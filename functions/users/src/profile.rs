@@ -124,7 +124,12 @@ pub async fn delete(
         let user = stored_user(&app, &id).await?;
         if user.is_active() {
             let expected = if_match(&headers, user.version)?;
-            match app.stores.users.delete_user(&user, expected, now_ms()).await {
+            match app
+                .stores
+                .users
+                .delete_user(&user, expected, now_ms())
+                .await
+            {
                 Ok(_) => {}
                 Err(StoreError::Conflict) if expected.is_some() => {
                     return Err(ApiError::PreconditionFailed);

@@ -3,7 +3,7 @@
 use infra::{Names, setup};
 
 #[tokio::main]
-async fn main() -> Result<(), shared::app::BoxError> {
+async fn main() -> Result<(), shared::BoxError> {
     if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
         return Err("set AWS_ENDPOINT_URL to the emulator (e.g. http://127.0.0.1:5000)".into());
     }

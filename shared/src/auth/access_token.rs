@@ -6,10 +6,10 @@ use jsonwebtoken::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::AuthError;
 use super::KeySet;
 use crate::config::Config;
 use crate::domain::Role;
-use super::AuthError;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -47,8 +47,7 @@ pub fn issue_access_token(
         kid: Some(kid.to_owned()),
         ..Header::new(Algorithm::HS256)
     };
-    encode(&header, &claims, &EncodingKey::from_secret(secret))
-        .map_err(AuthError::Signing)
+    encode(&header, &claims, &EncodingKey::from_secret(secret)).map_err(AuthError::Signing)
 }
 
 pub fn verify_access_token(

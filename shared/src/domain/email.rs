@@ -41,7 +41,9 @@ fn domain(raw: &str) -> Result<String, Invalid> {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     if ok { Ok(domain) } else { Err(invalid()) }
 }

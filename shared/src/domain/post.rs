@@ -16,8 +16,8 @@ pub struct PostTitle(String);
 
 impl PostTitle {
     pub fn parse(raw: impl AsRef<str>) -> Result<Self, Invalid> {
-        let title: String = unicode_normalization::UnicodeNormalization::nfc(raw.as_ref().trim())
-            .collect();
+        let title: String =
+            unicode_normalization::UnicodeNormalization::nfc(raw.as_ref().trim()).collect();
         let chars = title.chars().count();
         if chars == 0 {
             return Err(Invalid::new("required", "must not be empty"));
@@ -339,13 +339,37 @@ mod tests {
     #[test]
     fn a_post_is_a_draft_unless_given_and_publication_time_is_set_once() {
         let draft = Post::new("a", new_post(None), 10);
-        assert_eq!((draft.status, draft.published_at, draft.version), (PostStatus::Draft, None, 1));
-        let published = draft.edited(PostChanges { status: Some(PostStatus::Published), ..Default::default() }, 20);
+        assert_eq!(
+            (draft.status, draft.published_at, draft.version),
+            (PostStatus::Draft, None, 1)
+        );
+        let published = draft.edited(
+            PostChanges {
+                status: Some(PostStatus::Published),
+                ..Default::default()
+            },
+            20,
+        );
         assert_eq!((published.published_at, published.version), (Some(20), 2));
-        let archived = published.edited(PostChanges { status: Some(PostStatus::Archived), ..Default::default() }, 30);
-        let again = archived.edited(PostChanges { status: Some(PostStatus::Published), ..Default::default() }, 40);
+        let archived = published.edited(
+            PostChanges {
+                status: Some(PostStatus::Archived),
+                ..Default::default()
+            },
+            30,
+        );
+        let again = archived.edited(
+            PostChanges {
+                status: Some(PostStatus::Published),
+                ..Default::default()
+            },
+            40,
+        );
         assert_eq!(again.published_at, Some(20));
-        assert_eq!(Post::new("a", new_post(Some(PostStatus::Published)), 5).published_at, Some(5));
+        assert_eq!(
+            Post::new("a", new_post(Some(PostStatus::Published)), 5).published_at,
+            Some(5)
+        );
     }
 
     #[test]

@@ -34,10 +34,28 @@ mod tests {
 
     #[test]
     fn rejects_controls_zero_width_and_bidi_overrides() {
-        for bad in ["a\u{0}b", "a\nb", "a\u{1F}b", "a\u{7F}b", "a\u{85}b", "a\u{200B}b", "a\u{200D}b", "evil\u{202E}gpj.exe", "a\u{2066}b", "\u{FEFF}a", "a\u{2060}b"] {
+        for bad in [
+            "a\u{0}b",
+            "a\nb",
+            "a\u{1F}b",
+            "a\u{7F}b",
+            "a\u{85}b",
+            "a\u{200B}b",
+            "a\u{200D}b",
+            "evil\u{202E}gpj.exe",
+            "a\u{2066}b",
+            "\u{FEFF}a",
+            "a\u{2060}b",
+        ] {
             assert!(visible_text(bad).is_err(), "{bad:?}");
         }
-        for good in ["Ada Lovelace", "José", "山田 太郎", "O'Brien-Smith", "emoji 🦀"] {
+        for good in [
+            "Ada Lovelace",
+            "José",
+            "山田 太郎",
+            "O'Brien-Smith",
+            "emoji 🦀",
+        ] {
             assert!(visible_text(good).is_ok(), "{good:?}");
         }
     }

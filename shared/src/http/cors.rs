@@ -2,11 +2,11 @@
 
 use std::time::Duration;
 
-use http::header::{
-    AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderName, HeaderValue, IF_MATCH, IF_NONE_MATCH,
-    LOCATION, RETRY_AFTER,
-};
 use http::Method;
+use http::header::{
+    AUTHORIZATION, CONTENT_TYPE, ETAG, HeaderName, HeaderValue, IF_MATCH, IF_NONE_MATCH, LOCATION,
+    RETRY_AFTER,
+};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use super::request_id::X_REQUEST_ID;
@@ -31,7 +31,13 @@ pub fn layer(allowed_origins: &[String]) -> CorsLayer {
             Method::DELETE,
             Method::OPTIONS,
         ])
-        .allow_headers([AUTHORIZATION, CONTENT_TYPE, IF_MATCH, IF_NONE_MATCH, X_REQUEST_ID])
+        .allow_headers([
+            AUTHORIZATION,
+            CONTENT_TYPE,
+            IF_MATCH,
+            IF_NONE_MATCH,
+            X_REQUEST_ID,
+        ])
         .expose_headers([
             ETAG,
             LOCATION,

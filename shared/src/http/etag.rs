@@ -12,12 +12,14 @@ pub fn etag(version: u64) -> String {
 
 /// The tags of a list header, each with whether it is weak (`W/"3"`).
 fn tags(value: &str) -> impl Iterator<Item = (bool, &str)> {
-    value.split(',').map(str::trim).filter(|t| !t.is_empty()).map(|tag| {
-        match tag.strip_prefix("W/") {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|tag| match tag.strip_prefix("W/") {
             Some(weak) => (true, weak.trim_matches('"')),
             None => (false, tag.trim_matches('"')),
-        }
-    })
+        })
 }
 
 /// `If-Match` against the current version: `Ok(None)` when absent or `*` (any version will
@@ -65,7 +67,10 @@ mod tests {
         assert_eq!(if_match(&HeaderMap::new(), 3).unwrap(), None);
         assert_eq!(if_match(&headers(IF_MATCH, "*"), 3).unwrap(), None);
         assert_eq!(if_match(&headers(IF_MATCH, "\"3\""), 3).unwrap(), Some(3));
-        assert_eq!(if_match(&headers(IF_MATCH, "\"1\", \"3\""), 3).unwrap(), Some(3));
+        assert_eq!(
+            if_match(&headers(IF_MATCH, "\"1\", \"3\""), 3).unwrap(),
+            Some(3)
+        );
         for stale in ["\"2\"", "W/\"3\"", "\"2\", W/\"3\"", "garbage", ""] {
             assert!(if_match(&headers(IF_MATCH, stale), 3).is_err(), "{stale:?}");
         }

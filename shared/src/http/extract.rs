@@ -37,12 +37,12 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         if !is_json(req.headers()) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|rejection| match rejection.status() {
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            match rejection.status() {
                 StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
                 _ => ApiError::bad_request("unreadable_body", "the request body could not be read"),
-            })?;
+            }
+        })?;
         serde_json::from_slice(&bytes)
             .map(Json)
             .map_err(|e| match e.classify() {
@@ -71,7 +71,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
         let mut params = HashMap::new();
         for (name, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
-            params.entry(name.into_owned()).or_insert(value.into_owned());
+            params
+                .entry(name.into_owned())
+                .or_insert(value.into_owned());
         }
         Ok(Params(params))
     }

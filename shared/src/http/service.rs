@@ -76,7 +76,9 @@ async fn no_route() -> ApiError {
 /// `routes` with every layer and the state applied: what Lambda runs and `local-api` serves.
 pub fn service(routes: Routes, app: AppState) -> Router {
     let stack = ServiceBuilder::new()
-        .layer(map_request(|req: Request| async { request_id::normalize(req) }))
+        .layer(map_request(|req: Request| async {
+            request_id::normalize(req)
+        }))
         .layer(SetRequestIdLayer::new(X_REQUEST_ID, MakeUuid))
         .layer(
             TraceLayer::new_for_http()

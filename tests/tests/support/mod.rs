@@ -1,22 +1,30 @@
-//! Fixtures: an app on each store, and requests shaped as a function receives them.
+//! Fixtures: an app on each store, and requests sent through the same router the local server
+//! runs (every function's routes and the shared middleware).
 #![allow(dead_code)]
 
+use std::io::Write;
 use std::sync::Arc;
 
-use lambda_http::http::{Method, StatusCode};
-use lambda_http::{Body, RequestExt};
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
 use serde_json::Value;
 use shared::App;
 use shared::auth::KeySet;
 use shared::config::Config;
-use shared::http::{Request, Response};
 use shared::secrets::KeyProvider;
 use shared::store::Stores;
 use shared::store::dynamo::{DynamoStore, schema};
+use tower::ServiceExt;
 
-/// An app on a fresh store; the temp dir (embedded store) lives as long as it does.
+/// Set by `scripts/test`: the DynamoDB half of the suite must run, never be skipped.
+pub const REQUIRE_EMULATOR: &str = "REQUIRE_EMULATOR";
+
+/// An app on a fresh store and the router over it; the temp dir (embedded store) lives as
+/// long as it does.
 pub struct TestApp {
-    pub app: App,
+    pub app: Arc<App>,
+    pub router: Router,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -24,6 +32,17 @@ impl std::ops::Deref for TestApp {
     type Target = App;
     fn deref(&self) -> &App {
         &self.app
+    }
+}
+
+impl TestApp {
+    pub fn new(app: App, dir: Option<tempfile::TempDir>) -> Self {
+        let app = Arc::new(app);
+        Self {
+            router: local_api::router(app.clone()),
+            app,
+            _dir: dir,
+        }
     }
 }
 
@@ -37,27 +56,46 @@ pub fn sqlite_app_with(config: Config) -> TestApp {
         data_dir: dir.path().to_owned(),
         ..config
     };
-    TestApp {
-        app: App::embedded(config, test_keys()).expect("embedded store opens"),
-        _dir: Some(dir),
-    }
-}
-
-/// The emulator endpoint the test command exported; these tests cannot run without it.
-pub fn emulator_endpoint() -> String {
-    std::env::var("AWS_ENDPOINT_URL").expect(
-        "AWS_ENDPOINT_URL is not set: run the suite with `scripts/test`, which starts a moto server",
+    TestApp::new(
+        App::embedded(config, test_keys()).expect("embedded store opens"),
+        Some(dir),
     )
 }
 
-pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
-    emulator_endpoint();
-    aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await)
+/// The emulator endpoint the test command exported. Without one, DynamoDB tests are skipped
+/// with a warning on the terminal, unless `REQUIRE_EMULATOR` is set (as `scripts/test` does),
+/// in which case they fail.
+pub fn emulator_endpoint() -> Option<String> {
+    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
+        return Some(endpoint);
+    }
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a DynamoDB test")
+        .to_owned();
+    if std::env::var_os(REQUIRE_EMULATOR).is_some() {
+        panic!(
+            "{test}: AWS_ENDPOINT_URL is not set but {REQUIRE_EMULATOR} is: start the emulator (scripts/test does)"
+        );
+    }
+    // Straight to the terminal: the test harness captures `eprintln!` of passing tests.
+    let _ = writeln!(
+        std::io::stderr(),
+        "\nWARNING: SKIPPED {test}: no DynamoDB emulator (AWS_ENDPOINT_URL unset). Run scripts/test for the whole suite."
+    );
+    None
+}
+
+pub async fn dynamo_client() -> Option<aws_sdk_dynamodb::Client> {
+    emulator_endpoint()?;
+    Some(aws_sdk_dynamodb::Client::new(
+        &aws_config::load_from_env().await,
+    ))
 }
 
 /// An app on a brand-new DynamoDB table in the emulator, created from the shared schema.
-pub async fn dynamo_app_with(config: Config) -> TestApp {
-    let client = dynamo_client().await;
+pub async fn dynamo_app_with(config: Config) -> Option<TestApp> {
+    let client = dynamo_client().await?;
     let table = format!("test-{}", uuid::Uuid::new_v4().simple());
     schema::create_table(&client, &table)
         .await
@@ -67,56 +105,59 @@ pub async fn dynamo_app_with(config: Config) -> TestApp {
         table_name: table,
         ..config
     };
-    TestApp {
-        app: App::new(config, Stores::from_adapter(store), test_keys()),
-        _dir: None,
+    Some(TestApp::new(
+        App::new(config, Stores::from_adapter(store), test_keys()),
+        None,
+    ))
+}
+
+/// A response with its body read, so tests can look at it more than once.
+#[derive(Debug)]
+pub struct TestResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl TestResponse {
+    pub async fn read(response: axum::response::Response) -> Self {
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .expect("a readable body");
+        Self {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+
+    pub fn body(&self) -> &Bytes {
+        &self.body
     }
 }
 
-pub fn request(method: Method, path: &str) -> Request {
-    lambda_http::http::Request::builder()
-        .method(method)
-        .uri(path)
-        .body(Body::Empty)
-        .expect("valid request")
-}
-
-pub fn json_request(method: Method, path: &str, body: &Value) -> Request {
-    let mut req = request(method, path);
-    *req.body_mut() = Body::Text(body.to_string());
-    req.headers_mut()
-        .insert("content-type", "application/json".parse().unwrap());
-    req
-}
-
-pub fn with_bearer(mut req: Request, token: &str) -> Request {
-    req.headers_mut()
-        .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    req
-}
-
-pub fn with_query(req: Request, pairs: &[(&str, &str)]) -> Request {
-    let map: std::collections::HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    req.with_query_string_parameters(map)
-}
-
-pub fn body_json(response: &Response) -> Value {
-    match response.body() {
-        Body::Text(text) => serde_json::from_str(text).expect("JSON body"),
-        Body::Binary(bytes) => serde_json::from_slice(bytes).expect("JSON body"),
-        _ => Value::Null,
+pub fn body_json(response: &TestResponse) -> Value {
+    if response.body.is_empty() {
+        return Value::Null;
     }
+    serde_json::from_slice(&response.body).expect("JSON body")
 }
 
-pub fn header<'a>(response: &'a Response, name: &str) -> Option<&'a str> {
-    response.headers().get(name).and_then(|v| v.to_str().ok())
+pub fn header<'a>(response: &'a TestResponse, name: &str) -> Option<&'a str> {
+    response.headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// Asserts a problem+json error with the given status and code; returns the document.
-pub fn assert_problem(response: &Response, status: StatusCode, code: &str) -> Value {
+pub fn assert_problem(response: &TestResponse, status: StatusCode, code: &str) -> Value {
     assert_eq!(response.status(), status, "body: {:?}", response.body());
     assert_eq!(
         header(response, "content-type"),
@@ -126,38 +167,9 @@ pub fn assert_problem(response: &Response, status: StatusCode, code: &str) -> Va
     assert_eq!(body["code"], code, "{body}");
     assert_eq!(body["status"], status.as_u16());
     assert!(body["requestId"].as_str().is_some_and(|id| !id.is_empty()));
+    assert_eq!(body["requestId"].as_str(), header(response, "x-request-id"));
     assert!(body["type"].as_str().is_some() && body["title"].as_str().is_some());
     body
-}
-
-/// Registers through the real handler; returns the response body (user + tokens).
-pub async fn register_user(app: &App, email: &str, password: &str) -> Value {
-    register_named(app, email, password, "Test User").await
-}
-
-async fn register_named(app: &App, email: &str, password: &str, name: &str) -> Value {
-    let req = json_request(
-        Method::POST,
-        "/api/auth/register",
-        &serde_json::json!({ "email": email, "password": password, "name": name }),
-    );
-    let response = register::handle(app, req).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::CREATED,
-        "{:?}",
-        response.body()
-    );
-    body_json(&response)
-}
-
-pub async fn refresh_with(app: &App, token: &str) -> Response {
-    let req = json_request(
-        Method::POST,
-        "/api/auth/refresh",
-        &serde_json::json!({ "refreshToken": token }),
-    );
-    refresh::handle(app, req).await
 }
 
 /// A request as a client sends it: optional token, JSON body, extra headers, query string.
@@ -195,33 +207,55 @@ impl<'a> Call<'a> {
         self
     }
 
-    pub async fn send(self, app: &App) -> Response {
-        let (path, query) = self.path.split_once('?').unwrap_or((self.path, ""));
-        let mut req = match &self.body {
-            Some(body) => json_request(self.method.clone(), path, body),
-            None => request(self.method.clone(), path),
-        };
+    pub fn request(self) -> Request<Body> {
+        let mut builder = Request::builder().method(self.method).uri(self.path);
         if let Some(token) = self.token {
-            req = with_bearer(req, token);
+            builder = builder.header("authorization", format!("Bearer {token}"));
         }
         for (name, value) in &self.headers {
-            req.headers_mut().insert(*name, value.parse().unwrap());
+            builder = builder.header(*name, value);
         }
-        let pairs: Vec<(String, String)> = query
-            .split('&')
-            .filter(|p| !p.is_empty())
-            .map(|p| {
-                let (k, v) = p.split_once('=').unwrap_or((p, ""));
-                (k.to_owned(), v.replace("%2B", "+").replace("%40", "@"))
-            })
-            .collect();
-        let pairs: Vec<(&str, &str)> = pairs
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        req = with_query(req, &pairs);
-        local_api::router::dispatch(app, req).await
+        let body = match &self.body {
+            Some(body) => {
+                builder = builder.header("content-type", "application/json");
+                Body::from(body.to_string())
+            }
+            None => Body::empty(),
+        };
+        builder.body(body).expect("a valid request")
     }
+
+    pub async fn send(self, app: &TestApp) -> TestResponse {
+        send(app, self.request()).await
+    }
+}
+
+/// Sends a request through the app's router, as the local server would.
+pub async fn send(app: &TestApp, req: Request<Body>) -> TestResponse {
+    let response = app.router.clone().oneshot(req).await.expect("infallible");
+    TestResponse::read(response).await
+}
+
+/// Registers through the real handler; returns the response body (user + tokens).
+pub async fn register_user(app: &TestApp, email: &str, password: &str) -> Value {
+    let response = Call::new(Method::POST, "/api/auth/register")
+        .json(serde_json::json!({ "email": email, "password": password, "name": "Test User" }))
+        .send(app)
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        response.body()
+    );
+    body_json(&response)
+}
+
+pub async fn refresh_with(app: &TestApp, token: &str) -> TestResponse {
+    Call::new(Method::POST, "/api/auth/refresh")
+        .json(serde_json::json!({ "refreshToken": token }))
+        .send(app)
+        .await
 }
 
 /// A registered user: id, tokens.
@@ -232,13 +266,11 @@ pub struct Account {
     pub refresh: String,
 }
 
-pub async fn account(app: &App, email: &str, name: &str) -> Account {
-    let req = json_request(
-        Method::POST,
-        "/api/auth/register",
-        &serde_json::json!({ "email": email, "password": "correct horse battery", "name": name }),
-    );
-    let response = register::handle(app, req).await;
+pub async fn account(app: &TestApp, email: &str, name: &str) -> Account {
+    let response = Call::new(Method::POST, "/api/auth/register")
+        .json(serde_json::json!({ "email": email, "password": "correct horse battery", "name": name }))
+        .send(app)
+        .await;
     assert_eq!(
         response.status(),
         StatusCode::CREATED,
@@ -255,7 +287,7 @@ pub async fn account(app: &App, email: &str, name: &str) -> Account {
 }
 
 /// A user with a role set through the store, as `local-api promote` does.
-pub async fn account_with_role(app: &App, email: &str, role: shared::domain::Role) -> Account {
+pub async fn account_with_role(app: &TestApp, email: &str, role: shared::domain::Role) -> Account {
     let account = account(app, email, "Staff").await;
     app.stores
         .users
@@ -263,4 +295,32 @@ pub async fn account_with_role(app: &App, email: &str, role: shared::domain::Rol
         .await
         .unwrap();
     account
+}
+
+/// Runs each case on both stores: `mod sqlite { case() }` and `mod dynamodb { case() }` (the
+/// latter skipped with a warning when no emulator is reachable, unless it is required).
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($case:ident => $config:expr),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case(support::sqlite_app_with($config)).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    if let Some(app) = support::dynamo_app_with($config).await {
+                        super::$case(app).await;
+                    }
+                }
+            )*
+        }
+    };
 }

@@ -110,12 +110,18 @@ fn post_from_item(item: &Item) -> Result<Post, StoreError> {
 }
 
 fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
-    let put = Put::builder().table_name(table).set_item(Some(item)).build()?;
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .build()?;
     Ok(TransactWriteItem::builder().put(put).build())
 }
 
 fn delete(table: &str, key: Item) -> Result<TransactWriteItem, StoreError> {
-    let delete = Delete::builder().table_name(table).set_key(Some(key)).build()?;
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .build()?;
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
@@ -182,14 +188,23 @@ impl DynamoStore {
             .consistent_read(true)
             .send()
             .await?;
-        output.items().iter().map(|item| get_s(item, "SK")).collect()
+        output
+            .items()
+            .iter()
+            .map(|item| get_s(item, "SK"))
+            .collect()
     }
 
     /// Hides one post at the version read; re-reads and tries again if an edit came between.
     async fn hide_post(&self, mut post: Post) -> Result<(), StoreError> {
         for attempt in 0..5 {
             match self
-                .write_post(&post.tags, &post.hidden(), Expect::Version(post.version), vec![])
+                .write_post(
+                    &post.tags,
+                    &post.hidden(),
+                    Expect::Version(post.version),
+                    vec![],
+                )
                 .await
             {
                 Ok(()) => return Ok(()),
@@ -264,7 +279,10 @@ impl PostStore for DynamoStore {
             .condition_check(author_active)
             .build();
         let check_at = 1 + post.tags.len();
-        match self.write_post(&[], post, Expect::Absent, vec![check]).await {
+        match self
+            .write_post(&[], post, Expect::Absent, vec![check])
+            .await
+        {
             Ok(()) => Ok(()),
             Err(WriteError::Condition(failed)) if failed.contains(&check_at) => {
                 Err(StoreError::NotFound)
@@ -279,9 +297,14 @@ impl PostStore for DynamoStore {
     }
 
     async fn update_post(&self, previous: &Post, next: &Post) -> Result<(), StoreError> {
-        self.write_post(&previous.tags, next, Expect::Version(previous.version), vec![])
-            .await
-            .map_err(WriteError::into_store_error)
+        self.write_post(
+            &previous.tags,
+            next,
+            Expect::Version(previous.version),
+            vec![],
+        )
+        .await
+        .map_err(WriteError::into_store_error)
     }
 
     async fn delete_post(&self, post: &Post) -> Result<(), StoreError> {

@@ -2,9 +2,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{TransactWriteItem, Update};
 
 use super::item::{Item, get_n, get_opt_n, get_s, key, n, s, ttl_from_ms};
+use super::retry::WriteError;
 use super::schema::TTL_ATTRIBUTE;
 use super::users::user_pk;
-use super::retry::WriteError;
 use super::{DynamoStore, put_if_absent};
 use crate::clock::now_ms;
 use crate::store::{RefreshRecord, Session, SessionStore, StoreError};
