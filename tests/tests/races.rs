@@ -1,0 +1,376 @@
+//! Two write paths on one item, run concurrently over the shipped router, on both stores:
+//! every pair that an attacker or a busy client can line up.
+
+mod support;
+
+use std::sync::Arc;
+
+use axum::http::{Method, StatusCode};
+use futures_util::future::join_all;
+use serde_json::json;
+use shared::clock::now_ms;
+use shared::config::Config;
+use shared::domain::Role;
+use support::{Account, Call, TestApp, account, account_with_role, assert_problem, body_json};
+
+async fn me(app: &TestApp, token: &str) -> StatusCode {
+    Call::new(Method::GET, "/api/users/me")
+        .token(token)
+        .send(app)
+        .await
+        .status()
+}
+
+/// Defect 6: a stolen session used to flood profile edits cannot survive "log out everywhere".
+async fn logout_everywhere_beats_a_flood_of_profile_edits(app: TestApp) {
+    let app = Arc::new(app);
+    for trial in 0..4 {
+        let owner = account(&app, &format!("owner{trial}@example.com"), "Owner").await;
+        // The attacker holds a second session of the same account.
+        let stolen = Call::new(Method::POST, "/api/auth/login")
+            .json(json!({ "email": owner.email, "password": "correct horse battery" }))
+            .send(&app)
+            .await;
+        let stolen = body_json(&stolen);
+        let stolen_access = stolen["accessToken"].as_str().unwrap().to_owned();
+        let stolen_refresh = stolen["refreshToken"].as_str().unwrap().to_owned();
+        let path = format!("/api/users/{}", owner.id);
+
+        let flood = (0..4).map(|_| {
+            let (app, path, token) = (app.clone(), path.clone(), stolen_access.clone());
+            tokio::spawn(async move {
+                for _ in 0..5 {
+                    Call::new(Method::PATCH, &path)
+                        .token(&token)
+                        .json(json!({ "name": "x" }))
+                        .send(&app)
+                        .await;
+                }
+            })
+        });
+        let flood: Vec<_> = flood.collect();
+        tokio::task::yield_now().await;
+        let logout = Call::new(Method::POST, "/api/auth/logout?scope=all")
+            .token(&owner.access)
+            .send(&app)
+            .await;
+        assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+        join_all(flood).await;
+
+        assert_eq!(
+            me(&app, &stolen_access).await,
+            StatusCode::UNAUTHORIZED,
+            "trial {trial}"
+        );
+        let refreshed = support::refresh_with(&app, &stolen_refresh).await;
+        assert_problem(
+            &refreshed,
+            StatusCode::UNAUTHORIZED,
+            "invalid_refresh_token",
+        );
+    }
+}
+
+/// Defect 7: the owner's password change goes through while the attacker floods edits.
+async fn a_password_change_goes_through_a_flood_of_profile_edits(app: TestApp) {
+    let app = Arc::new(app);
+    let owner = account(&app, "pw-owner@example.com", "Owner").await;
+    let stolen = Call::new(Method::POST, "/api/auth/login")
+        .json(json!({ "email": owner.email, "password": "correct horse battery" }))
+        .send(&app)
+        .await;
+    let stolen_access = body_json(&stolen)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/api/users/{}", owner.id);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flood: Vec<_> = (0..4)
+        .map(|_| {
+            let (app, path, token, stop) = (
+                app.clone(),
+                path.clone(),
+                stolen_access.clone(),
+                stop.clone(),
+            );
+            tokio::spawn(async move {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let response = Call::new(Method::PATCH, &path)
+                        .token(&token)
+                        .json(json!({ "name": "x" }))
+                        .send(&app)
+                        .await;
+                    if response.status() == StatusCode::UNAUTHORIZED {
+                        break;
+                    }
+                }
+            })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    let changed = Call::new(Method::POST, "/api/auth/password")
+        .token(&owner.access)
+        .json(json!({ "currentPassword": "correct horse battery", "newPassword": "battery staple horse" }))
+        .send(&app)
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK, "{:?}", changed.body());
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    join_all(flood).await;
+    assert_eq!(me(&app, &stolen_access).await, StatusCode::UNAUTHORIZED);
+}
+
+/// Defect 8: posts created while their author is being deleted never stay listed.
+async fn posts_created_during_the_authors_deletion_stay_hidden(app: TestApp) {
+    let app = Arc::new(app);
+    let admin = account_with_role(&app, "race-admin@example.com", Role::Admin).await;
+    for trial in 0..3 {
+        let author = account(&app, &format!("doomed{trial}@example.com"), "Doomed").await;
+        let creates: Vec<_> = (0..15)
+            .map(|i| {
+                let (app, token) = (app.clone(), author.access.clone());
+                tokio::spawn(async move {
+                    Call::new(Method::POST, "/api/posts")
+                        .token(&token)
+                        .json(json!({ "title": format!("p{i}"), "content": "c", "status": "published", "tags": ["race"] }))
+                        .send(&app)
+                        .await
+                        .status()
+                })
+            })
+            .collect();
+        let deleted = Call::new(Method::DELETE, &format!("/api/users/{}", author.id))
+            .token(&admin.access)
+            .send(&app)
+            .await;
+        assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+        for status in join_all(creates).await {
+            let status = status.unwrap();
+            assert!(
+                status == StatusCode::CREATED || status == StatusCode::UNAUTHORIZED,
+                "{status}"
+            );
+        }
+        for path in ["/api/posts?limit=100", "/api/posts?tag=race&limit=100"] {
+            let listed = Call::new(Method::GET, path).send(&app).await;
+            let listed = body_json(&listed);
+            let leaked: Vec<_> = listed["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|p| p["authorId"] == author.id.as_str())
+                .collect();
+            assert!(leaked.is_empty(), "trial {trial}, {path}: {leaked:?}");
+        }
+    }
+}
+
+/// Defect 2: a deletion that stopped after the user was marked deleted is finished by an
+/// admin repeating it.
+async fn a_repeated_deletion_finishes_hiding_the_posts(app: TestApp) {
+    let admin = account_with_role(&app, "finisher@example.com", Role::Admin).await;
+    let author = account(&app, "half-deleted@example.com", "Half").await;
+    let post = Call::new(Method::POST, "/api/posts")
+        .token(&author.access)
+        .json(json!({ "title": "Still here?", "content": "c", "status": "published" }))
+        .send(&app)
+        .await;
+    let post_path = format!("/api/posts/{}", body_json(&post)["id"].as_str().unwrap());
+    // The request died right after the user was marked deleted.
+    let user = app
+        .stores
+        .users
+        .get_user(&author.id)
+        .await
+        .unwrap()
+        .unwrap();
+    app.stores
+        .users
+        .delete_user(&user, None, now_ms())
+        .await
+        .unwrap();
+    assert_eq!(
+        Call::new(Method::GET, &post_path).send(&app).await.status(),
+        StatusCode::OK,
+        "the posts are still up"
+    );
+    let again = Call::new(Method::DELETE, &format!("/api/users/{}", author.id))
+        .token(&admin.access)
+        .send(&app)
+        .await;
+    assert_eq!(again.status(), StatusCode::NO_CONTENT);
+    assert_eq!(
+        Call::new(Method::GET, &post_path).send(&app).await.status(),
+        StatusCode::NOT_FOUND
+    );
+    let listed = body_json(&Call::new(Method::GET, "/api/posts").send(&app).await);
+    assert_eq!(listed["data"].as_array().unwrap().len(), 0);
+}
+
+/// Defect 5: whether a session is live does not depend on clocks agreeing: a session started
+/// by an instance whose clock is behind stays live, and a login right after "log out
+/// everywhere" works.
+async fn sessions_do_not_depend_on_clocks(app: TestApp) {
+    let ada = account(&app, "clocks@example.com", "Ada").await;
+    let logout = Call::new(Method::POST, "/api/auth/logout?scope=all")
+        .token(&ada.access)
+        .send(&app)
+        .await;
+    assert_eq!(logout.status(), StatusCode::NO_CONTENT);
+    let login = Call::new(Method::POST, "/api/auth/login")
+        .json(json!({ "email": ada.email, "password": "correct horse battery" }))
+        .send(&app)
+        .await;
+    let token = body_json(&login)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(me(&app, &token).await, StatusCode::OK);
+
+    // A session written by an instance whose clock is ten minutes behind.
+    let user = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
+    let behind = now_ms() - 600_000;
+    let session = shared::store::Session {
+        id: uuid::Uuid::new_v4().to_string(),
+        user_id: ada.id.clone(),
+        generation: user.session_generation,
+        created_at: behind,
+        expires_at: now_ms() + 600_000,
+        revoked_at: None,
+    };
+    let record = shared::store::RefreshRecord {
+        hash: shared::auth::RefreshToken::generate().hash(),
+        user_id: ada.id.clone(),
+        session_id: session.id.clone(),
+        created_at: behind,
+        expires_at: session.expires_at,
+        spent_at: None,
+    };
+    app.stores
+        .sessions
+        .create_session(&session, &record)
+        .await
+        .unwrap();
+    let keys = app.keys.current().await;
+    let token = shared::auth::issue_access_token(
+        &keys,
+        &app.config,
+        &ada.id,
+        Role::User,
+        &session.id,
+        now_ms() / 1000,
+    )
+    .unwrap();
+    assert_eq!(me(&app, &token).await, StatusCode::OK);
+}
+
+/// Defects 4 and 11: `If-Match` is a conditional write with RFC 9110 comparison, for `PATCH`
+/// and `DELETE`, on users and posts alike.
+async fn if_match_is_a_conditional_write_everywhere(app: TestApp) {
+    let admin = account_with_role(&app, "etag-admin@example.com", Role::Admin).await;
+    let ada: Account = account(&app, "etag@example.com", "Ada").await;
+    let post = Call::new(Method::POST, "/api/posts")
+        .token(&ada.access)
+        .json(json!({ "title": "Tagged", "content": "c" }))
+        .send(&app)
+        .await;
+    let post_path = format!("/api/posts/{}", body_json(&post)["id"].as_str().unwrap());
+    let user_path = format!("/api/users/{}", ada.id);
+    for path in [&post_path, &user_path] {
+        for stale in ["\"99\"", "W/\"1\"", "\"0\", W/\"1\""] {
+            for (method, body) in [
+                (Method::PATCH, Some(json!({ "name": "N" }))),
+                (Method::DELETE, None),
+            ] {
+                let body = body.map(|b| {
+                    if path == &post_path {
+                        json!({ "title": "T" })
+                    } else {
+                        b
+                    }
+                });
+                let mut call = Call::new(method.clone(), path)
+                    .token(&admin.access)
+                    .header("if-match", stale);
+                if let Some(body) = body {
+                    call = call.json(body);
+                }
+                let response = call.send(&app).await;
+                assert_problem(
+                    &response,
+                    StatusCode::PRECONDITION_FAILED,
+                    "precondition_failed",
+                );
+            }
+        }
+    }
+    // A list naming the current version matches.
+    let edited = Call::new(Method::PATCH, &post_path)
+        .token(&ada.access)
+        .header("if-match", "\"7\", \"1\"")
+        .json(json!({ "title": "Edited" }))
+        .send(&app)
+        .await;
+    assert_eq!(edited.status(), StatusCode::OK, "{:?}", edited.body());
+    let deleted = Call::new(Method::DELETE, &user_path)
+        .token(&admin.access)
+        .header("if-match", "\"1\", \"2\", \"3\"")
+        .send(&app)
+        .await;
+    // The user is at version 1: the list matches.
+    assert_eq!(
+        deleted.status(),
+        StatusCode::NO_CONTENT,
+        "{:?}",
+        deleted.body()
+    );
+}
+
+/// Defect 12: one mailbox, one account, however its address is spelled; names and titles
+/// carry no invisible characters.
+async fn one_mailbox_one_account(app: TestApp) {
+    account(&app, "josé@exämple.com", "José").await;
+    for spelling in ["josé@xn--exmple-cua.com", "JOSE\u{301}@EXÄMPLE.COM"] {
+        let again = Call::new(Method::POST, "/api/auth/register")
+            .json(json!({ "email": spelling, "password": "correct horse battery", "name": "Twin" }))
+            .send(&app)
+            .await;
+        assert_problem(&again, StatusCode::CONFLICT, "email_taken");
+    }
+    let login = Call::new(Method::POST, "/api/auth/login")
+        .json(json!({ "email": "josé@xn--exmple-cua.com", "password": "correct horse battery" }))
+        .send(&app)
+        .await;
+    assert_eq!(login.status(), StatusCode::OK);
+    let token = body_json(&login)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for name in ["admin\u{200B}", "gpj.exe\u{202E}", "tab\there"] {
+        let bad = Call::new(Method::POST, "/api/auth/register")
+            .json(json!({ "email": "other@example.com", "password": "correct horse battery", "name": name }))
+            .send(&app)
+            .await;
+        let problem = assert_problem(&bad, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["errors"][0]["field"], "name");
+        let post = Call::new(Method::POST, "/api/posts")
+            .token(&token)
+            .json(json!({ "title": name, "content": "c" }))
+            .send(&app)
+            .await;
+        assert_problem(&post, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    }
+}
+
+fn config() -> Config {
+    Config::for_tests()
+}
+
+on_both_stores! {
+    logout_everywhere_beats_a_flood_of_profile_edits => config(),
+    a_password_change_goes_through_a_flood_of_profile_edits => config(),
+    posts_created_during_the_authors_deletion_stay_hidden => config(),
+    a_repeated_deletion_finishes_hiding_the_posts => config(),
+    sessions_do_not_depend_on_clocks => config(),
+    if_match_is_a_conditional_write_everywhere => config(),
+    one_mailbox_one_account => config(),
+}
