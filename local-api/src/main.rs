@@ -3,6 +3,7 @@
 
 mod promote;
 mod server;
+mod server_errors;
 
 use std::process::ExitCode;
 

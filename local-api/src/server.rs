@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use shared::{App, BoxError};
 
+use crate::server_errors::ProblemListener;
+
 pub async fn run(app: Arc<App>) -> Result<(), BoxError> {
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
@@ -11,7 +13,7 @@ pub async fn run(app: Arc<App>) -> Result<(), BoxError> {
     // Tests and scripts wait for this exact line.
     println!("listening on http://{}", listener.local_addr()?);
 
-    axum::serve(listener, local_api::router(app))
+    axum::serve(ProblemListener(listener), local_api::router(app))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("shut down cleanly");

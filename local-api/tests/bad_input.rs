@@ -239,3 +239,47 @@ async fn security_headers_and_cors() {
             .is_none()
     );
 }
+
+/// Sends raw bytes and reads the whole answer (the server closes the connection after it).
+fn raw_exchange(base: &str, request: &[u8]) -> String {
+    use std::io::{Read, Write};
+    let address = base.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(request).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test]
+async fn requests_the_http_server_rejects_still_get_problem_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &[]);
+    let many_headers: String = (0..150).map(|i| format!("x-h{i}: v\r\n")).collect();
+    let cases = [
+        (b"GARBAGE\r\n\r\n".to_vec(), "400", "bad_request"),
+        (
+            format!("GET /api/posts HTTP/1.1\r\nhost: x\r\n{many_headers}\r\n").into_bytes(),
+            "431",
+            "request_headers_too_large",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let answer = raw_exchange(&server.base, &request);
+        let lower = answer.to_ascii_lowercase();
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+        assert!(
+            lower.contains("content-type: application/problem+json"),
+            "{answer}"
+        );
+        assert!(lower.contains("x-request-id: "), "{answer}");
+        assert!(lower.contains("x-frame-options: deny"), "{answer}");
+        assert!(answer.contains(&format!("\"code\":\"{code}\"")), "{answer}");
+    }
+}

@@ -19,11 +19,11 @@ pub use etag::{etag, if_match, not_modified};
 pub use extract::{Json, Params, bearer_token};
 pub use pagination::{PageBody, PageRequest, page_body, page_request};
 pub use problem::{ApiError, Problem};
-pub use problems::{MAX_URI_BYTES, PROBLEM_JSON, render as render_problem};
+pub use problems::{MAX_URI_BYTES, PROBLEM_JSON, document as problem_document};
 pub use request_id::X_REQUEST_ID;
 pub use response::{json, no_content, with_header};
 pub use routes::{AppState, RouteSpec, Routes};
-pub use service::{MAX_BODY_BYTES, service};
+pub use service::{MAX_BODY_BYTES, SECURITY_HEADERS, service};
 pub use tokens::token_response;
 
 pub use axum::response::Response;

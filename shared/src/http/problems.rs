@@ -23,8 +23,8 @@ fn is_problem(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()))
 }
 
-/// The problem document for `problem`, keeping the headers already set (Allow, Retry-After...).
-pub fn render(problem: &Problem, request_id: &str, mut headers: HeaderMap) -> Response {
+/// The RFC 9457 document.
+pub fn document(problem: &Problem, request_id: &str) -> String {
     let mut body = json!({
         "type": format!("/problems/{}", problem.code.replace('_', "-")),
         "title": problem.status.canonical_reason().unwrap_or("Error"),
@@ -36,9 +36,14 @@ pub fn render(problem: &Problem, request_id: &str, mut headers: HeaderMap) -> Re
     if !problem.errors.is_empty() {
         body["errors"] = json!(problem.errors);
     }
+    body.to_string()
+}
+
+/// The problem response, keeping the headers already set (Allow, Retry-After...).
+pub fn render(problem: &Problem, request_id: &str, mut headers: HeaderMap) -> Response {
     headers.remove(CONTENT_LENGTH);
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
-    let mut response = Response::new(Body::from(body.to_string()));
+    let mut response = Response::new(Body::from(document(problem, request_id)));
     *response.status_mut() = problem.status;
     *response.headers_mut() = headers;
     response

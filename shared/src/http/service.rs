@@ -22,7 +22,7 @@ use super::{ApiError, AppState, Routes, cors};
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-const SECURITY_HEADERS: &[(&str, &str)] = &[
+pub const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
     (
