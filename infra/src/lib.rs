@@ -8,7 +8,8 @@ use shared::auth::KeySet;
 use shared::store::dynamo::schema;
 
 pub const QUEUES: &[&str] = &["email-queue", "telegram-queue"];
-/// Deliveries before a message goes to the dead-letter queue (as in `template.yaml`).
+/// Deliveries before a message goes to the dead-letter queue. The queues are made here for the
+/// notification workers to come; `template.yaml` does not declare them yet.
 pub const MAX_RECEIVES: u32 = 5;
 
 pub struct Names {

@@ -150,3 +150,20 @@ impl Config {
         self.data_dir.join("app.sqlite3")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_key_set() {
+        let config = Config {
+            auth_keys: Some(SecretString::from(
+                r#"{"activeKid":"k1","k1":"super-secret-signing-key-material"}"#,
+            )),
+            ..Config::default()
+        };
+        let printed = format!("{config:?}");
+        assert!(!printed.contains("super-secret"), "{printed}");
+    }
+}

@@ -18,7 +18,10 @@ use crate::domain::Password;
 type Job = Box<dyn FnOnce() + Send>;
 
 pub struct PasswordHasher {
-    jobs: SyncSender<Job>,
+    workers: usize,
+    queue: usize,
+    /// Started on the first hash, so functions that never hash never start the threads.
+    jobs: OnceLock<SyncSender<Job>>,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -68,16 +71,26 @@ fn work(jobs: Arc<Mutex<Receiver<Job>>>) {
 impl PasswordHasher {
     /// `workers` threads hash at once; up to `queue` more requests wait for one.
     pub fn new(workers: usize, queue: usize) -> Self {
-        let (jobs, receiver) = sync_channel::<Job>(queue);
-        let receiver = Arc::new(Mutex::new(receiver));
-        for i in 0..workers.max(1) {
-            let receiver = receiver.clone();
-            std::thread::Builder::new()
-                .name(format!("password-hash-{i}"))
-                .spawn(move || work(receiver))
-                .expect("a password-hashing thread starts");
+        Self {
+            workers: workers.max(1),
+            queue,
+            jobs: OnceLock::new(),
         }
-        Self { jobs }
+    }
+
+    fn jobs(&self) -> &SyncSender<Job> {
+        self.jobs.get_or_init(|| {
+            let (jobs, receiver) = sync_channel::<Job>(self.queue);
+            let receiver = Arc::new(Mutex::new(receiver));
+            for i in 0..self.workers {
+                let receiver = receiver.clone();
+                std::thread::Builder::new()
+                    .name(format!("password-hash-{i}"))
+                    .spawn(move || work(receiver))
+                    .expect("a password-hashing thread starts");
+            }
+            jobs
+        })
     }
 
     /// One worker per core.
@@ -94,7 +107,7 @@ impl PasswordHasher {
         let job: Job = Box::new(move || {
             let _ = done.send(work());
         });
-        match self.jobs.try_send(job) {
+        match self.jobs().try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) => return Err(AuthError::Busy),
             Err(TrySendError::Disconnected(_)) => {

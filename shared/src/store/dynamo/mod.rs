@@ -9,7 +9,7 @@ mod sessions;
 mod users;
 
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 use item::Item;
@@ -71,7 +71,7 @@ where
                 .is_some_and(|code| TRANSIENT_CODES.contains(&code)),
             _ => false,
         };
-        let cause = DisplayErrorContext(e).to_string().into();
+        let cause: crate::BoxError = Box::new(e);
         if unavailable {
             StoreError::Unavailable(cause)
         } else {

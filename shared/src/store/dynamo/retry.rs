@@ -126,11 +126,7 @@ impl DynamoStore {
                     attempt += 1;
                 }
                 Outcome::Transient => {
-                    return Err(WriteError::Store(StoreError::Unavailable(
-                        aws_sdk_dynamodb::error::DisplayErrorContext(e)
-                            .to_string()
-                            .into(),
-                    )));
+                    return Err(WriteError::Store(StoreError::Unavailable(Box::new(e))));
                 }
                 Outcome::Fatal => {
                     let error = StoreError::from(e);
