@@ -653,6 +653,41 @@ async fn post_validation_and_filters(app: TestApp) {
     );
 }
 
+/// Ids are UUIDs: anything else in a path is a 404 and in `?author=` a 422, before any store
+/// call (a 3 KB id would exceed DynamoDB's 2 KB partition-key limit on AWS).
+async fn ids_that_are_not_uuids_never_reach_the_store(app: TestApp) {
+    let admin = account_with_role(&app, "ids@example.com", Role::Admin).await;
+    let long = "a".repeat(3000);
+    for id in [
+        long.as_str(),
+        "not-a-uuid",
+        "0190c3a4-0000-7000-8000-00000000000g",
+    ] {
+        for path in [
+            format!("/api/posts/{id}"),
+            format!("/api/users/{id}"),
+            format!("/api/users/{id}/posts"),
+        ] {
+            for method in [Method::GET, Method::PATCH, Method::DELETE] {
+                if path.ends_with("/posts") && method != Method::GET {
+                    continue;
+                }
+                let mut call = Call::new(method.clone(), &path).token(&admin.access);
+                if method == Method::PATCH {
+                    call = call.json(json!({ "name": "N" }));
+                }
+                let response = call.send(&app).await;
+                assert_problem(&response, StatusCode::NOT_FOUND, "not_found");
+            }
+        }
+        let feed = Call::new(Method::GET, &format!("/api/posts?author={id}"))
+            .send(&app)
+            .await;
+        let problem = assert_problem(&feed, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["errors"][0]["field"], "author");
+    }
+}
+
 fn config() -> Config {
     Config::for_tests()
 }
@@ -669,4 +704,5 @@ on_both_stores! {
     role_changes_apply_on_the_next_request => config(),
     password_change_ends_other_sessions => config(),
     post_validation_and_filters => config(),
+    ids_that_are_not_uuids_never_reach_the_store => config(),
 }

@@ -1,12 +1,12 @@
 //! Listings, newest first, each served by an index query: `GET /api/posts` (`?author=`,
 //! `?tag=`, `?status=`) and `GET /api/users/{id}/posts`.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use shared::App;
 use shared::auth::{AuthError, Principal};
 use shared::domain::{Post, PostStatus, Tag};
-use shared::http::{self, ApiError, AppState, Params, Response, page_body, page_request};
+use shared::http::{self, ApiError, AppState, Params, PathId, Response, page_body, page_request};
 use shared::permissions::may_list_unpublished;
 use shared::store::PostQuery;
 
@@ -42,7 +42,19 @@ pub async fn feed(
     viewer: Option<Principal>,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let author = params.get("author").map(str::to_owned);
+    let author = params
+        .get("author")
+        .map(|raw| {
+            shared::http::parse_id(raw).ok_or_else(|| {
+                let mut errors = shared::domain::FieldErrors::default();
+                errors.push(
+                    "author",
+                    shared::domain::Invalid::new("invalid_id", "must be a user id"),
+                );
+                ApiError::Validation(errors.into_vec())
+            })
+        })
+        .transpose()?;
     let tag = params
         .get("tag")
         .map(Tag::parse)
@@ -68,7 +80,7 @@ pub async fn feed(
 pub async fn by_author(
     State(app): State<AppState>,
     viewer: Option<Principal>,
-    Path(author_id): Path<String>,
+    PathId(author_id): PathId,
     params: Params,
 ) -> Result<Response, ApiError> {
     let author = app.stores.users.get_user(&author_id).await?;

@@ -1,13 +1,13 @@
 //! `GET /api/posts/{id}`: cacheable when published, with `ETag` and `If-None-Match` → 304.
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, ETAG};
 use axum::http::{HeaderMap, StatusCode};
 use shared::App;
 use shared::auth::Principal;
 use shared::domain::{Post, PostStatus};
-use shared::http::{self, ApiError, AppState, Response, etag, not_modified, with_header};
+use shared::http::{self, ApiError, AppState, PathId, Response, etag, not_modified, with_header};
 use shared::permissions::may_read_post;
 
 const PUBLIC_CACHE: &str = "public, max-age=60, stale-while-revalidate=300";
@@ -41,7 +41,7 @@ fn cache_headers(response: Response, post: &Post) -> Response {
 pub async fn get(
     State(app): State<AppState>,
     viewer: Option<Principal>,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let post = readable_post(&app, &id, viewer.as_ref()).await?;

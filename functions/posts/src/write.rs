@@ -1,6 +1,6 @@
 //! Creating, editing (with `If-Match`) and deleting posts.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::LOCATION;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
@@ -9,7 +9,7 @@ use shared::clock::now_ms;
 use shared::domain::{
     FieldErrors, NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle, Tag,
 };
-use shared::http::{ApiError, AppState, Json, Response, if_match, no_content, with_header};
+use shared::http::{ApiError, AppState, Json, PathId, Response, if_match, no_content, with_header};
 use shared::permissions::{may_delete_post, may_edit_post};
 use shared::store::StoreError;
 
@@ -83,7 +83,7 @@ pub async fn create(
 pub async fn patch(
     State(app): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
     Json(body): Json<PostBody>,
 ) -> Result<Response, ApiError> {
@@ -114,7 +114,7 @@ pub async fn patch(
 pub async fn delete(
     State(app): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     for _ in 0..ATTEMPTS {

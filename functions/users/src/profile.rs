@@ -1,6 +1,6 @@
 //! One user: read (self or admin), update (self: name, e-mail; admin: also role), delete.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::ETAG;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
@@ -9,7 +9,8 @@ use shared::auth::Principal;
 use shared::clock::now_ms;
 use shared::domain::{DisplayName, Email, FieldErrors, ProfileChanges, Role, User};
 use shared::http::{
-    self, ApiError, AppState, Json, Params, Response, etag, if_match, no_content, with_header,
+    self, ApiError, AppState, Json, Params, PathId, Response, etag, if_match, no_content,
+    with_header,
 };
 use shared::permissions::{may_delete_user, may_edit_user, may_view_user};
 use shared::store::StoreError;
@@ -61,7 +62,7 @@ pub async fn me(principal: Principal) -> Result<Response, ApiError> {
 pub async fn get(
     State(app): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
 ) -> Result<Response, ApiError> {
     profile_response(&visible_user(&app, &principal, &id).await?)
 }
@@ -80,7 +81,7 @@ fn parse_patch(body: UserPatch) -> Result<ProfileChanges, ApiError> {
 pub async fn patch(
     State(app): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     headers: HeaderMap,
     Json(body): Json<UserPatch>,
 ) -> Result<Response, ApiError> {
@@ -112,7 +113,7 @@ pub async fn patch(
 pub async fn delete(
     State(app): State<AppState>,
     principal: Principal,
-    Path(id): Path<String>,
+    PathId(id): PathId,
     params: Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Path, Request};
 use http::StatusCode;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::request::Parts;
@@ -54,6 +54,29 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 _ => ApiError::MalformedJson(e),
             })
     }
+}
+
+/// The `{id}` of a path, parsed as the UUID every id is. Anything else names nothing (404) and
+/// never reaches the store: a 3 KB id would exceed DynamoDB's key size limit there.
+pub struct PathId(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path(raw) = <Path<String> as FromRequestParts<S>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        parse_id(&raw).ok_or(ApiError::NotFound).map(PathId)
+    }
+}
+
+/// An id in its stored form (lower-case, hyphenated UUID), if `raw` is one.
+pub fn parse_id(raw: &str) -> Option<String> {
+    if raw.len() > 45 {
+        return None;
+    }
+    uuid::Uuid::try_parse(raw).ok().map(|id| id.to_string())
 }
 
 /// The query string as name → first value.

@@ -16,7 +16,7 @@ mod tokens;
 
 pub use cursor::{decode_cursor, encode_cursor};
 pub use etag::{etag, if_match, not_modified};
-pub use extract::{Json, Params, bearer_token};
+pub use extract::{Json, Params, PathId, bearer_token, parse_id};
 pub use pagination::{PageBody, PageRequest, page_body, page_request};
 pub use problem::{ApiError, Problem};
 pub use problems::{MAX_URI_BYTES, PROBLEM_JSON, document as problem_document};
