@@ -361,6 +361,64 @@ async fn one_mailbox_one_account(app: TestApp) {
     }
 }
 
+/// An admin being demoted while flooding self-promotions must end up demoted: each retry
+/// re-checks the caller's stored role.
+async fn a_demotion_wins_against_self_promotions(app: TestApp) {
+    let app = Arc::new(app);
+    let boss = account_with_role(&app, "boss-race@example.com", Role::Admin).await;
+    for trial in 0..5 {
+        let rogue =
+            account_with_role(&app, &format!("rogue{trial}@example.com"), Role::Admin).await;
+        let path = format!("/api/users/{}", rogue.id);
+        let flood: Vec<_> = (0..6)
+            .map(|_| {
+                let (app, path, token) = (app.clone(), path.clone(), rogue.access.clone());
+                tokio::spawn(async move {
+                    for _ in 0..3 {
+                        Call::new(Method::PATCH, &path)
+                            .token(&token)
+                            .json(json!({ "role": "admin" }))
+                            .send(&app)
+                            .await;
+                    }
+                })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        let demoted = Call::new(Method::PATCH, &path)
+            .token(&boss.access)
+            .json(json!({ "role": "user" }))
+            .send(&app)
+            .await;
+        join_all(flood).await;
+        if demoted.status() == StatusCode::OK {
+            let stored = app.stores.users.get_user(&rogue.id).await.unwrap().unwrap();
+            assert_eq!(stored.role, Role::User, "trial {trial}");
+        }
+    }
+}
+
+/// A password change that came in on a session "log out everywhere" just ended does not hand
+/// out a new session.
+async fn a_password_change_on_an_ended_session_fails(app: TestApp) {
+    let ada = account(&app, "pw-ended@example.com", "Ada").await;
+    let user = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
+    app.stores
+        .users
+        .end_all_sessions(&ada.id, now_ms())
+        .await
+        .unwrap();
+    let result = app
+        .stores
+        .users
+        .change_password(&user, "$argon2id$new", now_ms())
+        .await;
+    assert!(
+        matches!(result, Err(shared::store::StoreError::Conflict)),
+        "{result:?}"
+    );
+}
+
 fn config() -> Config {
     Config::for_tests()
 }
@@ -373,4 +431,6 @@ on_both_stores! {
     sessions_do_not_depend_on_clocks => config(),
     if_match_is_a_conditional_write_everywhere => config(),
     one_mailbox_one_account => config(),
+    a_demotion_wins_against_self_promotions => config(),
+    a_password_change_on_an_ended_session_fails => config(),
 }

@@ -49,6 +49,17 @@ pub async fn change(
         .await
     {
         Ok(changed) => changed,
+        // "Log out everywhere" (or a deletion) ended the session this request came in on.
+        Err(StoreError::Conflict)
+            if app
+                .stores
+                .users
+                .get_user(&user.id)
+                .await?
+                .is_none_or(|now| now.session_generation != user.session_generation) =>
+        {
+            return Err(shared::auth::AuthError::SessionEnded.into());
+        }
         Err(StoreError::Conflict) => {
             return Err(ApiError::conflict(
                 "password_changed",

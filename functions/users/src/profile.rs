@@ -89,8 +89,27 @@ pub async fn patch(
         return Err(ApiError::Forbidden);
     }
     let changes = parse_patch(body)?;
-    for _ in 0..ATTEMPTS {
+    let mut principal = principal;
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            // A write came between: the caller's own role may have changed too (a demotion
+            // racing this edit), so their permission is checked again on what is stored now.
+            principal.user = stored_user(&app, principal.id()).await?;
+            if !principal.user.is_active()
+                || !may_edit_user(&principal, &id, changes.role.is_some())
+            {
+                return Err(ApiError::Forbidden);
+            }
+        }
         let current = visible_user(&app, &principal, &id).await?;
+        // Editing yourself: the permission comes from the same read the write is conditioned
+        // on, so a demotion that commits first makes this write fail, not undo it.
+        if current.id == principal.id() {
+            principal.user = current.clone();
+            if !may_edit_user(&principal, &id, changes.role.is_some()) {
+                return Err(ApiError::Forbidden);
+            }
+        }
         let expected = if_match(&headers, current.version)?;
         let next = current.with_profile(changes.clone(), now_ms());
         match app.stores.users.update_profile(&current, &next).await {

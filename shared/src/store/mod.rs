@@ -56,8 +56,9 @@ pub trait UserStore: Send + Sync {
     async fn set_role(&self, id: &str, role: Role, now: i64) -> Result<User, StoreError>;
     /// "Log out everywhere": bumps the session generation. `NotFound` for a deleted user.
     async fn end_all_sessions(&self, id: &str, now: i64) -> Result<(), StoreError>;
-    /// Replaces the password hash if it is still `user.password_hash` (the one just verified),
-    /// ending every session; `Conflict` if another password change came first.
+    /// Replaces the password hash if it is still `user.password_hash` (the one just verified)
+    /// and no session ending came between (same session generation), ending every session;
+    /// `Conflict` if another password change or "log out everywhere" came first.
     async fn change_password(
         &self,
         user: &User,

@@ -270,7 +270,8 @@ impl UserStore for DynamoStore {
         let request = self
             .update_active_user(&user.id)
             .condition_expression(
-                "attribute_exists(#pk) AND attribute_not_exists(#deletedAt) AND #hash = :verified",
+                "attribute_exists(#pk) AND attribute_not_exists(#deletedAt) AND #hash = :verified \
+                 AND #generation = :generation",
             )
             .update_expression(
                 "SET #hash = :hash, #updatedAt = :now ADD #generation :one, #version :one",
@@ -278,6 +279,7 @@ impl UserStore for DynamoStore {
             .expression_attribute_names("#hash", "passwordHash")
             .expression_attribute_names("#generation", "sessionGeneration")
             .expression_attribute_values(":verified", s(&user.password_hash))
+            .expression_attribute_values(":generation", n(user.session_generation))
             .expression_attribute_values(":hash", s(new_hash))
             .expression_attribute_values(":now", n(now));
         match self.update(request).await {

@@ -157,17 +157,19 @@ impl UserStore for SqliteStore {
         new_hash: &str,
         now: i64,
     ) -> Result<User, StoreError> {
-        let (id, verified, new_hash) = (
+        let (id, verified, new_hash, generation) = (
             user.id.clone(),
             user.password_hash.clone(),
             new_hash.to_owned(),
+            user.session_generation,
         );
         self.run(move |conn| {
             let changed = conn.execute(
                 "UPDATE users SET password_hash = ?1, updated_at = ?2,
                  session_generation = session_generation + 1, version = version + 1
-                 WHERE id = ?3 AND password_hash = ?4 AND deleted_at IS NULL",
-                params![new_hash, now, id, verified],
+                 WHERE id = ?3 AND password_hash = ?4 AND session_generation = ?5
+                 AND deleted_at IS NULL",
+                params![new_hash, now, id, verified, generation as i64],
             )?;
             if changed == 0 {
                 return Err(StoreError::Conflict);
