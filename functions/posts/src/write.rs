@@ -42,28 +42,19 @@ pub async fn create(
     Json(body): Json<PostBody>,
 ) -> Result<Response, ApiError> {
     let mut errors = FieldErrors::default();
-    if body.title.is_none() {
-        errors.push(
-            "title",
-            shared::domain::Invalid::new("required", "is required"),
-        );
-    }
-    if body.content.is_none() {
-        errors.push(
-            "content",
-            shared::domain::Invalid::new("required", "is required"),
-        );
-    }
-    let changes = parse_changes(body, &mut errors);
-    ApiError::check(errors)?;
-    let (Some(title), Some(content)) = (changes.title, changes.content) else {
-        return Err(ApiError::Internal("title and content were checked".into()));
+    let title = errors.parse("title", body.title, PostTitle::parse);
+    let content = errors.parse("content", body.content, PostContent::parse);
+    let status = errors.parse_optional("status", body.status, PostStatus::parse);
+    let tags = errors.parse_optional("tags", body.tags, Tag::parse_list);
+    let (Some(title), Some(content)) = (title, content) else {
+        return Err(ApiError::Validation(errors.into_vec()));
     };
+    ApiError::check(errors)?;
     let new = NewPost {
         title,
         content,
-        status: changes.status,
-        tags: changes.tags,
+        status,
+        tags,
     };
     let post = Post::new(principal.id(), new, now_ms());
     match app.stores.posts.create_post(&post).await {
