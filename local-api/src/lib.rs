@@ -1,6 +1,8 @@
 //! Every HTTP function of the set on one router: what `local-api` serves and the tests call.
 
 use axum::Router;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::Response;
 use shared::http::{AppState, Routes, service};
 
 /// Every HTTP function's routes. Together they are the API's one route list: template.yaml's
@@ -20,7 +22,18 @@ pub fn router(app: AppState) -> Router {
     // `/health` is local only, so it is not in the functions' route list.
     let local = Routes::new("local-api").get("/health", health);
     let api = http_functions().into_iter().fold(local, Routes::merge);
-    service(api, app)
+    service(api, app).layer(axum::middleware::map_response(close_after_unread_body))
+}
+
+/// A 413 is answered before the body is read, and hyper then drops the connection. Saying so
+/// keeps a client from sending its next request on a connection that is about to close.
+async fn close_after_unread_body(mut response: Response) -> Response {
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 async fn health() -> axum::Json<serde_json::Value> {

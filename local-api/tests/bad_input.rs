@@ -43,6 +43,8 @@ async fn malformed_or_oversized_bodies_are_rejected_cleanly() {
     let huge = post_raw("/api/auth/register", "application/json", huge.into_bytes())
         .await
         .unwrap();
+    // The body was never read, so the connection is not reused for the next request.
+    assert_eq!(huge.headers()["connection"], "close");
     problem(huge, 413, "payload_too_large").await;
 
     let wrong_shape = post_raw("/api/auth/login", "application/json", b"[1, 2]".to_vec())
