@@ -14,6 +14,9 @@ pub use display_name::DisplayName;
 pub use email::Email;
 pub use field_errors::{FieldError, FieldErrors, Invalid};
 pub use password::Password;
-pub use post::{NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle, PostView, Tag};
+pub use post::{
+    MAX_CONTENT_CHARS, MAX_TAGS, NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle,
+    PostView, Tag,
+};
 pub use role::Role;
 pub use user::{ProfileChanges, User, UserView};
