@@ -38,7 +38,7 @@ async fn malformed_or_oversized_bodies_are_rejected_cleanly() {
 
     let huge = format!(
         r#"{{"email":"a@example.com","password":"{}","name":"x"}}"#,
-        "x".repeat(100 * 1024)
+        "x".repeat(300 * 1024)
     );
     let huge = post_raw("/api/auth/register", "application/json", huge.into_bytes())
         .await

@@ -9,7 +9,7 @@ use axum::http::{Method, StatusCode};
 use serde_yaml::Value;
 use shared::config::Config;
 use shared::store::dynamo::schema::{
-    INDEXES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, key_attributes,
+    INDEXES, LISTED_ATTRIBUTES, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE, key_attributes,
 };
 use tower::ServiceExt;
 
@@ -73,7 +73,14 @@ fn the_table_matches_the_shared_schema() {
             key_schema(&declared["KeySchema"]),
             pair(expected.partition_key, expected.sort_key)
         );
-        assert_eq!(declared["Projection"]["ProjectionType"], "ALL");
+        assert_eq!(declared["Projection"]["ProjectionType"], "INCLUDE");
+        let projected: Vec<&str> = declared["Projection"]["NonKeyAttributes"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(projected, LISTED_ATTRIBUTES, "{}", expected.name);
     }
     assert_eq!(
         table["TimeToLiveSpecification"]["AttributeName"],

@@ -7,6 +7,8 @@ mod write;
 
 use shared::http::Routes;
 
+pub use list::PAGE_MAX_BYTES;
+
 pub fn routes() -> Routes {
     Routes::new("posts")
         .get("/api/posts", list::feed)

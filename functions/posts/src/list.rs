@@ -1,14 +1,17 @@
 //! Listings, newest first, each served by an index query: `GET /api/posts` (`?author=`,
 //! `?tag=`, `?status=`) and `GET /api/users/{id}/posts`.
 
+use std::collections::HashMap;
+
 use axum::extract::State;
 use axum::http::StatusCode;
+use serde::Serialize;
 use shared::App;
 use shared::auth::{AuthError, Principal};
-use shared::domain::{Post, PostStatus, Tag};
+use shared::domain::{Post, PostStatus, PostSummary, PostSummaryView, PostView, Tag};
 use shared::http::{self, ApiError, AppState, Params, PathId, Response, page_body, page_request};
 use shared::permissions::may_list_unpublished;
-use shared::store::PostQuery;
+use shared::store::{Page, PostQuery};
 
 fn status_filter(params: &Params) -> Result<Option<PostStatus>, ApiError> {
     params
@@ -16,6 +19,61 @@ fn status_filter(params: &Params) -> Result<Option<PostStatus>, ApiError> {
         .map(PostStatus::parse)
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_status", e.message))
+}
+
+/// A page's JSON stays far below Lambda's 6 MB response limit whatever the posts hold: a page
+/// ends early at this size and its cursor resumes after the last post that fit.
+pub const PAGE_MAX_BYTES: usize = 1024 * 1024;
+
+/// A listed post: a summary, or the whole post with `?include=content`.
+#[derive(Clone, Serialize)]
+#[serde(untagged)]
+enum Listed {
+    Summary(PostSummaryView),
+    Full(PostView),
+}
+
+fn include_content(params: &Params) -> Result<bool, ApiError> {
+    match params.get("include") {
+        None => Ok(false),
+        Some("content") => Ok(true),
+        Some(_) => Err(ApiError::bad_request(
+            "invalid_include",
+            "include may only be `content`",
+        )),
+    }
+}
+
+/// The listed posts, with bodies if asked for (read in one batch).
+async fn listed<'a>(
+    app: &App,
+    summaries: &'a [PostSummary],
+    with_content: bool,
+) -> Result<Vec<(&'a PostSummary, Listed)>, ApiError> {
+    if !with_content {
+        return Ok(summaries
+            .iter()
+            .map(|s| (s, Listed::Summary(s.view())))
+            .collect());
+    }
+    let ids: Vec<String> = summaries.iter().map(|s| s.id.clone()).collect();
+    let mut posts: HashMap<String, Post> = app
+        .stores
+        .posts
+        .get_posts(&ids)
+        .await?
+        .into_iter()
+        .map(|post| (post.id.clone(), post))
+        .collect();
+    // A post deleted or hidden since the index was read is left out.
+    Ok(summaries
+        .iter()
+        .filter_map(|s| {
+            posts
+                .remove(&s.id)
+                .map(|post| (s, Listed::Full(post.view())))
+        })
+        .collect())
 }
 
 async fn respond(
@@ -26,14 +84,32 @@ async fn respond(
 ) -> Result<Response, ApiError> {
     let keys = app.keys.current().await;
     let page_request = page_request(params, &keys, &listing)?;
+    let with_content = include_content(params)?;
     let page = app
         .stores
         .posts
         .list_posts(&query, page_request.after.as_ref(), page_request.limit)
         .await?;
+    let mut items = Vec::new();
+    let mut bytes = 0;
+    let mut next = page.next;
+    let mut last_kept = None;
+    for (summary, item) in listed(app, &page.items, with_content).await? {
+        let size = serde_json::to_vec(&item)
+            .map(|json| json.len())
+            .unwrap_or(0);
+        if bytes + size > PAGE_MAX_BYTES && !items.is_empty() {
+            next = last_kept.map(|kept| query.position_after(kept));
+            break;
+        }
+        bytes += size;
+        last_kept = Some(summary);
+        items.push(item);
+    }
+    let page = Page { items, next };
     http::json(
         StatusCode::OK,
-        &page_body(page, &keys, &listing, Post::view),
+        &page_body(page, &keys, &listing, Listed::clone),
     )
 }
 

@@ -6,6 +6,7 @@ mod email;
 mod field_errors;
 mod password;
 mod post;
+mod post_summary;
 mod role;
 mod text;
 mod user;
@@ -18,5 +19,6 @@ pub use post::{
     MAX_CONTENT_CHARS, MAX_TAGS, NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle,
     PostView, Tag,
 };
+pub use post_summary::{EXCERPT_CHARS, PostSummary, PostSummaryView, excerpt};
 pub use role::Role;
 pub use user::{ProfileChanges, User, UserView};

@@ -3,6 +3,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::Invalid;
+use super::post_summary::{PostSummary, excerpt};
 use super::text::visible_text;
 use crate::clock::rfc3339;
 
@@ -178,6 +179,20 @@ pub struct PostChanges {
     pub tags: Option<Vec<Tag>>,
 }
 
+/// The instant listings sort by, newest first: publication for published posts, creation
+/// otherwise.
+pub(super) fn feed_time(status: PostStatus, published_at: Option<i64>, created_at: i64) -> i64 {
+    match (status, published_at) {
+        (PostStatus::Published, Some(at)) => at,
+        _ => created_at,
+    }
+}
+
+/// Sort keys shared by both stores: fixed-width time, then id, so text order is time order.
+pub(super) fn sort_key(time: i64, id: &str) -> String {
+    format!("{time:013}#{id}")
+}
+
 /// Set once, on first publication; unpublishing keeps it.
 fn published_at(previous: Option<i64>, status: PostStatus, now: i64) -> Option<i64> {
     previous.or((status == PostStatus::Published).then_some(now))
@@ -227,22 +242,31 @@ impl Post {
         }
     }
 
-    /// The instant listings sort by, newest first: publication for published posts,
-    /// creation otherwise.
-    pub fn feed_time(&self) -> i64 {
-        match (self.status, self.published_at) {
-            (PostStatus::Published, Some(at)) => at,
-            _ => self.created_at,
-        }
-    }
-
-    /// Sort keys shared by both stores: fixed-width time, then id, so text order is time order.
     pub fn feed_key(&self) -> String {
-        format!("{:013}#{}", self.feed_time(), self.id)
+        sort_key(
+            feed_time(self.status, self.published_at, self.created_at),
+            &self.id,
+        )
     }
 
     pub fn author_key(&self) -> String {
-        format!("{:013}#{}", self.created_at, self.id)
+        sort_key(self.created_at, &self.id)
+    }
+
+    /// What listings store and show of this post.
+    pub fn summary(&self) -> PostSummary {
+        PostSummary {
+            id: self.id.clone(),
+            author_id: self.author_id.clone(),
+            title: self.title.clone(),
+            excerpt: excerpt(self.content.as_str()),
+            status: self.status,
+            tags: self.tags.clone(),
+            published_at: self.published_at,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            version: self.version,
+        }
     }
 
     pub fn view(&self) -> PostView {

@@ -20,7 +20,9 @@ use super::problems::{panicked, problems};
 use super::request_id::{self, MakeUuid, X_REQUEST_ID};
 use super::{ApiError, AppState, Routes, cors};
 
-pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// Room for the largest valid request: a post of `MAX_CONTENT_CHARS` characters of up to four
+/// UTF-8 bytes each, with its JSON around it.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
 pub const SECURITY_HEADERS: &[(&str, &str)] = &[
     ("x-content-type-options", "nosniff"),

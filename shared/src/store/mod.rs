@@ -15,7 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::BoxError;
-use crate::domain::{Email, Post, Role, User};
+use crate::domain::{Email, Post, PostSummary, Role, User};
 pub use records::{Page, Position, PostQuery, RefreshRecord, Session, UserQuery};
 
 #[derive(Debug, thiserror::Error)]
@@ -94,13 +94,16 @@ pub trait PostStore: Send + Sync {
     async fn update_post(&self, previous: &Post, next: &Post) -> Result<(), StoreError>;
     /// Deletes the post if the stored version is still `post.version` (`Conflict` otherwise).
     async fn delete_post(&self, post: &Post) -> Result<(), StoreError>;
-    /// Newest first; see `PostQuery` for which index serves which filter.
+    /// The posts with these ids that exist and are not hidden, in no particular order.
+    async fn get_posts(&self, ids: &[String]) -> Result<Vec<Post>, StoreError>;
+    /// Newest first, as summaries (no body); see `PostQuery` for which index serves which
+    /// filter. A page may hold fewer than `limit` posts with more to follow (its `next` says).
     async fn list_posts(
         &self,
         query: &PostQuery,
         after: Option<&Position>,
         limit: usize,
-    ) -> Result<Page<Post>, StoreError>;
+    ) -> Result<Page<PostSummary>, StoreError>;
     /// Hides every post of a deleted author from reads and listings, bumping each version.
     /// Safe to run again: it resumes where an interrupted run stopped.
     async fn hide_author_posts(&self, author_id: &str) -> Result<(), StoreError>;

@@ -1,4 +1,4 @@
-use crate::domain::{PostStatus, Role, Tag, User};
+use crate::domain::{PostStatus, PostSummary, Role, Tag, User};
 
 /// A login session: the family every refresh token descended from one login belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +88,20 @@ impl PostQuery {
             author: Some(author.to_owned()),
             tag: None,
             status,
+        }
+    }
+
+    /// Where a listing stands after `post`: the sort key of the index this query reads (both
+    /// stores sort by the same keys).
+    pub fn position_after(&self, post: &PostSummary) -> Position {
+        let sort = match (&self.tag, &self.author) {
+            (None, Some(_)) => post.author_key(),
+            _ => post.feed_key(),
+        };
+        Position {
+            phase: 0,
+            sort,
+            id: post.id.clone(),
         }
     }
 

@@ -95,7 +95,11 @@ pub async fn dynamo_client() -> Option<aws_sdk_dynamodb::Client> {
 
 /// An app on a brand-new DynamoDB table in the emulator, created from the shared schema.
 pub async fn dynamo_app_with(config: Config) -> Option<TestApp> {
-    let client = dynamo_client().await?;
+    Some(dynamo_app_on(dynamo_client().await?, config).await)
+}
+
+/// Like `dynamo_app_with`, with a client of the test's own (e.g. one with an interceptor).
+pub async fn dynamo_app_on(client: aws_sdk_dynamodb::Client, config: Config) -> TestApp {
     let table = format!("test-{}", uuid::Uuid::new_v4().simple());
     schema::create_table(&client, &table)
         .await
@@ -105,10 +109,10 @@ pub async fn dynamo_app_with(config: Config) -> Option<TestApp> {
         table_name: table,
         ..config
     };
-    Some(TestApp::new(
+    TestApp::new(
         App::new(config, Stores::from_adapter(store), test_keys()),
         None,
-    ))
+    )
 }
 
 /// A response with its body read, so tests can look at it more than once.

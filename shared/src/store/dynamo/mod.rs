@@ -1,5 +1,7 @@
 //! The DynamoDB adapter: one table, overloaded keys (see `schema` for the key shapes).
 
+#[cfg(test)]
+mod injected_errors;
 mod item;
 mod posts;
 mod query;

@@ -1,13 +1,15 @@
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem,
+};
 
 use super::DynamoStore;
 use super::item::{Item, corrupt, get_n, get_opt_n, get_s, key, n, s};
-use super::query::{Filter, IndexQuery};
+use super::query::{IndexQuery, TableKey};
 use super::retry::{WriteError, back_off};
-use super::schema::{GSI1, GSI2};
+use super::schema::{GSI1, GSI2, GSI3};
 use super::users::user_pk;
-use crate::domain::{Post, PostContent, PostStatus, PostTitle, Tag};
+use crate::domain::{Post, PostContent, PostStatus, PostSummary, PostTitle, Tag, excerpt};
 use crate::store::{Page, Position, PostQuery, PostStore, StoreError};
 
 fn post_pk(id: &str) -> String {
@@ -22,13 +24,14 @@ fn tag_key(id: &str, tag: &Tag) -> Item {
     key(post_pk(id), format!("TAG#{}", tag.as_str()))
 }
 
-fn attributes(post: &Post) -> Item {
+/// What listings show: every attribute but the body, with an excerpt in its place.
+fn listed_attributes(post: &Post) -> Item {
     let tags = post.tags.iter().map(|t| s(t.as_str())).collect();
     let mut item = Item::from([
         ("id".to_owned(), s(&post.id)),
         ("authorId".to_owned(), s(&post.author_id)),
         ("title".to_owned(), s(post.title.as_str())),
-        ("content".to_owned(), s(post.content.as_str())),
+        ("excerpt".to_owned(), s(excerpt(post.content.as_str()))),
         ("status".to_owned(), s(post.status.as_str())),
         ("tags".to_owned(), AttributeValue::L(tags)),
         ("createdAt".to_owned(), n(post.created_at)),
@@ -45,11 +48,13 @@ fn attributes(post: &Post) -> Item {
     item
 }
 
-/// The post itself; listed by status and by author unless its author was deleted.
+/// The post itself, with its body; listed by status and by author (and author and status)
+/// unless its author was deleted.
 fn main_item(post: &Post) -> Item {
     let mut item = main_key(&post.id);
     item.insert("type".to_owned(), s("post"));
-    item.extend(attributes(post));
+    item.extend(listed_attributes(post));
+    item.insert("content".to_owned(), s(post.content.as_str()));
     if !post.author_deleted {
         item.extend([
             (
@@ -59,25 +64,35 @@ fn main_item(post: &Post) -> Item {
             (GSI1.sort_key.to_owned(), s(post.feed_key())),
             (
                 GSI2.partition_key.to_owned(),
-                s(format!("AUTHOR#{}", post.author_id)),
+                s(author_partition(&post.author_id)),
             ),
             (GSI2.sort_key.to_owned(), s(post.author_key())),
+            (
+                GSI3.partition_key.to_owned(),
+                s(author_status_partition(&post.author_id, post.status)),
+            ),
+            (GSI3.sort_key.to_owned(), s(post.author_key())),
         ]);
     }
     item
 }
 
-/// One entry per tag, a full copy of the post, so a tag listing needs no second read.
+/// One entry per tag, listed by tag and by tag and author; no body.
 fn tag_item(post: &Post, tag: &Tag) -> Item {
     let mut item = tag_key(&post.id, tag);
     item.insert("type".to_owned(), s("post_tag"));
-    item.extend(attributes(post));
+    item.extend(listed_attributes(post));
     item.extend([
         (
             GSI1.partition_key.to_owned(),
             s(tag_partition(tag, post.status)),
         ),
         (GSI1.sort_key.to_owned(), s(post.feed_key())),
+        (
+            GSI2.partition_key.to_owned(),
+            s(tag_author_partition(tag, post.status, &post.author_id)),
+        ),
+        (GSI2.sort_key.to_owned(), s(post.feed_key())),
     ]);
     item
 }
@@ -86,7 +101,19 @@ fn tag_partition(tag: &Tag, status: PostStatus) -> String {
     format!("TAG#{}#{status}", tag.as_str())
 }
 
-fn post_from_item(item: &Item) -> Result<Post, StoreError> {
+fn tag_author_partition(tag: &Tag, status: PostStatus, author_id: &str) -> String {
+    format!("TAG#{}#{status}#AUTHOR#{author_id}", tag.as_str())
+}
+
+fn author_partition(author_id: &str) -> String {
+    format!("AUTHOR#{author_id}")
+}
+
+fn author_status_partition(author_id: &str, status: PostStatus) -> String {
+    format!("AUTHOR#{author_id}#{status}")
+}
+
+fn tags_of(item: &Item) -> Result<Vec<Tag>, StoreError> {
     let tags = match item.get("tags") {
         Some(AttributeValue::L(values)) => values
             .iter()
@@ -94,18 +121,38 @@ fn post_from_item(item: &Item) -> Result<Post, StoreError> {
             .collect(),
         _ => Vec::new(),
     };
+    Tag::parse_list(tags).map_err(corrupt)
+}
+
+fn post_from_item(item: &Item) -> Result<Post, StoreError> {
     Ok(Post {
         id: get_s(item, "id")?,
         author_id: get_s(item, "authorId")?,
         title: PostTitle::parse(get_s(item, "title")?).map_err(corrupt)?,
         content: PostContent::parse(get_s(item, "content")?).map_err(corrupt)?,
         status: PostStatus::parse(get_s(item, "status")?).map_err(corrupt)?,
-        tags: Tag::parse_list(tags).map_err(corrupt)?,
+        tags: tags_of(item)?,
         published_at: get_opt_n(item, "publishedAt")?,
         created_at: get_n(item, "createdAt")?,
         updated_at: get_n(item, "updatedAt")?,
         version: get_n(item, "version")?,
         author_deleted: matches!(item.get("authorDeleted"), Some(AttributeValue::Bool(true))),
+    })
+}
+
+/// A listing entry (an index entry of a post or a tag entry) as a summary.
+fn summary_from_item(item: &Item) -> Result<PostSummary, StoreError> {
+    Ok(PostSummary {
+        id: get_s(item, "id")?,
+        author_id: get_s(item, "authorId")?,
+        title: PostTitle::parse(get_s(item, "title")?).map_err(corrupt)?,
+        excerpt: get_s(item, "excerpt")?,
+        status: PostStatus::parse(get_s(item, "status")?).map_err(corrupt)?,
+        tags: tags_of(item)?,
+        published_at: get_opt_n(item, "publishedAt")?,
+        created_at: get_n(item, "createdAt")?,
+        updated_at: get_n(item, "updatedAt")?,
+        version: get_n(item, "version")?,
     })
 }
 
@@ -221,44 +268,36 @@ impl DynamoStore {
         Err(StoreError::Conflict)
     }
 
+    /// The index partition holding exactly what the query lists, so nothing is filtered.
     fn posts_query(&self, query: &PostQuery) -> IndexQuery {
         let status = query.listed_status();
-        match (&query.tag, &query.author) {
-            (Some(tag), author) => {
-                let tag = tag.clone();
-                IndexQuery {
-                    index: GSI1,
-                    partition: tag_partition(&tag, status),
-                    sort_prefix: None,
-                    filter: author.as_ref().map(|author| Filter {
-                        expression: "#authorId = :authorId",
-                        names: vec![("#authorId", "authorId")],
-                        values: vec![(":authorId", s(author))],
-                    }),
-                    forward: false,
-                    table_key: Box::new(move |id| tag_key(id, &tag)),
+        let (index, partition, table_key): (_, _, TableKey) =
+            match (&query.tag, &query.author, query.status) {
+                (Some(tag), None, _) => {
+                    let tag = tag.clone();
+                    let partition = tag_partition(&tag, status);
+                    (GSI1, partition, Box::new(move |id| tag_key(id, &tag)))
                 }
-            }
-            (None, Some(author)) => IndexQuery {
-                index: GSI2,
-                partition: format!("AUTHOR#{author}"),
-                sort_prefix: None,
-                filter: query.status.map(|status| Filter {
-                    expression: "#status = :status",
-                    names: vec![("#status", "status")],
-                    values: vec![(":status", s(status.as_str()))],
-                }),
-                forward: false,
-                table_key: Box::new(main_key),
-            },
-            (None, None) => IndexQuery {
-                index: GSI1,
-                partition: format!("STATUS#{status}"),
-                sort_prefix: None,
-                filter: None,
-                forward: false,
-                table_key: Box::new(main_key),
-            },
+                (Some(tag), Some(author), _) => {
+                    let tag = tag.clone();
+                    let partition = tag_author_partition(&tag, status, author);
+                    (GSI2, partition, Box::new(move |id| tag_key(id, &tag)))
+                }
+                (None, Some(author), None) => (GSI2, author_partition(author), Box::new(main_key)),
+                (None, Some(author), Some(status)) => (
+                    GSI3,
+                    author_status_partition(author, status),
+                    Box::new(main_key),
+                ),
+                (None, None, _) => (GSI1, format!("STATUS#{status}"), Box::new(main_key)),
+            };
+        IndexQuery {
+            index,
+            partition,
+            sort_prefix: None,
+            filter: None,
+            forward: false,
+            table_key,
         }
     }
 }
@@ -326,43 +365,90 @@ impl PostStore for DynamoStore {
             .map_err(WriteError::into_store_error)
     }
 
+    async fn get_posts(&self, ids: &[String]) -> Result<Vec<Post>, StoreError> {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        let mut posts = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let mut keys: Vec<Item> = chunk.iter().map(|id| main_key(id)).collect();
+            let mut attempt = 0;
+            while !keys.is_empty() {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true)
+                    .build()?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await?;
+                let found = output.responses.and_then(|mut r| r.remove(&self.table));
+                for item in found.unwrap_or_default() {
+                    let post = post_from_item(&item)?;
+                    if !post.author_deleted {
+                        posts.push(post);
+                    }
+                }
+                // Throttling or the 16 MB response limit leaves keys for another round.
+                keys = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if !keys.is_empty() {
+                    if attempt >= 5 {
+                        return Err(StoreError::Unavailable(
+                            "batch read left keys unprocessed".into(),
+                        ));
+                    }
+                    back_off(attempt).await;
+                    attempt += 1;
+                }
+            }
+        }
+        Ok(posts)
+    }
+
     async fn list_posts(
         &self,
         query: &PostQuery,
         after: Option<&Position>,
         limit: usize,
-    ) -> Result<Page<Post>, StoreError> {
-        let index_query = self.posts_query(query);
+    ) -> Result<Page<PostSummary>, StoreError> {
         let start = after.map(|p| (p.sort.as_str(), p.id.as_str()));
-        let (items, more) = self.query_index(&index_query, start, limit).await?;
-        let posts = items
+        let page = self
+            .query_index(&self.posts_query(query), start, limit)
+            .await?;
+        let items = page
+            .items
             .iter()
-            .map(post_from_item)
+            .map(summary_from_item)
             .collect::<Result<Vec<_>, _>>()?;
-        let sort_key = index_query.index.sort_key;
-        let next = match items.last() {
-            Some(last) if more => Some(Position {
-                phase: 0,
-                sort: get_s(last, sort_key)?,
-                id: get_s(last, "id")?,
-            }),
-            _ => None,
-        };
-        Ok(Page { items: posts, next })
+        let next = page
+            .resume
+            .map(|(sort, id)| Position { phase: 0, sort, id });
+        Ok(Page { items, next })
     }
 
     async fn hide_author_posts(&self, author_id: &str) -> Result<(), StoreError> {
         let query = PostQuery::by_author(author_id, None);
         // Hidden posts leave the author index, so every round starts from the top again.
         loop {
-            let (items, _) = self
+            let page = self
                 .query_index(&self.posts_query(&query), None, 25)
                 .await?;
-            if items.is_empty() {
+            if page.items.is_empty() {
                 return Ok(());
             }
-            for item in &items {
-                self.hide_post(post_from_item(item)?).await?;
+            for item in &page.items {
+                // Index entries hold no body; the write needs the whole post.
+                if let Some(post) = self.get_post(&get_s(item, "id")?).await?
+                    && !post.author_deleted
+                {
+                    self.hide_post(post).await?;
+                }
             }
         }
     }

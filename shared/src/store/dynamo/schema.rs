@@ -11,12 +11,16 @@
 //! | post            | `POST#<id>`       | `POST`            |
 //! | post tag entry  | `POST#<id>`       | `TAG#<tag>`       |
 //!
-//! Index entries (sparse: only active users and visible posts carry them):
-//! | item       | GSI1 (PK / SK)                                 | GSI2 (PK / SK)                  | GSI3 (PK / SK)        |
-//! |------------|------------------------------------------------|---------------------------------|-----------------------|
-//! | user       | `USERS` / email                                | `USERS#<role>` / email          | `USERS` / name#id     |
-//! | post       | `STATUS#<status>` / feed time#id               | `AUTHOR#<author>` / created#id  | –                     |
-//! | tag entry  | `TAG#<tag>#<status>` / feed time#id            | –                               | –                     |
+//! Index entries (sparse: only active users and visible posts carry them). What a listing
+//! filters on is in the index partition, so a query reads only what it returns:
+//! | item       | GSI1 (PK / SK)                       | GSI2 (PK / SK)                                    | GSI3 (PK / SK)                           |
+//! |------------|--------------------------------------|---------------------------------------------------|------------------------------------------|
+//! | user       | `USERS` / email                      | `USERS#<role>` / email                            | `USERS` / name#id                        |
+//! | post       | `STATUS#<status>` / feed time#id     | `AUTHOR#<author>` / created#id                    | `AUTHOR#<author>#<status>` / created#id  |
+//! | tag entry  | `TAG#<tag>#<status>` / feed time#id  | `TAG#<tag>#<status>#AUTHOR#<author>` / feed time#id | –                                      |
+//!
+//! A post's tag entries and its index entries hold the listing fields only (`LISTED_ATTRIBUTES`),
+//! never the body: an edit writes the body once, and a page of listings stays small.
 
 use std::time::Duration;
 
@@ -57,6 +61,33 @@ pub const INDEXES: &[IndexDef] = &[
         partition_key: "GSI3PK",
         sort_key: "GSI3SK",
     },
+];
+
+/// The attributes every index projects besides keys: what a listing shows of a user or a post.
+/// A new listed attribute must be added here and in template.yaml (an index's projection cannot
+/// change in place: the index is rebuilt).
+pub const LISTED_ATTRIBUTES: &[&str] = &[
+    "type",
+    "id",
+    // users
+    "email",
+    "name",
+    "role",
+    "passwordHash",
+    "sessionGeneration",
+    "deletedAt",
+    // posts
+    "authorId",
+    "title",
+    "excerpt",
+    "status",
+    "tags",
+    "publishedAt",
+    "authorDeleted",
+    // both
+    "createdAt",
+    "updatedAt",
+    "version",
 ];
 
 pub const GSI1: &IndexDef = &INDEXES[0];
@@ -108,7 +139,10 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
                 .set_key_schema(Some(key_schema(index.partition_key, index.sort_key)?))
                 .projection(
                     Projection::builder()
-                        .projection_type(ProjectionType::All)
+                        .projection_type(ProjectionType::Include)
+                        .set_non_key_attributes(Some(
+                            LISTED_ATTRIBUTES.iter().map(|a| a.to_string()).collect(),
+                        ))
                         .build(),
                 )
                 .build()?,

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{Delete, ReturnValue, TransactWriteItem, Update};
 
 use super::item::{Item, corrupt, get_n, get_opt_n, get_s, key, n, s};
-use super::query::{Filter, IndexQuery};
+use super::query::{Filter, IndexQuery, TableKey};
 use super::retry::WriteError;
 use super::schema::{GSI1, GSI2, GSI3};
 use super::{DynamoStore, put_if_absent};
@@ -152,7 +152,7 @@ impl DynamoStore {
 
     fn users_query(&self, query: &UserQuery, phase: u8) -> IndexQuery {
         let prefix = query.prefix.clone();
-        let table_key: Box<dyn Fn(&str) -> Item + Send + Sync> = Box::new(profile_key);
+        let table_key: TableKey = Box::new(profile_key);
         if phase == 0 {
             let (index, partition) = match query.role {
                 Some(role) => (GSI2, role_partition(role)),
@@ -348,18 +348,21 @@ impl UserStore for DynamoStore {
             let start = after
                 .filter(|p| p.phase == phase)
                 .map(|p| (p.sort.as_str(), p.id.as_str()));
-            let (items, more_here) = self
+            let page = self
                 .query_index(&self.users_query(query, phase), start, limit - users.len())
                 .await?;
-            for item in &items {
+            for item in &page.items {
                 users.push(user_from_item(item)?);
             }
-            if users.len() == limit {
-                let more = more_here || phase < last_phase;
-                let next = users
-                    .last()
-                    .filter(|_| more)
-                    .map(|user| Position::of_user(user, phase));
+            // A full page, or a short one whose read cap was reached: resume where it stopped.
+            let next = match page.resume {
+                Some((sort, id)) => Some(Position { phase, sort, id }),
+                None if users.len() == limit && phase < last_phase => {
+                    users.last().map(|user| Position::of_user(user, phase))
+                }
+                None => None,
+            };
+            if next.is_some() || users.len() == limit {
                 return Ok(Page { items: users, next });
             }
         }

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::SqliteStore;
-use crate::domain::{Post, PostContent, PostStatus, PostTitle, Tag};
+use crate::domain::{Post, PostContent, PostStatus, PostSummary, PostTitle, Tag};
 use crate::store::{Page, Position, PostQuery, PostStore, StoreError};
 
 const POST_COLUMNS: &str = "p.id, p.author_id, p.title, p.content, p.status, p.tags, p.published_at, p.created_at, p.updated_at, p.version, p.author_deleted";
@@ -65,7 +65,7 @@ fn list_posts(
     query: &PostQuery,
     after: Option<Position>,
     limit: usize,
-) -> Result<Page<Post>, StoreError> {
+) -> Result<Page<PostSummary>, StoreError> {
     let (join, sort_column) = match (&query.tag, &query.author) {
         (Some(_), _) => (
             "JOIN post_tags t ON t.post_id = p.id AND t.tag = ?1",
@@ -100,7 +100,7 @@ fn list_posts(
         id: post.id.clone(),
     });
     Ok(Page {
-        items: found.into_iter().map(|(post, _)| post).collect(),
+        items: found.iter().map(|(post, _)| post.summary()).collect(),
         next,
     })
 }
@@ -142,6 +142,23 @@ impl PostStore for SqliteStore {
         self.run(move |conn| {
             let sql = format!("SELECT {POST_COLUMNS} FROM posts p WHERE p.id = ?1");
             Ok(conn.query_row(&sql, [&id], post_from_row).optional()?)
+        })
+        .await
+    }
+
+    async fn get_posts(&self, ids: &[String]) -> Result<Vec<Post>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids = ids.to_vec();
+        self.run(move |conn| {
+            let placeholders = vec!["?"; ids.len()].join(", ");
+            let sql = format!(
+                "SELECT {POST_COLUMNS} FROM posts p WHERE p.author_deleted = 0 AND p.id IN ({placeholders})"
+            );
+            let mut statement = conn.prepare(&sql)?;
+            let rows = statement.query_map(rusqlite::params_from_iter(&ids), post_from_row)?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
     }
@@ -190,7 +207,7 @@ impl PostStore for SqliteStore {
         query: &PostQuery,
         after: Option<&Position>,
         limit: usize,
-    ) -> Result<Page<Post>, StoreError> {
+    ) -> Result<Page<PostSummary>, StoreError> {
         let (query, after) = (query.clone(), after.cloned());
         self.run(move |conn| list_posts(conn, &query, after, limit))
             .await
