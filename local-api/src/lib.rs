@@ -14,6 +14,7 @@ pub fn http_functions() -> Vec<Routes> {
         refresh::routes(),
         users::routes(),
         posts::routes(),
+        account::routes(),
     ]
 }
 
@@ -36,6 +37,17 @@ async fn close_after_unread_body(mut response: Response) -> Response {
     response
 }
 
+/// Up, and which integrations are configured (`files`: written under `DATA_DIR` instead).
 async fn health() -> axum::Json<serde_json::Value> {
-    axum::Json(serde_json::json!({ "status": "ok" }))
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    let mail = if set("SMTP_HOST") { "smtp" } else { "files" };
+    let telegram = match (set("TELEGRAM_BOT_TOKEN"), set("TELEGRAM_ADMIN_CHAT_ID")) {
+        (true, true) => "bot",
+        (true, false) => "misconfigured: TELEGRAM_ADMIN_CHAT_ID is not set",
+        _ => "files",
+    };
+    axum::Json(serde_json::json!({
+        "status": "ok",
+        "integrations": { "mail": mail, "telegram": telegram },
+    }))
 }

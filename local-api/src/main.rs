@@ -1,6 +1,7 @@
 //! `local-api` serves every function on one port; `local-api promote <email> <role>` sets a
 //! user's role on whichever store is configured.
 
+mod jobs;
 mod promote;
 mod server;
 mod server_errors;

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use shared::jobs::{Deliveries, Needs};
 use shared::{App, BoxError};
 
 use crate::server_errors::ProblemListener;
@@ -9,6 +10,7 @@ use crate::server_errors::ProblemListener;
 pub async fn run(app: Arc<App>) -> Result<(), BoxError> {
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
+    start_workers(&app).await?;
     let listener = tokio::net::TcpListener::bind(format!("{host}:{port}")).await?;
     // Tests and scripts wait for this exact line.
     println!("listening on http://{}", listener.local_addr()?);
@@ -17,6 +19,25 @@ pub async fn run(app: Arc<App>) -> Result<(), BoxError> {
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// On the embedded store, the e-mail and Telegram workers and the outbox sweeper run here;
+/// without SMTP or a bot token configured they write files under `DATA_DIR`.
+async fn start_workers(app: &Arc<App>) -> Result<(), BoxError> {
+    let Some(store) = app.embedded_store().cloned() else {
+        tracing::warn!("not on the embedded store: jobs go to the configured queues (if any)");
+        return Ok(());
+    };
+    let needs = Needs {
+        mail: false,
+        telegram: false,
+        files_fallback: true,
+    };
+    let deliveries = Deliveries::from_env(None, &app.config.data_dir, needs).await?;
+    let (mail, telegram) = deliveries.describe();
+    tracing::info!(mail, telegram, "workers running in-process");
+    crate::jobs::start(app.clone(), store, deliveries);
     Ok(())
 }
 

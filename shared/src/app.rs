@@ -10,6 +10,7 @@ use secrecy::ExposeSecret;
 use crate::BoxError;
 use crate::auth::{KeySet, PasswordHasher};
 use crate::config::{Config, StoreKind};
+use crate::jobs::{Job, JobQueue, NoQueue};
 use crate::secrets::KeyProvider;
 use crate::store::Stores;
 
@@ -18,6 +19,8 @@ pub struct App {
     pub stores: Stores,
     pub keys: KeyProvider,
     pub hasher: PasswordHasher,
+    /// Where committed jobs go: SQS on AWS, the embedded store's queue locally.
+    pub queue: Arc<dyn JobQueue>,
     #[cfg(feature = "sqlite")]
     embedded: Option<Arc<crate::store::sqlite::SqliteStore>>,
 }
@@ -29,6 +32,7 @@ impl App {
             config,
             stores,
             keys,
+            queue: Arc::new(NoQueue("no job queue is configured")),
             #[cfg(feature = "sqlite")]
             embedded: None,
         }
@@ -40,9 +44,25 @@ impl App {
         let store = Arc::new(crate::store::sqlite::SqliteStore::open(
             &config.sqlite_path(),
         )?);
-        let mut app = Self::new(config, Stores::from_adapter(store.clone()), keys);
+        let mut app = Self::new(config, Stores::from_adapter(store.clone()), keys)
+            .with_queue(store.clone());
         app.embedded = Some(store);
         Ok(app)
+    }
+
+    /// The embedded store, when the app runs on it.
+    #[cfg(feature = "sqlite")]
+    pub fn embedded_store(&self) -> Option<&Arc<crate::store::sqlite::SqliteStore>> {
+        self.embedded.as_ref()
+    }
+
+    pub fn with_queue(self, queue: Arc<dyn JobQueue>) -> Self {
+        Self { queue, ..self }
+    }
+
+    /// Sends the jobs a committed write put in the outbox (see `jobs::dispatch`).
+    pub async fn dispatch(&self, jobs: &[Job]) {
+        crate::jobs::dispatch(&*self.queue, &self.stores, jobs).await;
     }
 
     /// Builds everything from the environment: config, store adapter, key set.
@@ -79,7 +99,16 @@ impl App {
                     client,
                     config.table_name.clone(),
                 ));
-                Ok(Self::new(config, Stores::from_adapter(store), keys))
+                #[cfg(feature = "sqs")]
+                let queue: Arc<dyn JobQueue> = Arc::new(crate::jobs::sqs::SqsQueue::new(
+                    aws_sdk_sqs::Client::new(&aws),
+                    config.email_queue_url.clone(),
+                    config.telegram_queue_url.clone(),
+                ));
+                #[cfg(not(feature = "sqs"))]
+                let queue: Arc<dyn JobQueue> =
+                    Arc::new(NoQueue("this function is built without a queue"));
+                Ok(Self::new(config, Stores::from_adapter(store), keys).with_queue(queue))
             }
             #[cfg(feature = "sqlite")]
             (StoreKind::Sqlite, _) => Self::embedded(config, keys),

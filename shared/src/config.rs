@@ -37,6 +37,12 @@ pub struct Config {
     /// dependency that hangs gives a 503 well inside the function's timeout.
     pub aws_attempt_timeout: Duration,
     pub aws_connect_timeout: Duration,
+    /// Where the web app lives: mailed links point at its pages.
+    pub app_base_url: String,
+    /// Login of a user whose address is not verified answers 403 `email_not_verified`.
+    pub require_email_verification: bool,
+    pub email_queue_url: Option<String>,
+    pub telegram_queue_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +69,15 @@ fn number(name: &str, default: usize) -> Result<usize, ConfigError> {
         Some(v) => v
             .parse()
             .map_err(|_| ConfigError(format!("{name} must be a whole number"))),
+    }
+}
+
+fn flag(name: &str, default: bool) -> Result<bool, ConfigError> {
+    match var(name).as_deref() {
+        None => Ok(default),
+        Some("1" | "true" | "on") => Ok(true),
+        Some("0" | "false" | "off") => Ok(false),
+        Some(_) => Err(ConfigError(format!("{name} must be true or false"))),
     }
 }
 
@@ -96,6 +111,10 @@ impl Default for Config {
             password_hash_queue: 64,
             aws_attempt_timeout: Duration::from_millis(3000),
             aws_connect_timeout: Duration::from_millis(1000),
+            app_base_url: "http://localhost:3000".into(),
+            require_email_verification: false,
+            email_queue_url: None,
+            telegram_queue_url: None,
         }
     }
 }
@@ -135,6 +154,13 @@ impl Config {
             password_hash_queue: number("PASSWORD_HASH_QUEUE", defaults.password_hash_queue)?,
             aws_attempt_timeout: millis("AWS_ATTEMPT_TIMEOUT_MS", defaults.aws_attempt_timeout)?,
             aws_connect_timeout: millis("AWS_CONNECT_TIMEOUT_MS", defaults.aws_connect_timeout)?,
+            app_base_url: var("APP_BASE_URL").unwrap_or(defaults.app_base_url),
+            require_email_verification: flag(
+                "REQUIRE_EMAIL_VERIFICATION",
+                defaults.require_email_verification,
+            )?,
+            email_queue_url: var("EMAIL_QUEUE_URL"),
+            telegram_queue_url: var("TELEGRAM_QUEUE_URL"),
         })
     }
 

@@ -16,7 +16,7 @@ use shared::domain::{
     PostStatus, PostTitle, Tag, User,
 };
 use shared::store::dynamo::{DynamoStore, schema};
-use shared::store::{PostQuery, PostStore, UserStore};
+use shared::store::{Effects, PostQuery, PostStore, UserStore};
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -175,7 +175,7 @@ async fn main() {
         "$argon2id$not-a-real-hash".into(),
         now_ms(),
     );
-    store.create_user(&author).await.unwrap();
+    store.create_user(&author, &Effects::none()).await.unwrap();
     let tags: Vec<Tag> = (0..MAX_TAGS)
         .map(|i| Tag::parse(format!("tag-{i}")).unwrap())
         .collect();

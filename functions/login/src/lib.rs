@@ -51,6 +51,12 @@ async fn login(
         return Err(invalid_credentials());
     }
     let user = user.ok_or_else(invalid_credentials)?;
+    if app.config.require_email_verification && !user.email_verified {
+        return Err(ApiError::ForbiddenBecause {
+            code: "email_not_verified",
+            detail: "verify your e-mail address first: follow the link we mailed you".into(),
+        });
+    }
     let tokens = start_session(&app, &user).await?;
     token_response(axum::http::StatusCode::OK, &user, tokens)
 }

@@ -1,8 +1,11 @@
-//! `POST /api/auth/register`: create an account and start its first session.
+//! `POST /api/auth/register`: create an account, mail its verification link, tell the admins,
+//! and start its first session.
 
 use axum::extract::State;
 use serde::Deserialize;
-use shared::auth::start_session;
+use shared::auth::{account_link, issue_account_token, start_session};
+use shared::jobs::{Job, MailMessage, Notice, Work};
+use shared::store::{Effects, TokenPurpose};
 use shared::clock::now_ms;
 use shared::domain::{DisplayName, Email, FieldErrors, Password, User};
 use shared::http::{ApiError, AppState, Json, Response, Routes, token_response};
@@ -33,8 +36,30 @@ async fn register(
         return Err(ApiError::Validation(errors.into_vec()));
     };
 
-    let user = User::new(email, name, app.hasher.hash(&password).await?, now_ms());
-    app.stores.users.create_user(&user).await?;
+    let now = now_ms();
+    let user = User::new(email, name, app.hasher.hash(&password).await?, now);
+    let (token, record) = issue_account_token(TokenPurpose::VerifyEmail, &user, now);
+    let verify_link = account_link(&app.config.app_base_url, "verify-email", &token);
+    let effects = Effects {
+        token: Some(record),
+        jobs: vec![
+            Job::email(
+                user.email.as_str(),
+                user.name.as_str(),
+                MailMessage::Welcome { verify_link },
+                now,
+            ),
+            Job::new(
+                Work::Telegram(Notice::NewSignup {
+                    email: user.email.as_str().to_owned(),
+                    name: user.name.as_str().to_owned(),
+                }),
+                now,
+            ),
+        ],
+    };
+    app.stores.users.create_user(&user, &effects).await?;
+    app.dispatch(&effects.jobs).await;
     let tokens = start_session(&app, &user).await?;
     token_response(axum::http::StatusCode::CREATED, &user, tokens)
 }

@@ -13,7 +13,8 @@ use shared::http::{
     with_header,
 };
 use shared::permissions::{may_delete_user, may_edit_user, may_view_user};
-use shared::store::StoreError;
+use shared::jobs::{Job, MailMessage, Work};
+use shared::store::{Effects, StoreError};
 
 /// Conflicting writes a request without `If-Match` absorbs by re-reading, before giving up.
 const ATTEMPTS: usize = 3;
@@ -126,9 +127,10 @@ pub async fn patch(
     Err(StoreError::Conflict.into())
 }
 
-/// Soft delete by an admin, or by the user themselves with `?self=true`. Ends every session,
-/// frees the e-mail, then hides the posts; an admin repeating the request after a failure
-/// half-way finishes the job.
+/// Soft delete by an admin, or by the user themselves with `?self=true`. Ends every session and
+/// frees the e-mail, with a clean-up job in the outbox and a mail to the user; then hides the
+/// posts. The sweeper runs the clean-up again later, so it finishes even if this request dies
+/// half-way; an admin repeating the request finishes it at once.
 pub async fn delete(
     State(app): State<AppState>,
     principal: Principal,
@@ -144,13 +146,28 @@ pub async fn delete(
         let user = stored_user(&app, &id).await?;
         if user.is_active() {
             let expected = if_match(&headers, user.version)?;
+            let now = now_ms();
+            let effects = Effects::jobs(vec![
+                Job::new(
+                    Work::AccountCleanup {
+                        user_id: user.id.clone(),
+                    },
+                    now,
+                ),
+                Job::email(
+                    user.email.as_str(),
+                    user.name.as_str(),
+                    MailMessage::AccountDeleted,
+                    now,
+                ),
+            ]);
             match app
                 .stores
                 .users
-                .delete_user(&user, expected, now_ms())
+                .delete_user(&user, expected, now, &effects)
                 .await
             {
-                Ok(_) => {}
+                Ok(_) => app.dispatch(&effects.jobs).await,
                 Err(StoreError::Conflict) if expected.is_some() => {
                     return Err(ApiError::PreconditionFailed);
                 }

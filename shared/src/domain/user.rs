@@ -18,6 +18,8 @@ pub struct User {
     /// Sessions carry the generation they were started in; "log out everywhere", a password
     /// change and deletion bump it, which ends every older session without comparing clocks.
     pub session_generation: u64,
+    /// Set when the user follows the link mailed to their current address.
+    pub email_verified: bool,
     pub deleted_at: Option<i64>,
 }
 
@@ -41,15 +43,19 @@ impl User {
             updated_at: now,
             version: 1,
             session_generation: 0,
+            email_verified: false,
             deleted_at: None,
         }
     }
 
     /// The user after a profile edit: the edited fields and the next version, nothing else.
+    /// A new address is unverified until its owner follows the link mailed to it.
     pub fn with_profile(&self, changes: ProfileChanges, now: i64) -> Self {
+        let email = changes.email.unwrap_or_else(|| self.email.clone());
         Self {
             name: changes.name.unwrap_or_else(|| self.name.clone()),
-            email: changes.email.unwrap_or_else(|| self.email.clone()),
+            email_verified: self.email_verified && email == self.email,
+            email,
             role: changes.role.unwrap_or(self.role),
             updated_at: now,
             version: self.version + 1,
@@ -72,6 +78,7 @@ impl User {
             email: self.email.as_str().to_owned(),
             name: self.name.as_str().to_owned(),
             role: self.role,
+            email_verified: self.email_verified,
             created_at: rfc3339(self.created_at),
             updated_at: rfc3339(self.updated_at),
         }
@@ -86,6 +93,7 @@ pub struct UserView {
     pub email: String,
     pub name: String,
     pub role: Role,
+    pub email_verified: bool,
     pub created_at: String,
     pub updated_at: String,
 }

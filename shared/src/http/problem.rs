@@ -25,6 +25,9 @@ pub enum ApiError {
     Unauthorized { code: &'static str, detail: String },
     #[error("you are not allowed to do this")]
     Forbidden,
+    /// Forbidden for a reason the client can act on.
+    #[error("{detail}")]
+    ForbiddenBecause { code: &'static str, detail: String },
     #[error("no such resource")]
     NotFound,
     #[error("no route matches this path")]
@@ -37,6 +40,12 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("the request body must be application/json")]
     UnsupportedMediaType,
+    #[error("{detail}")]
+    TooManyRequests {
+        code: &'static str,
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("{detail}")]
     Unavailable {
         detail: &'static str,
@@ -131,7 +140,8 @@ impl ApiError {
             Self::MalformedJson(_) | Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Unauthorized { .. } => StatusCode::UNAUTHORIZED,
-            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::Forbidden | Self::ForbiddenBecause { .. } => StatusCode::FORBIDDEN,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::NotFound | Self::NoRoute => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
@@ -148,7 +158,9 @@ impl ApiError {
             Self::MalformedJson(_) => "malformed_json",
             Self::BadRequest { code, .. }
             | Self::Unauthorized { code, .. }
-            | Self::Conflict { code, .. } => code,
+            | Self::Conflict { code, .. }
+            | Self::ForbiddenBecause { code, .. }
+            | Self::TooManyRequests { code, .. } => code,
             Self::Validation(_) => "validation_failed",
             Self::Forbidden => "forbidden",
             Self::NotFound => "not_found",
@@ -186,6 +198,9 @@ impl IntoResponse for ApiError {
                 }
             }
             Self::Unavailable {
+                retry_after_secs, ..
+            }
+            | Self::TooManyRequests {
                 retry_after_secs, ..
             } => {
                 headers.insert(RETRY_AFTER, (*retry_after_secs).into());

@@ -16,7 +16,12 @@ use async_trait::async_trait;
 
 use crate::BoxError;
 use crate::domain::{Email, Post, PostSummary, Role, User};
-pub use records::{Page, Position, PostQuery, RefreshRecord, Session, UserQuery};
+pub use records::{
+    AccountToken, Claim, Effects, Page, Position, PostQuery, RefreshRecord, Session, TokenPurpose,
+    UserQuery,
+};
+
+use crate::jobs::Job;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -42,8 +47,9 @@ impl StoreError {
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    /// Creates the user and claims its e-mail atomically; `EmailTaken` if an active user has it.
-    async fn create_user(&self, user: &User) -> Result<(), StoreError>;
+    /// Creates the user and claims its e-mail atomically, with `effects`; `EmailTaken` if an
+    /// active user has the address.
+    async fn create_user(&self, user: &User, effects: &Effects) -> Result<(), StoreError>;
     /// The user as stored, deleted or not.
     async fn get_user(&self, id: &str) -> Result<Option<User>, StoreError>;
     /// The active user holding this e-mail address.
@@ -65,13 +71,15 @@ pub trait UserStore: Send + Sync {
         new_hash: &str,
         now: i64,
     ) -> Result<User, StoreError>;
-    /// Soft delete: sets `deleted_at`, ends every session, frees the e-mail, leaves listings.
-    /// With `expected_version`, only if the stored version is that one (`Conflict` otherwise).
+    /// Soft delete: sets `deleted_at`, ends every session, frees the e-mail, leaves listings,
+    /// with `effects`. With `expected_version`, only if the stored version is that one
+    /// (`Conflict` otherwise).
     async fn delete_user(
         &self,
         user: &User,
         expected_version: Option<u64>,
         at: i64,
+        effects: &Effects,
     ) -> Result<User, StoreError>;
     /// Active users ordered by e-mail; with a prefix, those whose e-mail starts with it, then
     /// those whose name does (ordered by name). `Position::phase` says which part a cursor is in.
@@ -141,22 +149,75 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// E-mail verification and password reset: single-use tokens, stored hashed.
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// The unexpired token with this hash.
+    async fn find_token(&self, hash: &str) -> Result<Option<AccountToken>, StoreError>;
+    /// Stores `effects.token` for its user with `effects.jobs`, if the user is active and still
+    /// has the token's address. A reset token replaces the user's previous one, which stops
+    /// working. A verification token is refused (`Conflict`) within `min_gap_ms` of the last one
+    /// or once the address is verified.
+    async fn issue_token(&self, effects: &Effects, min_gap_ms: i64, now: i64)
+    -> Result<(), StoreError>;
+    /// Spends a verification token and marks the address verified if it is still the user's.
+    /// `NotFound` if the token was spent, expired or is for an address the user no longer has.
+    async fn verify_email(&self, token: &AccountToken, now: i64) -> Result<(), StoreError>;
+    /// Spends a reset token: sets the password and ends every session, with `effects`.
+    /// `NotFound` if the token was spent, expired or superseded by a newer one.
+    async fn reset_password(
+        &self,
+        token: &AccountToken,
+        new_hash: &str,
+        now: i64,
+        effects: &Effects,
+    ) -> Result<(), StoreError>;
+}
+
+/// Jobs written with the change they report, waiting until their queue has them.
+#[async_trait]
+pub trait OutboxStore: Send + Sync {
+    /// Jobs written before `before` (epoch ms) and still in the outbox, oldest first.
+    async fn outbox_due(&self, before: i64, limit: usize) -> Result<Vec<Job>, StoreError>;
+    async fn remove_from_outbox(&self, job_id: &str) -> Result<(), StoreError>;
+}
+
+/// Which jobs ran: a worker claims a job id before running it, so a redelivered message never
+/// runs twice.
+#[async_trait]
+pub trait JobRecords: Send + Sync {
+    /// Claims the job for `lease_ms`; a claim whose lease ran out (a run that died) can be
+    /// taken again.
+    async fn claim_job(&self, job_id: &str, now: i64, lease_ms: i64) -> Result<Claim, StoreError>;
+    /// Marks the job done (kept for a week, longer than any redelivery).
+    async fn finish_job(&self, job_id: &str, now: i64) -> Result<(), StoreError>;
+    /// Gives the claim up after a failed run, so the next delivery runs it.
+    async fn release_job(&self, job_id: &str) -> Result<(), StoreError>;
+}
+
 /// The ports a handler can reach, all served by one adapter.
 #[derive(Clone)]
 pub struct Stores {
     pub users: Arc<dyn UserStore>,
     pub sessions: Arc<dyn SessionStore>,
     pub posts: Arc<dyn PostStore>,
+    pub accounts: Arc<dyn AccountStore>,
+    pub outbox: Arc<dyn OutboxStore>,
+    pub job_records: Arc<dyn JobRecords>,
 }
 
 impl Stores {
-    pub fn from_adapter<A: UserStore + SessionStore + PostStore + 'static>(
-        adapter: Arc<A>,
-    ) -> Self {
+    pub fn from_adapter<A>(adapter: Arc<A>) -> Self
+    where
+        A: UserStore + SessionStore + PostStore + AccountStore + OutboxStore + JobRecords + 'static,
+    {
         Self {
             users: adapter.clone(),
             sessions: adapter.clone(),
-            posts: adapter,
+            posts: adapter.clone(),
+            accounts: adapter.clone(),
+            outbox: adapter.clone(),
+            job_records: adapter,
         }
     }
 }

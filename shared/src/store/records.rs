@@ -1,4 +1,5 @@
 use crate::domain::{PostStatus, PostSummary, Role, Tag, User};
+use crate::jobs::Job;
 
 /// A login session: the family every refresh token descended from one login belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,4 +110,69 @@ impl PostQuery {
     pub fn listed_status(&self) -> PostStatus {
         self.status.unwrap_or(PostStatus::Published)
     }
+}
+
+/// What a single-use account token is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenPurpose {
+    VerifyEmail,
+    ResetPassword,
+}
+
+impl TokenPurpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenPurpose::VerifyEmail => "verify_email",
+            TokenPurpose::ResetPassword => "reset_password",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        match raw {
+            "verify_email" => Some(TokenPurpose::VerifyEmail),
+            "reset_password" => Some(TokenPurpose::ResetPassword),
+            _ => None,
+        }
+    }
+}
+
+/// A single-use token mailed to a user, as stored: only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountToken {
+    pub hash: String,
+    pub purpose: TokenPurpose,
+    pub user_id: String,
+    /// The address the token was sent to; it is only good while that is the user's address.
+    pub email: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// What a write commits atomically with its change: the token it issues, if any, and the jobs
+/// it enqueues (kept in the outbox until their queue has them).
+#[derive(Debug, Clone, Default)]
+pub struct Effects {
+    pub token: Option<AccountToken>,
+    pub jobs: Vec<Job>,
+}
+
+impl Effects {
+    pub fn none() -> Self {
+        Self::default()
+    }
+
+    pub fn jobs(jobs: Vec<Job>) -> Self {
+        Self { token: None, jobs }
+    }
+}
+
+/// A worker's claim on a job id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Nobody ran it yet (or a run died and its lease ran out): run it now.
+    Claimed,
+    /// It ran to the end before: do not run it again.
+    Done,
+    /// Another delivery is running it right now.
+    Busy,
 }

@@ -2,7 +2,9 @@
 
 #[cfg(test)]
 mod injected_errors;
+mod accounts;
 mod item;
+mod jobs;
 mod posts;
 mod query;
 mod retry;

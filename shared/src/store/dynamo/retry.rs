@@ -8,6 +8,7 @@ use std::time::Duration;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::operation::put_item::builders::PutItemFluentBuilder;
 use aws_sdk_dynamodb::operation::update_item::UpdateItemOutput;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::TransactWriteItem;
@@ -147,6 +148,32 @@ impl DynamoStore {
         loop {
             let e = match request.clone().send().await {
                 Ok(output) => return Ok(output),
+                Err(e) => e,
+            };
+            let service = e.as_service_error();
+            if service.is_some_and(|s| s.is_conditional_check_failed_exception()) {
+                return Err(WriteError::Condition(vec![0]));
+            }
+            let transient = service
+                .and_then(|s| s.code())
+                .is_some_and(|c| TRANSIENT_CODES.contains(&c));
+            if !transient || attempt + 1 >= ATTEMPTS {
+                return Err(WriteError::Store(e.into()));
+            }
+            back_off(attempt).await;
+            attempt += 1;
+        }
+    }
+}
+
+impl DynamoStore {
+    /// Runs a conditional `PutItem`, retrying contention and throttling with back-off; a
+    /// failed condition is `Condition(vec![0])`.
+    pub(super) async fn put(&self, request: PutItemFluentBuilder) -> Result<(), WriteError> {
+        let mut attempt = 0;
+        loop {
+            let e = match request.clone().send().await {
+                Ok(_) => return Ok(()),
                 Err(e) => e,
             };
             let service = e.as_service_error();

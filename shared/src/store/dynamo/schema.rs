@@ -10,6 +10,9 @@
 //! | refresh token   | `REFRESH#<hash>`  | `REFRESH`         |
 //! | post            | `POST#<id>`       | `POST`            |
 //! | post tag entry  | `POST#<id>`       | `TAG#<tag>`       |
+//! | account token   | `TOKEN#<hash>`    | `TOKEN`           |
+//! | outbox job      | `OUTBOX#<job id>` | `OUTBOX`          |
+//! | job record      | `JOB#<job id>`    | `JOB`             |
 //!
 //! Index entries (sparse: only active users and visible posts carry them). What a listing
 //! filters on is in the index partition, so a query reads only what it returns:
@@ -17,6 +20,7 @@
 //! |------------|--------------------------------------|---------------------------------------------------|------------------------------------------|
 //! | user       | `USERS` / email                      | `USERS#<role>` / email                            | `USERS` / name#id                        |
 //! | post       | `STATUS#<status>` / feed time#id     | `AUTHOR#<author>` / created#id                    | `AUTHOR#<author>#<status>` / created#id  |
+//! | outbox job | `OUTBOX` / created#id                | –                                                 | –                                        |
 //! | tag entry  | `TAG#<tag>#<status>` / feed time#id  | `TAG#<tag>#<status>#AUTHOR#<author>` / feed time#id | –                                      |
 //!
 //! A post's tag entries and its index entries hold the listing fields only (`LISTED_ATTRIBUTES`),
@@ -84,7 +88,9 @@ pub const LISTED_ATTRIBUTES: &[&str] = &[
     "tags",
     "publishedAt",
     "authorDeleted",
-    // both
+    // outbox
+    "job",
+    // all
     "createdAt",
     "updatedAt",
     "version",

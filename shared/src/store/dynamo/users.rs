@@ -4,7 +4,7 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::{Delete, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
 
 use super::item::{Item, corrupt, get_n, get_opt_n, get_s, key, n, s};
 use super::query::{Filter, IndexQuery, TableKey};
@@ -12,7 +12,8 @@ use super::retry::WriteError;
 use super::schema::{GSI1, GSI2, GSI3};
 use super::{DynamoStore, put_if_absent};
 use crate::domain::{DisplayName, Email, Role, User};
-use crate::store::{Page, Position, StoreError, UserQuery, UserStore};
+use super::accounts::effect_items;
+use crate::store::{Effects, Page, Position, StoreError, TokenPurpose, UserQuery, UserStore};
 
 pub(super) fn user_pk(id: &str) -> String {
     format!("USER#{id}")
@@ -24,7 +25,7 @@ fn email_marker_key(email: &Email) -> Item {
     key(format!("EMAIL#{email}"), "EMAIL")
 }
 
-fn profile_key(id: &str) -> Item {
+pub(super) fn profile_key(id: &str) -> Item {
     key(user_pk(id), PROFILE)
 }
 
@@ -45,6 +46,7 @@ fn user_to_item(user: &User) -> Item {
         ("updatedAt".to_owned(), n(user.updated_at)),
         ("version".to_owned(), n(user.version)),
         ("sessionGeneration".to_owned(), n(user.session_generation)),
+        ("emailVerified".to_owned(), AttributeValue::Bool(user.email_verified)),
         // Only active users are listed: the index entries are sparse.
         (GSI1.partition_key.to_owned(), s("USERS")),
         (GSI1.sort_key.to_owned(), s(user.email.as_str())),
@@ -68,6 +70,7 @@ fn user_from_item(item: &Item) -> Result<User, StoreError> {
         version: get_n(item, "version")?,
         session_generation: get_opt_n(item, "sessionGeneration")?.unwrap_or(0),
         deleted_at: get_opt_n(item, "deletedAt")?,
+        email_verified: matches!(item.get("emailVerified"), Some(AttributeValue::Bool(true))),
     })
 }
 
@@ -101,7 +104,7 @@ fn profile_update(table: &str, previous: &User, next: &User) -> Result<Update, S
         .update_expression(
             "SET #email = :email, #name = :name, #role = :role, #updatedAt = :now, \
              #version = :next, #gsi1sk = :email, #gsi2pk = :rolePartition, #gsi2sk = :email, \
-             #gsi3sk = :nameKey",
+             #gsi3sk = :nameKey, #verified = :verified",
         )
         .condition_expression("#version = :expected AND attribute_not_exists(#deletedAt)")
         .expression_attribute_names("#email", "email")
@@ -122,6 +125,8 @@ fn profile_update(table: &str, previous: &User, next: &User) -> Result<Update, S
         .expression_attribute_values(":expected", n(previous.version))
         .expression_attribute_values(":rolePartition", s(role_partition(next.role)))
         .expression_attribute_values(":nameKey", s(next.name_key()))
+        .expression_attribute_names("#verified", "emailVerified")
+        .expression_attribute_values(":verified", AttributeValue::Bool(next.email_verified))
         .build()?)
 }
 
@@ -194,11 +199,20 @@ impl DynamoStore {
 
 #[async_trait]
 impl UserStore for DynamoStore {
-    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        let items = vec![
-            put_if_absent(&self.table, user_to_item(user))?,
+    async fn create_user(&self, user: &User, effects: &Effects) -> Result<(), StoreError> {
+        let mut item = user_to_item(user);
+        if let Some(token) = effects
+            .token
+            .as_ref()
+            .filter(|t| t.purpose == TokenPurpose::VerifyEmail)
+        {
+            item.insert("verifySentAt".to_owned(), n(token.created_at));
+        }
+        let mut items = vec![
+            put_if_absent(&self.table, item)?,
             claim_email(&self.table, &user.email, &user.id)?,
         ];
+        items.extend(effect_items(&self.table, effects)?);
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(WriteError::Condition(_)) => Err(StoreError::EmailTaken),
@@ -293,6 +307,7 @@ impl UserStore for DynamoStore {
         user: &User,
         expected_version: Option<u64>,
         at: i64,
+        effects: &Effects,
     ) -> Result<User, StoreError> {
         let mut condition = "attribute_exists(#pk) AND attribute_not_exists(#deletedAt)".to_owned();
         let mut update = Update::builder()
@@ -323,12 +338,13 @@ impl UserStore for DynamoStore {
             condition.push_str(" AND #version = :expected");
             update = update.expression_attribute_values(":expected", n(expected));
         }
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder()
                 .update(update.condition_expression(condition).build()?)
                 .build(),
             release_email(&self.table, &user.email, &user.id)?,
         ];
+        items.extend(effect_items(&self.table, effects)?);
         self.transact(items)
             .await
             .map_err(WriteError::into_store_error)?;

@@ -4,7 +4,10 @@
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
+mod accounts;
+mod jobs;
 mod posts;
+pub mod queue;
 mod sessions;
 mod users;
 
@@ -24,7 +27,10 @@ CREATE TABLE IF NOT EXISTS users (
     version INTEGER NOT NULL,
     session_generation INTEGER NOT NULL DEFAULT 0,
     deleted_at INTEGER,
-    name_key TEXT NOT NULL
+    name_key TEXT NOT NULL,
+    email_verified INTEGER NOT NULL DEFAULT 0,
+    verify_sent_at INTEGER,
+    reset_token TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS users_active_email ON users(email) WHERE deleted_at IS NULL;
 CREATE INDEX IF NOT EXISTS users_active_name ON users(name_key) WHERE deleted_at IS NULL;
@@ -68,11 +74,44 @@ CREATE TABLE IF NOT EXISTS post_tags (
     tag TEXT NOT NULL,
     PRIMARY KEY (tag, post_id)
 );
+CREATE TABLE IF NOT EXISTS account_tokens (
+    hash TEXT PRIMARY KEY,
+    purpose TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    email TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS outbox (
+    id TEXT PRIMARY KEY,
+    job TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS outbox_age ON outbox(created_at);
+CREATE TABLE IF NOT EXISTS job_records (
+    id TEXT PRIMARY KEY,
+    state TEXT NOT NULL,
+    lease_until INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS queued_jobs (
+    id TEXT PRIMARY KEY,
+    queue TEXT NOT NULL,
+    body TEXT NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    visible_at INTEGER NOT NULL,
+    dead_at INTEGER,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS queued_jobs_ready ON queued_jobs(queue, visible_at) WHERE dead_at IS NULL;
 ";
 
 /// Columns added since the first release, for data files made before them.
 const ADDED_COLUMNS: &[(&str, &str)] = &[
     ("users", "session_generation INTEGER NOT NULL DEFAULT 0"),
+    ("users", "email_verified INTEGER NOT NULL DEFAULT 0"),
+    ("users", "verify_sent_at INTEGER"),
+    ("users", "reset_token TEXT"),
     ("sessions", "generation INTEGER NOT NULL DEFAULT 0"),
 ];
 

@@ -3,9 +3,10 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::SqliteStore;
 use crate::domain::{DisplayName, Email, Role, User};
-use crate::store::{Page, Position, StoreError, UserQuery, UserStore};
+use super::accounts::write_effects;
+use crate::store::{Effects, Page, Position, StoreError, TokenPurpose, UserQuery, UserStore};
 
-const USER_COLUMNS: &str = "id, email, name, role, password_hash, created_at, updated_at, version, session_generation, deleted_at";
+const USER_COLUMNS: &str = "id, email, name, role, password_hash, created_at, updated_at, version, session_generation, deleted_at, email_verified";
 
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let text_error = |i: usize, e: crate::domain::Invalid| {
@@ -22,12 +23,13 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         version: row.get::<_, i64>(7)? as u64,
         session_generation: row.get::<_, i64>(8)? as u64,
         deleted_at: row.get(9)?,
+        email_verified: row.get(10)?,
     })
 }
 
-fn insert_user(conn: &Connection, user: &User) -> rusqlite::Result<usize> {
+fn insert_user(conn: &Connection, user: &User, verify_sent_at: Option<i64>) -> rusqlite::Result<usize> {
     conn.execute(
-        &format!("INSERT INTO users ({USER_COLUMNS}, name_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"),
+        &format!("INSERT INTO users ({USER_COLUMNS}, name_key, verify_sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
         params![
             user.id,
             user.email.as_str(),
@@ -39,7 +41,9 @@ fn insert_user(conn: &Connection, user: &User) -> rusqlite::Result<usize> {
             user.version as i64,
             user.session_generation as i64,
             user.deleted_at,
-            user.name_key()
+            user.email_verified,
+            user.name_key(),
+            verify_sent_at
         ],
     )
 }
@@ -76,11 +80,22 @@ fn select_user(conn: &Connection, clause: &str, arg: &str) -> Result<Option<User
 
 #[async_trait]
 impl UserStore for SqliteStore {
-    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        let user = user.clone();
-        self.run(move |conn| match insert_user(conn, &user) {
-            Err(e) if is_constraint_violation(&e) => Err(StoreError::EmailTaken),
-            other => Ok(other.map(|_| ())?),
+    async fn create_user(&self, user: &User, effects: &Effects) -> Result<(), StoreError> {
+        let (user, effects) = (user.clone(), effects.clone());
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let verify_sent_at = effects
+                .token
+                .as_ref()
+                .filter(|t| t.purpose == TokenPurpose::VerifyEmail)
+                .map(|t| t.created_at);
+            match insert_user(&tx, &user, verify_sent_at) {
+                Err(e) if is_constraint_violation(&e) => return Err(StoreError::EmailTaken),
+                other => other?,
+            };
+            write_effects(&tx, &effects)?;
+            tx.commit()?;
+            Ok(())
         })
         .await
     }
@@ -102,7 +117,7 @@ impl UserStore for SqliteStore {
         self.run(move |conn| {
             let changed = conn.execute(
                 "UPDATE users SET email = ?1, name = ?2, role = ?3, updated_at = ?4, version = ?5,
-                 name_key = ?6 WHERE id = ?7 AND version = ?8 AND deleted_at IS NULL",
+                 name_key = ?6, email_verified = ?9 WHERE id = ?7 AND version = ?8 AND deleted_at IS NULL",
                 params![
                     next.email.as_str(),
                     next.name.as_str(),
@@ -111,7 +126,8 @@ impl UserStore for SqliteStore {
                     next.version as i64,
                     next.name_key(),
                     next.id,
-                    expected
+                    expected,
+                    next.email_verified
                 ],
             );
             match changed {
@@ -184,11 +200,13 @@ impl UserStore for SqliteStore {
         user: &User,
         expected_version: Option<u64>,
         at: i64,
+        effects: &Effects,
     ) -> Result<User, StoreError> {
-        let id = user.id.clone();
+        let (id, effects) = (user.id.clone(), effects.clone());
         let expected = expected_version.map(|v| v as i64);
         self.run(move |conn| {
-            let changed = conn.execute(
+            let tx = conn.transaction()?;
+            let changed = tx.execute(
                 "UPDATE users SET deleted_at = ?1, updated_at = ?1,
                  session_generation = session_generation + 1, version = version + 1
                  WHERE id = ?2 AND deleted_at IS NULL AND (?3 IS NULL OR version = ?3)",
@@ -197,7 +215,10 @@ impl UserStore for SqliteStore {
             if changed == 0 {
                 return Err(StoreError::Conflict);
             }
-            select_user(conn, "id = ?1", &id)?.ok_or(StoreError::NotFound)
+            write_effects(&tx, &effects)?;
+            let user = select_user(&tx, "id = ?1", &id)?.ok_or(StoreError::NotFound)?;
+            tx.commit()?;
+            Ok(user)
         })
         .await
     }

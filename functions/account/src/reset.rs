@@ -1,0 +1,138 @@
+//! `POST /api/auth/forgot-password` `{email}` and `POST /api/auth/reset-password`
+//! `{token, password}`.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::json;
+use shared::auth::{account_link, account_token_hash, issue_account_token};
+use shared::clock::now_ms;
+use shared::domain::{Email, FieldErrors, Password};
+use shared::http::{self, ApiError, AppState, Json, Response};
+use shared::jobs::{Job, MailMessage};
+use shared::store::{Effects, StoreError, TokenPurpose};
+
+use crate::invalid_token;
+
+/// Every forgot-password answer takes at least this long, so its timing does not tell whether
+/// the account exists (the real work takes a fraction of it).
+const FORGOT_MIN_LATENCY: Duration = Duration::from_millis(400);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotBody {
+    email: Option<String>,
+}
+
+/// Always 202 with the same body; mails a link only to an account that exists.
+pub async fn forgot(
+    State(app): State<AppState>,
+    Json(body): Json<ForgotBody>,
+) -> Result<Response, ApiError> {
+    let started = tokio::time::Instant::now();
+    let mut errors = FieldErrors::default();
+    let email = errors.required("email", body.email);
+    let Some(email) = email else {
+        return Err(ApiError::Validation(errors.into_vec()));
+    };
+    let outcome = match Email::parse(&email) {
+        Ok(email) => mail_reset_link(&app, &email).await,
+        Err(_) => Ok(()),
+    };
+    tokio::time::sleep_until(started + FORGOT_MIN_LATENCY).await;
+    outcome?;
+    http::json(
+        StatusCode::ACCEPTED,
+        &json!({ "message": "if an account has this address, a reset link is on its way" }),
+    )
+}
+
+async fn mail_reset_link(app: &shared::App, email: &Email) -> Result<(), ApiError> {
+    let Some(user) = app.stores.users.find_user_by_email(email).await? else {
+        return Ok(());
+    };
+    let now = now_ms();
+    let (token, record) = issue_account_token(TokenPurpose::ResetPassword, &user, now);
+    let link = account_link(&app.config.app_base_url, "reset-password", &token);
+    let effects = Effects {
+        token: Some(record),
+        jobs: vec![Job::email(
+            user.email.as_str(),
+            user.name.as_str(),
+            MailMessage::ResetPassword { link },
+            now,
+        )],
+    };
+    match app.stores.accounts.issue_token(&effects, 0, now).await {
+        Ok(()) => app.dispatch(&effects.jobs).await,
+        // Deleted or re-addressed in between: nobody to mail.
+        Err(StoreError::Conflict) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResetBody {
+    token: Option<String>,
+    password: Option<String>,
+}
+
+/// Sets the new password and ends every session; the token is spent.
+pub async fn reset(
+    State(app): State<AppState>,
+    Json(body): Json<ResetBody>,
+) -> Result<StatusCode, ApiError> {
+    let mut errors = FieldErrors::default();
+    let token = errors.required("token", body.token);
+    let password = errors.required("password", body.password);
+    let (Some(token), Some(password)) = (token, password) else {
+        return Err(ApiError::Validation(errors.into_vec()));
+    };
+    let hash = account_token_hash(&token).ok_or_else(invalid_token)?;
+    let record = app
+        .stores
+        .accounts
+        .find_token(&hash)
+        .await?
+        .filter(|t| t.purpose == TokenPurpose::ResetPassword)
+        .ok_or_else(invalid_token)?;
+    let user = app
+        .stores
+        .users
+        .get_user(&record.user_id)
+        .await?
+        .filter(|u| u.is_active())
+        .ok_or_else(invalid_token)?;
+    let mut errors = FieldErrors::default();
+    let password = errors.parse("password", Some(password), |raw| {
+        Password::parse(raw, Some(&user.email))
+    });
+    let Some(password) = password else {
+        return Err(ApiError::Validation(errors.into_vec()));
+    };
+    let new_hash = app.hasher.hash(&password).await?;
+    let now = now_ms();
+    let effects = Effects::jobs(vec![Job::email(
+        user.email.as_str(),
+        user.name.as_str(),
+        MailMessage::PasswordChanged,
+        now,
+    )]);
+    match app
+        .stores
+        .accounts
+        .reset_password(&record, &new_hash, now, &effects)
+        .await
+    {
+        Ok(()) => {
+            app.dispatch(&effects.jobs).await;
+            Ok(StatusCode::NO_CONTENT)
+        }
+        Err(StoreError::NotFound) => Err(invalid_token()),
+        Err(e) => Err(e.into()),
+    }
+}

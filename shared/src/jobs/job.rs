@@ -1,0 +1,149 @@
+//! The one job type producers enqueue and workers run. Serialised as JSON with a version, so a
+//! worker can refuse (and dead-letter) a shape it does not know instead of guessing.
+
+use serde::{Deserialize, Serialize};
+
+/// The job format this build writes and reads.
+pub const JOB_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Job {
+    pub version: u32,
+    /// Unique per job: workers run a job at most once per id, however often it is delivered.
+    pub id: String,
+    pub created_at: i64,
+    #[serde(flatten)]
+    pub work: Work,
+}
+
+/// What a job does. Mails and notices go to their own queue and worker; the clean-up after an
+/// account's deletion is run by the outbox sweeper itself (see `jobs::sweep`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Work {
+    Email(Mail),
+    Telegram(Notice),
+    #[serde(rename_all = "camelCase")]
+    AccountCleanup { user_id: String },
+}
+
+/// An e-mail to one address, rendered by the e-mail worker. Links carry their token in the
+/// fragment, which a mail scanner that follows links never sends to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Mail {
+    pub to: String,
+    pub name: String,
+    #[serde(flatten)]
+    pub message: MailMessage,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "template", rename_all = "camelCase")]
+pub enum MailMessage {
+    /// Sent on registration: welcome and verify in one.
+    #[serde(rename_all = "camelCase")]
+    Welcome { verify_link: String },
+    #[serde(rename_all = "camelCase")]
+    VerifyEmail { link: String },
+    #[serde(rename_all = "camelCase")]
+    ResetPassword { link: String },
+    PasswordChanged,
+    AccountDeleted,
+}
+
+/// A notice to the admins' Telegram chat, rendered (and escaped) by the Telegram worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "notice", rename_all = "camelCase")]
+pub enum Notice {
+    #[serde(rename_all = "camelCase")]
+    NewSignup { email: String, name: String },
+}
+
+/// The queue a job travels on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Queue {
+    Email,
+    Telegram,
+}
+
+impl Queue {
+    pub fn name(self) -> &'static str {
+        match self {
+            Queue::Email => "email",
+            Queue::Telegram => "telegram",
+        }
+    }
+}
+
+impl Job {
+    pub fn new(work: Work, now: i64) -> Self {
+        Self {
+            version: JOB_VERSION,
+            id: uuid::Uuid::now_v7().to_string(),
+            created_at: now,
+            work,
+        }
+    }
+
+    pub fn email(to: &str, name: &str, message: MailMessage, now: i64) -> Self {
+        Self::new(
+            Work::Email(Mail {
+                to: to.to_owned(),
+                name: name.to_owned(),
+                message,
+            }),
+            now,
+        )
+    }
+
+    /// The queue the job travels on; `None` for work the sweeper runs itself.
+    pub fn queue(&self) -> Option<Queue> {
+        match self.work {
+            Work::Email(_) => Some(Queue::Email),
+            Work::Telegram(_) => Some(Queue::Telegram),
+            Work::AccountCleanup { .. } => None,
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).expect("a job always serialises")
+    }
+
+    /// A job from a queue message; an unknown version or shape is an error, never a guess.
+    pub fn from_json(text: &str) -> Result<Self, String> {
+        #[derive(Deserialize)]
+        struct Versioned {
+            version: u32,
+        }
+        let versioned: Versioned =
+            serde_json::from_str(text).map_err(|e| format!("not a job: {e}"))?;
+        if versioned.version != JOB_VERSION {
+            return Err(format!("job version {} is not {JOB_VERSION}", versioned.version));
+        }
+        serde_json::from_str(text).map_err(|e| format!("not a job: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn jobs_round_trip_and_unknown_versions_are_refused() {
+        let job = Job::email(
+            "ada@example.com",
+            "Ada",
+            MailMessage::ResetPassword {
+                link: "http://x/reset-password#token=abc".into(),
+            },
+            1,
+        );
+        assert_eq!(Job::from_json(&job.to_json()), Ok(job.clone()));
+        let newer = job.to_json().replace("\"version\":1", "\"version\":2");
+        assert!(Job::from_json(&newer).unwrap_err().contains("version 2"));
+        assert!(Job::from_json("{\"version\":1,\"type\":\"nope\"}").is_err());
+        assert!(Job::from_json("garbage").is_err());
+    }
+}

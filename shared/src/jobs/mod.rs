@@ -1,0 +1,39 @@
+//! Background work. A job is written to the outbox in the same transaction as the change it
+//! reports, sent to its queue after the commit and then removed from the outbox; a sweeper
+//! re-sends what a failed send left behind. Workers claim each job id before running it, so a
+//! job delivered twice runs once.
+
+mod dispatch;
+mod job;
+mod render;
+mod run;
+mod settings;
+#[cfg(feature = "sqs")]
+pub mod sqs;
+#[cfg(all(feature = "sqs", feature = "dynamodb"))]
+pub mod worker;
+
+use async_trait::async_trait;
+
+use crate::BoxError;
+pub use dispatch::{dispatch, sweep};
+pub use job::{JOB_VERSION, Job, Mail, MailMessage, Notice, Queue, Work};
+pub use render::{render_mail, render_notice};
+pub use run::{Deliveries, JobFailure, TelegramDelivery, run_job};
+pub use settings::Needs;
+
+/// Where producers put jobs: SQS on AWS, a durable queue in the embedded store locally.
+#[async_trait]
+pub trait JobQueue: Send + Sync {
+    async fn send(&self, job: &Job) -> Result<(), BoxError>;
+}
+
+/// A queue that accepts nothing: jobs stay in the outbox (a function built without a queue).
+pub struct NoQueue(pub &'static str);
+
+#[async_trait]
+impl JobQueue for NoQueue {
+    async fn send(&self, _: &Job) -> Result<(), BoxError> {
+        Err(self.0.into())
+    }
+}

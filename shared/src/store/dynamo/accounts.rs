@@ -1,0 +1,259 @@
+//! Account tokens (`TOKEN#<hash>`) and the outbox (`OUTBOX#<job id>`, listed oldest first on
+//! GSI1 under `OUTBOX`).
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem, Update};
+
+use super::DynamoStore;
+use super::item::{Item, get_n, get_s, key, n, s, ttl_from_ms};
+use super::query::IndexQuery;
+use super::retry::WriteError;
+use super::schema::{GSI1, TTL_ATTRIBUTE};
+use super::users::profile_key;
+use crate::jobs::Job;
+use crate::store::{
+    AccountStore, AccountToken, Effects, OutboxStore, StoreError, TokenPurpose,
+};
+
+const OUTBOX: &str = "OUTBOX";
+
+fn token_key(hash: &str) -> Item {
+    key(format!("TOKEN#{hash}"), "TOKEN")
+}
+
+fn outbox_key(job_id: &str) -> Item {
+    key(format!("OUTBOX#{job_id}"), OUTBOX)
+}
+
+fn token_item(token: &AccountToken) -> Item {
+    let mut item = token_key(&token.hash);
+    item.extend([
+        ("type".to_owned(), s("account_token")),
+        ("purpose".to_owned(), s(token.purpose.as_str())),
+        ("userId".to_owned(), s(&token.user_id)),
+        ("email".to_owned(), s(&token.email)),
+        ("createdAt".to_owned(), n(token.created_at)),
+        ("expiresAt".to_owned(), n(token.expires_at)),
+        (TTL_ATTRIBUTE.to_owned(), ttl_from_ms(token.expires_at)),
+    ]);
+    item
+}
+
+fn token_from_item(item: &Item) -> Result<Option<AccountToken>, StoreError> {
+    let Some(purpose) = TokenPurpose::parse(&get_s(item, "purpose")?) else {
+        return Ok(None);
+    };
+    let hash = get_s(item, "PK")?
+        .strip_prefix("TOKEN#")
+        .unwrap_or_default()
+        .to_owned();
+    Ok(Some(AccountToken {
+        hash,
+        purpose,
+        user_id: get_s(item, "userId")?,
+        email: get_s(item, "email")?,
+        created_at: get_n(item, "createdAt")?,
+        expires_at: get_n(item, "expiresAt")?,
+    }))
+}
+
+fn outbox_item(job: &Job) -> Item {
+    let mut item = outbox_key(&job.id);
+    item.extend([
+        ("type".to_owned(), s("outbox")),
+        ("id".to_owned(), s(&job.id)),
+        ("job".to_owned(), s(job.to_json())),
+        ("createdAt".to_owned(), n(job.created_at)),
+        (GSI1.partition_key.to_owned(), s(OUTBOX)),
+        (
+            GSI1.sort_key.to_owned(),
+            s(format!("{:013}#{}", job.created_at, job.id)),
+        ),
+    ]);
+    item
+}
+
+fn put(table: &str, item: Item) -> Result<TransactWriteItem, StoreError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .build()?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// The transaction items that write a change's token and outbox jobs.
+pub(super) fn effect_items(
+    table: &str,
+    effects: &Effects,
+) -> Result<Vec<TransactWriteItem>, StoreError> {
+    let mut items = Vec::new();
+    if let Some(token) = &effects.token {
+        items.push(put(table, token_item(token))?);
+    }
+    for job in &effects.jobs {
+        items.push(put(table, outbox_item(job))?);
+    }
+    Ok(items)
+}
+
+/// Deletes the token, if it is still there and unexpired.
+fn spend_token(table: &str, token: &AccountToken, now: i64) -> Result<TransactWriteItem, StoreError> {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(token_key(&token.hash)))
+        .condition_expression("attribute_exists(#pk) AND #purpose = :purpose AND #expiresAt > :now")
+        .expression_attribute_names("#pk", "PK")
+        .expression_attribute_names("#purpose", "purpose")
+        .expression_attribute_names("#expiresAt", "expiresAt")
+        .expression_attribute_values(":purpose", s(token.purpose.as_str()))
+        .expression_attribute_values(":now", n(now))
+        .build()?;
+    Ok(TransactWriteItem::builder().delete(delete).build())
+}
+
+/// An update of the token's user, conditioned on the user being active with the token's address.
+fn user_update(token: &AccountToken, table: &str) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+    Update::builder()
+        .table_name(table)
+        .set_key(Some(profile_key(&token.user_id)))
+        .expression_attribute_names("#pk", "PK")
+        .expression_attribute_names("#deletedAt", "deletedAt")
+        .expression_attribute_names("#email", "email")
+        .expression_attribute_values(":email", s(&token.email))
+}
+
+const ACTIVE_WITH_ADDRESS: &str =
+    "attribute_exists(#pk) AND attribute_not_exists(#deletedAt) AND #email = :email";
+
+#[async_trait]
+impl AccountStore for DynamoStore {
+    async fn find_token(&self, hash: &str) -> Result<Option<AccountToken>, StoreError> {
+        let Some(item) = self.get_consistent(token_key(hash)).await? else {
+            return Ok(None);
+        };
+        let now = crate::clock::now_ms();
+        Ok(token_from_item(&item)?.filter(|t| t.expires_at > now))
+    }
+
+    async fn issue_token(
+        &self,
+        effects: &Effects,
+        min_gap_ms: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let token = effects
+            .token
+            .as_ref()
+            .ok_or_else(|| StoreError::backend("issue_token without a token"))?;
+        let update = match token.purpose {
+            TokenPurpose::VerifyEmail => user_update(token, &self.table)
+                .update_expression("SET #sent = :now")
+                .condition_expression(format!(
+                    "{ACTIVE_WITH_ADDRESS} AND (attribute_not_exists(#verified) OR #verified = :false) \
+                     AND (attribute_not_exists(#sent) OR #sent <= :cutoff)"
+                ))
+                .expression_attribute_names("#sent", "verifySentAt")
+                .expression_attribute_names("#verified", "emailVerified")
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":false", AttributeValue::Bool(false))
+                .expression_attribute_values(":cutoff", n(now - min_gap_ms)),
+            TokenPurpose::ResetPassword => user_update(token, &self.table)
+                .update_expression("SET #reset = :hash")
+                .condition_expression(ACTIVE_WITH_ADDRESS)
+                .expression_attribute_names("#reset", "resetToken")
+                .expression_attribute_values(":hash", s(&token.hash)),
+        };
+        let mut items = vec![TransactWriteItem::builder().update(update.build()?).build()];
+        items.extend(effect_items(&self.table, effects)?);
+        self.transact(items)
+            .await
+            .map_err(WriteError::into_store_error)
+    }
+
+    async fn verify_email(&self, token: &AccountToken, now: i64) -> Result<(), StoreError> {
+        let update = user_update(token, &self.table)
+            .update_expression("SET #verified = :true, #updatedAt = :now ADD #version :one")
+            .condition_expression(ACTIVE_WITH_ADDRESS)
+            .expression_attribute_names("#verified", "emailVerified")
+            .expression_attribute_names("#updatedAt", "updatedAt")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":one", n(1))
+            .build()?;
+        let items = vec![
+            spend_token(&self.table, token, now)?,
+            TransactWriteItem::builder().update(update).build(),
+        ];
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::Condition(_)) => Err(StoreError::NotFound),
+            Err(WriteError::Store(e)) => Err(e),
+        }
+    }
+
+    async fn reset_password(
+        &self,
+        token: &AccountToken,
+        new_hash: &str,
+        now: i64,
+        effects: &Effects,
+    ) -> Result<(), StoreError> {
+        let update = user_update(token, &self.table)
+            .update_expression(
+                "SET #hash = :hash, #updatedAt = :now ADD #version :one, #generation :one \
+                 REMOVE #reset",
+            )
+            .condition_expression(format!("{ACTIVE_WITH_ADDRESS} AND #reset = :token"))
+            .expression_attribute_names("#hash", "passwordHash")
+            .expression_attribute_names("#updatedAt", "updatedAt")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#generation", "sessionGeneration")
+            .expression_attribute_names("#reset", "resetToken")
+            .expression_attribute_values(":hash", s(new_hash))
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":token", s(&token.hash))
+            .build()?;
+        let mut items = vec![
+            spend_token(&self.table, token, now)?,
+            TransactWriteItem::builder().update(update).build(),
+        ];
+        items.extend(effect_items(&self.table, effects)?);
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::Condition(_)) => Err(StoreError::NotFound),
+            Err(WriteError::Store(e)) => Err(e),
+        }
+    }
+}
+
+#[async_trait]
+impl OutboxStore for DynamoStore {
+    async fn outbox_due(&self, before: i64, limit: usize) -> Result<Vec<Job>, StoreError> {
+        let query = IndexQuery {
+            index: GSI1,
+            partition: OUTBOX.to_owned(),
+            sort_prefix: None,
+            filter: None,
+            forward: true,
+            table_key: Box::new(outbox_key),
+        };
+        let page = self.query_index(&query, None, limit).await?;
+        page.items
+            .iter()
+            .filter(|item| get_n::<i64>(item, "createdAt").is_ok_and(|at| at < before))
+            .map(|item| Job::from_json(&get_s(item, "job")?).map_err(StoreError::backend))
+            .collect()
+    }
+
+    async fn remove_from_outbox(&self, job_id: &str) -> Result<(), StoreError> {
+        self.client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(outbox_key(job_id)))
+            .send()
+            .await?;
+        Ok(())
+    }
+}

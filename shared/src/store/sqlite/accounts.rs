@@ -1,0 +1,198 @@
+//! Account tokens and the outbox in the embedded store.
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::SqliteStore;
+use crate::jobs::Job;
+use crate::store::{
+    AccountStore, AccountToken, Effects, OutboxStore, StoreError, TokenPurpose,
+};
+
+/// Writes a change's token and outbox jobs inside the caller's transaction.
+pub(super) fn write_effects(conn: &Connection, effects: &Effects) -> Result<(), StoreError> {
+    if let Some(token) = &effects.token {
+        conn.execute(
+            "INSERT INTO account_tokens (hash, purpose, user_id, email, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                token.hash,
+                token.purpose.as_str(),
+                token.user_id,
+                token.email,
+                token.created_at,
+                token.expires_at
+            ],
+        )?;
+    }
+    for job in &effects.jobs {
+        conn.execute(
+            "INSERT INTO outbox (id, job, created_at) VALUES (?1, ?2, ?3)",
+            params![job.id, job.to_json(), job.created_at],
+        )?;
+    }
+    Ok(())
+}
+
+/// Deletes the token if it is still unspent and unexpired; false if it was not.
+fn spend_token(conn: &Connection, token: &AccountToken, now: i64) -> Result<bool, StoreError> {
+    let spent = conn.execute(
+        "DELETE FROM account_tokens WHERE hash = ?1 AND purpose = ?2 AND expires_at > ?3",
+        params![token.hash, token.purpose.as_str(), now],
+    )?;
+    Ok(spent == 1)
+}
+
+#[async_trait]
+impl AccountStore for SqliteStore {
+    async fn find_token(&self, hash: &str) -> Result<Option<AccountToken>, StoreError> {
+        let hash = hash.to_owned();
+        self.run(move |conn| {
+            let row = conn
+                .query_row(
+                    "SELECT hash, purpose, user_id, email, created_at, expires_at
+                     FROM account_tokens WHERE hash = ?1",
+                    [&hash],
+                    |row| {
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, String>(1)?,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, String>(3)?,
+                            row.get::<_, i64>(4)?,
+                            row.get::<_, i64>(5)?,
+                        ))
+                    },
+                )
+                .optional()?;
+            let now = crate::clock::now_ms();
+            Ok(row.and_then(|(hash, purpose, user_id, email, created_at, expires_at)| {
+                Some(AccountToken {
+                    hash,
+                    purpose: TokenPurpose::parse(&purpose)?,
+                    user_id,
+                    email,
+                    created_at,
+                    expires_at,
+                })
+                .filter(|t| t.expires_at > now)
+            }))
+        })
+        .await
+    }
+
+    async fn issue_token(
+        &self,
+        effects: &Effects,
+        min_gap_ms: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let effects = effects.clone();
+        self.run(move |conn| {
+            let token = effects
+                .token
+                .as_ref()
+                .ok_or_else(|| StoreError::backend("issue_token without a token"))?;
+            let tx = conn.transaction()?;
+            let changed = match token.purpose {
+                TokenPurpose::VerifyEmail => tx.execute(
+                    "UPDATE users SET verify_sent_at = ?1
+                     WHERE id = ?2 AND email = ?3 AND deleted_at IS NULL AND email_verified = 0
+                       AND (verify_sent_at IS NULL OR verify_sent_at <= ?4)",
+                    params![now, token.user_id, token.email, now - min_gap_ms],
+                )?,
+                TokenPurpose::ResetPassword => tx.execute(
+                    "UPDATE users SET reset_token = ?1
+                     WHERE id = ?2 AND email = ?3 AND deleted_at IS NULL",
+                    params![token.hash, token.user_id, token.email],
+                )?,
+            };
+            if changed == 0 {
+                return Err(StoreError::Conflict);
+            }
+            write_effects(&tx, &effects)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn verify_email(&self, token: &AccountToken, now: i64) -> Result<(), StoreError> {
+        let token = token.clone();
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            if !spend_token(&tx, &token, now)? {
+                return Err(StoreError::NotFound);
+            }
+            let changed = tx.execute(
+                "UPDATE users SET email_verified = 1, updated_at = ?1, version = version + 1
+                 WHERE id = ?2 AND email = ?3 AND deleted_at IS NULL",
+                params![now, token.user_id, token.email],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn reset_password(
+        &self,
+        token: &AccountToken,
+        new_hash: &str,
+        now: i64,
+        effects: &Effects,
+    ) -> Result<(), StoreError> {
+        let (token, new_hash, effects) = (token.clone(), new_hash.to_owned(), effects.clone());
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            if !spend_token(&tx, &token, now)? {
+                return Err(StoreError::NotFound);
+            }
+            let changed = tx.execute(
+                "UPDATE users SET password_hash = ?1, reset_token = NULL, updated_at = ?2,
+                 session_generation = session_generation + 1, version = version + 1
+                 WHERE id = ?3 AND reset_token = ?4 AND deleted_at IS NULL",
+                params![new_hash, now, token.user_id, token.hash],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+            write_effects(&tx, &effects)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl OutboxStore for SqliteStore {
+    async fn outbox_due(&self, before: i64, limit: usize) -> Result<Vec<Job>, StoreError> {
+        self.run(move |conn| {
+            let mut statement = conn.prepare(
+                "SELECT job FROM outbox WHERE created_at < ?1 ORDER BY created_at, id LIMIT ?2",
+            )?;
+            let rows = statement.query_map(params![before, limit as i64], |row| {
+                row.get::<_, String>(0)
+            })?;
+            rows.map(|row| {
+                let text = row?;
+                Job::from_json(&text).map_err(StoreError::backend)
+            })
+            .collect()
+        })
+        .await
+    }
+
+    async fn remove_from_outbox(&self, job_id: &str) -> Result<(), StoreError> {
+        let id = job_id.to_owned();
+        self.run(move |conn| {
+            conn.execute("DELETE FROM outbox WHERE id = ?1", [&id])?;
+            Ok(())
+        })
+        .await
+    }
+}
