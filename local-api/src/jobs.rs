@@ -84,11 +84,15 @@ async fn handle(
         }
         Err(failure) if message.receive_count >= MAX_RECEIVES => {
             tracing::error!(job = %job.id, error = %failure, "job failed {MAX_RECEIVES} times; dead-lettered");
-            store.dead_letter(&message.message_id, &failure.to_string()).await
+            store
+                .dead_letter(&message.message_id, &failure.to_string())
+                .await
         }
         Err(failure) => {
             let after = match &failure {
-                JobFailure::Retry { after: Some(after), .. } => *after,
+                JobFailure::Retry {
+                    after: Some(after), ..
+                } => *after,
                 // 2, 4, 8, 16 s: sooner than the deployed queue's visibility timeout, so a
                 // local run shows the retries.
                 _ => Duration::from_secs(1 << message.receive_count.min(6)),

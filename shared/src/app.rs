@@ -44,8 +44,8 @@ impl App {
         let store = Arc::new(crate::store::sqlite::SqliteStore::open(
             &config.sqlite_path(),
         )?);
-        let mut app = Self::new(config, Stores::from_adapter(store.clone()), keys)
-            .with_queue(store.clone());
+        let mut app =
+            Self::new(config, Stores::from_adapter(store.clone()), keys).with_queue(store.clone());
         app.embedded = Some(store);
         Ok(app)
     }

@@ -50,7 +50,11 @@ fn session_for(user: &User, expires_in_ms: i64) -> (Session, RefreshRecord, Refr
 
 async fn creates_and_finds_users(app: TestApp) {
     let ada = user("ada@example.com");
-    app.stores.users.create_user(&ada, &Effects::none()).await.unwrap();
+    app.stores
+        .users
+        .create_user(&ada, &Effects::none())
+        .await
+        .unwrap();
     assert_eq!(
         app.stores.users.get_user(&ada.id).await.unwrap(),
         Some(ada.clone())
@@ -77,7 +81,11 @@ async fn rejects_a_second_user_with_the_same_email(app: TestApp) {
         .await
         .unwrap();
     let second = user("dup@example.com");
-    let result = app.stores.users.create_user(&second, &Effects::none()).await;
+    let result = app
+        .stores
+        .users
+        .create_user(&second, &Effects::none())
+        .await;
     assert!(matches!(result, Err(StoreError::EmailTaken)), "{result:?}");
     // The loser left nothing behind.
     assert_eq!(app.stores.users.get_user(&second.id).await.unwrap(), None);
@@ -100,7 +108,11 @@ async fn lets_exactly_one_of_twenty_concurrent_registrations_win(app: TestApp) {
 
 async fn changes_roles_and_bumps_the_version(app: TestApp) {
     let ada = user("role@example.com");
-    app.stores.users.create_user(&ada, &Effects::none()).await.unwrap();
+    app.stores
+        .users
+        .create_user(&ada, &Effects::none())
+        .await
+        .unwrap();
     let promoted = app
         .stores
         .users
@@ -123,7 +135,11 @@ async fn changes_roles_and_bumps_the_version(app: TestApp) {
 
 async fn records_logout_everywhere(app: TestApp) {
     let ada = user("everywhere@example.com");
-    app.stores.users.create_user(&ada, &Effects::none()).await.unwrap();
+    app.stores
+        .users
+        .create_user(&ada, &Effects::none())
+        .await
+        .unwrap();
     for round in 1..=2 {
         app.stores
             .users
@@ -143,7 +159,11 @@ async fn records_logout_everywhere(app: TestApp) {
 /// old session generation back: it loses its version check, and owns no session attribute.
 async fn a_stale_profile_edit_cannot_undo_logout_everywhere(app: TestApp) {
     let ada = user("stale-edit@example.com");
-    app.stores.users.create_user(&ada, &Effects::none()).await.unwrap();
+    app.stores
+        .users
+        .create_user(&ada, &Effects::none())
+        .await
+        .unwrap();
     let read_before = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
     app.stores
         .users
@@ -188,7 +208,11 @@ async fn a_stale_profile_edit_cannot_undo_logout_everywhere(app: TestApp) {
 /// not make it fail; a second change from the same verified hash does.
 async fn a_password_change_wins_against_profile_edits(app: TestApp) {
     let ada = user("password@example.com");
-    app.stores.users.create_user(&ada, &Effects::none()).await.unwrap();
+    app.stores
+        .users
+        .create_user(&ada, &Effects::none())
+        .await
+        .unwrap();
     let verified = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
     let edit = verified.with_profile(
         ProfileChanges {
@@ -223,7 +247,11 @@ async fn a_password_change_wins_against_profile_edits(app: TestApp) {
 /// Defect 4: deleting a user with an expected version is conditional on it.
 async fn deletes_users_only_at_the_expected_version(app: TestApp) {
     let ada = user("delete-version@example.com");
-    app.stores.users.create_user(&ada, &Effects::none()).await.unwrap();
+    app.stores
+        .users
+        .create_user(&ada, &Effects::none())
+        .await
+        .unwrap();
     let stale = app
         .stores
         .users
@@ -269,7 +297,11 @@ fn post_by(author: &User, tags: &[&str]) -> Post {
 /// a post before cannot bring it back; and no post can be created once the author is deleted.
 async fn hidden_posts_stay_hidden_and_deleted_authors_cannot_post(app: TestApp) {
     let ada = user("hide@example.com");
-    app.stores.users.create_user(&ada, &Effects::none()).await.unwrap();
+    app.stores
+        .users
+        .create_user(&ada, &Effects::none())
+        .await
+        .unwrap();
     let post = post_by(&ada, &["rust"]);
     app.stores.posts.create_post(&post).await.unwrap();
     let read_before = app.stores.posts.get_post(&post.id).await.unwrap().unwrap();
@@ -319,7 +351,11 @@ async fn hidden_posts_stay_hidden_and_deleted_authors_cannot_post(app: TestApp) 
 /// Defect 4: deleting a post is conditional on the version read.
 async fn deletes_posts_only_at_the_version_read(app: TestApp) {
     let ada = user("post-delete@example.com");
-    app.stores.users.create_user(&ada, &Effects::none()).await.unwrap();
+    app.stores
+        .users
+        .create_user(&ada, &Effects::none())
+        .await
+        .unwrap();
     let post = post_by(&ada, &["a", "b"]);
     app.stores.posts.create_post(&post).await.unwrap();
     let edited = post.edited(
@@ -343,7 +379,11 @@ async fn deletes_posts_only_at_the_version_read(app: TestApp) {
 
 async fn stores_sessions_and_rotates_tokens_once(app: TestApp) {
     let ada = user("session@example.com");
-    app.stores.users.create_user(&ada, &Effects::none()).await.unwrap();
+    app.stores
+        .users
+        .create_user(&ada, &Effects::none())
+        .await
+        .unwrap();
     let (session, record, _) = session_for(&ada, 60_000);
     app.stores
         .sessions
@@ -413,7 +453,11 @@ async fn stores_sessions_and_rotates_tokens_once(app: TestApp) {
 
 async fn revoked_sessions_cannot_rotate(app: TestApp) {
     let ada = user("revoke@example.com");
-    app.stores.users.create_user(&ada, &Effects::none()).await.unwrap();
+    app.stores
+        .users
+        .create_user(&ada, &Effects::none())
+        .await
+        .unwrap();
     let (session, record, _) = session_for(&ada, 60_000);
     app.stores
         .sessions
@@ -468,7 +512,11 @@ async fn revoked_sessions_cannot_rotate(app: TestApp) {
 
 async fn ignores_expired_items_before_ttl_deletion(app: TestApp) {
     let ada = user("expired@example.com");
-    app.stores.users.create_user(&ada, &Effects::none()).await.unwrap();
+    app.stores
+        .users
+        .create_user(&ada, &Effects::none())
+        .await
+        .unwrap();
     let (session, record, _) = session_for(&ada, -1_000);
     app.stores
         .sessions
@@ -541,7 +589,11 @@ async fn concurrent_refreshes_within_grace_share_one_successor(app: TestApp) {
 
 async fn logout_revokes_the_family(app: TestApp) {
     let ada = user("logout@example.com");
-    app.stores.users.create_user(&ada, &Effects::none()).await.unwrap();
+    app.stores
+        .users
+        .create_user(&ada, &Effects::none())
+        .await
+        .unwrap();
     let tokens = start_session(&app, &ada).await.unwrap();
     shared::auth::end_session(&app, &tokens.refresh_token)
         .await

@@ -4,11 +4,11 @@
 use axum::extract::State;
 use serde::Deserialize;
 use shared::auth::{account_link, issue_account_token, start_session};
-use shared::jobs::{Job, MailMessage, Notice, Work};
-use shared::store::{Effects, TokenPurpose};
 use shared::clock::now_ms;
 use shared::domain::{DisplayName, Email, FieldErrors, Password, User};
 use shared::http::{ApiError, AppState, Json, Response, Routes, token_response};
+use shared::jobs::{Job, MailMessage, Notice, Work};
+use shared::store::{Effects, TokenPurpose};
 
 pub fn routes() -> Routes {
     Routes::new("register").post("/api/auth/register", register)

@@ -12,8 +12,8 @@ use shared::http::{
     self, ApiError, AppState, Json, Params, PathId, Response, etag, if_match, no_content,
     with_header,
 };
-use shared::permissions::{may_delete_user, may_edit_user, may_view_user};
 use shared::jobs::{Job, MailMessage, Work};
+use shared::permissions::{may_delete_user, may_edit_user, may_view_user};
 use shared::store::{Effects, StoreError};
 
 /// Conflicting writes a request without `If-Match` absorbs by re-reading, before giving up.

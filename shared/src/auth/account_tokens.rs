@@ -54,7 +54,10 @@ mod tests {
         );
         let (raw, record) = issue_account_token(TokenPurpose::ResetPassword, &user, 1_000);
         assert_ne!(raw, record.hash);
-        assert_eq!(account_token_hash(&raw).as_deref(), Some(record.hash.as_str()));
+        assert_eq!(
+            account_token_hash(&raw).as_deref(),
+            Some(record.hash.as_str())
+        );
         assert_eq!(record.expires_at, 1_000 + 30 * 60 * 1000);
         assert_eq!(account_token_hash("not a token"), None);
         assert_eq!(

@@ -25,7 +25,9 @@ pub enum Work {
     Email(Mail),
     Telegram(Notice),
     #[serde(rename_all = "camelCase")]
-    AccountCleanup { user_id: String },
+    AccountCleanup {
+        user_id: String,
+    },
 }
 
 /// An e-mail to one address, rendered by the e-mail worker. Links carry their token in the
@@ -44,11 +46,17 @@ pub struct Mail {
 pub enum MailMessage {
     /// Sent on registration: welcome and verify in one.
     #[serde(rename_all = "camelCase")]
-    Welcome { verify_link: String },
+    Welcome {
+        verify_link: String,
+    },
     #[serde(rename_all = "camelCase")]
-    VerifyEmail { link: String },
+    VerifyEmail {
+        link: String,
+    },
     #[serde(rename_all = "camelCase")]
-    ResetPassword { link: String },
+    ResetPassword {
+        link: String,
+    },
     PasswordChanged,
     AccountDeleted,
 }
@@ -120,7 +128,10 @@ impl Job {
         let versioned: Versioned =
             serde_json::from_str(text).map_err(|e| format!("not a job: {e}"))?;
         if versioned.version != JOB_VERSION {
-            return Err(format!("job version {} is not {JOB_VERSION}", versioned.version));
+            return Err(format!(
+                "job version {} is not {JOB_VERSION}",
+                versioned.version
+            ));
         }
         serde_json::from_str(text).map_err(|e| format!("not a job: {e}"))
     }

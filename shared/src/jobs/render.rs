@@ -61,10 +61,7 @@ pub fn render_mail(mail: &Mail) -> OutgoingMail {
     );
     if let Some(link) = link {
         text.push_str(&format!("\n{link}\n"));
-        html.push_str(&format!(
-            "<p><a href=\"{0}\">{0}</a></p>\n",
-            escape(link)
-        ));
+        html.push_str(&format!("<p><a href=\"{0}\">{0}</a></p>\n", escape(link)));
     }
     for paragraph in &paragraphs[1..] {
         text.push_str(&format!("\n{paragraph}\n"));
@@ -103,9 +100,15 @@ mod tests {
             },
         };
         let out = render_mail(&mail);
-        assert!(out.html.contains("&lt;script&gt;Ada &amp; co&lt;/script&gt;"));
+        assert!(
+            out.html
+                .contains("&lt;script&gt;Ada &amp; co&lt;/script&gt;")
+        );
         assert!(!out.html.contains("<script>"));
-        assert!(out.text.contains("\nhttps://app.example/reset-password#token=abc\n"));
+        assert!(
+            out.text
+                .contains("\nhttps://app.example/reset-password#token=abc\n")
+        );
         let notice = render_notice(&Notice::NewSignup {
             email: "a_b*c@example.com".into(),
             name: "[x] <y> & z".into(),

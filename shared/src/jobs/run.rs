@@ -131,7 +131,9 @@ async fn deliver(deliveries: &Deliveries, job: &Job) -> Result<(), JobFailure> {
             }
         }
         Work::AccountCleanup { .. } => {
-            return Err(JobFailure::Permanent("the sweeper runs clean-ups, not workers".into()));
+            return Err(JobFailure::Permanent(
+                "the sweeper runs clean-ups, not workers".into(),
+            ));
         }
     }
     Ok(())

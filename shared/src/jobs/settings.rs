@@ -71,12 +71,20 @@ async fn smtp_settings(aws: Option<&SdkConfig>) -> Result<Option<SmtpSettings>, 
         Some("tls") => SmtpSecurity::Tls,
         Some("none") => SmtpSecurity::None,
         Some(other) => {
-            return Err(format!("SMTP_SECURITY must be starttls, tls or none, not `{other}`").into());
+            return Err(
+                format!("SMTP_SECURITY must be starttls, tls or none, not `{other}`").into(),
+            );
         }
     };
-    let default_port = if security == SmtpSecurity::Tls { 465 } else { 587 };
+    let default_port = if security == SmtpSecurity::Tls {
+        465
+    } else {
+        587
+    };
     let port = match var("SMTP_PORT") {
-        Some(port) => port.parse().map_err(|_| "SMTP_PORT must be a port number")?,
+        Some(port) => port
+            .parse()
+            .map_err(|_| "SMTP_PORT must be a port number")?,
         None => default_port,
     };
     let (username, password) = match var("SMTP_SECRET_ID") {

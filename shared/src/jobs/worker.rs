@@ -29,8 +29,8 @@ impl Worker {
         let app = App::from_env().await?;
         let aws = aws_sdk_config(&app.config).await;
         let deliveries = Deliveries::from_env(Some(&aws), &app.config.data_dir, needs).await?;
-        let dead_letter_url =
-            std::env::var("DEAD_LETTER_QUEUE_URL").map_err(|_| "DEAD_LETTER_QUEUE_URL is not set")?;
+        let dead_letter_url = std::env::var("DEAD_LETTER_QUEUE_URL")
+            .map_err(|_| "DEAD_LETTER_QUEUE_URL is not set")?;
         Ok(Self {
             app: Arc::new(app),
             deliveries,
@@ -61,7 +61,14 @@ impl Worker {
             Ok(job) => job,
             Err(reason) => return self.dead_letter(id, body, &reason).await,
         };
-        match run_job(&*self.app.stores.job_records, &self.deliveries, &job, now_ms()).await {
+        match run_job(
+            &*self.app.stores.job_records,
+            &self.deliveries,
+            &job,
+            now_ms(),
+        )
+        .await
+        {
             Ok(()) => true,
             Err(JobFailure::Permanent(reason)) => self.dead_letter(id, body, &reason).await,
             Err(failure @ JobFailure::Retry { .. }) => {
@@ -101,7 +108,11 @@ impl Worker {
     }
 
     async fn dead_letter(&self, id: &str, body: &str, reason: &str) -> bool {
-        tracing::error!(message = id, reason, "message cannot succeed; moving it to the dead-letter queue");
+        tracing::error!(
+            message = id,
+            reason,
+            "message cannot succeed; moving it to the dead-letter queue"
+        );
         match self
             .sqs
             .send_message()
@@ -125,9 +136,16 @@ fn queue_url_of(arn: &str) -> Option<String> {
     let [_, partition, "sqs", region, account, name] = parts[..] else {
         return None;
     };
-    let suffix = if partition == "aws-cn" { "amazonaws.com.cn" } else { "amazonaws.com" };
+    let suffix = if partition == "aws-cn" {
+        "amazonaws.com.cn"
+    } else {
+        "amazonaws.com"
+    };
     match std::env::var("AWS_ENDPOINT_URL_SQS").or_else(|_| std::env::var("AWS_ENDPOINT_URL")) {
-        Ok(endpoint) => Some(format!("{}/{account}/{name}", endpoint.trim_end_matches('/'))),
+        Ok(endpoint) => Some(format!(
+            "{}/{account}/{name}",
+            endpoint.trim_end_matches('/')
+        )),
         Err(_) => Some(format!("https://sqs.{region}.{suffix}/{account}/{name}")),
     }
 }
@@ -150,8 +168,7 @@ pub async fn run_sweeper() -> Result<(), BoxError> {
     lambda_http::lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
         let app = app.clone();
         async move {
-            let sent = super::sweep(&*app.queue, &app.stores, now_ms(), SWEEP_MIN_AGE)
-                .await?;
+            let sent = super::sweep(&*app.queue, &app.stores, now_ms(), SWEEP_MIN_AGE).await?;
             tracing::info!(sent, "outbox swept");
             Ok::<_, BoxError>(serde_json::json!({ "sent": sent }))
         }

@@ -158,8 +158,12 @@ pub trait AccountStore: Send + Sync {
     /// has the token's address. A reset token replaces the user's previous one, which stops
     /// working. A verification token is refused (`Conflict`) within `min_gap_ms` of the last one
     /// or once the address is verified.
-    async fn issue_token(&self, effects: &Effects, min_gap_ms: i64, now: i64)
-    -> Result<(), StoreError>;
+    async fn issue_token(
+        &self,
+        effects: &Effects,
+        min_gap_ms: i64,
+        now: i64,
+    ) -> Result<(), StoreError>;
     /// Spends a verification token and marks the address verified if it is still the user's.
     /// `NotFound` if the token was spent, expired or is for an address the user no longer has.
     async fn verify_email(&self, token: &AccountToken, now: i64) -> Result<(), StoreError>;

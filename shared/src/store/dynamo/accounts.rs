@@ -11,9 +11,7 @@ use super::retry::WriteError;
 use super::schema::{GSI1, TTL_ATTRIBUTE};
 use super::users::profile_key;
 use crate::jobs::Job;
-use crate::store::{
-    AccountStore, AccountToken, Effects, OutboxStore, StoreError, TokenPurpose,
-};
+use crate::store::{AccountStore, AccountToken, Effects, OutboxStore, StoreError, TokenPurpose};
 
 const OUTBOX: &str = "OUTBOX";
 
@@ -97,7 +95,11 @@ pub(super) fn effect_items(
 }
 
 /// Deletes the token, if it is still there and unexpired.
-fn spend_token(table: &str, token: &AccountToken, now: i64) -> Result<TransactWriteItem, StoreError> {
+fn spend_token(
+    table: &str,
+    token: &AccountToken,
+    now: i64,
+) -> Result<TransactWriteItem, StoreError> {
     let delete = Delete::builder()
         .table_name(table)
         .set_key(Some(token_key(&token.hash)))
@@ -112,7 +114,10 @@ fn spend_token(table: &str, token: &AccountToken, now: i64) -> Result<TransactWr
 }
 
 /// An update of the token's user, conditioned on the user being active with the token's address.
-fn user_update(token: &AccountToken, table: &str) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+fn user_update(
+    token: &AccountToken,
+    table: &str,
+) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
     Update::builder()
         .table_name(table)
         .set_key(Some(profile_key(&token.user_id)))

@@ -34,7 +34,12 @@ impl JobRecords for DynamoStore {
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(record(job_id, "running", now + lease_ms, now + KEEP_DONE_MS)))
+            .set_item(Some(record(
+                job_id,
+                "running",
+                now + lease_ms,
+                now + KEEP_DONE_MS,
+            )))
             .condition_expression(
                 "attribute_not_exists(#pk) OR (#state = :running AND #lease < :now)",
             )
@@ -47,7 +52,8 @@ impl JobRecords for DynamoStore {
             Ok(()) => Ok(Claim::Claimed),
             Err(WriteError::Condition(_)) => {
                 let current = self.get_consistent(record_key(job_id)).await?;
-                let done = current.is_some_and(|item| get_s(&item, "state").is_ok_and(|s| s == "done"));
+                let done =
+                    current.is_some_and(|item| get_s(&item, "state").is_ok_and(|s| s == "done"));
                 Ok(if done { Claim::Done } else { Claim::Busy })
             }
             Err(WriteError::Store(e)) => Err(e),
@@ -60,7 +66,9 @@ impl JobRecords for DynamoStore {
             .put_item()
             .table_name(&self.table)
             .set_item(Some(record(job_id, "done", 0, now + KEEP_DONE_MS)));
-        self.put(request).await.map_err(WriteError::into_store_error)
+        self.put(request)
+            .await
+            .map_err(WriteError::into_store_error)
     }
 
     async fn release_job(&self, job_id: &str) -> Result<(), StoreError> {

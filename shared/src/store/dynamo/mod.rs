@@ -1,8 +1,8 @@
 //! The DynamoDB adapter: one table, overloaded keys (see `schema` for the key shapes).
 
+mod accounts;
 #[cfg(test)]
 mod injected_errors;
-mod accounts;
 mod item;
 mod jobs;
 mod posts;

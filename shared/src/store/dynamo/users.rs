@@ -6,13 +6,13 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
 
+use super::accounts::effect_items;
 use super::item::{Item, corrupt, get_n, get_opt_n, get_s, key, n, s};
 use super::query::{Filter, IndexQuery, TableKey};
 use super::retry::WriteError;
 use super::schema::{GSI1, GSI2, GSI3};
 use super::{DynamoStore, put_if_absent};
 use crate::domain::{DisplayName, Email, Role, User};
-use super::accounts::effect_items;
 use crate::store::{Effects, Page, Position, StoreError, TokenPurpose, UserQuery, UserStore};
 
 pub(super) fn user_pk(id: &str) -> String {
@@ -46,7 +46,10 @@ fn user_to_item(user: &User) -> Item {
         ("updatedAt".to_owned(), n(user.updated_at)),
         ("version".to_owned(), n(user.version)),
         ("sessionGeneration".to_owned(), n(user.session_generation)),
-        ("emailVerified".to_owned(), AttributeValue::Bool(user.email_verified)),
+        (
+            "emailVerified".to_owned(),
+            AttributeValue::Bool(user.email_verified),
+        ),
         // Only active users are listed: the index entries are sparse.
         (GSI1.partition_key.to_owned(), s("USERS")),
         (GSI1.sort_key.to_owned(), s(user.email.as_str())),

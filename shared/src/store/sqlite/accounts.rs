@@ -5,9 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteStore;
 use crate::jobs::Job;
-use crate::store::{
-    AccountStore, AccountToken, Effects, OutboxStore, StoreError, TokenPurpose,
-};
+use crate::store::{AccountStore, AccountToken, Effects, OutboxStore, StoreError, TokenPurpose};
 
 /// Writes a change's token and outbox jobs inside the caller's transaction.
 pub(super) fn write_effects(conn: &Connection, effects: &Effects) -> Result<(), StoreError> {
@@ -66,17 +64,19 @@ impl AccountStore for SqliteStore {
                 )
                 .optional()?;
             let now = crate::clock::now_ms();
-            Ok(row.and_then(|(hash, purpose, user_id, email, created_at, expires_at)| {
-                Some(AccountToken {
-                    hash,
-                    purpose: TokenPurpose::parse(&purpose)?,
-                    user_id,
-                    email,
-                    created_at,
-                    expires_at,
-                })
-                .filter(|t| t.expires_at > now)
-            }))
+            Ok(
+                row.and_then(|(hash, purpose, user_id, email, created_at, expires_at)| {
+                    Some(AccountToken {
+                        hash,
+                        purpose: TokenPurpose::parse(&purpose)?,
+                        user_id,
+                        email,
+                        created_at,
+                        expires_at,
+                    })
+                    .filter(|t| t.expires_at > now)
+                }),
+            )
         })
         .await
     }
@@ -175,9 +175,8 @@ impl OutboxStore for SqliteStore {
             let mut statement = conn.prepare(
                 "SELECT job FROM outbox WHERE created_at < ?1 ORDER BY created_at, id LIMIT ?2",
             )?;
-            let rows = statement.query_map(params![before, limit as i64], |row| {
-                row.get::<_, String>(0)
-            })?;
+            let rows = statement
+                .query_map(params![before, limit as i64], |row| row.get::<_, String>(0))?;
             rows.map(|row| {
                 let text = row?;
                 Job::from_json(&text).map_err(StoreError::backend)

@@ -71,7 +71,11 @@ impl SqliteStore {
             for message in &received {
                 tx.execute(
                     "UPDATE queued_jobs SET receive_count = ?1, visible_at = ?2 WHERE id = ?3",
-                    params![message.receive_count, now + visibility_ms, message.message_id],
+                    params![
+                        message.receive_count,
+                        now + visibility_ms,
+                        message.message_id
+                    ],
                 )?;
             }
             tx.commit()?;

@@ -2,8 +2,8 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::SqliteStore;
-use crate::domain::{DisplayName, Email, Role, User};
 use super::accounts::write_effects;
+use crate::domain::{DisplayName, Email, Role, User};
 use crate::store::{Effects, Page, Position, StoreError, TokenPurpose, UserQuery, UserStore};
 
 const USER_COLUMNS: &str = "id, email, name, role, password_hash, created_at, updated_at, version, session_generation, deleted_at, email_verified";
@@ -27,7 +27,11 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
-fn insert_user(conn: &Connection, user: &User, verify_sent_at: Option<i64>) -> rusqlite::Result<usize> {
+fn insert_user(
+    conn: &Connection,
+    user: &User,
+    verify_sent_at: Option<i64>,
+) -> rusqlite::Result<usize> {
     conn.execute(
         &format!("INSERT INTO users ({USER_COLUMNS}, name_key, verify_sent_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
         params![
