@@ -313,3 +313,67 @@ async fn queued_jobs_survive_a_restart() {
     assert!(welcome.text.contains("/verify-email#token="));
     drop(server);
 }
+
+/// A user's own address change: password required, the new address confirms by link, the old
+/// address is told, and only then does the address change.
+#[tokio::test]
+async fn an_address_change_takes_the_password_and_a_confirmed_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let server = Server::start(data, &[]);
+    let erin = server.register("erin@example.com", PASSWORD).await;
+    let access = erin["accessToken"].as_str().unwrap().to_owned();
+    server.register("taken@example.com", PASSWORD).await;
+
+    let wrong = server
+        .post_authed(
+            "/api/users/me/email",
+            &access,
+            json!({ "email": "erin@new.example", "password": "not my password" }),
+        )
+        .await;
+    problem(wrong, 422, "validation_failed").await;
+    let taken = server
+        .post_authed(
+            "/api/users/me/email",
+            &access,
+            json!({ "email": "taken@example.com", "password": PASSWORD }),
+        )
+        .await;
+    problem(taken, 409, "email_taken").await;
+    let asked = server
+        .post_authed(
+            "/api/users/me/email",
+            &access,
+            json!({ "email": "erin@new.example", "password": PASSWORD }),
+        )
+        .await;
+    assert_eq!(asked.status(), 202);
+    // Nothing changes until the new address confirms.
+    assert_eq!(me(&server, &access).await["email"], "erin@example.com");
+    let confirm = mail_to(data, "erin@new.example", "Confirm your new e-mail").await;
+    let token = token_in(&confirm, "verify-email");
+    let confirmed = server
+        .post("/api/auth/verify-email", json!({ "token": token }))
+        .await;
+    assert_eq!(confirmed.status(), 204);
+    let profile = me(&server, &access).await;
+    assert_eq!(profile["email"], "erin@new.example");
+    assert_eq!(profile["emailVerified"], true);
+    let told = mail_to(data, "erin@example.com", "address was changed").await;
+    assert!(told.text.contains("erin@new.example"));
+    assert_eq!(
+        login(&server, "erin@new.example", PASSWORD).await.status(),
+        200
+    );
+    problem(
+        login(&server, "erin@example.com", PASSWORD).await,
+        401,
+        "invalid_credentials",
+    )
+    .await;
+    let again = server
+        .post("/api/auth/verify-email", json!({ "token": token }))
+        .await;
+    problem(again, 400, "invalid_token").await;
+}

@@ -54,7 +54,8 @@ async fn mail_reset_link(app: &shared::App, email: &Email) -> Result<(), ApiErro
         return Ok(());
     };
     let now = now_ms();
-    let (token, record) = issue_account_token(TokenPurpose::ResetPassword, &user, now);
+    let (token, record) =
+        issue_account_token(TokenPurpose::ResetPassword, &user, user.email.as_str(), now);
     let link = account_link(&app.config.app_base_url, "reset-password", &token);
     let effects = Effects {
         token: Some(record),

@@ -3,14 +3,19 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
+use shared::App;
 use shared::auth::{Principal, account_link, account_token_hash, issue_account_token};
 use shared::clock::now_ms;
 use shared::domain::FieldErrors;
+use shared::domain::{Email, ProfileChanges};
 use shared::http::{ApiError, AppState, Json};
 use shared::jobs::{Job, MailMessage};
-use shared::store::{Effects, StoreError, TokenPurpose};
+use shared::store::{AccountToken, Effects, StoreError, TokenPurpose};
 
 use crate::invalid_token;
+
+/// Conflicting writes an address change absorbs by re-reading the user.
+const ATTEMPTS: usize = 3;
 
 /// At most one verification mail a minute per user.
 const RESEND_GAP_MS: i64 = 60_000;
@@ -36,13 +41,63 @@ pub async fn verify(
         .accounts
         .find_token(&hash)
         .await?
-        .filter(|t| t.purpose == TokenPurpose::VerifyEmail)
+        .filter(|t| t.purpose != TokenPurpose::ResetPassword)
         .ok_or_else(invalid_token)?;
+    if record.purpose == TokenPurpose::ChangeEmail {
+        return confirm_change(&app, &record).await;
+    }
     match app.stores.accounts.verify_email(&record, now_ms()).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::NotFound) => Err(invalid_token()),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Makes the token's address the user's (verified), and tells the old address.
+async fn confirm_change(app: &App, token: &AccountToken) -> Result<StatusCode, ApiError> {
+    let new_email = Email::parse(&token.email).map_err(|_| invalid_token())?;
+    for _ in 0..ATTEMPTS {
+        let user = app
+            .stores
+            .users
+            .get_user(&token.user_id)
+            .await?
+            .filter(|u| u.is_active())
+            .ok_or_else(invalid_token)?;
+        let now = now_ms();
+        let mut next = user.with_profile(
+            ProfileChanges {
+                email: Some(new_email.clone()),
+                ..Default::default()
+            },
+            now,
+        );
+        next.email_verified = true;
+        let effects = Effects::jobs(vec![Job::email(
+            user.email.as_str(),
+            user.name.as_str(),
+            MailMessage::EmailChanged {
+                new_email: new_email.as_str().to_owned(),
+            },
+            now,
+        )]);
+        match app
+            .stores
+            .accounts
+            .change_email(token, &user, &next, &effects)
+            .await
+        {
+            Ok(()) => {
+                app.dispatch(&effects.jobs).await;
+                return Ok(StatusCode::NO_CONTENT);
+            }
+            // Another write to the user came between: apply the change to the new version.
+            Err(StoreError::Conflict) => continue,
+            Err(StoreError::NotFound) => return Err(invalid_token()),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(StoreError::Conflict.into())
 }
 
 /// Mails a new link to the caller's current address; 409 once verified, 429 within a minute
@@ -59,7 +114,8 @@ pub async fn resend(
         ));
     }
     let now = now_ms();
-    let (token, record) = issue_account_token(TokenPurpose::VerifyEmail, &user, now);
+    let (token, record) =
+        issue_account_token(TokenPurpose::VerifyEmail, &user, user.email.as_str(), now);
     let link = account_link(&app.config.app_base_url, "verify-email", &token);
     let effects = Effects {
         token: Some(record),

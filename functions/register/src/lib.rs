@@ -38,7 +38,8 @@ async fn register(
 
     let now = now_ms();
     let user = User::new(email, name, app.hasher.hash(&password).await?, now);
-    let (token, record) = issue_account_token(TokenPurpose::VerifyEmail, &user, now);
+    let (token, record) =
+        issue_account_token(TokenPurpose::VerifyEmail, &user, user.email.as_str(), now);
     let verify_link = account_link(&app.config.app_base_url, "verify-email", &token);
     let effects = Effects {
         token: Some(record),

@@ -1,5 +1,6 @@
 //! `/api/users/...`: profiles, the admin listing, updates with optimistic locking, deletion.
 
+mod email;
 mod list;
 mod profile;
 
@@ -9,6 +10,7 @@ pub fn routes() -> Routes {
     Routes::new("users")
         .get("/api/users", list::list)
         .get("/api/users/me", profile::me)
+        .post("/api/users/me/email", email::request_change)
         .get("/api/users/{id}", profile::get)
         .patch("/api/users/{id}", profile::patch)
         .delete("/api/users/{id}", profile::delete)

@@ -89,6 +89,14 @@ pub async fn patch(
     if !may_edit_user(&principal, &id, body.role.is_some()) {
         return Err(ApiError::Forbidden);
     }
+    if body.email.is_some() && id == principal.id() {
+        return Err(ApiError::ForbiddenBecause {
+            code: "email_change_needs_confirmation",
+            detail: "change your own address with POST /api/users/me/email {email, password}; \
+                     it replaces the old one once the new address confirms it"
+                .into(),
+        });
+    }
     let changes = parse_patch(body)?;
     let mut principal = principal;
     for attempt in 0..ATTEMPTS {

@@ -11,18 +11,24 @@ use crate::store::{AccountToken, TokenPurpose};
 pub const VERIFY_EMAIL_TTL: Duration = Duration::from_secs(24 * 3600);
 pub const RESET_PASSWORD_TTL: Duration = Duration::from_secs(30 * 60);
 
-/// A new token for `user`'s current address: what to mail, and what to store.
-pub fn issue_account_token(purpose: TokenPurpose, user: &User, now: i64) -> (String, AccountToken) {
+/// A new token for `user`, mailed to `email` (their current address, or for an address change
+/// the new one): what to mail, and what to store.
+pub fn issue_account_token(
+    purpose: TokenPurpose,
+    user: &User,
+    email: &str,
+    now: i64,
+) -> (String, AccountToken) {
     let token = RefreshToken::generate();
     let ttl = match purpose {
-        TokenPurpose::VerifyEmail => VERIFY_EMAIL_TTL,
+        TokenPurpose::VerifyEmail | TokenPurpose::ChangeEmail => VERIFY_EMAIL_TTL,
         TokenPurpose::ResetPassword => RESET_PASSWORD_TTL,
     };
     let record = AccountToken {
         hash: token.hash(),
         purpose,
         user_id: user.id.clone(),
-        email: user.email.as_str().to_owned(),
+        email: email.to_owned(),
         created_at: now,
         expires_at: now + ttl.as_millis() as i64,
     };
@@ -52,7 +58,8 @@ mod tests {
             "hash".into(),
             0,
         );
-        let (raw, record) = issue_account_token(TokenPurpose::ResetPassword, &user, 1_000);
+        let (raw, record) =
+            issue_account_token(TokenPurpose::ResetPassword, &user, "ada@example.com", 1_000);
         assert_ne!(raw, record.hash);
         assert_eq!(
             account_token_hash(&raw).as_deref(),

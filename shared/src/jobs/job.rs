@@ -59,6 +59,16 @@ pub enum MailMessage {
     },
     PasswordChanged,
     AccountDeleted,
+    /// To the new address: follow the link to make it the account's address.
+    #[serde(rename_all = "camelCase")]
+    ConfirmEmailChange {
+        link: String,
+    },
+    /// To the old address, once the change is done.
+    #[serde(rename_all = "camelCase")]
+    EmailChanged {
+        new_email: String,
+    },
 }
 
 /// A notice to the admins' Telegram chat, rendered (and escaped) by the Telegram worker.

@@ -6,7 +6,19 @@ use crate::notify::html::escape;
 use crate::notify::mail::OutgoingMail;
 
 /// (subject, paragraphs, link) of a mail; the link is on a line of its own.
-fn mail_parts(message: &MailMessage) -> (&'static str, Vec<&'static str>, Option<&str>) {
+fn mail_parts(message: &MailMessage) -> (&'static str, Vec<String>, Option<&str>) {
+    let (subject, paragraphs, link) = fixed_parts(message);
+    let mut paragraphs: Vec<String> = paragraphs.into_iter().map(str::to_owned).collect();
+    if let MailMessage::EmailChanged { new_email } = message {
+        paragraphs.insert(
+            0,
+            format!("The e-mail address of your account is now {new_email}."),
+        );
+    }
+    (subject, paragraphs, link)
+}
+
+fn fixed_parts(message: &MailMessage) -> (&'static str, Vec<&'static str>, Option<&str>) {
     match message {
         MailMessage::Welcome { verify_link } => (
             "Welcome! Please verify your e-mail address",
@@ -31,6 +43,19 @@ fn mail_parts(message: &MailMessage) -> (&'static str, Vec<&'static str>, Option
                 "If it was not you, ignore this message: your password stays as it is.",
             ],
             Some(link),
+        ),
+        MailMessage::ConfirmEmailChange { link } => (
+            "Confirm your new e-mail address",
+            vec![
+                "To make this the e-mail address of your account, open this link (it works for 24 hours):",
+                "If you did not ask for this, ignore this message: nothing changes.",
+            ],
+            Some(link),
+        ),
+        MailMessage::EmailChanged { .. } => (
+            "Your e-mail address was changed",
+            vec!["If this was not you, reset your password now and tell us."],
+            None,
         ),
         MailMessage::AccountDeleted => (
             "Your account was deleted",
@@ -57,7 +82,7 @@ pub fn render_mail(mail: &Mail) -> OutgoingMail {
     let mut html = format!(
         "<p>Hi {},</p>\n<p>{}</p>\n",
         escape(&mail.name),
-        escape(paragraphs[0])
+        escape(&paragraphs[0])
     );
     if let Some(link) = link {
         text.push_str(&format!("\n{link}\n"));

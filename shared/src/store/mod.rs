@@ -155,9 +155,10 @@ pub trait AccountStore: Send + Sync {
     /// The unexpired token with this hash.
     async fn find_token(&self, hash: &str) -> Result<Option<AccountToken>, StoreError>;
     /// Stores `effects.token` for its user with `effects.jobs`, if the user is active and still
-    /// has the token's address. A reset token replaces the user's previous one, which stops
-    /// working. A verification token is refused (`Conflict`) within `min_gap_ms` of the last one
-    /// or once the address is verified.
+    /// has the token's address (for an address change: is active). A reset or address-change
+    /// token replaces the user's previous one of its kind, which stops working. A verification
+    /// token is refused (`Conflict`) within `min_gap_ms` of the last one or once the address is
+    /// verified.
     async fn issue_token(
         &self,
         effects: &Effects,
@@ -167,6 +168,16 @@ pub trait AccountStore: Send + Sync {
     /// Spends a verification token and marks the address verified if it is still the user's.
     /// `NotFound` if the token was spent, expired or is for an address the user no longer has.
     async fn verify_email(&self, token: &AccountToken, now: i64) -> Result<(), StoreError>;
+    /// Spends an address-change token: `previous` becomes `next` (its new, verified address),
+    /// with `effects`. `NotFound` if the token was spent, expired or superseded; `Conflict` if
+    /// the user changed since `previous` was read; `EmailTaken` if the address was claimed.
+    async fn change_email(
+        &self,
+        token: &AccountToken,
+        previous: &User,
+        next: &User,
+        effects: &Effects,
+    ) -> Result<(), StoreError>;
     /// Spends a reset token: sets the password and ends every session, with `effects`.
     /// `NotFound` if the token was spent, expired or superseded by a newer one.
     async fn reset_password(

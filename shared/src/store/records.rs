@@ -117,6 +117,8 @@ impl PostQuery {
 pub enum TokenPurpose {
     VerifyEmail,
     ResetPassword,
+    /// Confirms a new address: the token's `email` replaces the user's once it is followed.
+    ChangeEmail,
 }
 
 impl TokenPurpose {
@@ -124,6 +126,7 @@ impl TokenPurpose {
         match self {
             TokenPurpose::VerifyEmail => "verify_email",
             TokenPurpose::ResetPassword => "reset_password",
+            TokenPurpose::ChangeEmail => "change_email",
         }
     }
 
@@ -131,6 +134,7 @@ impl TokenPurpose {
         match raw {
             "verify_email" => Some(TokenPurpose::VerifyEmail),
             "reset_password" => Some(TokenPurpose::ResetPassword),
+            "change_email" => Some(TokenPurpose::ChangeEmail),
             _ => None,
         }
     }

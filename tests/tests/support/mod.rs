@@ -46,6 +46,57 @@ impl TestApp {
     }
 }
 
+/// The same app with another job queue (e.g. a `Captured` one to read what was sent).
+pub fn with_queue(app: TestApp, queue: Arc<dyn shared::jobs::JobQueue>) -> TestApp {
+    let TestApp { app, router, _dir } = app;
+    drop(router);
+    let app = Arc::try_unwrap(app)
+        .ok()
+        .expect("no other handle on the app")
+        .with_queue(queue);
+    TestApp::new(app, _dir)
+}
+
+/// A queue that keeps what it is sent, so a test can read the mails a flow produced.
+#[derive(Default)]
+pub struct Captured(std::sync::Mutex<Vec<shared::jobs::Job>>);
+
+#[async_trait::async_trait]
+impl shared::jobs::JobQueue for Captured {
+    async fn send(&self, job: &shared::jobs::Job) -> Result<(), shared::BoxError> {
+        self.0.lock().unwrap().push(job.clone());
+        Ok(())
+    }
+}
+
+impl Captured {
+    pub fn jobs(&self) -> Vec<shared::jobs::Job> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// The token in the last mail to `to` whose message `pick` accepts.
+    pub fn token_mailed_to(
+        &self,
+        to: &str,
+        pick: impl Fn(&shared::jobs::MailMessage) -> Option<&str>,
+    ) -> String {
+        let jobs = self.jobs();
+        let link = jobs
+            .iter()
+            .rev()
+            .filter_map(|job| match &job.work {
+                shared::jobs::Work::Email(mail) if mail.to == to => pick(&mail.message),
+                _ => None,
+            })
+            .next()
+            .unwrap_or_else(|| panic!("no such mail to {to}: {jobs:?}"));
+        link.split_once("#token=")
+            .expect("a token link")
+            .1
+            .to_owned()
+    }
+}
+
 pub fn test_keys() -> KeyProvider {
     KeyProvider::fixed(KeySet::generate())
 }

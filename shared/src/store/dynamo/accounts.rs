@@ -9,7 +9,8 @@ use super::item::{Item, get_n, get_s, key, n, s, ttl_from_ms};
 use super::query::IndexQuery;
 use super::retry::WriteError;
 use super::schema::{GSI1, TTL_ATTRIBUTE};
-use super::users::profile_key;
+use super::users::{claim_email, confirmed_email_update, profile_key, release_email};
+use crate::domain::User;
 use crate::jobs::Job;
 use crate::store::{AccountStore, AccountToken, Effects, OutboxStore, StoreError, TokenPurpose};
 
@@ -167,6 +168,15 @@ impl AccountStore for DynamoStore {
                 .condition_expression(ACTIVE_WITH_ADDRESS)
                 .expression_attribute_names("#reset", "resetToken")
                 .expression_attribute_values(":hash", s(&token.hash)),
+            TokenPurpose::ChangeEmail => Update::builder()
+                .table_name(&self.table)
+                .set_key(Some(profile_key(&token.user_id)))
+                .update_expression("SET #pending = :hash")
+                .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#deletedAt)")
+                .expression_attribute_names("#pk", "PK")
+                .expression_attribute_names("#deletedAt", "deletedAt")
+                .expression_attribute_names("#pending", "pendingEmailToken")
+                .expression_attribute_values(":hash", s(&token.hash)),
         };
         let mut items = vec![TransactWriteItem::builder().update(update.build()?).build()];
         items.extend(effect_items(&self.table, effects)?);
@@ -193,6 +203,45 @@ impl AccountStore for DynamoStore {
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(WriteError::Condition(_)) => Err(StoreError::NotFound),
+            Err(WriteError::Store(e)) => Err(e),
+        }
+    }
+
+    async fn change_email(
+        &self,
+        token: &AccountToken,
+        previous: &User,
+        next: &User,
+        effects: &Effects,
+    ) -> Result<(), StoreError> {
+        let mut items = vec![
+            spend_token(&self.table, token, next.updated_at)?,
+            TransactWriteItem::builder()
+                .update(confirmed_email_update(
+                    &self.table,
+                    previous,
+                    next,
+                    &token.hash,
+                )?)
+                .build(),
+            release_email(&self.table, &previous.email, &previous.id)?,
+            claim_email(&self.table, &next.email, &next.id)?,
+        ];
+        items.extend(effect_items(&self.table, effects)?);
+        match self.transact(items).await {
+            Ok(()) => Ok(()),
+            Err(WriteError::Condition(failed)) if failed.contains(&0) => Err(StoreError::NotFound),
+            Err(WriteError::Condition(failed)) if failed == [3] => Err(StoreError::EmailTaken),
+            Err(WriteError::Condition(_)) => {
+                // The version moved, or a newer change request superseded this token.
+                let stored = self.get_consistent(profile_key(&previous.id)).await?;
+                let pending = stored.and_then(|item| get_s(&item, "pendingEmailToken").ok());
+                Err(if pending.as_deref() == Some(token.hash.as_str()) {
+                    StoreError::Conflict
+                } else {
+                    StoreError::NotFound
+                })
+            }
             Err(WriteError::Store(e)) => Err(e),
         }
     }

@@ -78,7 +78,7 @@ fn user_from_item(item: &Item) -> Result<User, StoreError> {
 }
 
 /// Releases an e-mail marker, if it still belongs to this user.
-fn release_email(
+pub(super) fn release_email(
     table: &str,
     email: &Email,
     user_id: &str,
@@ -93,23 +93,56 @@ fn release_email(
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
-fn claim_email(table: &str, email: &Email, user_id: &str) -> Result<TransactWriteItem, StoreError> {
+pub(super) fn claim_email(
+    table: &str,
+    email: &Email,
+    user_id: &str,
+) -> Result<TransactWriteItem, StoreError> {
     let mut marker = email_marker_key(email);
     marker.insert("userId".to_owned(), s(user_id));
     put_if_absent(table, marker)
 }
 
 /// The profile edit: name, e-mail, role and their index keys, at `next.version`.
-fn profile_update(table: &str, previous: &User, next: &User) -> Result<Update, StoreError> {
-    Ok(Update::builder()
+pub(super) fn profile_update(
+    table: &str,
+    previous: &User,
+    next: &User,
+) -> Result<Update, StoreError> {
+    Ok(profile_update_builder(table, previous, next)
+        .update_expression(PROFILE_SET)
+        .condition_expression(PROFILE_CONDITION)
+        .build()?)
+}
+
+const PROFILE_SET: &str = "SET #email = :email, #name = :name, #role = :role, #updatedAt = :now, \
+     #version = :next, #gsi1sk = :email, #gsi2pk = :rolePartition, #gsi2sk = :email, \
+     #gsi3sk = :nameKey, #verified = :verified";
+const PROFILE_CONDITION: &str = "#version = :expected AND attribute_not_exists(#deletedAt)";
+
+/// A profile edit that also spends the user's pending address-change token `token_hash`.
+pub(super) fn confirmed_email_update(
+    table: &str,
+    previous: &User,
+    next: &User,
+    token_hash: &str,
+) -> Result<Update, StoreError> {
+    Ok(profile_update_builder(table, previous, next)
+        .update_expression(format!("{PROFILE_SET} REMOVE #pending"))
+        .condition_expression(format!("{PROFILE_CONDITION} AND #pending = :pending"))
+        .expression_attribute_names("#pending", "pendingEmailToken")
+        .expression_attribute_values(":pending", s(token_hash))
+        .build()?)
+}
+
+fn profile_update_builder(
+    table: &str,
+    previous: &User,
+    next: &User,
+) -> aws_sdk_dynamodb::types::builders::UpdateBuilder {
+    Update::builder()
         .table_name(table)
         .set_key(Some(profile_key(&next.id)))
-        .update_expression(
-            "SET #email = :email, #name = :name, #role = :role, #updatedAt = :now, \
-             #version = :next, #gsi1sk = :email, #gsi2pk = :rolePartition, #gsi2sk = :email, \
-             #gsi3sk = :nameKey, #verified = :verified",
-        )
-        .condition_expression("#version = :expected AND attribute_not_exists(#deletedAt)")
         .expression_attribute_names("#email", "email")
         .expression_attribute_names("#name", "name")
         .expression_attribute_names("#role", "role")
@@ -130,7 +163,6 @@ fn profile_update(table: &str, previous: &User, next: &User) -> Result<Update, S
         .expression_attribute_values(":nameKey", s(next.name_key()))
         .expression_attribute_names("#verified", "emailVerified")
         .expression_attribute_values(":verified", AttributeValue::Bool(next.email_verified))
-        .build()?)
 }
 
 impl DynamoStore {

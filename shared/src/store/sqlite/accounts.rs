@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::SqliteStore;
+use crate::domain::User;
 use crate::jobs::Job;
 use crate::store::{AccountStore, AccountToken, Effects, OutboxStore, StoreError, TokenPurpose};
 
@@ -106,6 +107,10 @@ impl AccountStore for SqliteStore {
                      WHERE id = ?2 AND email = ?3 AND deleted_at IS NULL",
                     params![token.hash, token.user_id, token.email],
                 )?,
+                TokenPurpose::ChangeEmail => tx.execute(
+                    "UPDATE users SET pending_email_token = ?1 WHERE id = ?2 AND deleted_at IS NULL",
+                    params![token.hash, token.user_id],
+                )?,
             };
             if changed == 0 {
                 return Err(StoreError::Conflict);
@@ -132,6 +137,68 @@ impl AccountStore for SqliteStore {
             if changed == 0 {
                 return Err(StoreError::NotFound);
             }
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn change_email(
+        &self,
+        token: &AccountToken,
+        previous: &User,
+        next: &User,
+        effects: &Effects,
+    ) -> Result<(), StoreError> {
+        let (token, previous, next, effects) = (
+            token.clone(),
+            previous.clone(),
+            next.clone(),
+            effects.clone(),
+        );
+        self.run(move |conn| {
+            let tx = conn.transaction()?;
+            if !spend_token(&tx, &token, next.updated_at)? {
+                return Err(StoreError::NotFound);
+            }
+            let changed = tx.execute(
+                "UPDATE users SET email = ?1, email_verified = 1, updated_at = ?2, version = ?3,
+                 pending_email_token = NULL
+                 WHERE id = ?4 AND version = ?5 AND pending_email_token = ?6 AND deleted_at IS NULL",
+                params![
+                    next.email.as_str(),
+                    next.updated_at,
+                    next.version as i64,
+                    next.id,
+                    previous.version as i64,
+                    token.hash
+                ],
+            );
+            match changed {
+                Ok(1) => {}
+                Ok(_) => {
+                    let pending: Option<String> = tx
+                        .query_row(
+                            "SELECT pending_email_token FROM users WHERE id = ?1",
+                            [&next.id],
+                            |row| row.get(0),
+                        )
+                        .optional()?
+                        .flatten();
+                    return Err(if pending.as_deref() == Some(token.hash.as_str()) {
+                        StoreError::Conflict
+                    } else {
+                        StoreError::NotFound
+                    });
+                }
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    return Err(StoreError::EmailTaken);
+                }
+                Err(e) => return Err(e.into()),
+            }
+            write_effects(&tx, &effects)?;
             tx.commit()?;
             Ok(())
         })

@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS users (
     name_key TEXT NOT NULL,
     email_verified INTEGER NOT NULL DEFAULT 0,
     verify_sent_at INTEGER,
-    reset_token TEXT
+    reset_token TEXT,
+    pending_email_token TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS users_active_email ON users(email) WHERE deleted_at IS NULL;
 CREATE INDEX IF NOT EXISTS users_active_name ON users(name_key) WHERE deleted_at IS NULL;
@@ -112,6 +113,7 @@ const ADDED_COLUMNS: &[(&str, &str)] = &[
     ("users", "email_verified INTEGER NOT NULL DEFAULT 0"),
     ("users", "verify_sent_at INTEGER"),
     ("users", "reset_token TEXT"),
+    ("users", "pending_email_token TEXT"),
     ("sessions", "generation INTEGER NOT NULL DEFAULT 0"),
 ];
 

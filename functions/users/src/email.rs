@@ -1,0 +1,76 @@
+//! `POST /api/users/me/email` `{email, password}`: asks to change the caller's address. The
+//! current password is required; the new address gets a link and only replaces the old one
+//! once it is followed (`POST /api/auth/verify-email`), and the old address is told then.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use shared::auth::{Principal, account_link, issue_account_token};
+use shared::clock::now_ms;
+use shared::domain::{Email, FieldErrors, Invalid};
+use shared::http::{ApiError, AppState, Json};
+use shared::jobs::{Job, MailMessage};
+use shared::store::{Effects, StoreError, TokenPurpose};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmailChange {
+    email: Option<String>,
+    password: Option<String>,
+}
+
+pub async fn request_change(
+    State(app): State<AppState>,
+    principal: Principal,
+    Json(body): Json<EmailChange>,
+) -> Result<StatusCode, ApiError> {
+    let user = principal.user;
+    let mut errors = FieldErrors::default();
+    let email = errors.parse("email", body.email, Email::parse);
+    let password = errors.required("password", body.password);
+    let (Some(email), Some(password)) = (email, password) else {
+        return Err(ApiError::Validation(errors.into_vec()));
+    };
+    if !app
+        .hasher
+        .verify(&password, Some(&user.password_hash))
+        .await?
+    {
+        errors.push(
+            "password",
+            Invalid::new("incorrect", "is not your current password"),
+        );
+        return Err(ApiError::Validation(errors.into_vec()));
+    }
+    if email == user.email {
+        errors.push(
+            "email",
+            Invalid::new("unchanged", "is already your address"),
+        );
+        return Err(ApiError::Validation(errors.into_vec()));
+    }
+    if app.stores.users.find_user_by_email(&email).await?.is_some() {
+        return Err(StoreError::EmailTaken.into());
+    }
+    let now = now_ms();
+    let (token, record) =
+        issue_account_token(TokenPurpose::ChangeEmail, &user, email.as_str(), now);
+    let link = account_link(&app.config.app_base_url, "verify-email", &token);
+    let effects = Effects {
+        token: Some(record),
+        jobs: vec![Job::email(
+            email.as_str(),
+            user.name.as_str(),
+            MailMessage::ConfirmEmailChange { link },
+            now,
+        )],
+    };
+    match app.stores.accounts.issue_token(&effects, 0, now).await {
+        Ok(()) => {
+            app.dispatch(&effects.jobs).await;
+            Ok(StatusCode::ACCEPTED)
+        }
+        Err(StoreError::Conflict) => Err(ApiError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
