@@ -265,7 +265,7 @@ async fn the_outbox_keeps_jobs_until_removed(app: TestApp) {
     let effects = Effects::jobs(vec![second.clone(), first.clone()]);
     app.stores.users.create_user(&user, &effects).await.unwrap();
     let due = app.stores.outbox.outbox_due(1_500, 10).await.unwrap();
-    assert_eq!(due, [first.clone()]);
+    assert_eq!(due, std::slice::from_ref(&first));
     let due = app.stores.outbox.outbox_due(i64::MAX, 10).await.unwrap();
     assert_eq!(due, [first.clone(), second.clone()]);
     app.stores
