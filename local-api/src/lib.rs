@@ -15,6 +15,7 @@ pub fn http_functions() -> Vec<Routes> {
         users::routes(),
         posts::routes(),
         account::routes(),
+        leads::routes(),
     ]
 }
 

@@ -43,6 +43,10 @@ pub struct Config {
     pub require_email_verification: bool,
     pub email_queue_url: Option<String>,
     pub telegram_queue_url: Option<String>,
+    /// Where new leads are mailed as well (Telegram gets them always).
+    pub admin_email: Option<String>,
+    /// Region (ISO 3166 code, e.g. `US`) for lead phone numbers given without `+<country>`.
+    pub default_phone_region: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +119,8 @@ impl Default for Config {
             require_email_verification: false,
             email_queue_url: None,
             telegram_queue_url: None,
+            admin_email: None,
+            default_phone_region: None,
         }
     }
 }
@@ -161,6 +167,8 @@ impl Config {
             )?,
             email_queue_url: var("EMAIL_QUEUE_URL"),
             telegram_queue_url: var("TELEGRAM_QUEUE_URL"),
+            admin_email: var("ADMIN_EMAIL"),
+            default_phone_region: var("DEFAULT_PHONE_REGION"),
         })
     }
 

@@ -17,6 +17,11 @@ pub fn may_list_users(actor: &Principal) -> bool {
     is_admin(actor)
 }
 
+/// The leads left on the public form: admins read and work them.
+pub fn may_manage_leads(actor: &Principal) -> bool {
+    is_admin(actor)
+}
+
 /// Reading a profile: yourself, or an admin.
 pub fn may_view_user(actor: &Principal, user_id: &str) -> bool {
     actor.id() == user_id || is_admin(actor)

@@ -4,6 +4,7 @@
 mod display_name;
 mod email;
 mod field_errors;
+mod lead;
 mod password;
 mod post;
 mod post_summary;
@@ -14,6 +15,10 @@ mod user;
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use field_errors::{FieldError, FieldErrors, Invalid};
+pub use lead::{
+    Lead, LeadStatus, LeadView, MAX_LEAD_NAME_CHARS, MAX_MESSAGE_CHARS, MAX_SOURCE_CHARS,
+    bounded_text,
+};
 pub use password::Password;
 pub use post::{
     MAX_CONTENT_CHARS, MAX_TAGS, NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle,

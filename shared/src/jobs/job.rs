@@ -69,6 +69,8 @@ pub enum MailMessage {
     EmailChanged {
         new_email: String,
     },
+    /// To the admins' address.
+    NewLead(LeadNotice),
 }
 
 /// A notice to the admins' Telegram chat, rendered (and escaped) by the Telegram worker.
@@ -76,7 +78,21 @@ pub enum MailMessage {
 #[serde(tag = "notice", rename_all = "camelCase")]
 pub enum Notice {
     #[serde(rename_all = "camelCase")]
-    NewSignup { email: String, name: String },
+    NewSignup {
+        email: String,
+        name: String,
+    },
+    NewLead(LeadNotice),
+}
+
+/// What the admins hear of a new lead, by Telegram and by mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeadNotice {
+    pub phone: String,
+    pub source: String,
+    pub name: Option<String>,
+    pub message: Option<String>,
 }
 
 /// The queue a job travels on.

@@ -1,7 +1,7 @@
 //! What each job says: plain text and HTML for mails, HTML for Telegram notices. Every value a
 //! user typed is escaped in HTML.
 
-use super::{Mail, MailMessage, Notice};
+use super::{LeadNotice, Mail, MailMessage, Notice};
 use crate::notify::html::escape;
 use crate::notify::mail::OutgoingMail;
 
@@ -9,11 +9,16 @@ use crate::notify::mail::OutgoingMail;
 fn mail_parts(message: &MailMessage) -> (&'static str, Vec<String>, Option<&str>) {
     let (subject, paragraphs, link) = fixed_parts(message);
     let mut paragraphs: Vec<String> = paragraphs.into_iter().map(str::to_owned).collect();
-    if let MailMessage::EmailChanged { new_email } = message {
-        paragraphs.insert(
+    match message {
+        MailMessage::EmailChanged { new_email } => paragraphs.insert(
             0,
             format!("The e-mail address of your account is now {new_email}."),
-        );
+        ),
+        MailMessage::NewLead(lead) => {
+            let lines = lead_lines(lead);
+            paragraphs.splice(1..1, lines);
+        }
+        _ => {}
     }
     (subject, paragraphs, link)
 }
@@ -55,6 +60,14 @@ fn fixed_parts(message: &MailMessage) -> (&'static str, Vec<&'static str>, Optio
         MailMessage::EmailChanged { .. } => (
             "Your e-mail address was changed",
             vec!["If this was not you, reset your password now and tell us."],
+            None,
+        ),
+        MailMessage::NewLead(_) => (
+            "New lead from the website",
+            vec![
+                "Someone left their number on the form:",
+                "Call them back, then mark the lead contacted.",
+            ],
             None,
         ),
         MailMessage::AccountDeleted => (
@@ -108,7 +121,26 @@ pub fn render_notice(notice: &Notice) -> String {
             escape(name),
             escape(email)
         ),
+        Notice::NewLead(lead) => {
+            let lines: Vec<String> = lead_lines(lead).iter().map(|l| escape(l)).collect();
+            format!("<b>New lead</b>\n{}", lines.join("\n"))
+        }
     }
+}
+
+/// "Label: value" lines of a lead, unescaped.
+fn lead_lines(lead: &LeadNotice) -> Vec<String> {
+    let mut lines = vec![
+        format!("Phone: {}", lead.phone),
+        format!("Source: {}", lead.source),
+    ];
+    if let Some(name) = &lead.name {
+        lines.push(format!("Name: {name}"));
+    }
+    if let Some(message) = &lead.message {
+        lines.push(format!("Message: {message}"));
+    }
+    lines
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::BoxError;
-use crate::domain::{Email, Post, PostSummary, Role, User};
+use crate::domain::{Email, Lead, Post, PostSummary, Role, User};
 pub use records::{
     AccountToken, Claim, Effects, Page, Position, PostQuery, RefreshRecord, Session, TokenPurpose,
     UserQuery,
@@ -189,6 +189,22 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Leads from the public form.
+#[async_trait]
+pub trait LeadStore: Send + Sync {
+    /// Stores the lead with `effects` (the notices about it).
+    async fn create_lead(&self, lead: &Lead, effects: &Effects) -> Result<(), StoreError>;
+    async fn get_lead(&self, id: &str) -> Result<Option<Lead>, StoreError>;
+    /// Writes `next` if the stored version is still `previous.version` (`Conflict` otherwise).
+    async fn update_lead(&self, previous: &Lead, next: &Lead) -> Result<(), StoreError>;
+    /// Newest first.
+    async fn list_leads(
+        &self,
+        after: Option<&Position>,
+        limit: usize,
+    ) -> Result<Page<Lead>, StoreError>;
+}
+
 /// Jobs written with the change they report, waiting until their queue has them.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
@@ -217,6 +233,7 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionStore>,
     pub posts: Arc<dyn PostStore>,
     pub accounts: Arc<dyn AccountStore>,
+    pub leads: Arc<dyn LeadStore>,
     pub outbox: Arc<dyn OutboxStore>,
     pub job_records: Arc<dyn JobRecords>,
 }
@@ -224,13 +241,21 @@ pub struct Stores {
 impl Stores {
     pub fn from_adapter<A>(adapter: Arc<A>) -> Self
     where
-        A: UserStore + SessionStore + PostStore + AccountStore + OutboxStore + JobRecords + 'static,
+        A: UserStore
+            + SessionStore
+            + PostStore
+            + AccountStore
+            + LeadStore
+            + OutboxStore
+            + JobRecords
+            + 'static,
     {
         Self {
             users: adapter.clone(),
             sessions: adapter.clone(),
             posts: adapter.clone(),
             accounts: adapter.clone(),
+            leads: adapter.clone(),
             outbox: adapter.clone(),
             job_records: adapter,
         }

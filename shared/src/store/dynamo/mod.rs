@@ -5,6 +5,7 @@ mod accounts;
 mod injected_errors;
 mod item;
 mod jobs;
+mod leads;
 mod posts;
 mod query;
 mod retry;

@@ -13,6 +13,7 @@
 //! | account token   | `TOKEN#<hash>`    | `TOKEN`           |
 //! | outbox job      | `OUTBOX#<job id>` | `OUTBOX`          |
 //! | job record      | `JOB#<job id>`    | `JOB`             |
+//! | lead            | `LEAD#<id>`       | `LEAD`            |
 //!
 //! Index entries (sparse: only active users and visible posts carry them). What a listing
 //! filters on is in the index partition, so a query reads only what it returns:
@@ -21,6 +22,7 @@
 //! | user       | `USERS` / email                      | `USERS#<role>` / email                            | `USERS` / name#id                        |
 //! | post       | `STATUS#<status>` / feed time#id     | `AUTHOR#<author>` / created#id                    | `AUTHOR#<author>#<status>` / created#id  |
 //! | outbox job | `OUTBOX` / created#id                | –                                                 | –                                        |
+//! | lead       | `LEADS` / created#id                 | –                                                 | –                                        |
 //! | tag entry  | `TAG#<tag>#<status>` / feed time#id  | `TAG#<tag>#<status>#AUTHOR#<author>` / feed time#id | –                                      |
 //!
 //! A post's tag entries and its index entries hold the listing fields only (`LISTED_ATTRIBUTES`),
@@ -88,6 +90,10 @@ pub const LISTED_ATTRIBUTES: &[&str] = &[
     "tags",
     "publishedAt",
     "authorDeleted",
+    // leads
+    "phone",
+    "source",
+    "message",
     // outbox
     "job",
     // all

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 mod accounts;
 mod jobs;
+mod leads;
 mod posts;
 pub mod queue;
 mod sessions;
@@ -83,6 +84,19 @@ CREATE TABLE IF NOT EXISTS account_tokens (
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS leads (
+    id TEXT PRIMARY KEY,
+    phone TEXT NOT NULL,
+    source TEXT NOT NULL,
+    name TEXT,
+    message TEXT,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    list_key TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS leads_newest ON leads(list_key);
 CREATE TABLE IF NOT EXISTS outbox (
     id TEXT PRIMARY KEY,
     job TEXT NOT NULL,

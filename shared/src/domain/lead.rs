@@ -1,0 +1,162 @@
+//! A lead: someone who left a phone number on the public form for a human to call back.
+
+use serde::Serialize;
+
+use super::Invalid;
+use super::text::visible_text;
+use crate::clock::rfc3339;
+
+pub const MAX_SOURCE_CHARS: usize = 100;
+pub const MAX_LEAD_NAME_CHARS: usize = 100;
+pub const MAX_MESSAGE_CHARS: usize = 2000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LeadStatus {
+    New,
+    Contacted,
+    Closed,
+}
+
+impl LeadStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeadStatus::New => "new",
+            LeadStatus::Contacted => "contacted",
+            LeadStatus::Closed => "closed",
+        }
+    }
+
+    pub fn parse(raw: impl AsRef<str>) -> Result<Self, Invalid> {
+        match raw.as_ref() {
+            "new" => Ok(LeadStatus::New),
+            "contacted" => Ok(LeadStatus::Contacted),
+            "closed" => Ok(LeadStatus::Closed),
+            _ => Err(Invalid::new(
+                "invalid_status",
+                "must be new, contacted or closed",
+            )),
+        }
+    }
+}
+
+/// Trimmed free text of at most `max` characters, nothing hidden in it.
+pub fn bounded_text(raw: &str, max: usize, required: bool) -> Result<Option<String>, Invalid> {
+    let text = raw.trim();
+    if text.is_empty() {
+        return if required {
+            Err(Invalid::new("required", "must not be empty"))
+        } else {
+            Ok(None)
+        };
+    }
+    if text.chars().count() > max {
+        return Err(Invalid::new(
+            "too_long",
+            format!("must be at most {max} characters"),
+        ));
+    }
+    // Messages may span lines; nothing else invisible.
+    let single_line: String = text.replace(['\n', '\r', '\t'], " ");
+    visible_text(&single_line)?;
+    Ok(Some(text.to_owned()))
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lead {
+    pub id: String,
+    /// E.164, as the leads function parsed it.
+    pub phone: String,
+    pub source: String,
+    pub name: Option<String>,
+    pub message: Option<String>,
+    pub status: LeadStatus,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub version: u64,
+}
+
+impl Lead {
+    pub fn new(
+        phone: String,
+        source: String,
+        name: Option<String>,
+        message: Option<String>,
+        now: i64,
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            phone,
+            source,
+            name,
+            message,
+            status: LeadStatus::New,
+            created_at: now,
+            updated_at: now,
+            version: 1,
+        }
+    }
+
+    pub fn with_status(&self, status: LeadStatus, now: i64) -> Self {
+        Self {
+            status,
+            updated_at: now,
+            version: self.version + 1,
+            ..self.clone()
+        }
+    }
+
+    /// Newest first in both stores.
+    pub fn list_key(&self) -> String {
+        format!("{:013}#{}", self.created_at, self.id)
+    }
+
+    pub fn view(&self) -> LeadView {
+        LeadView {
+            id: self.id.clone(),
+            phone: self.phone.clone(),
+            source: self.source.clone(),
+            name: self.name.clone(),
+            message: self.message.clone(),
+            status: self.status,
+            created_at: rfc3339(self.created_at),
+            updated_at: rfc3339(self.updated_at),
+            version: self.version,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LeadView {
+    pub id: String,
+    pub phone: String,
+    pub source: String,
+    pub name: Option<String>,
+    pub message: Option<String>,
+    pub status: LeadStatus,
+    pub created_at: String,
+    pub updated_at: String,
+    pub version: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn free_text_is_trimmed_bounded_and_visible() {
+        assert_eq!(
+            bounded_text("  hi ", 10, true).unwrap().as_deref(),
+            Some("hi")
+        );
+        assert_eq!(bounded_text("  ", 10, false).unwrap(), None);
+        assert!(bounded_text("  ", 10, true).is_err());
+        assert!(bounded_text(&"x".repeat(11), 10, true).is_err());
+        assert!(bounded_text("a\u{202E}b", 10, true).is_err());
+        assert_eq!(
+            bounded_text("two\nlines", 20, true).unwrap().as_deref(),
+            Some("two\nlines")
+        );
+    }
+}
