@@ -304,6 +304,72 @@ async fn the_outbox_keeps_jobs_until_removed(app: TestApp) {
     );
 }
 
+/// Security events: the user gets a mail and the admins a Telegram notice, for a password
+/// change, a replayed refresh token and a deletion.
+async fn security_events_tell_the_user_and_the_admins(app: TestApp) {
+    use shared::jobs::{Notice, SecurityEvent, Work};
+    let (app, sent) = capturing(app);
+    let ada = account(&app, "secure@example.com", "Ada").await;
+    let told = |event: SecurityEvent, mail: fn(&MailMessage) -> bool| {
+        let jobs = sent.jobs();
+        let noticed = jobs.iter().any(|job| {
+            matches!(&job.work, Work::Telegram(Notice::Security { email, event: e })
+                if email == "secure@example.com" && *e == event)
+        });
+        let mailed = jobs.iter().any(|job| {
+            matches!(&job.work, Work::Email(m) if m.to == "secure@example.com" && mail(&m.message))
+        });
+        noticed && mailed
+    };
+    let changed = Call::new(Method::POST, "/api/auth/password")
+        .token(&ada.access)
+        .json(json!({ "currentPassword": "correct horse battery", "newPassword": "another good passphrase" }))
+        .send(&app)
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    assert!(told(SecurityEvent::PasswordChanged, |m| matches!(
+        m,
+        MailMessage::PasswordChanged
+    )));
+    let session = body_json(&changed);
+    let first = session["refreshToken"].as_str().unwrap().to_owned();
+    let rotated = support::refresh_with(&app, &first).await;
+    assert_eq!(rotated.status(), StatusCode::OK);
+    // Replaying the spent token after the grace window is reuse.
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    let replayed = support::refresh_with(&app, &first).await;
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    assert!(told(SecurityEvent::RefreshTokenReused, |m| matches!(
+        m,
+        MailMessage::RefreshTokenReused
+    )));
+    // The reuse revoked that session: delete from a fresh one.
+    let login = Call::new(Method::POST, "/api/auth/login")
+        .json(json!({ "email": "secure@example.com", "password": "another good passphrase" }))
+        .send(&app)
+        .await;
+    let access = body_json(&login)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deleted = Call::new(Method::DELETE, &format!("/api/users/{}?self=true", ada.id))
+        .token(&access)
+        .send(&app)
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    assert!(told(SecurityEvent::AccountDeleted, |m| matches!(
+        m,
+        MailMessage::AccountDeleted
+    )));
+    // The clean-up waits in the outbox for the sweeper's second pass.
+    let cleanup = app.stores.outbox.outbox_due(i64::MAX, 10).await.unwrap();
+    assert!(
+        cleanup
+            .iter()
+            .any(|job| matches!(&job.work, Work::AccountCleanup { user_id } if *user_id == ada.id))
+    );
+}
+
 fn config() -> Config {
     Config::for_tests()
 }
@@ -313,5 +379,9 @@ on_both_stores! {
     a_reset_link_works_once_and_only_the_newest => config(),
     an_address_change_is_confirmed_by_the_new_address => config(),
     job_claims_run_each_job_once => config(),
+    security_events_tell_the_user_and_the_admins => Config {
+        refresh_grace: std::time::Duration::from_secs(1),
+        ..config()
+    },
     the_outbox_keeps_jobs_until_removed => config(),
 }

@@ -420,7 +420,7 @@ async fn a_password_change_on_an_ended_session_fails(app: TestApp) {
     let result = app
         .stores
         .users
-        .change_password(&user, "$argon2id$new", now_ms())
+        .change_password(&user, "$argon2id$new", now_ms(), &Effects::none())
         .await;
     assert!(
         matches!(result, Err(shared::store::StoreError::Conflict)),

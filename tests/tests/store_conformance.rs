@@ -229,7 +229,7 @@ async fn a_password_change_wins_against_profile_edits(app: TestApp) {
     let changed = app
         .stores
         .users
-        .change_password(&verified, "$argon2id$new", now_ms())
+        .change_password(&verified, "$argon2id$new", now_ms(), &Effects::none())
         .await
         .unwrap();
     assert_eq!(changed.password_hash, "$argon2id$new");
@@ -239,7 +239,7 @@ async fn a_password_change_wins_against_profile_edits(app: TestApp) {
     let again = app
         .stores
         .users
-        .change_password(&verified, "$argon2id$other", now_ms())
+        .change_password(&verified, "$argon2id$other", now_ms(), &Effects::none())
         .await;
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
 }

@@ -11,7 +11,7 @@ use shared::auth::{account_link, account_token_hash, issue_account_token};
 use shared::clock::now_ms;
 use shared::domain::{Email, FieldErrors, Password};
 use shared::http::{self, ApiError, AppState, Json, Response};
-use shared::jobs::{Job, MailMessage};
+use shared::jobs::{Job, MailMessage, SecurityEvent};
 use shared::store::{Effects, StoreError, TokenPurpose};
 
 use crate::invalid_token;
@@ -117,12 +117,15 @@ pub async fn reset(
     };
     let new_hash = app.hasher.hash(&password).await?;
     let now = now_ms();
-    let effects = Effects::jobs(vec![Job::email(
-        user.email.as_str(),
-        user.name.as_str(),
-        MailMessage::PasswordChanged,
-        now,
-    )]);
+    let effects = Effects::jobs(vec![
+        Job::email(
+            user.email.as_str(),
+            user.name.as_str(),
+            MailMessage::PasswordChanged,
+            now,
+        ),
+        Job::security(user.email.as_str(), SecurityEvent::PasswordReset, now),
+    ]);
     match app
         .stores
         .accounts

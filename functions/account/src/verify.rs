@@ -9,7 +9,7 @@ use shared::clock::now_ms;
 use shared::domain::FieldErrors;
 use shared::domain::{Email, ProfileChanges};
 use shared::http::{ApiError, AppState, Json};
-use shared::jobs::{Job, MailMessage};
+use shared::jobs::{Job, MailMessage, SecurityEvent};
 use shared::store::{AccountToken, Effects, StoreError, TokenPurpose};
 
 use crate::invalid_token;
@@ -73,14 +73,17 @@ async fn confirm_change(app: &App, token: &AccountToken) -> Result<StatusCode, A
             now,
         );
         next.email_verified = true;
-        let effects = Effects::jobs(vec![Job::email(
-            user.email.as_str(),
-            user.name.as_str(),
-            MailMessage::EmailChanged {
-                new_email: new_email.as_str().to_owned(),
-            },
-            now,
-        )]);
+        let effects = Effects::jobs(vec![
+            Job::email(
+                user.email.as_str(),
+                user.name.as_str(),
+                MailMessage::EmailChanged {
+                    new_email: new_email.as_str().to_owned(),
+                },
+                now,
+            ),
+            Job::security(user.email.as_str(), SecurityEvent::EmailChanged, now),
+        ]);
         match app
             .stores
             .accounts

@@ -4,7 +4,8 @@ use shared::auth::{Principal, start_session};
 use shared::clock::now_ms;
 use shared::domain::{FieldErrors, Invalid, Password};
 use shared::http::{ApiError, AppState, Json, Response, token_response};
-use shared::store::StoreError;
+use shared::jobs::{Job, MailMessage, SecurityEvent};
+use shared::store::{Effects, StoreError};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -42,10 +43,20 @@ pub async fn change(
     }
 
     let new_hash = app.hasher.hash(&new).await?;
+    let now = now_ms();
+    let effects = Effects::jobs(vec![
+        Job::email(
+            user.email.as_str(),
+            user.name.as_str(),
+            MailMessage::PasswordChanged,
+            now,
+        ),
+        Job::security(user.email.as_str(), SecurityEvent::PasswordChanged, now),
+    ]);
     let changed = match app
         .stores
         .users
-        .change_password(&user, &new_hash, now_ms())
+        .change_password(&user, &new_hash, now, &effects)
         .await
     {
         Ok(changed) => changed,
@@ -68,6 +79,7 @@ pub async fn change(
         }
         Err(e) => return Err(e.into()),
     };
+    app.dispatch(&effects.jobs).await;
     // Every session, this one included, ended above; the caller continues in a new one.
     let tokens = start_session(&app, &changed).await?;
     token_response(axum::http::StatusCode::OK, &changed, tokens)

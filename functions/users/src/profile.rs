@@ -12,7 +12,7 @@ use shared::http::{
     self, ApiError, AppState, Json, Params, PathId, Response, etag, if_match, no_content,
     with_header,
 };
-use shared::jobs::{Job, MailMessage, Work};
+use shared::jobs::{Job, MailMessage, SecurityEvent, Work};
 use shared::permissions::{may_delete_user, may_edit_user, may_view_user};
 use shared::store::{Effects, StoreError};
 
@@ -168,6 +168,7 @@ pub async fn delete(
                     MailMessage::AccountDeleted,
                     now,
                 ),
+                Job::security(user.email.as_str(), SecurityEvent::AccountDeleted, now),
             ]);
             match app
                 .stores

@@ -6,6 +6,7 @@ use super::{AuthError, KeySet, RefreshToken, issue_access_token};
 use crate::App;
 use crate::clock::now_ms;
 use crate::domain::User;
+use crate::jobs::{Job, MailMessage, SecurityEvent};
 use crate::store::{RefreshRecord, Session, StoreError};
 
 /// A new access token and the refresh token that continues the session.
@@ -143,6 +144,7 @@ pub async fn refresh(app: &App, presented: &str) -> Result<(User, IssuedTokens),
                     .revoke_session(&user.id, &session.id, now)
                     .await?;
                 tracing::warn!(user_id = %user.id, session_id = %session.id, "refresh token reused; session revoked");
+                notify_reuse(app, &user, now).await;
                 return Err(AuthError::RefreshTokenReused);
             }
         }
@@ -150,6 +152,24 @@ pub async fn refresh(app: &App, presented: &str) -> Result<(User, IssuedTokens),
         return Ok((user, tokens));
     }
     Err(AuthError::InvalidRefreshToken)
+}
+
+/// Tells the user and the admins that a session was revoked for reuse. Best effort: if this
+/// write fails, the next replay of the same token tells them again.
+async fn notify_reuse(app: &App, user: &User, now: i64) {
+    let jobs = vec![
+        Job::email(
+            user.email.as_str(),
+            user.name.as_str(),
+            MailMessage::RefreshTokenReused,
+            now,
+        ),
+        Job::security(user.email.as_str(), SecurityEvent::RefreshTokenReused, now),
+    ];
+    match app.stores.outbox.add_to_outbox(&jobs).await {
+        Ok(()) => app.dispatch(&jobs).await,
+        Err(error) => tracing::warn!(error = ?error, "reuse notice not written"),
+    }
 }
 
 /// Revokes the family `presented` belongs to. Unknown tokens are already logged out.

@@ -59,6 +59,8 @@ pub enum MailMessage {
     },
     PasswordChanged,
     AccountDeleted,
+    /// Someone replayed an old refresh token: that session was signed out.
+    RefreshTokenReused,
     /// To the new address: follow the link to make it the account's address.
     #[serde(rename_all = "camelCase")]
     ConfirmEmailChange {
@@ -83,6 +85,37 @@ pub enum Notice {
         name: String,
     },
     NewLead(LeadNotice),
+    #[serde(rename_all = "camelCase")]
+    Security {
+        email: String,
+        event: SecurityEvent,
+    },
+}
+
+/// Security events the admins hear of (and the user gets a mail about).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SecurityEvent {
+    PasswordChanged,
+    PasswordReset,
+    EmailChanged,
+    AccountDeleted,
+    /// A spent refresh token came back after the grace window: its session was revoked.
+    RefreshTokenReused,
+}
+
+impl SecurityEvent {
+    pub fn describe(self) -> &'static str {
+        match self {
+            SecurityEvent::PasswordChanged => "password changed",
+            SecurityEvent::PasswordReset => "password reset by mailed link",
+            SecurityEvent::EmailChanged => "e-mail address changed",
+            SecurityEvent::AccountDeleted => "account deleted",
+            SecurityEvent::RefreshTokenReused => {
+                "refresh token reused (possible theft): session revoked"
+            }
+        }
+    }
 }
 
 /// What the admins hear of a new lead, by Telegram and by mail.
@@ -119,6 +152,17 @@ impl Job {
             created_at: now,
             work,
         }
+    }
+
+    /// The admins' notice of a security event on the account at `email`.
+    pub fn security(email: &str, event: SecurityEvent, now: i64) -> Self {
+        Self::new(
+            Work::Telegram(Notice::Security {
+                email: email.to_owned(),
+                event,
+            }),
+            now,
+        )
     }
 
     pub fn email(to: &str, name: &str, message: MailMessage, now: i64) -> Self {

@@ -17,7 +17,9 @@ use async_trait::async_trait;
 
 use crate::BoxError;
 pub use dispatch::{dispatch, sweep};
-pub use job::{JOB_VERSION, Job, LeadNotice, Mail, MailMessage, Notice, Queue, Work};
+pub use job::{
+    JOB_VERSION, Job, LeadNotice, Mail, MailMessage, Notice, Queue, SecurityEvent, Work,
+};
 pub use render::{render_mail, render_notice};
 pub use run::{Deliveries, JobFailure, TelegramDelivery, run_job};
 pub use settings::Needs;

@@ -70,6 +70,14 @@ fn fixed_parts(message: &MailMessage) -> (&'static str, Vec<&'static str>, Optio
             ],
             None,
         ),
+        MailMessage::RefreshTokenReused => (
+            "A session of your account was signed out",
+            vec![
+                "An old sign-in token of your account was used again, which can mean it was stolen. We signed that session out.",
+                "If you did not expect this, change your password.",
+            ],
+            None,
+        ),
         MailMessage::AccountDeleted => (
             "Your account was deleted",
             vec![
@@ -119,6 +127,11 @@ pub fn render_notice(notice: &Notice) -> String {
         Notice::NewSignup { email, name } => format!(
             "<b>New signup</b>\nName: {}\nE-mail: {}",
             escape(name),
+            escape(email)
+        ),
+        Notice::Security { email, event } => format!(
+            "<b>Security</b>: {}\nAccount: {}",
+            escape(event.describe()),
             escape(email)
         ),
         Notice::NewLead(lead) => {

@@ -70,6 +70,7 @@ pub trait UserStore: Send + Sync {
         user: &User,
         new_hash: &str,
         now: i64,
+        effects: &Effects,
     ) -> Result<User, StoreError>;
     /// Soft delete: sets `deleted_at`, ends every session, frees the e-mail, leaves listings,
     /// with `effects`. With `expected_version`, only if the stored version is that one
@@ -211,6 +212,9 @@ pub trait OutboxStore: Send + Sync {
     /// Jobs written before `before` (epoch ms) and still in the outbox, oldest first.
     async fn outbox_due(&self, before: i64, limit: usize) -> Result<Vec<Job>, StoreError>;
     async fn remove_from_outbox(&self, job_id: &str) -> Result<(), StoreError>;
+    /// Puts jobs in the outbox on their own, for a change that was not a store write (a
+    /// detected attack).
+    async fn add_to_outbox(&self, jobs: &[Job]) -> Result<(), StoreError>;
 }
 
 /// Which jobs ran: a worker claims a job id before running it, so a redelivered message never

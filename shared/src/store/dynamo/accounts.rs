@@ -301,6 +301,18 @@ impl OutboxStore for DynamoStore {
             .collect()
     }
 
+    async fn add_to_outbox(&self, jobs: &[Job]) -> Result<(), StoreError> {
+        for job in jobs {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(outbox_item(job)))
+                .send()
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn remove_from_outbox(&self, job_id: &str) -> Result<(), StoreError> {
         self.client
             .delete_item()

@@ -315,9 +315,11 @@ impl UserStore for DynamoStore {
         user: &User,
         new_hash: &str,
         now: i64,
+        effects: &Effects,
     ) -> Result<User, StoreError> {
-        let request = self
-            .update_active_user(&user.id)
+        let update = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(profile_key(&user.id)))
             .condition_expression(
                 "attribute_exists(#pk) AND attribute_not_exists(#deletedAt) AND #hash = :verified \
                  AND #generation = :generation",
@@ -325,16 +327,24 @@ impl UserStore for DynamoStore {
             .update_expression(
                 "SET #hash = :hash, #updatedAt = :now ADD #generation :one, #version :one",
             )
+            .expression_attribute_names("#pk", "PK")
+            .expression_attribute_names("#deletedAt", "deletedAt")
+            .expression_attribute_names("#updatedAt", "updatedAt")
+            .expression_attribute_names("#version", "version")
             .expression_attribute_names("#hash", "passwordHash")
             .expression_attribute_names("#generation", "sessionGeneration")
             .expression_attribute_values(":verified", s(&user.password_hash))
             .expression_attribute_values(":generation", n(user.session_generation))
             .expression_attribute_values(":hash", s(new_hash))
-            .expression_attribute_values(":now", n(now));
-        match self.update(request).await {
-            Ok(output) => user_from_item(output.attributes().ok_or(StoreError::NotFound)?),
-            Err(e) => Err(e.into_store_error()),
-        }
+            .expression_attribute_values(":now", n(now))
+            .expression_attribute_values(":one", n(1))
+            .build()?;
+        let mut items = vec![TransactWriteItem::builder().update(update).build()];
+        items.extend(effect_items(&self.table, effects)?);
+        self.transact(items)
+            .await
+            .map_err(WriteError::into_store_error)?;
+        self.get_user(&user.id).await?.ok_or(StoreError::NotFound)
     }
 
     async fn delete_user(

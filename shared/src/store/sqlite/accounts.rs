@@ -253,6 +253,11 @@ impl OutboxStore for SqliteStore {
         .await
     }
 
+    async fn add_to_outbox(&self, jobs: &[Job]) -> Result<(), StoreError> {
+        let effects = Effects::jobs(jobs.to_vec());
+        self.run(move |conn| write_effects(conn, &effects)).await
+    }
+
     async fn remove_from_outbox(&self, job_id: &str) -> Result<(), StoreError> {
         let id = job_id.to_owned();
         self.run(move |conn| {

@@ -176,15 +176,18 @@ impl UserStore for SqliteStore {
         user: &User,
         new_hash: &str,
         now: i64,
+        effects: &Effects,
     ) -> Result<User, StoreError> {
-        let (id, verified, new_hash, generation) = (
+        let (id, verified, new_hash, generation, effects) = (
             user.id.clone(),
             user.password_hash.clone(),
             new_hash.to_owned(),
             user.session_generation,
+            effects.clone(),
         );
         self.run(move |conn| {
-            let changed = conn.execute(
+            let tx = conn.transaction()?;
+            let changed = tx.execute(
                 "UPDATE users SET password_hash = ?1, updated_at = ?2,
                  session_generation = session_generation + 1, version = version + 1
                  WHERE id = ?3 AND password_hash = ?4 AND session_generation = ?5
@@ -194,7 +197,10 @@ impl UserStore for SqliteStore {
             if changed == 0 {
                 return Err(StoreError::Conflict);
             }
-            select_user(conn, "id = ?1", &id)?.ok_or(StoreError::NotFound)
+            write_effects(&tx, &effects)?;
+            let user = select_user(&tx, "id = ?1", &id)?.ok_or(StoreError::NotFound)?;
+            tx.commit()?;
+            Ok(user)
         })
         .await
     }
