@@ -81,10 +81,26 @@ async fn every_sample_event_is_served_by_its_function() {
     let after = invoke(&app, "refresh", &refreshed).await;
     assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
 
+    let forgot = invoke(&app, "forgot-password", &none).await;
+    assert_eq!(forgot.status(), StatusCode::ACCEPTED);
+    let lead = invoke(&app, "leads-submit", &none).await;
+    assert_eq!(lead.status(), StatusCode::ACCEPTED, "{:?}", lead.body());
+
     let everywhere = invoke(&app, "logout-all", &registered).await;
     assert_eq!(everywhere.status(), StatusCode::NO_CONTENT);
     let me = invoke(&app, "users-me", &registered).await;
     assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// The sample SQS event (`cargo lambda invoke email-worker --data-file events/sqs-email.json`)
+/// holds a job the workers accept.
+#[test]
+fn the_sample_sqs_event_holds_a_job() {
+    let path = format!("{}/../events/sqs-email.json", env!("CARGO_MANIFEST_DIR"));
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let body = event["Records"][0]["body"].as_str().unwrap();
+    let job = shared::jobs::Job::from_json(body).expect("a job");
+    assert_eq!(job.queue(), Some(shared::jobs::Queue::Email));
 }
 
 #[tokio::test]
