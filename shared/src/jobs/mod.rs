@@ -5,12 +5,17 @@
 
 mod dispatch;
 mod job;
+#[cfg(feature = "delivery")]
 mod render;
+#[cfg(feature = "delivery")]
 mod run;
+#[cfg(feature = "delivery")]
 mod settings;
 #[cfg(feature = "sqs")]
 pub mod sqs;
 #[cfg(all(feature = "sqs", feature = "dynamodb"))]
+pub mod sweeper;
+#[cfg(all(feature = "sqs", feature = "dynamodb", feature = "delivery"))]
 pub mod worker;
 
 use async_trait::async_trait;
@@ -20,8 +25,11 @@ pub use dispatch::{dispatch, sweep};
 pub use job::{
     JOB_VERSION, Job, LeadNotice, Mail, MailMessage, Notice, Queue, SecurityEvent, Work,
 };
+#[cfg(feature = "delivery")]
 pub use render::{render_mail, render_notice};
+#[cfg(feature = "delivery")]
 pub use run::{Deliveries, JobFailure, TelegramDelivery, run_job};
+#[cfg(feature = "delivery")]
 pub use settings::Needs;
 
 /// Where producers put jobs: SQS on AWS, a durable queue in the embedded store locally.

@@ -1,4 +1,4 @@
-//! The SQS-triggered worker Lambdas and the scheduled outbox sweeper. A batch answers with the
+//! The SQS-triggered worker Lambdas. A batch answers with the
 //! ids of the messages to try again only; a message that can never succeed (a body that is not
 //! a job, a delivery refused for good) goes to the dead-letter queue at once.
 
@@ -12,9 +12,6 @@ use super::{Deliveries, Job, JobFailure, Needs, run_job};
 use crate::app::aws_sdk_config;
 use crate::clock::now_ms;
 use crate::{App, BoxError, telemetry};
-
-/// Outbox jobs younger than this are left to the request that wrote them.
-pub const SWEEP_MIN_AGE: Duration = Duration::from_secs(60);
 
 pub struct Worker {
     pub app: Arc<App>,
@@ -157,21 +154,6 @@ pub async fn run_worker(needs: Needs) -> Result<(), BoxError> {
     lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let worker = worker.clone();
         async move { Ok::<_, BoxError>(worker.handle(event.payload).await) }
-    }))
-    .await
-}
-
-/// The scheduled sweeper Lambda: sends outbox jobs whose request did not.
-pub async fn run_sweeper() -> Result<(), BoxError> {
-    telemetry::init();
-    let app = Arc::new(App::from_env().await?);
-    lambda_http::lambda_runtime::run(service_fn(move |_: LambdaEvent<serde_json::Value>| {
-        let app = app.clone();
-        async move {
-            let sent = super::sweep(&*app.queue, &app.stores, now_ms(), SWEEP_MIN_AGE).await?;
-            tracing::info!(sent, "outbox swept");
-            Ok::<_, BoxError>(serde_json::json!({ "sent": sent }))
-        }
     }))
     .await
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), shared::BoxError> {
-    shared::jobs::worker::run_sweeper().await
+    shared::jobs::sweeper::run_sweeper().await
 }
