@@ -585,6 +585,22 @@ async fn concurrent_refreshes_within_grace_share_one_successor(app: TestApp) {
     // No revocation: the one successor keeps working.
     let next = refresh_with(&app, &successors[0]).await;
     assert_eq!(next.status(), StatusCode::OK, "{:?}", next.body());
+    let head = body_json(&next)["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Its successor is spent now: replaying the first token, even within the grace window, is
+    // reuse, not a walk down the chain to the live head; the whole family ends.
+    let replay = refresh_with(&app, &token).await;
+    assert_problem(&replay, StatusCode::UNAUTHORIZED, "refresh_token_reused");
+    let after = refresh_with(&app, &head).await;
+    assert_eq!(
+        after.status(),
+        StatusCode::UNAUTHORIZED,
+        "{:?}",
+        after.body()
+    );
 }
 
 async fn logout_revokes_the_family(app: TestApp) {

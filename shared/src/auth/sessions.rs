@@ -136,8 +136,11 @@ pub async fn refresh(app: &App, presented: &str) -> Result<(User, IssuedTokens),
                     Err(e) => return Err(e.into()),
                 }
             }
-            // A concurrent refresh (two tabs, a retry): hand out the same successor.
-            Some(spent_at) if now - spent_at < grace_ms => {}
+            // A concurrent refresh (two tabs, a retry): hand out the same successor, as long as
+            // that successor is still the family's head. Once it was itself spent, replaying an
+            // older token is reuse, however recent: grace never walks a thief down the chain.
+            Some(spent_at)
+                if now - spent_at < grace_ms && successor_is_head(app, &successor).await? => {}
             Some(_) => {
                 app.stores
                     .sessions
@@ -152,6 +155,16 @@ pub async fn refresh(app: &App, presented: &str) -> Result<(User, IssuedTokens),
         return Ok((user, tokens));
     }
     Err(AuthError::InvalidRefreshToken)
+}
+
+/// Whether `successor` exists and is unspent: the newest token of its family.
+async fn successor_is_head(app: &App, successor: &RefreshToken) -> Result<bool, AuthError> {
+    let record = app
+        .stores
+        .sessions
+        .find_refresh_token(&successor.hash())
+        .await?;
+    Ok(record.is_some_and(|r| r.spent_at.is_none()))
 }
 
 /// Tells the user and the admins that a session was revoked for reuse. Best effort: if this
