@@ -177,7 +177,11 @@ async fn a_stale_profile_edit_cannot_undo_logout_everywhere(app: TestApp) {
         },
         now_ms(),
     );
-    let result = app.stores.users.update_profile(&read_before, &edit).await;
+    let result = app
+        .stores
+        .users
+        .update_profile(&read_before, &edit, None)
+        .await;
     assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
     let stored = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
     assert_eq!(
@@ -196,7 +200,7 @@ async fn a_stale_profile_edit_cannot_undo_logout_everywhere(app: TestApp) {
     );
     app.stores
         .users
-        .update_profile(&fresh, &edit)
+        .update_profile(&fresh, &edit, None)
         .await
         .unwrap();
     let stored = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
@@ -223,7 +227,7 @@ async fn a_password_change_wins_against_profile_edits(app: TestApp) {
     );
     app.stores
         .users
-        .update_profile(&verified, &edit)
+        .update_profile(&verified, &edit, None)
         .await
         .unwrap();
     let changed = app
@@ -618,6 +622,70 @@ async fn logout_revokes_the_family(app: TestApp) {
     assert_problem(&response, StatusCode::UNAUTHORIZED, "invalid_refresh_token");
 }
 
+/// An admin demoted after reading a user cannot still change them: the write requires the
+/// admin's role at commit time.
+async fn a_demoted_admin_cannot_finish_an_edit(app: TestApp) {
+    let admin = user("demoted@example.com");
+    let target = user("target@example.com");
+    for u in [&admin, &target] {
+        app.stores
+            .users
+            .create_user(u, &Effects::none())
+            .await
+            .unwrap();
+    }
+    app.stores
+        .users
+        .set_role(&admin.id, Role::Admin, now_ms())
+        .await
+        .unwrap();
+    let read = app
+        .stores
+        .users
+        .get_user(&target.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let promoted = read.with_profile(
+        ProfileChanges {
+            role: Some(Role::Admin),
+            ..Default::default()
+        },
+        now_ms(),
+    );
+    // Demoted between the read and the write.
+    app.stores
+        .users
+        .set_role(&admin.id, Role::User, now_ms())
+        .await
+        .unwrap();
+    let result = app
+        .stores
+        .users
+        .update_profile(&read, &promoted, Some(&admin.id))
+        .await;
+    assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
+    let stored = app
+        .stores
+        .users
+        .get_user(&target.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.role, Role::User);
+    // Still an admin: the same edit goes through.
+    app.stores
+        .users
+        .set_role(&admin.id, Role::Admin, now_ms())
+        .await
+        .unwrap();
+    app.stores
+        .users
+        .update_profile(&read, &promoted, Some(&admin.id))
+        .await
+        .unwrap();
+}
+
 fn config() -> Config {
     Config::for_tests()
 }
@@ -630,6 +698,7 @@ fn no_grace() -> Config {
 }
 
 on_both_stores! {
+    a_demoted_admin_cannot_finish_an_edit => config(),
     creates_and_finds_users => config(),
     rejects_a_second_user_with_the_same_email => config(),
     lets_exactly_one_of_twenty_concurrent_registrations_win => config(),

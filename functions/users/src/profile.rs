@@ -121,7 +121,14 @@ pub async fn patch(
         }
         let expected = if_match(&headers, current.version)?;
         let next = current.with_profile(changes.clone(), now_ms());
-        match app.stores.users.update_profile(&current, &next).await {
+        // Changing someone else takes admin rights: the write holds only while they last.
+        let admin = (current.id != principal.id()).then(|| principal.id().to_owned());
+        match app
+            .stores
+            .users
+            .update_profile(&current, &next, admin.as_deref())
+            .await
+        {
             Ok(()) => return profile_response(&next),
             Err(StoreError::Conflict) if expected.is_some() => {
                 return Err(ApiError::PreconditionFailed);

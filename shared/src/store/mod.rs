@@ -56,8 +56,15 @@ pub trait UserStore: Send + Sync {
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     /// Writes `next`'s name, e-mail and role if the stored version is still `previous.version`
     /// (`Conflict` otherwise). An e-mail change releases the old address and claims the new one
-    /// in the same transaction (`EmailTaken` if someone holds it).
-    async fn update_profile(&self, previous: &User, next: &User) -> Result<(), StoreError>;
+    /// in the same transaction (`EmailTaken` if someone holds it). With `admin`, the write also
+    /// requires that user to still be an active admin when it commits (`Conflict` otherwise), so
+    /// an admin demoted meanwhile cannot still change someone else.
+    async fn update_profile(
+        &self,
+        previous: &User,
+        next: &User,
+        admin: Option<&str>,
+    ) -> Result<(), StoreError>;
     /// Sets the role whatever the version (the command-line `promote`).
     async fn set_role(&self, id: &str, role: Role, now: i64) -> Result<User, StoreError>;
     /// "Log out everywhere": bumps the session generation. `NotFound` for a deleted user.

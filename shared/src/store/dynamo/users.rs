@@ -4,7 +4,9 @@
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, ReturnValue, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, ReturnValue, TransactWriteItem, Update,
+};
 
 use super::accounts::effect_items;
 use super::item::{Item, corrupt, get_n, get_opt_n, get_s, key, n, s};
@@ -268,7 +270,12 @@ impl UserStore for DynamoStore {
         Ok(user.filter(User::is_active))
     }
 
-    async fn update_profile(&self, previous: &User, next: &User) -> Result<(), StoreError> {
+    async fn update_profile(
+        &self,
+        previous: &User,
+        next: &User,
+        admin: Option<&str>,
+    ) -> Result<(), StoreError> {
         let mut items = vec![
             TransactWriteItem::builder()
                 .update(profile_update(&self.table, previous, next)?)
@@ -277,6 +284,21 @@ impl UserStore for DynamoStore {
         if previous.email != next.email {
             items.push(release_email(&self.table, &previous.email, &previous.id)?);
             items.push(claim_email(&self.table, &next.email, &next.id)?);
+        }
+        if let Some(admin) = admin {
+            let still_admin = ConditionCheck::builder()
+                .table_name(&self.table)
+                .set_key(Some(profile_key(admin)))
+                .condition_expression("#role = :admin AND attribute_not_exists(#deletedAt)")
+                .expression_attribute_names("#role", "role")
+                .expression_attribute_names("#deletedAt", "deletedAt")
+                .expression_attribute_values(":admin", s(Role::Admin.as_str()))
+                .build()?;
+            items.push(
+                TransactWriteItem::builder()
+                    .condition_check(still_admin)
+                    .build(),
+            );
         }
         match self.transact(items).await {
             Ok(()) => Ok(()),

@@ -116,10 +116,33 @@ impl UserStore for SqliteStore {
             .await
     }
 
-    async fn update_profile(&self, previous: &User, next: &User) -> Result<(), StoreError> {
-        let (expected, next) = (previous.version as i64, next.clone());
+    async fn update_profile(
+        &self,
+        previous: &User,
+        next: &User,
+        admin: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let (expected, next, admin) = (
+            previous.version as i64,
+            next.clone(),
+            admin.map(str::to_owned),
+        );
         self.run(move |conn| {
-            let changed = conn.execute(
+            let tx = conn.transaction()?;
+            if let Some(admin) = &admin {
+                let still_admin: bool = tx
+                    .query_row(
+                        "SELECT role = 'admin' AND deleted_at IS NULL FROM users WHERE id = ?1",
+                        [admin],
+                        |row| row.get(0),
+                    )
+                    .optional()?
+                    .unwrap_or(false);
+                if !still_admin {
+                    return Err(StoreError::Conflict);
+                }
+            }
+            let changed = tx.execute(
                 "UPDATE users SET email = ?1, name = ?2, role = ?3, updated_at = ?4, version = ?5,
                  name_key = ?6, email_verified = ?9 WHERE id = ?7 AND version = ?8 AND deleted_at IS NULL",
                 params![
@@ -135,11 +158,13 @@ impl UserStore for SqliteStore {
                 ],
             );
             match changed {
-                Ok(0) => Err(StoreError::Conflict),
-                Ok(_) => Ok(()),
-                Err(e) if is_constraint_violation(&e) => Err(StoreError::EmailTaken),
-                Err(e) => Err(e.into()),
+                Ok(0) => return Err(StoreError::Conflict),
+                Ok(_) => {}
+                Err(e) if is_constraint_violation(&e) => return Err(StoreError::EmailTaken),
+                Err(e) => return Err(e.into()),
             }
+            tx.commit()?;
+            Ok(())
         })
         .await
     }
