@@ -43,6 +43,8 @@ pub struct Config {
     pub require_email_verification: bool,
     pub email_queue_url: Option<String>,
     pub telegram_queue_url: Option<String>,
+    /// At most one password-reset mail per account in this time (`RESET_MAIL_GAP_SECS`).
+    pub reset_mail_gap: Duration,
     /// Where new leads are mailed as well (Telegram gets them always).
     pub admin_email: Option<String>,
     /// Region (ISO 3166 code, e.g. `US`) for lead phone numbers given without `+<country>`.
@@ -121,6 +123,7 @@ impl Default for Config {
             telegram_queue_url: None,
             admin_email: None,
             default_phone_region: None,
+            reset_mail_gap: Duration::from_secs(60),
         }
     }
 }
@@ -168,6 +171,7 @@ impl Config {
             email_queue_url: var("EMAIL_QUEUE_URL"),
             telegram_queue_url: var("TELEGRAM_QUEUE_URL"),
             admin_email: var("ADMIN_EMAIL"),
+            reset_mail_gap: seconds("RESET_MAIL_GAP_SECS", defaults.reset_mail_gap)?,
             default_phone_region: var("DEFAULT_PHONE_REGION"),
         })
     }

@@ -149,6 +149,28 @@ async fn a_reset_link_works_once_and_only_the_newest(app: TestApp) {
     assert_eq!(mails.jobs().len(), before);
 }
 
+/// Forgot-password cannot bomb a mailbox: one reset mail a minute per account, same answer.
+async fn reset_mails_are_one_a_minute(app: TestApp) {
+    let (app, mails) = capturing(app);
+    account(&app, "bombed@example.com", "Bombed").await;
+    for _ in 0..5 {
+        let response = Call::new(Method::POST, "/api/auth/forgot-password")
+            .json(json!({ "email": "bombed@example.com" }))
+            .send(&app)
+            .await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    let resets = mails
+        .jobs()
+        .into_iter()
+        .filter(|job| {
+            matches!(&job.work, shared::jobs::Work::Email(mail)
+                if matches!(mail.message, MailMessage::ResetPassword { .. }))
+        })
+        .count();
+    assert_eq!(resets, 1);
+}
+
 async fn an_address_change_is_confirmed_by_the_new_address(app: TestApp) {
     let (app, mails) = capturing(app);
     let app = Arc::new(app);
@@ -376,7 +398,11 @@ fn config() -> Config {
 
 on_both_stores! {
     verification_spends_its_token_once => config(),
-    a_reset_link_works_once_and_only_the_newest => config(),
+    a_reset_link_works_once_and_only_the_newest => Config {
+        reset_mail_gap: std::time::Duration::ZERO,
+        ..config()
+    },
+    reset_mails_are_one_a_minute => config(),
     an_address_change_is_confirmed_by_the_new_address => config(),
     job_claims_run_each_job_once => config(),
     security_events_tell_the_user_and_the_admins => Config {

@@ -66,9 +66,15 @@ async fn mail_reset_link(app: &shared::App, email: &Email) -> Result<(), ApiErro
             now,
         )],
     };
-    match app.stores.accounts.issue_token(&effects, 0, now).await {
+    match app
+        .stores
+        .accounts
+        .issue_token(&effects, app.config.reset_mail_gap.as_millis() as i64, now)
+        .await
+    {
         Ok(()) => app.dispatch(&effects.jobs).await,
-        // Deleted or re-addressed in between: nobody to mail.
+        // A link went out less than a minute ago (no mail bombing through this form), or the
+        // user was deleted or re-addressed in between: the answer stays the same.
         Err(StoreError::Conflict) => {}
         Err(e) => return Err(e.into()),
     }

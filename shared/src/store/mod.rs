@@ -164,9 +164,9 @@ pub trait AccountStore: Send + Sync {
     async fn find_token(&self, hash: &str) -> Result<Option<AccountToken>, StoreError>;
     /// Stores `effects.token` for its user with `effects.jobs`, if the user is active and still
     /// has the token's address (for an address change: is active). A reset or address-change
-    /// token replaces the user's previous one of its kind, which stops working. A verification
-    /// token is refused (`Conflict`) within `min_gap_ms` of the last one or once the address is
-    /// verified.
+    /// token replaces the user's previous one of its kind, which stops working. A verification or
+    /// reset token is refused (`Conflict`) within `min_gap_ms` of the last one of its kind, and a
+    /// verification token once the address is verified.
     async fn issue_token(
         &self,
         effects: &Effects,

@@ -164,10 +164,15 @@ impl AccountStore for DynamoStore {
                 .expression_attribute_values(":false", AttributeValue::Bool(false))
                 .expression_attribute_values(":cutoff", n(now - min_gap_ms)),
             TokenPurpose::ResetPassword => user_update(token, &self.table)
-                .update_expression("SET #reset = :hash")
-                .condition_expression(ACTIVE_WITH_ADDRESS)
+                .update_expression("SET #reset = :hash, #sent = :now")
+                .condition_expression(format!(
+                    "{ACTIVE_WITH_ADDRESS} AND (attribute_not_exists(#sent) OR #sent <= :cutoff)"
+                ))
                 .expression_attribute_names("#reset", "resetToken")
-                .expression_attribute_values(":hash", s(&token.hash)),
+                .expression_attribute_names("#sent", "resetSentAt")
+                .expression_attribute_values(":hash", s(&token.hash))
+                .expression_attribute_values(":now", n(now))
+                .expression_attribute_values(":cutoff", n(now - min_gap_ms)),
             TokenPurpose::ChangeEmail => Update::builder()
                 .table_name(&self.table)
                 .set_key(Some(profile_key(&token.user_id)))

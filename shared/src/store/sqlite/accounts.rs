@@ -103,9 +103,10 @@ impl AccountStore for SqliteStore {
                     params![now, token.user_id, token.email, now - min_gap_ms],
                 )?,
                 TokenPurpose::ResetPassword => tx.execute(
-                    "UPDATE users SET reset_token = ?1
-                     WHERE id = ?2 AND email = ?3 AND deleted_at IS NULL",
-                    params![token.hash, token.user_id, token.email],
+                    "UPDATE users SET reset_token = ?1, reset_sent_at = ?4
+                     WHERE id = ?2 AND email = ?3 AND deleted_at IS NULL
+                       AND (reset_sent_at IS NULL OR reset_sent_at <= ?5)",
+                    params![token.hash, token.user_id, token.email, now, now - min_gap_ms],
                 )?,
                 TokenPurpose::ChangeEmail => tx.execute(
                     "UPDATE users SET pending_email_token = ?1 WHERE id = ?2 AND deleted_at IS NULL",

@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS users (
     email_verified INTEGER NOT NULL DEFAULT 0,
     verify_sent_at INTEGER,
     reset_token TEXT,
+    reset_sent_at INTEGER,
     pending_email_token TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS users_active_email ON users(email) WHERE deleted_at IS NULL;
@@ -128,6 +129,7 @@ const ADDED_COLUMNS: &[(&str, &str)] = &[
     ("users", "verify_sent_at INTEGER"),
     ("users", "reset_token TEXT"),
     ("users", "pending_email_token TEXT"),
+    ("users", "reset_sent_at INTEGER"),
     ("sessions", "generation INTEGER NOT NULL DEFAULT 0"),
 ];
 
