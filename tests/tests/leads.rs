@@ -98,6 +98,10 @@ async fn bad_leads_are_422_and_store_nothing(app: TestApp) {
             json!({ "phone": "+14155552671", "source": "s\u{202E}" }),
             "source",
         ),
+        (
+            json!({ "phone": "+14155552671", "source": "s", "name": "a\r\nb" }),
+            "name",
+        ),
     ] {
         let response = submit(&app, body).await;
         let problem = assert_problem(

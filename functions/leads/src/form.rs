@@ -8,7 +8,8 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::clock::now_ms;
 use shared::domain::{
-    FieldErrors, Lead, MAX_LEAD_NAME_CHARS, MAX_MESSAGE_CHARS, MAX_SOURCE_CHARS, bounded_text,
+    FieldErrors, Lead, MAX_LEAD_NAME_CHARS, MAX_MESSAGE_CHARS, MAX_SOURCE_CHARS, bounded_line,
+    bounded_text,
 };
 use shared::http::{self, ApiError, AppState, Json, Response};
 use shared::jobs::{Job, LeadNotice, MailMessage, Notice, Work};
@@ -34,12 +35,12 @@ pub async fn submit(
     let phone = errors.parse("phone", form.phone, |raw| parse_phone(&raw, region));
     let source = errors
         .parse("source", form.source, |raw| {
-            bounded_text(&raw, MAX_SOURCE_CHARS, true)
+            bounded_line(&raw, MAX_SOURCE_CHARS, true)
         })
         .flatten();
     let name = errors
         .parse_optional("name", form.name, |raw| {
-            bounded_text(&raw, MAX_LEAD_NAME_CHARS, false)
+            bounded_line(&raw, MAX_LEAD_NAME_CHARS, false)
         })
         .flatten();
     let message = errors

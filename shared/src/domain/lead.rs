@@ -62,6 +62,14 @@ pub fn bounded_text(raw: &str, max: usize, required: bool) -> Result<Option<Stri
     Ok(Some(text.to_owned()))
 }
 
+/// Like `bounded_text`, on one line (names, sources).
+pub fn bounded_line(raw: &str, max: usize, required: bool) -> Result<Option<String>, Invalid> {
+    if raw.trim().contains(['\n', '\r', '\t']) {
+        return Err(Invalid::new("invalid_characters", "must be one line"));
+    }
+    bounded_text(raw, max, required)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lead {
     pub id: String,
@@ -157,6 +165,11 @@ mod tests {
         assert_eq!(
             bounded_text("two\nlines", 20, true).unwrap().as_deref(),
             Some("two\nlines")
+        );
+        assert!(bounded_line("two\r\nlines", 20, true).is_err());
+        assert_eq!(
+            bounded_line(" one ", 20, true).unwrap().as_deref(),
+            Some("one")
         );
     }
 }

@@ -17,7 +17,7 @@ pub use email::Email;
 pub use field_errors::{FieldError, FieldErrors, Invalid};
 pub use lead::{
     Lead, LeadStatus, LeadView, MAX_LEAD_NAME_CHARS, MAX_MESSAGE_CHARS, MAX_SOURCE_CHARS,
-    bounded_text,
+    bounded_line, bounded_text,
 };
 pub use password::Password;
 pub use post::{
