@@ -65,9 +65,20 @@ impl App {
         crate::jobs::dispatch(&*self.queue, &self.stores, jobs).await;
     }
 
+    /// Records a security event. Never fails the request: a store error is logged.
+    pub async fn audit(&self, event: crate::domain::AuditEvent) {
+        let keep_until = event.at + self.config.audit_retention.as_millis() as i64;
+        if let Err(error) = self.stores.audit.record_event(&event, keep_until).await {
+            tracing::warn!(error = ?error, action = event.action.as_str(), "audit event not recorded");
+        }
+    }
+
     /// Builds everything from the environment: config, store adapter, key set.
     pub async fn from_env() -> Result<Self, BoxError> {
         let config = Config::from_env()?;
+        if !config.rate_limits.enabled {
+            tracing::warn!("RATE_LIMITS=off: no application-layer rate limit or lockout applies");
+        }
         let needs_aws = config.store == StoreKind::DynamoDb
             || (config.auth_keys.is_none() && config.auth_keys_secret_id.is_some());
         let aws = if needs_aws {

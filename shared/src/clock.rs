@@ -19,3 +19,9 @@ pub fn rfc3339(ms: i64) -> String {
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_default()
 }
+
+/// The epoch-milliseconds instant of RFC 3339 text, if it is some.
+pub fn parse_rfc3339(text: &str) -> Option<i64> {
+    let time = OffsetDateTime::parse(text, &Rfc3339).ok()?;
+    i64::try_from(time.unix_timestamp_nanos() / 1_000_000).ok()
+}

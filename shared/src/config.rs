@@ -1,9 +1,13 @@
 //! Configuration from the environment. Secrets are not here: see `secrets`.
 
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use ipnet::IpNet;
 use secrecy::SecretString;
+
+use crate::limits::RateLimits;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
@@ -49,17 +53,23 @@ pub struct Config {
     pub admin_email: Option<String>,
     /// Region (ISO 3166 code, e.g. `US`) for lead phone numbers given without `+<country>`.
     pub default_phone_region: Option<String>,
+    /// Application-layer rate limits and login lockout (see `limits`).
+    pub rate_limits: RateLimits,
+    /// Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, CIDRs); nobody else's.
+    pub trusted_proxies: Vec<IpNet>,
+    /// How long audit events are kept (`AUDIT_RETENTION_DAYS`).
+    pub audit_retention: Duration,
 }
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
 
-fn var(name: &str) -> Option<String> {
+pub(crate) fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-fn seconds(name: &str, default: Duration) -> Result<Duration, ConfigError> {
+pub(crate) fn seconds(name: &str, default: Duration) -> Result<Duration, ConfigError> {
     match var(name) {
         None => Ok(default),
         Some(v) => v
@@ -78,7 +88,7 @@ fn number(name: &str, default: usize) -> Result<usize, ConfigError> {
     }
 }
 
-fn flag(name: &str, default: bool) -> Result<bool, ConfigError> {
+pub(crate) fn flag(name: &str, default: bool) -> Result<bool, ConfigError> {
     match var(name).as_deref() {
         None => Ok(default),
         Some("1" | "true" | "on") => Ok(true),
@@ -124,6 +134,9 @@ impl Default for Config {
             admin_email: None,
             default_phone_region: None,
             reset_mail_gap: Duration::from_secs(60),
+            rate_limits: RateLimits::default(),
+            trusted_proxies: Vec::new(),
+            audit_retention: Duration::from_secs(90 * 86_400),
         }
     }
 }
@@ -173,13 +186,23 @@ impl Config {
             admin_email: var("ADMIN_EMAIL"),
             reset_mail_gap: seconds("RESET_MAIL_GAP_SECS", defaults.reset_mail_gap)?,
             default_phone_region: var("DEFAULT_PHONE_REGION"),
+            rate_limits: RateLimits::from_env()?,
+            trusted_proxies: var("TRUSTED_PROXIES")
+                .map(|list| parse_networks(&list))
+                .transpose()?
+                .unwrap_or_default(),
+            audit_retention: Duration::from_secs(
+                number("AUDIT_RETENTION_DAYS", 90)? as u64 * 86_400,
+            ),
         })
     }
 
-    /// The defaults with a browser origin allowed, as the tests use them.
+    /// The defaults with a browser origin allowed, as the tests use them. Rate limits are off:
+    /// the tests of limits turn them on.
     pub fn for_tests() -> Self {
         Self {
             cors_origins: vec!["http://localhost:5173".into()],
+            rate_limits: RateLimits::off(),
             ..Self::default()
         }
     }
@@ -187,6 +210,20 @@ impl Config {
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join("app.sqlite3")
     }
+}
+
+/// `10.0.0.0/8, 192.0.2.7`: networks, or single addresses.
+fn parse_networks(list: &str) -> Result<Vec<IpNet>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            entry
+                .parse::<IpNet>()
+                .or_else(|_| entry.parse::<IpAddr>().map(IpNet::from))
+                .map_err(|_| ConfigError(format!("TRUSTED_PROXIES: `{entry}` is not a CIDR")))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -203,5 +240,14 @@ mod tests {
         };
         let printed = format!("{config:?}");
         assert!(!printed.contains("super-secret"), "{printed}");
+    }
+
+    #[test]
+    fn trusted_proxies_are_networks_or_addresses() {
+        let networks = parse_networks("10.0.0.0/8, 192.0.2.7 ,2001:db8::/32").unwrap();
+        assert_eq!(networks.len(), 3);
+        assert!(networks[1].contains(&"192.0.2.7".parse::<IpAddr>().unwrap()));
+        assert!(parse_networks("10.0.0.0/33").is_err());
+        assert!(parse_networks("proxy.local").is_err());
     }
 }

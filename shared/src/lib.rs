@@ -8,6 +8,7 @@ pub mod domain;
 pub mod http;
 pub mod jobs;
 pub mod lambda;
+pub mod limits;
 #[cfg(feature = "delivery")]
 pub mod notify;
 pub mod permissions;

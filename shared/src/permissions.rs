@@ -17,6 +17,11 @@ pub fn may_list_users(actor: &Principal) -> bool {
     is_admin(actor)
 }
 
+/// The audit log of security events.
+pub fn may_read_audit(actor: &Principal) -> bool {
+    is_admin(actor)
+}
+
 /// The leads left on the public form: admins read and work them.
 pub fn may_manage_leads(actor: &Principal) -> bool {
     is_admin(actor)

@@ -9,9 +9,10 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::auth::{account_link, account_token_hash, issue_account_token};
 use shared::clock::now_ms;
-use shared::domain::{Email, FieldErrors, Password};
-use shared::http::{self, ApiError, AppState, Json, Response};
+use shared::domain::{AuditAction, AuditOutcome, Email, FieldErrors, Password};
+use shared::http::{self, ApiError, AppState, Caller, Json, Response};
 use shared::jobs::{Job, MailMessage, SecurityEvent};
+use shared::limits::{count_request, unlock_login, with_quota};
 use shared::store::{Effects, StoreError, TokenPurpose};
 
 use crate::invalid_token;
@@ -29,6 +30,7 @@ pub struct ForgotBody {
 /// Always 202 with the same body; mails a link only to an account that exists.
 pub async fn forgot(
     State(app): State<AppState>,
+    caller: Caller,
     Json(body): Json<ForgotBody>,
 ) -> Result<Response, ApiError> {
     let started = tokio::time::Instant::now();
@@ -37,16 +39,33 @@ pub async fn forgot(
     let Some(email) = email else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    let outcome = match Email::parse(&email) {
-        Ok(email) => mail_reset_link(&app, &email).await,
-        Err(_) => Ok(()),
+    let parsed = Email::parse(&email).ok();
+    let counted = parsed
+        .as_ref()
+        .map_or_else(|| email.trim().to_lowercase(), |e| e.as_str().to_owned());
+    let limits = &app.config.rate_limits;
+    let rules = (limits.forgot_password_ip, limits.forgot_password_email);
+    let quota = count_request(
+        &app,
+        "forgot-password",
+        rules,
+        caller.ip,
+        &counted,
+        now_ms(),
+    )
+    .await?;
+    let outcome = match parsed {
+        Some(email) => mail_reset_link(&app, &email).await,
+        None => Ok(()),
     };
     tokio::time::sleep_until(started + FORGOT_MIN_LATENCY).await;
-    outcome?;
-    http::json(
-        StatusCode::ACCEPTED,
-        &json!({ "message": "if an account has this address, a reset link is on its way" }),
-    )
+    let answer = outcome.and_then(|()| {
+        http::json(
+            StatusCode::ACCEPTED,
+            &json!({ "message": "if an account has this address, a reset link is on its way" }),
+        )
+    });
+    Ok(with_quota(quota, answer))
 }
 
 async fn mail_reset_link(app: &shared::App, email: &Email) -> Result<(), ApiError> {
@@ -91,6 +110,7 @@ pub struct ResetBody {
 /// Sets the new password and ends every session; the token is spent.
 pub async fn reset(
     State(app): State<AppState>,
+    caller: Caller,
     Json(body): Json<ResetBody>,
 ) -> Result<StatusCode, ApiError> {
     let mut errors = FieldErrors::default();
@@ -140,6 +160,14 @@ pub async fn reset(
     {
         Ok(()) => {
             app.dispatch(&effects.jobs).await;
+            let event = caller.event(AuditAction::PasswordReset, AuditOutcome::Success);
+            app.audit(event.by_self(&user.id)).await;
+            // The owner proved themselves: a lock on their account ends.
+            if unlock_login(&app, user.email.as_str(), now).await {
+                let event = caller.event(AuditAction::Unlock, AuditOutcome::Success);
+                app.audit(event.by_self(&user.id).detail("password_reset"))
+                    .await;
+            }
             Ok(StatusCode::NO_CONTENT)
         }
         Err(StoreError::NotFound) => Err(invalid_token()),

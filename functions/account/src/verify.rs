@@ -7,9 +7,10 @@ use shared::App;
 use shared::auth::{Principal, account_link, account_token_hash, issue_account_token};
 use shared::clock::now_ms;
 use shared::domain::FieldErrors;
-use shared::domain::{Email, ProfileChanges};
-use shared::http::{ApiError, AppState, Json};
+use shared::domain::{AuditAction, AuditOutcome, Email, ProfileChanges};
+use shared::http::{ApiError, AppState, Caller, Json, Response};
 use shared::jobs::{Job, MailMessage, SecurityEvent};
+use shared::limits::{Quota, count_request, with_quota};
 use shared::store::{AccountToken, Effects, StoreError, TokenPurpose};
 
 use crate::invalid_token;
@@ -28,6 +29,7 @@ pub struct TokenBody {
 
 pub async fn verify(
     State(app): State<AppState>,
+    caller: Caller,
     Json(body): Json<TokenBody>,
 ) -> Result<StatusCode, ApiError> {
     let mut errors = FieldErrors::default();
@@ -44,7 +46,7 @@ pub async fn verify(
         .filter(|t| t.purpose != TokenPurpose::ResetPassword)
         .ok_or_else(invalid_token)?;
     if record.purpose == TokenPurpose::ChangeEmail {
-        return confirm_change(&app, &record).await;
+        return confirm_change(&app, &caller, &record).await;
     }
     match app.stores.accounts.verify_email(&record, now_ms()).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
@@ -54,7 +56,11 @@ pub async fn verify(
 }
 
 /// Makes the token's address the user's (verified), and tells the old address.
-async fn confirm_change(app: &App, token: &AccountToken) -> Result<StatusCode, ApiError> {
+async fn confirm_change(
+    app: &App,
+    caller: &Caller,
+    token: &AccountToken,
+) -> Result<StatusCode, ApiError> {
     let new_email = Email::parse(&token.email).map_err(|_| invalid_token())?;
     for _ in 0..ATTEMPTS {
         let user = app
@@ -92,6 +98,8 @@ async fn confirm_change(app: &App, token: &AccountToken) -> Result<StatusCode, A
         {
             Ok(()) => {
                 app.dispatch(&effects.jobs).await;
+                let event = caller.event(AuditAction::EmailChange, AuditOutcome::Success);
+                app.audit(event.by_self(&user.id)).await;
                 return Ok(StatusCode::NO_CONTENT);
             }
             // Another write to the user came between: apply the change to the new version.
@@ -104,11 +112,20 @@ async fn confirm_change(app: &App, token: &AccountToken) -> Result<StatusCode, A
 }
 
 /// Mails a new link to the caller's current address; 409 once verified, 429 within a minute
-/// of the last one.
+/// of the last one or over the per-address and per-e-mail limits.
 pub async fn resend(
     State(app): State<AppState>,
     principal: Principal,
-) -> Result<StatusCode, ApiError> {
+    caller: Caller,
+) -> Result<Response, ApiError> {
+    let limits = &app.config.rate_limits;
+    let rules = (limits.verify_resend_ip, limits.verify_resend_email);
+    let email = principal.user.email.as_str().to_owned();
+    let quota = count_request(&app, "verify-resend", rules, caller.ip, &email, now_ms()).await?;
+    Ok(with_quota(quota, mail_verification(&app, principal).await))
+}
+
+async fn mail_verification(app: &App, principal: Principal) -> Result<StatusCode, ApiError> {
     let user = principal.user;
     if user.email_verified {
         return Err(ApiError::conflict(
@@ -143,7 +160,11 @@ pub async fn resend(
         Err(StoreError::Conflict) => Err(ApiError::TooManyRequests {
             code: "verification_recently_sent",
             detail: "a verification mail was sent less than a minute ago".into(),
-            retry_after_secs: RESEND_GAP_MS as u64 / 1000,
+            quota: Quota {
+                limit: 1,
+                remaining: 0,
+                reset_secs: RESEND_GAP_MS as u64 / 1000,
+            },
         }),
         Err(e) => Err(e.into()),
     }

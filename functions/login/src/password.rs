@@ -2,8 +2,8 @@ use axum::extract::State;
 use serde::Deserialize;
 use shared::auth::{Principal, start_session};
 use shared::clock::now_ms;
-use shared::domain::{FieldErrors, Invalid, Password};
-use shared::http::{ApiError, AppState, Json, Response, token_response};
+use shared::domain::{AuditAction, AuditOutcome, FieldErrors, Invalid, Password};
+use shared::http::{ApiError, AppState, Caller, Json, Response, token_response};
 use shared::jobs::{Job, MailMessage, SecurityEvent};
 use shared::store::{Effects, StoreError};
 
@@ -19,6 +19,7 @@ pub struct ChangeBody {
 pub async fn change(
     State(app): State<AppState>,
     principal: Principal,
+    caller: Caller,
     Json(body): Json<ChangeBody>,
 ) -> Result<Response, ApiError> {
     let user = principal.user;
@@ -35,6 +36,9 @@ pub async fn change(
         .verify(&current, Some(&user.password_hash))
         .await?
     {
+        let event = caller.event(AuditAction::PasswordChange, AuditOutcome::Failure);
+        app.audit(event.by_self(&user.id).detail("wrong_password"))
+            .await;
         errors.push(
             "currentPassword",
             Invalid::new("incorrect", "is not your current password"),
@@ -80,6 +84,12 @@ pub async fn change(
         Err(e) => return Err(e.into()),
     };
     app.dispatch(&effects.jobs).await;
+    app.audit(
+        caller
+            .event(AuditAction::PasswordChange, AuditOutcome::Success)
+            .by_self(&user.id),
+    )
+    .await;
     // Every session, this one included, ended above; the caller continues in a new one.
     let tokens = start_session(&app, &changed).await?;
     token_response(axum::http::StatusCode::OK, &changed, tokens)

@@ -7,9 +7,12 @@ use serde::Deserialize;
 use shared::auth::{AuthError, Principal};
 use shared::clock::now_ms;
 use shared::domain::{
-    FieldErrors, NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle, Tag,
+    AuditAction, AuditOutcome, FieldErrors, NewPost, Post, PostChanges, PostContent, PostStatus,
+    PostTitle, Tag,
 };
-use shared::http::{ApiError, AppState, Json, PathId, Response, if_match, no_content, with_header};
+use shared::http::{
+    ApiError, AppState, Caller, Json, PathId, Response, if_match, no_content, with_header,
+};
 use shared::permissions::{may_delete_post, may_edit_post};
 use shared::store::StoreError;
 
@@ -106,6 +109,7 @@ pub async fn delete(
     State(app): State<AppState>,
     principal: Principal,
     PathId(id): PathId,
+    caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     for _ in 0..ATTEMPTS {
@@ -115,7 +119,16 @@ pub async fn delete(
         }
         let expected = if_match(&headers, post.version)?;
         match app.stores.posts.delete_post(&post).await {
-            Ok(()) => return Ok(no_content()),
+            Ok(()) => {
+                // Staff removing someone else's post is a moderation act worth a record.
+                if post.author_id != principal.id() {
+                    let event = caller.event(AuditAction::PostDeletion, AuditOutcome::Success);
+                    let detail = format!("author {}", post.author_id);
+                    app.audit(event.actor(principal.id()).target(&post.id).detail(detail))
+                        .await;
+                }
+                return Ok(no_content());
+            }
             Err(StoreError::Conflict) if expected.is_some() => {
                 return Err(ApiError::PreconditionFailed);
             }

@@ -4,9 +4,9 @@ use axum::extract::{FromRequest, Request, State};
 use serde::Deserialize;
 use shared::auth::{AuthError, Principal, end_session, refresh};
 use shared::clock::now_ms;
-use shared::domain::FieldErrors;
+use shared::domain::{AuditAction, AuditOutcome, FieldErrors};
 use shared::http::{
-    ApiError, AppState, Json, Params, Response, Routes, no_content, token_response,
+    ApiError, AppState, Caller, Json, Params, Response, Routes, no_content, token_response,
 };
 
 pub fn routes() -> Routes {
@@ -30,10 +30,19 @@ fn refresh_token(body: RefreshBody) -> Result<String, ApiError> {
 
 async fn rotate(
     State(app): State<AppState>,
+    caller: Caller,
     Json(body): Json<RefreshBody>,
 ) -> Result<Response, ApiError> {
-    let (user, tokens) = refresh(&app, &refresh_token(body)?).await?;
-    token_response(axum::http::StatusCode::OK, &user, tokens)
+    match refresh(&app, &refresh_token(body)?).await {
+        Ok((user, tokens)) => token_response(axum::http::StatusCode::OK, &user, tokens),
+        Err(AuthError::RefreshTokenReused { user_id }) => {
+            let event = caller.event(AuditAction::RefreshTokenReuse, AuditOutcome::Failure);
+            app.audit(event.target(&user_id).detail("session_revoked"))
+                .await;
+            Err(AuthError::RefreshTokenReused { user_id }.into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Ends this session (the refresh token's family), or with `?scope=all` and a valid access
@@ -41,6 +50,7 @@ async fn rotate(
 async fn logout(
     State(app): State<AppState>,
     params: Params,
+    caller: Caller,
     principal: Option<Principal>,
     req: Request,
 ) -> Result<Response, ApiError> {
@@ -51,6 +61,8 @@ async fn logout(
                 .users
                 .end_all_sessions(principal.id(), now_ms())
                 .await?;
+            let event = caller.event(AuditAction::LogoutAll, AuditOutcome::Success);
+            app.audit(event.by_self(principal.id())).await;
         }
         Some(_) => {
             return Err(ApiError::bad_request(
@@ -60,7 +72,10 @@ async fn logout(
         }
         None => {
             let Json(body) = Json::<RefreshBody>::from_request(req, &app).await?;
-            end_session(&app, &refresh_token(body)?).await?;
+            if let Some(user_id) = end_session(&app, &refresh_token(body)?).await? {
+                let event = caller.event(AuditAction::Logout, AuditOutcome::Success);
+                app.audit(event.by_self(&user_id)).await;
+            }
         }
     }
     Ok(no_content())

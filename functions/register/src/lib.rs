@@ -5,9 +5,10 @@ use axum::extract::State;
 use serde::Deserialize;
 use shared::auth::{account_link, issue_account_token, start_session};
 use shared::clock::now_ms;
-use shared::domain::{DisplayName, Email, FieldErrors, Password, User};
-use shared::http::{ApiError, AppState, Json, Response, Routes, token_response};
+use shared::domain::{AuditAction, AuditOutcome, DisplayName, Email, FieldErrors, Password, User};
+use shared::http::{ApiError, AppState, Caller, Json, Response, Routes, token_response};
 use shared::jobs::{Job, MailMessage, Notice, Work};
+use shared::limits::{count_request, with_quota};
 use shared::store::{Effects, TokenPurpose};
 
 pub fn routes() -> Routes {
@@ -24,6 +25,7 @@ struct RegisterBody {
 
 async fn register(
     State(app): State<AppState>,
+    caller: Caller,
     Json(body): Json<RegisterBody>,
 ) -> Result<Response, ApiError> {
     let mut errors = FieldErrors::default();
@@ -37,6 +39,21 @@ async fn register(
     };
 
     let now = now_ms();
+    let limits = &app.config.rate_limits;
+    let rules = (limits.register_ip, limits.register_email);
+    let quota = count_request(&app, "register", rules, caller.ip, email.as_str(), now).await?;
+    let result = create_account(&app, &caller, email, name, password, now).await;
+    Ok(with_quota(quota, result))
+}
+
+async fn create_account(
+    app: &shared::App,
+    caller: &Caller,
+    email: Email,
+    name: DisplayName,
+    password: Password,
+    now: i64,
+) -> Result<Response, ApiError> {
     let user = User::new(email, name, app.hasher.hash(&password).await?, now);
     let (token, record) =
         issue_account_token(TokenPurpose::VerifyEmail, &user, user.email.as_str(), now);
@@ -61,6 +78,12 @@ async fn register(
     };
     app.stores.users.create_user(&user, &effects).await?;
     app.dispatch(&effects.jobs).await;
-    let tokens = start_session(&app, &user).await?;
+    app.audit(
+        caller
+            .event(AuditAction::Register, AuditOutcome::Success)
+            .by_self(&user.id),
+    )
+    .await;
+    let tokens = start_session(app, &user).await?;
     token_response(axum::http::StatusCode::CREATED, &user, tokens)
 }

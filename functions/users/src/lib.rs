@@ -1,5 +1,7 @@
-//! `/api/users/...`: profiles, the admin listing, updates with optimistic locking, deletion.
+//! `/api/users/...`: profiles, the admin listing, updates with optimistic locking, deletion;
+//! and `/api/audit`, the admins' log of security events.
 
+mod audit;
 mod email;
 mod list;
 mod profile;
@@ -14,4 +16,5 @@ pub fn routes() -> Routes {
         .get("/api/users/{id}", profile::get)
         .patch("/api/users/{id}", profile::patch)
         .delete("/api/users/{id}", profile::delete)
+        .get("/api/audit", audit::list)
 }

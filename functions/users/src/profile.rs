@@ -7,9 +7,11 @@ use serde::Deserialize;
 use shared::App;
 use shared::auth::Principal;
 use shared::clock::now_ms;
-use shared::domain::{DisplayName, Email, FieldErrors, ProfileChanges, Role, User};
+use shared::domain::{
+    AuditAction, AuditOutcome, DisplayName, Email, FieldErrors, ProfileChanges, Role, User,
+};
 use shared::http::{
-    self, ApiError, AppState, Json, Params, PathId, Response, etag, if_match, no_content,
+    self, ApiError, AppState, Caller, Json, Params, PathId, Response, etag, if_match, no_content,
     with_header,
 };
 use shared::jobs::{Job, MailMessage, SecurityEvent, Work};
@@ -83,6 +85,7 @@ pub async fn patch(
     State(app): State<AppState>,
     principal: Principal,
     PathId(id): PathId,
+    caller: Caller,
     headers: HeaderMap,
     Json(body): Json<UserPatch>,
 ) -> Result<Response, ApiError> {
@@ -129,7 +132,10 @@ pub async fn patch(
             .update_profile(&current, &next, admin.as_deref())
             .await
         {
-            Ok(()) => return profile_response(&next),
+            Ok(()) => {
+                audit_profile_change(&app, &caller, principal.id(), &current, &next).await;
+                return profile_response(&next);
+            }
             Err(StoreError::Conflict) if expected.is_some() => {
                 return Err(ApiError::PreconditionFailed);
             }
@@ -151,6 +157,7 @@ pub async fn delete(
     principal: Principal,
     PathId(id): PathId,
     params: Params,
+    caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let confirmed_self = params.get("self") == Some("true");
@@ -183,7 +190,17 @@ pub async fn delete(
                 .delete_user(&user, expected, now, &effects)
                 .await
             {
-                Ok(_) => app.dispatch(&effects.jobs).await,
+                Ok(_) => {
+                    app.dispatch(&effects.jobs).await;
+                    let by = if principal.id() == id {
+                        "self"
+                    } else {
+                        "admin"
+                    };
+                    let event = caller.event(AuditAction::UserDeletion, AuditOutcome::Success);
+                    app.audit(event.actor(principal.id()).target(&id).detail(by))
+                        .await;
+                }
                 Err(StoreError::Conflict) if expected.is_some() => {
                     return Err(ApiError::PreconditionFailed);
                 }
@@ -195,4 +212,25 @@ pub async fn delete(
         return Ok(no_content());
     }
     Err(StoreError::Conflict.into())
+}
+
+/// Role and address changes made through a profile edit go to the audit log.
+async fn audit_profile_change(
+    app: &App,
+    caller: &Caller,
+    actor: &str,
+    before: &User,
+    after: &User,
+) {
+    if before.role != after.role {
+        let event = caller.event(AuditAction::RoleChange, AuditOutcome::Success);
+        let detail = format!("{}->{}", before.role.as_str(), after.role.as_str());
+        app.audit(event.actor(actor).target(&after.id).detail(detail))
+            .await;
+    }
+    if before.email != after.email {
+        let event = caller.event(AuditAction::EmailChange, AuditOutcome::Success);
+        app.audit(event.actor(actor).target(&after.id).detail("by_admin"))
+            .await;
+    }
 }

@@ -15,7 +15,7 @@ pub enum AuthError {
     #[error("the refresh token is invalid, expired or revoked")]
     InvalidRefreshToken,
     #[error("this refresh token was already used; the session has been revoked")]
-    RefreshTokenReused,
+    RefreshTokenReused { user_id: String },
     /// Every password-hashing worker is busy and the queue is full.
     #[error("too many sign-ins at once; retry in a moment")]
     Busy,

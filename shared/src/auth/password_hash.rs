@@ -4,6 +4,7 @@
 //! core) behind a bounded queue: a login flood queues, then answers "busy", instead of running
 //! a hundred hashes at once and taking gigabytes.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -22,6 +23,8 @@ pub struct PasswordHasher {
     queue: usize,
     /// Started on the first hash, so functions that never hash never start the threads.
     jobs: OnceLock<SyncSender<Job>>,
+    /// Hashes computed or checked so far (what a flood cost).
+    runs: AtomicU64,
 }
 
 fn argon2() -> Argon2<'static> {
@@ -75,6 +78,7 @@ impl PasswordHasher {
             workers: workers.max(1),
             queue,
             jobs: OnceLock::new(),
+            runs: AtomicU64::new(0),
         }
     }
 
@@ -93,6 +97,11 @@ impl PasswordHasher {
         })
     }
 
+    /// How many hashes were computed or checked (queued ones included).
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::Relaxed)
+    }
+
     /// One worker per core.
     pub fn per_core(queue: usize) -> Self {
         let cores = std::thread::available_parallelism().map_or(1, usize::from);
@@ -104,6 +113,7 @@ impl PasswordHasher {
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, AuthError> {
         let (done, result) = oneshot::channel();
+        self.runs.fetch_add(1, Ordering::Relaxed);
         let job: Job = Box::new(move || {
             let _ = done.send(work());
         });

@@ -148,7 +148,7 @@ pub async fn refresh(app: &App, presented: &str) -> Result<(User, IssuedTokens),
                     .await?;
                 tracing::warn!(user_id = %user.id, session_id = %session.id, "refresh token reused; session revoked");
                 notify_reuse(app, &user, now).await;
-                return Err(AuthError::RefreshTokenReused);
+                return Err(AuthError::RefreshTokenReused { user_id: user.id });
             }
         }
         let tokens = issue(app, &keys, &user, &session.id, &successor, now)?;
@@ -185,10 +185,11 @@ async fn notify_reuse(app: &App, user: &User, now: i64) {
     }
 }
 
-/// Revokes the family `presented` belongs to. Unknown tokens are already logged out.
-pub async fn end_session(app: &App, presented: &str) -> Result<(), AuthError> {
+/// Revokes the family `presented` belongs to, returning its user. Unknown tokens are already
+/// logged out.
+pub async fn end_session(app: &App, presented: &str) -> Result<Option<String>, AuthError> {
     let Some(token) = RefreshToken::parse(presented) else {
-        return Ok(());
+        return Ok(None);
     };
     if let Some(record) = app
         .stores
@@ -200,6 +201,7 @@ pub async fn end_session(app: &App, presented: &str) -> Result<(), AuthError> {
             .sessions
             .revoke_session(&record.user_id, &record.session_id, now_ms())
             .await?;
+        return Ok(Some(record.user_id));
     }
-    Ok(())
+    Ok(None)
 }

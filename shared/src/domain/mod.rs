@@ -1,6 +1,7 @@
 //! Parsed, always-valid domain values and the rules that change them. A handler never holds
 //! an unvalidated string.
 
+mod audit;
 mod display_name;
 mod email;
 mod field_errors;
@@ -12,6 +13,9 @@ mod role;
 mod text;
 mod user;
 
+pub use audit::{
+    AuditAction, AuditEvent, AuditEventView, AuditOutcome, MAX_USER_AGENT_CHARS, audit_sort_key,
+};
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use field_errors::{FieldError, FieldErrors, Invalid};

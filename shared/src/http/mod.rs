@@ -1,6 +1,7 @@
 //! HTTP glue shared by every function: the route builder, the middleware stack, extractors,
 //! errors as problem+json, entity tags, signed cursors.
 
+mod caller;
 mod cors;
 mod cursor;
 mod etag;
@@ -14,6 +15,7 @@ mod routes;
 mod service;
 mod tokens;
 
+pub use caller::{Caller, client_ip, set_source_ip};
 pub use cursor::{decode_cursor, encode_cursor};
 pub use etag::{etag, if_match, not_modified};
 pub use extract::{Json, Params, PathId, bearer_token, parse_id};

@@ -44,7 +44,8 @@ pub enum ApiError {
     TooManyRequests {
         code: &'static str,
         detail: String,
-        retry_after_secs: u64,
+        /// The limit that was reached: `Retry-After` and `RateLimit-*` come from it.
+        quota: crate::limits::Quota,
     },
     #[error("{detail}")]
     Unavailable {
@@ -199,11 +200,12 @@ impl IntoResponse for ApiError {
             }
             Self::Unavailable {
                 retry_after_secs, ..
-            }
-            | Self::TooManyRequests {
-                retry_after_secs, ..
             } => {
                 headers.insert(RETRY_AFTER, (*retry_after_secs).into());
+            }
+            Self::TooManyRequests { quota, .. } => {
+                headers.insert(RETRY_AFTER, quota.reset_secs.into());
+                quota.write(headers);
             }
             _ => {}
         }
@@ -251,7 +253,7 @@ impl From<AuthError> for ApiError {
             AuthError::TokenExpired => unauthorized("token_expired", detail),
             AuthError::SessionEnded => unauthorized("session_ended", detail),
             AuthError::InvalidRefreshToken => unauthorized("invalid_refresh_token", detail),
-            AuthError::RefreshTokenReused => unauthorized("refresh_token_reused", detail),
+            AuthError::RefreshTokenReused { .. } => unauthorized("refresh_token_reused", detail),
             AuthError::Busy => ApiError::Unavailable {
                 detail: "too many sign-ins at once; retry in a moment",
                 retry_after_secs: 1,

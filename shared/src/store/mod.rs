@@ -15,10 +15,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::BoxError;
-use crate::domain::{Email, Lead, Post, PostSummary, Role, User};
+use crate::domain::{AuditEvent, Email, Lead, Post, PostSummary, Role, User};
 pub use records::{
-    AccountToken, Claim, Effects, Page, Position, PostQuery, RefreshRecord, Session, TokenPurpose,
-    UserQuery,
+    AccountToken, AuditQuery, Claim, Counter, Effects, LoginState, Page, Position, PostQuery,
+    RefreshRecord, Session, TokenPurpose, UserQuery,
 };
 
 use crate::jobs::Job;
@@ -237,6 +237,48 @@ pub trait JobRecords: Send + Sync {
     async fn release_job(&self, job_id: &str) -> Result<(), StoreError>;
 }
 
+/// Rate-limit counters and login locks. Every write is conditional, so the limits hold across
+/// every instance that shares the store.
+#[async_trait]
+pub trait LimitStore: Send + Sync {
+    /// Adds one to the counter unless it already holds `limit`: the count after adding, or
+    /// `None` when it was full.
+    async fn take(&self, counter: &Counter, now: i64) -> Result<Option<u32>, StoreError>;
+    /// Gives back one taken from `counter` (an attempt that turned out not to count).
+    async fn give_back(&self, counter: &Counter) -> Result<(), StoreError>;
+    /// The account's login state (the default when it has none).
+    async fn login_state(&self, account: &str) -> Result<LoginState, StoreError>;
+    /// Locks the account until `until` with `lockouts` locks in a row, if its state is still
+    /// `seen` (by version). False when another request changed it first, so one run of failures
+    /// locks once.
+    async fn lock_login(
+        &self,
+        account: &str,
+        seen: &LoginState,
+        until: i64,
+        lockouts: u32,
+        keep_until: i64,
+    ) -> Result<bool, StoreError>;
+    /// Ends any lock, forgets the back-off and starts the account's counters afresh (new
+    /// epoch). Returns the state it replaced.
+    async fn unlock_login(&self, account: &str, keep_until: i64) -> Result<LoginState, StoreError>;
+}
+
+/// The audit log of security events.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    /// Stores the event; it may be removed after `keep_until` (epoch ms).
+    async fn record_event(&self, event: &AuditEvent, keep_until: i64) -> Result<(), StoreError>;
+    /// Newest first, after `after` (a position from an earlier page). A page may hold fewer
+    /// than `limit` events with more to follow (its `next` says).
+    async fn list_events(
+        &self,
+        query: &AuditQuery,
+        after: Option<&Position>,
+        limit: usize,
+    ) -> Result<Page<AuditEvent>, StoreError>;
+}
+
 /// The ports a handler can reach, all served by one adapter.
 #[derive(Clone)]
 pub struct Stores {
@@ -247,6 +289,8 @@ pub struct Stores {
     pub leads: Arc<dyn LeadStore>,
     pub outbox: Arc<dyn OutboxStore>,
     pub job_records: Arc<dyn JobRecords>,
+    pub limits: Arc<dyn LimitStore>,
+    pub audit: Arc<dyn AuditLog>,
 }
 
 impl Stores {
@@ -259,6 +303,8 @@ impl Stores {
             + LeadStore
             + OutboxStore
             + JobRecords
+            + LimitStore
+            + AuditLog
             + 'static,
     {
         Self {
@@ -268,7 +314,9 @@ impl Stores {
             accounts: adapter.clone(),
             leads: adapter.clone(),
             outbox: adapter.clone(),
-            job_records: adapter,
+            job_records: adapter.clone(),
+            limits: adapter.clone(),
+            audit: adapter,
         }
     }
 }

@@ -180,3 +180,35 @@ pub enum Claim {
     /// Another delivery is running it right now.
     Busy,
 }
+
+/// One rate-limit counter in one fixed window: `key` names the rule, the subject and the window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counter {
+    pub key: String,
+    pub limit: u32,
+    /// When the window ends (epoch ms); the item may be removed after it.
+    pub window_end: i64,
+}
+
+/// The login lock of one account key (an e-mail address, registered or not).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoginState {
+    /// 0 while no item exists; bumped by every write, which is conditioned on it.
+    pub version: u64,
+    /// Bumped by an unlock: counters of the account carry it, so an unlock starts them afresh.
+    pub epoch: u64,
+    /// Epoch ms until which logins are refused; 0 when never locked.
+    pub locked_until: i64,
+    /// Locks in a row, for the back-off; see `limits::login`.
+    pub lockouts: u32,
+}
+
+/// Filters of the audit listing; all optional, combined with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub action: Option<crate::domain::AuditAction>,
+    /// Only events at or after this instant (epoch ms).
+    pub since: Option<i64>,
+}

@@ -1,11 +1,13 @@
 //! The DynamoDB adapter: one table, overloaded keys (see `schema` for the key shapes).
 
 mod accounts;
+mod audit;
 #[cfg(test)]
 mod injected_errors;
 mod item;
 mod jobs;
 mod leads;
+mod limits;
 mod posts;
 mod query;
 mod retry;

@@ -14,6 +14,9 @@
 //! | outbox job      | `OUTBOX#<job id>` | `OUTBOX`          |
 //! | job record      | `JOB#<job id>`    | `JOB`             |
 //! | lead            | `LEAD#<id>`       | `LEAD`            |
+//! | limit counter   | `LIMIT#<key>`     | `LIMIT`           |
+//! | login lock      | `LOGIN#<account>` | `LOCK`            |
+//! | audit event     | `AUDIT#<id>`      | `AUDIT`           |
 //!
 //! Index entries (sparse: only active users and visible posts carry them). What a listing
 //! filters on is in the index partition, so a query reads only what it returns:
@@ -23,7 +26,11 @@
 //! | post       | `STATUS#<status>` / feed time#id     | `AUTHOR#<author>` / created#id                    | `AUTHOR#<author>#<status>` / created#id  |
 //! | outbox job | `OUTBOX` / created#id                | –                                                 | –                                        |
 //! | lead       | `LEADS` / created#id                 | –                                                 | –                                        |
+//! | audit event| `AUDIT#<shard>` / at#id              | `AUDIT#ACTOR#<actor>` / at#id                     | `AUDIT#TARGET#<target>` / at#id          |
 //! | tag entry  | `TAG#<tag>#<status>` / feed time#id  | `TAG#<tag>#<status>#AUTHOR#<author>` / feed time#id | –                                      |
+//!
+//! Audit events spread over `AUDIT_SHARDS` partitions of GSI1 (by id), so no one partition
+//! takes every event; the newest-first listing merges the shards.
 //!
 //! A post's tag entries and its index entries hold the listing fields only (`LISTED_ATTRIBUTES`),
 //! never the body: an edit writes the body once, and a page of listings stays small.
@@ -96,6 +103,15 @@ pub const LISTED_ATTRIBUTES: &[&str] = &[
     "message",
     // outbox
     "job",
+    // audit events
+    "action",
+    "outcome",
+    "actor",
+    "target",
+    "sourceIp",
+    "userAgent",
+    "requestId",
+    "detail",
     // all
     "createdAt",
     "updatedAt",

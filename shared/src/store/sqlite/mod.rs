@@ -5,8 +5,10 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 mod accounts;
+mod audit;
 mod jobs;
 mod leads;
+mod limits;
 mod posts;
 pub mod queue;
 mod sessions;
@@ -120,6 +122,38 @@ CREATE TABLE IF NOT EXISTS queued_jobs (
     last_error TEXT
 );
 CREATE INDEX IF NOT EXISTS queued_jobs_ready ON queued_jobs(queue, visible_at) WHERE dead_at IS NULL;
+CREATE TABLE IF NOT EXISTS limit_counters (
+    key TEXT PRIMARY KEY,
+    count INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS limit_counters_expiry ON limit_counters(expires_at);
+CREATE TABLE IF NOT EXISTS login_locks (
+    account TEXT PRIMARY KEY,
+    version INTEGER NOT NULL,
+    epoch INTEGER NOT NULL,
+    locked_until INTEGER NOT NULL,
+    lockouts INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS audit_events (
+    id TEXT PRIMARY KEY,
+    at INTEGER NOT NULL,
+    action TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    actor TEXT,
+    target TEXT,
+    source_ip TEXT,
+    user_agent TEXT,
+    request_id TEXT,
+    detail TEXT,
+    sort_key TEXT NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_newest ON audit_events(sort_key);
+CREATE INDEX IF NOT EXISTS audit_by_actor ON audit_events(actor, sort_key);
+CREATE INDEX IF NOT EXISTS audit_by_target ON audit_events(target, sort_key);
+CREATE INDEX IF NOT EXISTS audit_expiry ON audit_events(expires_at);
 ";
 
 /// Columns added since the first release, for data files made before them.

@@ -1,0 +1,153 @@
+//! Taking one from several counters at once, all or none.
+
+use std::net::IpAddr;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::{Quota, Rule};
+use crate::App;
+use crate::http::ApiError;
+use crate::store::Counter;
+
+/// A fixed-length, non-reversible name for what is counted (an address, an e-mail): keys stay
+/// short whatever the input, and the table holds no addresses in clear.
+pub fn subject(parts: &[&str]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, parts.join("\n").as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
+}
+
+/// The source address as counted; requests without one (never on API Gateway) share a bucket.
+pub fn ip_subject(ip: Option<IpAddr>) -> String {
+    subject(&[
+        "ip",
+        &ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
+    ])
+}
+
+/// `rule`'s counter for `subject` in the window that holds `now`.
+pub fn counter(name: &str, rule: Rule, subject: &str, now: i64) -> Counter {
+    let window = rule.window.as_millis().max(1) as i64;
+    let index = now.div_euclid(window);
+    Counter {
+        key: format!("{name}#{subject}#{index}"),
+        limit: rule.limit,
+        window_end: (index + 1) * window,
+    }
+}
+
+/// One taken from each counter.
+#[derive(Debug)]
+pub struct Taken {
+    pub counters: Vec<Counter>,
+    /// The count of each counter after taking.
+    pub counts: Vec<u32>,
+    /// The tightest counter's (none when nothing was counted).
+    pub quota: Option<Quota>,
+}
+
+impl Taken {
+    /// Gives every count back (the attempt turned out not to count). A failure only logs: the
+    /// counter then over-counts by one until its window ends.
+    pub async fn give_back(&self, app: &App) {
+        give_back(app, &self.counters).await;
+    }
+}
+
+async fn give_back(app: &App, counters: &[Counter]) {
+    let returns = counters.iter().map(|c| app.stores.limits.give_back(c));
+    for result in futures_util::future::join_all(returns).await {
+        if let Err(error) = result {
+            tracing::warn!(error = ?error, "giving back a rate-limit count");
+        }
+    }
+}
+
+/// The answer once a limit is reached: the same for every limit of a route.
+pub fn too_many(quota: Quota, detail: &str) -> ApiError {
+    ApiError::TooManyRequests {
+        code: "too_many_requests",
+        detail: detail.to_owned(),
+        quota,
+    }
+}
+
+/// Takes one from every counter, concurrently; if any is full, gives the others back and
+/// answers 429 with that counter's quota (`detail` says what to do).
+pub async fn take_all(
+    app: &App,
+    counters: Vec<Counter>,
+    now: i64,
+    detail: &str,
+) -> Result<Taken, ApiError> {
+    let takes = counters.iter().map(|c| app.stores.limits.take(c, now));
+    let results = futures_util::future::join_all(takes).await;
+    let mut quota: Option<Quota> = None;
+    let mut full: Option<Quota> = None;
+    let mut taken = Vec::new();
+    let mut counts = Vec::new();
+    let mut failure = None;
+    for (counter, result) in counters.iter().zip(results) {
+        let reset_secs = Quota::seconds_until(counter.window_end, now);
+        match result {
+            Ok(Some(count)) => {
+                let this = Quota {
+                    limit: counter.limit,
+                    remaining: counter.limit.saturating_sub(count),
+                    reset_secs,
+                };
+                quota = Some(quota.map_or(this, |q| q.tightest(this)));
+                taken.push(counter.clone());
+                counts.push(count);
+            }
+            Ok(None) => {
+                let this = Quota {
+                    limit: counter.limit,
+                    remaining: 0,
+                    reset_secs,
+                };
+                full = Some(full.map_or(this, |q| q.tightest(this)));
+            }
+            Err(error) => failure = Some(error),
+        }
+    }
+    if let Some(quota) = full {
+        give_back(app, &taken).await;
+        return Err(too_many(quota, detail));
+    }
+    if let Some(error) = failure {
+        give_back(app, &taken).await;
+        return Err(error.into());
+    }
+    Ok(Taken {
+        counters,
+        counts,
+        quota,
+    })
+}
+
+/// Counts a request against a route's per-address and per-e-mail limits (both, or a 429
+/// naming the tighter one). `None` when limits are off.
+pub async fn count_request(
+    app: &App,
+    route: &str,
+    (ip_rule, email_rule): (Rule, Rule),
+    ip: Option<IpAddr>,
+    email: &str,
+    now: i64,
+) -> Result<Option<Quota>, ApiError> {
+    if !app.config.rate_limits.enabled {
+        return Ok(None);
+    }
+    let counters = vec![
+        counter(&format!("{route}-ip"), ip_rule, &ip_subject(ip), now),
+        counter(
+            &format!("{route}-email"),
+            email_rule,
+            &subject(&["email", email]),
+            now,
+        ),
+    ];
+    let detail = "too many requests of this kind; wait before trying again";
+    Ok(take_all(app, counters, now, detail).await?.quota)
+}
