@@ -234,6 +234,8 @@ pub struct Call<'a> {
     pub token: Option<&'a str>,
     pub body: Option<Value>,
     pub headers: Vec<(&'static str, String)>,
+    /// The source address API Gateway would report.
+    pub source_ip: Option<std::net::IpAddr>,
 }
 
 impl<'a> Call<'a> {
@@ -244,7 +246,14 @@ impl<'a> Call<'a> {
             token: None,
             body: None,
             headers: Vec::new(),
+            source_ip: None,
         }
+    }
+
+    /// Sent from this address (as API Gateway's request context says).
+    pub fn from_ip(mut self, ip: &str) -> Self {
+        self.source_ip = Some(ip.parse().expect("an IP address"));
+        self
     }
 
     pub fn token(mut self, token: &'a str) -> Self {
@@ -277,7 +286,11 @@ impl<'a> Call<'a> {
             }
             None => Body::empty(),
         };
-        builder.body(body).expect("a valid request")
+        let mut request = builder.body(body).expect("a valid request");
+        if let Some(ip) = self.source_ip {
+            shared::http::set_source_ip(request.extensions_mut(), ip);
+        }
+        request
     }
 
     pub async fn send(self, app: &TestApp) -> TestResponse {
