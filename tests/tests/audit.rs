@@ -34,7 +34,7 @@ fn recording() -> Config {
 /// A request from the test's client: fixed address and user agent.
 fn call(method: Method, path: &str) -> Call<'_> {
     Call::new(method, path)
-        .from_ip(IP)
+        .sent_from(IP)
         .header("user-agent", AGENT)
 }
 

@@ -43,7 +43,7 @@ fn lock_after_five() -> Config {
 async fn login(app: &TestApp, email: &str, password: &str, ip: &str) -> TestResponse {
     Call::new(Method::POST, "/api/auth/login")
         .json(json!({ "email": email, "password": password }))
-        .from_ip(ip)
+        .sent_from(ip)
         .send(app)
         .await
 }
@@ -177,7 +177,7 @@ async fn limited_routes_say_how_much_is_left(app: TestApp) {
     let register = |email: &'static str| {
         Call::new(Method::POST, "/api/auth/register")
             .json(json!({ "email": email, "password": PASSWORD, "name": "Someone" }))
-            .from_ip("192.0.2.10")
+            .sent_from("192.0.2.10")
     };
     let first = register("one@example.com").send(&app).await;
     assert_eq!(first.status(), StatusCode::CREATED);
@@ -198,7 +198,7 @@ async fn limited_routes_say_how_much_is_left(app: TestApp) {
     // Another address is not affected.
     let elsewhere = Call::new(Method::POST, "/api/auth/register")
         .json(json!({ "email": "three@example.com", "password": PASSWORD, "name": "Someone" }))
-        .from_ip("192.0.2.11")
+        .sent_from("192.0.2.11")
         .send(&app)
         .await;
     assert_eq!(elsewhere.status(), StatusCode::CREATED);
@@ -217,7 +217,7 @@ async fn a_forged_forwarded_for_does_not_reset_a_limit(app: TestApp) {
     for i in 0..3 {
         let response = Call::new(Method::POST, "/api/auth/login")
             .json(json!({ "email": format!("target{i}@example.com"), "password": "x" }))
-            .from_ip("198.51.100.50")
+            .sent_from("198.51.100.50")
             .header("x-forwarded-for", format!("10.9.8.{i}"))
             .send(&app)
             .await;
@@ -225,7 +225,7 @@ async fn a_forged_forwarded_for_does_not_reset_a_limit(app: TestApp) {
     }
     let response = Call::new(Method::POST, "/api/auth/login")
         .json(json!({ "email": "target9@example.com", "password": "x" }))
-        .from_ip("198.51.100.50")
+        .sent_from("198.51.100.50")
         .header("x-forwarded-for", "203.0.113.200")
         .send(&app)
         .await;
@@ -242,7 +242,7 @@ async fn behind_a_trusted_proxy_the_proxys_hop_counts(app: TestApp) {
     let from_proxy = |email: String, forwarded: &'static str| {
         Call::new(Method::POST, "/api/auth/login")
             .json(json!({ "email": email, "password": "x" }))
-            .from_ip("10.0.0.7")
+            .sent_from("10.0.0.7")
             .header("x-forwarded-for", forwarded)
     };
     for i in 0..3 {
@@ -367,7 +367,7 @@ async fn a_password_reset_unlocks(app: TestApp) {
 
     let forgot = Call::new(Method::POST, "/api/auth/forgot-password")
         .json(json!({ "email": "locked@example.com" }))
-        .from_ip("192.0.2.1")
+        .sent_from("192.0.2.1")
         .send(&app)
         .await;
     assert_eq!(forgot.status(), StatusCode::ACCEPTED);
@@ -377,7 +377,7 @@ async fn a_password_reset_unlocks(app: TestApp) {
     });
     let reset = Call::new(Method::POST, "/api/auth/reset-password")
         .json(json!({ "token": token, "password": "a brand new passphrase" }))
-        .from_ip("192.0.2.1")
+        .sent_from("192.0.2.1")
         .send(&app)
         .await;
     assert_eq!(reset.status(), StatusCode::NO_CONTENT);
@@ -400,7 +400,7 @@ async fn account_mail_routes_are_limited(app: TestApp) {
     let forgot = |email: &'static str, ip: &'static str| {
         Call::new(Method::POST, "/api/auth/forgot-password")
             .json(json!({ "email": email }))
-            .from_ip(ip)
+            .sent_from(ip)
     };
     for ip in ["192.0.2.1", "192.0.2.2"] {
         assert_eq!(
@@ -415,7 +415,7 @@ async fn account_mail_routes_are_limited(app: TestApp) {
     let resend = |ip: &'static str| {
         Call::new(Method::POST, "/api/auth/verify-email/resend")
             .token(&user.access)
-            .from_ip(ip)
+            .sent_from(ip)
     };
     // The first is refused by the one-a-minute gap (a mail just went out), but counted.
     let statuses = [

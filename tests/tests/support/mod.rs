@@ -251,7 +251,7 @@ impl<'a> Call<'a> {
     }
 
     /// Sent from this address (as API Gateway's request context says).
-    pub fn from_ip(mut self, ip: &str) -> Self {
+    pub fn sent_from(mut self, ip: &str) -> Self {
         self.source_ip = Some(ip.parse().expect("an IP address"));
         self
     }
