@@ -163,6 +163,58 @@ fn the_cargo_lambda_watch_router_is_exactly_the_route_list() {
     assert_eq!(declared, expected);
 }
 
+/// Every `/api/auth/*` route has its own, tighter throttle beside the stage-wide one, each
+/// number a parameter with a default.
+#[test]
+fn every_auth_route_has_a_tighter_throttle() {
+    let template = template();
+    let settings = template["Resources"]["Api"]["Properties"]["MethodSettings"]
+        .as_sequence()
+        .unwrap();
+    let parameter = |value: &Value| {
+        let Value::Tagged(tagged) = value else {
+            panic!("{value:?} is not a !Ref");
+        };
+        assert_eq!(tagged.tag, "Ref");
+        let name = tagged.value.as_str().expect("a parameter name").to_owned();
+        let default = template["Parameters"][name.as_str()]["Default"].as_u64();
+        (name, default.expect("a documented default"))
+    };
+    let stage = settings
+        .iter()
+        .find(|s| s["ResourcePath"] == "/*" && s["HttpMethod"] == "*")
+        .expect("the stage-wide throttle stays");
+    let (_, stage_rate) = parameter(&stage["ThrottlingRateLimit"]);
+    let throttled: BTreeMap<(String, String), u64> = settings
+        .iter()
+        .filter(|s| s["ResourcePath"] != "/*")
+        .map(|s| {
+            let path = s["ResourcePath"]
+                .as_str()
+                .unwrap()
+                .replacen('/', "", 1)
+                .replace("~1", "/");
+            let (_, rate) = parameter(&s["ThrottlingRateLimit"]);
+            parameter(&s["ThrottlingBurstLimit"]);
+            ((s["HttpMethod"].as_str().unwrap().to_owned(), path), rate)
+        })
+        .collect();
+    let auth_routes: BTreeSet<(String, String)> = local_api::http_functions()
+        .iter()
+        .flat_map(|routes| routes.specs().to_vec())
+        .filter(|spec| spec.path.starts_with("/api/auth/"))
+        .map(|spec| (spec.method.to_string(), spec.path.to_owned()))
+        .collect();
+    assert_eq!(
+        throttled.keys().cloned().collect::<BTreeSet<_>>(),
+        auth_routes
+    );
+    assert!(
+        throttled.values().all(|rate| *rate < stage_rate),
+        "{throttled:?}"
+    );
+}
+
 #[test]
 fn every_function_has_a_template_resource_and_a_crate() {
     let functions: BTreeSet<String> = template_routes().into_iter().map(|(_, _, f)| f).collect();
