@@ -3,7 +3,9 @@
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use time::OffsetDateTime;
+use time::format_description::FormatItem;
 use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
 
 pub fn now_ms() -> i64 {
     SystemTime::now()
@@ -12,11 +14,15 @@ pub fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
-/// RFC 3339 text of an epoch-milliseconds instant, as the API returns it.
+/// Always three fractional digits, so the strings of two instants sort as the instants do.
+const MILLIS_UTC: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+
+/// RFC 3339 text of an epoch-milliseconds instant, as the API returns it (UTC, milliseconds).
 pub fn rfc3339(ms: i64) -> String {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&Rfc3339).ok())
+        .and_then(|t| t.format(MILLIS_UTC).ok())
         .unwrap_or_default()
 }
 
@@ -24,4 +30,25 @@ pub fn rfc3339(ms: i64) -> String {
 pub fn parse_rfc3339(text: &str) -> Option<i64> {
     let time = OffsetDateTime::parse(text, &Rfc3339).ok()?;
     i64::try_from(time.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn instants_print_with_fixed_millisecond_precision_and_parse_back() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_795_543_200_170), "2026-11-24T18:00:00.170Z");
+        assert!(rfc3339(1_795_543_200_170) < rfc3339(1_795_543_200_200));
+        assert_eq!(
+            parse_rfc3339(&rfc3339(1_795_543_200_170)),
+            Some(1_795_543_200_170)
+        );
+        assert_eq!(
+            parse_rfc3339("2026-11-24T19:00:00.17+01:00"),
+            Some(1_795_543_200_170)
+        );
+        assert_eq!(parse_rfc3339("yesterday"), None);
+    }
 }

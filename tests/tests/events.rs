@@ -220,3 +220,68 @@ async fn every_route_answers_a_v2_event_through_its_function() {
     }
     assert!(served >= 16, "only {served} routes");
 }
+
+/// The address API Gateway reports (v1 `identity.sourceIp`, v2 `http.sourceIp`) is the one the
+/// limits count and the audit log records; an `X-Forwarded-For` in the event changes nothing.
+#[tokio::test]
+async fn the_gateways_source_address_is_the_one_counted_and_logged() {
+    use shared::domain::AuditAction;
+    use shared::limits::{RateLimits, Rule};
+    let config = Config {
+        rate_limits: RateLimits {
+            login_ip: Rule::parse("2/15m").unwrap(),
+            ..RateLimits::default()
+        },
+        ..Config::for_tests()
+    };
+    let app = support::sqlite_app_with(config);
+    let body = json!({ "email": "nobody@example.com", "password": "wrong password" });
+    let v1 = |forwarded: &str| {
+        let path = format!("{}/../events/login.json", env!("CARGO_MANIFEST_DIR"));
+        let mut event: Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        event["body"] = body.to_string().into();
+        event["headers"]["X-Forwarded-For"] = forwarded.into();
+        event["multiValueHeaders"]["X-Forwarded-For"] = json!([forwarded]);
+        event.to_string()
+    };
+    let v2 = |forwarded: &str| {
+        let mut event: Value =
+            serde_json::from_str(&v2_event("POST", "/api/auth/login", "", Some(&body))).unwrap();
+        event["requestContext"]["http"]["sourceIp"] = "198.51.100.20".into();
+        event["headers"]["x-forwarded-for"] = forwarded.into();
+        event.to_string()
+    };
+    for event in [v1("10.0.0.1"), v1("10.0.0.2")] {
+        let response = invoke_lambda(&app, login::routes(), &event).await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNAUTHORIZED,
+            "{:?}",
+            response.body()
+        );
+    }
+    let third = invoke_lambda(&app, login::routes(), &v1("10.0.0.3")).await;
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    // Another source address (v2) has its own count.
+    let other = invoke_lambda(&app, login::routes(), &v2("203.0.113.7")).await;
+    assert_eq!(other.status(), StatusCode::UNAUTHORIZED);
+
+    let query = shared::store::AuditQuery {
+        action: Some(AuditAction::Login),
+        ..Default::default()
+    };
+    let logged = app
+        .stores
+        .audit
+        .list_events(&query, None, 10)
+        .await
+        .unwrap()
+        .items;
+    let mut addresses: Vec<_> = logged
+        .iter()
+        .map(|e| e.source_ip.clone().unwrap())
+        .collect();
+    addresses.sort();
+    assert_eq!(addresses, ["198.51.100.20", "203.0.113.7", "203.0.113.7"]);
+}

@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use shared::clock::now_ms;
 use shared::config::Config;
 use shared::domain::{AuditAction, AuditEvent};
+use shared::http::Caller;
 use shared::limits::{RateLimits, Rule, admit_login};
 use shared::store::{AuditQuery, Counter, LoginState};
 use support::{Call, TestApp, TestResponse, account, assert_problem, body_json, header};
@@ -203,13 +204,14 @@ async fn limited_routes_say_how_much_is_left(app: TestApp) {
         .await;
     assert_eq!(elsewhere.status(), StatusCode::CREATED);
 
-    // Login answers carry the headers whatever the outcome.
+    // Login answers carry the headers whatever the outcome; a success counts nothing.
     let ok = login(&app, "one@example.com", PASSWORD, "192.0.2.10").await;
     assert_eq!(ok.status(), StatusCode::OK);
-    assert!(header(&ok, "ratelimit-remaining").is_some());
+    assert_eq!(number(&ok, "ratelimit-limit"), 5);
+    assert_eq!(number(&ok, "ratelimit-remaining"), 5);
     let wrong = login(&app, "one@example.com", "wrong password!!", "192.0.2.10").await;
     assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
-    assert!(header(&wrong, "ratelimit-remaining").is_some());
+    assert_eq!(number(&wrong, "ratelimit-remaining"), 4);
 }
 
 /// The same address, however many `X-Forwarded-For` values it makes up, stays one address.
@@ -324,7 +326,7 @@ async fn back_off_doubles_up_to_its_maximum(app: TestApp) {
             let attempt = admit_login(&app, "clock@example.com", None, now)
                 .await
                 .unwrap();
-            locked_until = attempt.failed(&app).await;
+            locked_until = attempt.failed(&app, &Caller::default(), None).await;
         }
         let until = locked_until.expect("the third failure locks");
         lengths.push(until - now);
@@ -339,7 +341,7 @@ async fn back_off_doubles_up_to_its_maximum(app: TestApp) {
         let attempt = admit_login(&app, "clock@example.com", None, now)
             .await
             .unwrap();
-        if let Some(until) = attempt.failed(&app).await {
+        if let Some(until) = attempt.failed(&app, &Caller::default(), None).await {
             assert_eq!(until - now, base);
         }
     }
@@ -417,12 +419,18 @@ async fn account_mail_routes_are_limited(app: TestApp) {
             .token(&user.access)
             .sent_from(ip)
     };
-    // The first is refused by the one-a-minute gap (a mail just went out), but counted.
-    let statuses = [
-        resend("192.0.2.1").send(&app).await.status(),
-        resend("192.0.2.2").send(&app).await.status(),
-    ];
-    assert!(statuses.iter().all(|s| *s == StatusCode::TOO_MANY_REQUESTS));
+    // Refused by the one-a-minute gap (a mail just went out), with that limit's headers, but
+    // counted.
+    for ip in ["192.0.2.1", "192.0.2.2"] {
+        let response = resend(ip).send(&app).await;
+        assert_problem(
+            &response,
+            StatusCode::TOO_MANY_REQUESTS,
+            "verification_recently_sent",
+        );
+        assert_eq!(number(&response, "ratelimit-limit"), 1);
+        assert_eq!(number(&response, "retry-after"), 60);
+    }
     let third = resend("192.0.2.3").send(&app).await;
     let problem = assert_problem(&third, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
     assert!(problem["detail"].as_str().unwrap().contains("too many"));
@@ -434,6 +442,77 @@ fn two_per_email() -> Config {
         l.forgot_password_email = rule("2/1h");
         l.verify_resend_email = rule("2/1h");
     })
+}
+
+/// A stolen session cannot guess the password either: the password and address changes check
+/// it as a login attempt, respect the lock, and record each wrong guess.
+async fn a_session_cannot_guess_the_password(app: TestApp) {
+    let user = account(&app, "guessed@example.com", "Guessed").await;
+    let change = |current: &str| {
+        Call::new(Method::POST, "/api/auth/password")
+            .token(&user.access)
+            .json(json!({ "currentPassword": current, "newPassword": "an entirely new one" }))
+            .sent_from("203.0.113.66")
+    };
+    let move_to = |password: &str, to: &str| {
+        Call::new(Method::POST, "/api/users/me/email")
+            .token(&user.access)
+            .json(json!({ "email": to, "password": password }))
+            .sent_from("203.0.113.66")
+    };
+    for i in 0..5 {
+        let response = if i % 2 == 0 {
+            change(&format!("guess number {i}")).send(&app).await
+        } else {
+            move_to(&format!("guess number {i}"), "new@example.com")
+                .send(&app)
+                .await
+        };
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(number(&response, "ratelimit-remaining"), 4 - i);
+    }
+    // Locked now: the right password is refused on every route that checks it.
+    for response in [
+        change(PASSWORD).send(&app).await,
+        move_to(PASSWORD, "new@example.com").send(&app).await,
+        login(&app, "guessed@example.com", PASSWORD, "198.51.100.1").await,
+    ] {
+        assert_problem(
+            &response,
+            StatusCode::TOO_MANY_REQUESTS,
+            "too_many_requests",
+        );
+    }
+    let guesses = [AuditAction::PasswordChange, AuditAction::EmailChange];
+    let mut failures = 0;
+    for action in guesses {
+        failures += events(&app, action)
+            .await
+            .iter()
+            .filter(|e| e.detail.as_deref() == Some("wrong_password"))
+            .count();
+    }
+    assert_eq!(failures, 5);
+    assert_eq!(events(&app, AuditAction::Lockout).await.len(), 1);
+}
+
+/// Asking for an address change mails that address: counted per address asked for.
+async fn address_changes_are_limited_per_address(app: TestApp) {
+    let one = account(&app, "one@example.com", "One").await;
+    let two = account(&app, "two@example.com", "Two").await;
+    for (user, expected) in [
+        (&one, StatusCode::ACCEPTED),
+        (&two, StatusCode::ACCEPTED),
+        (&one, StatusCode::TOO_MANY_REQUESTS),
+    ] {
+        let response = Call::new(Method::POST, "/api/users/me/email")
+            .token(&user.access)
+            .json(json!({ "email": "inbox@example.com", "password": PASSWORD }))
+            .sent_from("203.0.113.1")
+            .send(&app)
+            .await;
+        assert_eq!(response.status(), expected, "{:?}", response.body());
+    }
 }
 
 /// `RATE_LIMITS=off`: nothing is counted or refused.
@@ -539,6 +618,8 @@ on_both_stores! {
     a_password_reset_unlocks => lock_after_five(),
     account_mail_routes_are_limited => two_per_email(),
     limits_off_counts_nothing => Config::for_tests(),
+    a_session_cannot_guess_the_password => lock_after_five(),
+    address_changes_are_limited_per_address => limits(|l| l.register_email = rule("2/1h")),
     counters_stop_at_their_limit => Config::for_tests(),
     one_lock_wins_and_unlock_starts_afresh => Config::for_tests(),
 }

@@ -6,10 +6,9 @@ mod password;
 
 use axum::extract::State;
 use serde::Deserialize;
-use shared::App;
 use shared::auth::start_session;
 use shared::clock::now_ms;
-use shared::domain::{AuditAction, AuditOutcome, Email, FieldErrors, User};
+use shared::domain::{AuditAction, AuditOutcome, Email, FieldErrors};
 use shared::http::{ApiError, AppState, Caller, Json, Response, Routes, token_response};
 use shared::limits::{admit_login, with_quota};
 
@@ -52,7 +51,6 @@ async fn login(
         .as_ref()
         .map_or_else(|| email.trim().to_lowercase(), |e| e.as_str().to_owned());
     let attempt = admit_login(&app, &account, caller.ip, now_ms()).await?;
-    let quota = attempt.quota();
 
     let user = match &parsed {
         Some(email) => app.stores.users.find_user_by_email(email).await?,
@@ -63,9 +61,17 @@ async fn login(
     let user = match (verified, user) {
         (Ok(true), Some(user)) => user,
         (Ok(_), user) => {
-            let locked_until = attempt.failed(&app).await;
-            record_failure(&app, &caller, user.as_ref(), locked_until).await;
-            return Ok(with_quota(quota, invalid_credentials()));
+            let target = user.as_ref().map(|u| u.id.as_str());
+            attempt.failed(&app, &caller, target).await;
+            let detail = if user.is_some() {
+                "wrong_password"
+            } else {
+                "unknown_account"
+            };
+            let mut failure = caller.event(AuditAction::Login, AuditOutcome::Failure);
+            failure.target = target.map(str::to_owned);
+            app.audit(failure.detail(detail)).await;
+            return Ok(with_quota(attempt.quota(), invalid_credentials()));
         }
         (Err(e), _) => {
             attempt.succeeded(&app).await;
@@ -73,6 +79,7 @@ async fn login(
         }
     };
     attempt.succeeded(&app).await;
+    let quota = attempt.quota_after_success();
     if app.config.require_email_verification && !user.email_verified {
         return Ok(with_quota(
             quota,
@@ -91,31 +98,4 @@ async fn login(
     .await;
     let response = token_response(axum::http::StatusCode::OK, &user, tokens)?;
     Ok(with_quota(quota, response))
-}
-
-async fn record_failure(
-    app: &App,
-    caller: &Caller,
-    user: Option<&User>,
-    locked_until: Option<i64>,
-) {
-    let detail = if user.is_some() {
-        "wrong_password"
-    } else {
-        "unknown_account"
-    };
-    let mut failure = caller
-        .event(AuditAction::Login, AuditOutcome::Failure)
-        .detail(detail);
-    if let Some(user) = user {
-        failure = failure.target(&user.id);
-    }
-    app.audit(failure.clone()).await;
-    if let Some(until) = locked_until {
-        let mut lockout = caller
-            .event(AuditAction::Lockout, AuditOutcome::Success)
-            .detail(format!("until {}", shared::clock::rfc3339(until)));
-        lockout.target = failure.target;
-        app.audit(lockout).await;
-    }
 }

@@ -5,6 +5,7 @@ use shared::clock::now_ms;
 use shared::domain::{AuditAction, AuditOutcome, FieldErrors, Invalid, Password};
 use shared::http::{ApiError, AppState, Caller, Json, Response, token_response};
 use shared::jobs::{Job, MailMessage, SecurityEvent};
+use shared::limits::{verify_current_password, with_quota};
 use shared::store::{Effects, StoreError};
 
 #[derive(Deserialize)]
@@ -31,19 +32,15 @@ pub async fn change(
     let (Some(current), Some(new)) = (current, new) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    if !app
-        .hasher
-        .verify(&current, Some(&user.password_hash))
-        .await?
-    {
-        let event = caller.event(AuditAction::PasswordChange, AuditOutcome::Failure);
-        app.audit(event.by_self(&user.id).detail("wrong_password"))
-            .await;
+    let (right, quota) =
+        verify_current_password(&app, &caller, &user, &current, AuditAction::PasswordChange)
+            .await?;
+    if !right {
         errors.push(
             "currentPassword",
             Invalid::new("incorrect", "is not your current password"),
         );
-        return Err(ApiError::Validation(errors.into_vec()));
+        return Ok(with_quota(quota, ApiError::Validation(errors.into_vec())));
     }
 
     let new_hash = app.hasher.hash(&new).await?;
@@ -92,5 +89,6 @@ pub async fn change(
     .await;
     // Every session, this one included, ended above; the caller continues in a new one.
     let tokens = start_session(&app, &changed).await?;
-    token_response(axum::http::StatusCode::OK, &changed, tokens)
+    let response = token_response(axum::http::StatusCode::OK, &changed, tokens)?;
+    Ok(with_quota(quota, response))
 }

@@ -7,9 +7,10 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use shared::auth::{Principal, account_link, issue_account_token};
 use shared::clock::now_ms;
-use shared::domain::{Email, FieldErrors, Invalid};
-use shared::http::{ApiError, AppState, Json};
+use shared::domain::{AuditAction, Email, FieldErrors, Invalid};
+use shared::http::{ApiError, AppState, Caller, Json, Response};
 use shared::jobs::{Job, MailMessage};
+use shared::limits::{count_request, verify_current_password, with_quota};
 use shared::store::{Effects, StoreError, TokenPurpose};
 
 #[derive(Deserialize)]
@@ -22,8 +23,9 @@ pub struct EmailChange {
 pub async fn request_change(
     State(app): State<AppState>,
     principal: Principal,
+    caller: Caller,
     Json(body): Json<EmailChange>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<Response, ApiError> {
     let user = principal.user;
     let mut errors = FieldErrors::default();
     let email = errors.parse("email", body.email, Email::parse);
@@ -31,30 +33,46 @@ pub async fn request_change(
     let (Some(email), Some(password)) = (email, password) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    if !app
-        .hasher
-        .verify(&password, Some(&user.password_hash))
-        .await?
-    {
+    let (right, quota) =
+        verify_current_password(&app, &caller, &user, &password, AuditAction::EmailChange).await?;
+    if !right {
         errors.push(
             "password",
             Invalid::new("incorrect", "is not your current password"),
         );
-        return Err(ApiError::Validation(errors.into_vec()));
+        return Ok(with_quota(quota, ApiError::Validation(errors.into_vec())));
     }
-    if email == user.email {
+    // Each request may mail an address and tells whether it is taken: counted per source
+    // address and per address asked for, like a registration.
+    let limits = &app.config.rate_limits;
+    let rules = (limits.register_ip, limits.register_email);
+    let now = now_ms();
+    let counted =
+        count_request(&app, "email-change", rules, caller.ip, email.as_str(), now).await?;
+    Ok(with_quota(
+        counted.or(quota),
+        mail_link(&app, &user, &email).await,
+    ))
+}
+
+async fn mail_link(
+    app: &shared::App,
+    user: &shared::domain::User,
+    email: &Email,
+) -> Result<StatusCode, ApiError> {
+    let mut errors = FieldErrors::default();
+    if *email == user.email {
         errors.push(
             "email",
             Invalid::new("unchanged", "is already your address"),
         );
         return Err(ApiError::Validation(errors.into_vec()));
     }
-    if app.stores.users.find_user_by_email(&email).await?.is_some() {
+    if app.stores.users.find_user_by_email(email).await?.is_some() {
         return Err(StoreError::EmailTaken.into());
     }
     let now = now_ms();
-    let (token, record) =
-        issue_account_token(TokenPurpose::ChangeEmail, &user, email.as_str(), now);
+    let (token, record) = issue_account_token(TokenPurpose::ChangeEmail, user, email.as_str(), now);
     let link = account_link(&app.config.app_base_url, "verify-email", &token);
     let effects = Effects {
         token: Some(record),

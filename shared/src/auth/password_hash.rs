@@ -4,12 +4,13 @@
 //! core) behind a bounded queue: a login flood queues, then answers "busy", instead of running
 //! a hundred hashes at once and taking gigabytes.
 
+use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use tokio::sync::oneshot;
 
@@ -32,23 +33,77 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+thread_local! {
+    /// This thread's argon2 memory, allocated on its first hash and kept. A fresh 19 MiB per
+    /// hash would be kept anyway: after the first free, glibc raises its mmap threshold and
+    /// freed blocks stay in the heap, so a few dozen hashes left ~200 MB per thread resident.
+    static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Computes `argon`'s hash of `password` into `out`, in this thread's memory.
+fn compute(
+    argon: &Argon2<'_>,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    let blocks = argon.params().block_count();
+    MEMORY.with(|memory| {
+        let mut memory = memory.borrow_mut();
+        if memory.len() < blocks {
+            memory.resize(blocks, Block::default());
+        }
+        argon.hash_password_into_with_memory(password, salt, out, &mut memory[..blocks])
+    })
+}
+
 fn hash_now(password: &str) -> Result<String, AuthError> {
+    let failed = |e: &dyn std::fmt::Display| AuthError::Hashing(e.to_string().into());
     let mut salt = [0u8; 16];
     SystemRandom::new()
         .fill(&mut salt)
         .map_err(|_| AuthError::Hashing("no system randomness".into()))?;
-    let salt =
-        SaltString::encode_b64(&salt).map_err(|e| AuthError::Hashing(e.to_string().into()))?;
-    argon2()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|hash| hash.to_string())
-        .map_err(|e| AuthError::Hashing(e.to_string().into()))
+    let salt_string = SaltString::encode_b64(&salt).map_err(|e| failed(&e))?;
+    let argon = argon2();
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    compute(&argon, password.as_bytes(), &salt, &mut out).map_err(|e| failed(&e))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(argon.params()).map_err(|e| failed(&e))?,
+        salt: Some(salt_string.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+    };
+    Ok(hash.to_string())
 }
 
+/// Whether `password` is the one `phc` was made from (argon2id; anything else never matches).
 fn matches(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc)
-        .map(|hash| argon2().verify_password(password.as_bytes(), &hash).is_ok())
-        .unwrap_or(false)
+    let Ok(hash) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return false;
+    };
+    if hash.algorithm != Algorithm::Argon2id.ident() {
+        return false;
+    }
+    let Ok(params) = Params::try_from(&hash) else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let argon = Argon2::new(Algorithm::Argon2id, version, params);
+    let mut out = vec![0u8; expected.len()];
+    compute(&argon, password.as_bytes(), salt, &mut out).is_ok()
+        // Output's equality is constant-time.
+        && Output::new(&out).is_ok_and(|out| out == expected)
 }
 
 /// A real hash of a random password, so a login for an unknown e-mail costs the same time.
@@ -175,6 +230,48 @@ mod tests {
                 .await
                 .unwrap()
         );
+    }
+
+    /// Hashes made here verify with the argon2 crate's own verifier and the other way round, so
+    /// stored hashes stay valid whichever code made them.
+    #[test]
+    fn hashes_are_interchangeable_with_the_argon2_crates() {
+        use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let ours = hash_now("correct horse battery").unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(
+            argon2()
+                .verify_password(b"correct horse battery", &parsed)
+                .is_ok()
+        );
+        assert!(
+            argon2()
+                .verify_password(b"wrong horse battery", &parsed)
+                .is_err()
+        );
+
+        let salt = SaltString::encode_b64(b"sixteen byte slt").unwrap();
+        let theirs = argon2()
+            .hash_password(b"correct horse battery", &salt)
+            .unwrap()
+            .to_string();
+        assert!(matches("correct horse battery", &theirs));
+        assert!(!matches("wrong horse battery", &theirs));
+        // Other parameters (an older, cheaper hash) still verify; another algorithm never does.
+        let cheap = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(4096, 3, 1, None).unwrap(),
+        )
+        .hash_password(b"pw", &salt)
+        .unwrap()
+        .to_string();
+        assert!(matches("pw", &cheap));
+        let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::default())
+            .hash_password(b"pw", &salt)
+            .unwrap()
+            .to_string();
+        assert!(!matches("pw", &argon2i));
     }
 
     #[tokio::test]

@@ -75,7 +75,7 @@ pub fn client_ip(
         .rev();
     for hop in hops {
         // A hop that does not parse ends the chain we can believe.
-        let Ok(ip) = hop.parse::<IpAddr>() else {
+        let Some(ip) = parse_hop(hop) else {
             break;
         };
         client = ip;
@@ -86,19 +86,32 @@ pub fn client_ip(
     Some(client)
 }
 
+/// `203.0.113.5`, `203.0.113.5:443`, `2001:db8::1` or `[2001:db8::1]:443`.
+fn parse_hop(hop: &str) -> Option<IpAddr> {
+    hop.parse::<IpAddr>()
+        .ok()
+        .or_else(|| hop.parse::<std::net::SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            let bracketed = hop.strip_prefix('[')?.strip_suffix(']')?;
+            bracketed.parse().ok()
+        })
+}
+
 impl FromRequestParts<AppState> for Caller {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Infallible> {
+        // Header bytes that are not UTF-8 are kept as replacement characters, not dropped.
         let header = |name| {
             parts
                 .headers
                 .get_all(name)
                 .iter()
-                .filter_map(|v| v.to_str().ok())
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                 .collect::<Vec<_>>()
         };
         let forwarded_for = header(http::HeaderName::from_static("x-forwarded-for"));
+        let forwarded_for: Vec<&str> = forwarded_for.iter().map(String::as_str).collect();
         let ip = client_ip(
             context_source_ip(parts),
             &forwarded_for,
@@ -107,7 +120,7 @@ impl FromRequestParts<AppState> for Caller {
         let user_agent = header(USER_AGENT)
             .first()
             .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
-        let request_id = header(X_REQUEST_ID).first().map(|id| (*id).to_owned());
+        let request_id = header(X_REQUEST_ID).into_iter().next();
         Ok(Caller {
             ip,
             user_agent,
@@ -146,6 +159,19 @@ mod tests {
                 &proxies
             ),
             Some(ip("198.51.100.7"))
+        );
+        // Ports and brackets are read past.
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.2")), &["198.51.100.7:5678"], &proxies),
+            Some(ip("198.51.100.7"))
+        );
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.2")), &["[2001:db8::7]:443"], &proxies),
+            Some(ip("2001:db8::7"))
+        );
+        assert_eq!(
+            client_ip(Some(ip("10.0.0.2")), &["[2001:db8::8]"], &proxies),
+            Some(ip("2001:db8::8"))
         );
         // Garbage ends the chain at the last believable hop.
         assert_eq!(

@@ -185,9 +185,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if let Self::Internal(_) | Self::Unavailable { .. } = &self {
+        match &self {
             // The whole cause chain, for whoever reads the logs.
-            tracing::error!(error = ?self, "request failed");
+            Self::Internal(_) => tracing::error!(error = ?self, "request failed"),
+            // Back-pressure or a slow dependency: expected under load, retried by the client.
+            Self::Unavailable { .. } => tracing::warn!(error = ?self, "request turned away"),
+            _ => {}
         }
         let status = self.status();
         let mut response = status.into_response();

@@ -17,12 +17,19 @@ pub fn subject(parts: &[&str]) -> String {
     URL_SAFE_NO_PAD.encode(&digest.as_ref()[..16])
 }
 
-/// The source address as counted; requests without one (never on API Gateway) share a bucket.
+/// The source address as counted: an IPv6 client by its /64 (every subscriber gets at least
+/// that many addresses to pick from), an IPv4-mapped one as IPv4. Requests without an address
+/// (never on API Gateway) share a bucket.
 pub fn ip_subject(ip: Option<IpAddr>) -> String {
-    subject(&[
-        "ip",
-        &ip.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
-    ])
+    let counted = match ip.map(|ip| ip.to_canonical()) {
+        None => "unknown".to_owned(),
+        Some(IpAddr::V4(v4)) => v4.to_string(),
+        Some(IpAddr::V6(v6)) => {
+            let net = ipnet::Ipv6Net::new(v6, 64).expect("64 is a valid prefix");
+            net.trunc().to_string()
+        }
+    };
+    subject(&["ip", &counted])
 }
 
 /// `rule`'s counter for `subject` in the window that holds `now`.
@@ -150,4 +157,31 @@ pub async fn count_request(
     ];
     let detail = "too many requests of this kind; wait before trying again";
     Ok(take_all(app, counters, now, detail).await?.quota)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> Option<IpAddr> {
+        Some(text.parse().unwrap())
+    }
+
+    #[test]
+    fn one_ipv6_subscriber_is_one_address() {
+        assert_eq!(
+            ip_subject(ip("2001:db8:1:1::1")),
+            ip_subject(ip("2001:db8:1:1:ffff::9"))
+        );
+        assert_ne!(
+            ip_subject(ip("2001:db8:1:1::1")),
+            ip_subject(ip("2001:db8:1:2::1"))
+        );
+        assert_eq!(
+            ip_subject(ip("::ffff:203.0.113.5")),
+            ip_subject(ip("203.0.113.5"))
+        );
+        assert_ne!(ip_subject(ip("203.0.113.5")), ip_subject(ip("203.0.113.6")));
+        assert_ne!(ip_subject(None), ip_subject(ip("203.0.113.5")));
+    }
 }

@@ -10,7 +10,9 @@ use std::net::IpAddr;
 use super::Quota;
 use super::counters::{Taken, counter, ip_subject, subject, take_all, too_many};
 use crate::App;
-use crate::http::ApiError;
+use crate::clock::{now_ms, rfc3339};
+use crate::domain::{AuditAction, AuditOutcome, User};
+use crate::http::{ApiError, Caller};
 use crate::store::LoginState;
 
 const TOO_MANY_ATTEMPTS: &str = "too many failed sign-ins; wait before trying again";
@@ -90,8 +92,17 @@ fn locked(app: &App, until: i64, now: i64) -> ApiError {
 }
 
 impl LoginAttempt {
+    /// What is left if this attempt counts (it failed).
     pub fn quota(&self) -> Option<Quota> {
         self.taken.as_ref().and_then(|t| t.quota)
+    }
+
+    /// What is left once this attempt is given back (it succeeded).
+    pub fn quota_after_success(&self) -> Option<Quota> {
+        self.quota().map(|q| Quota {
+            remaining: (q.remaining + 1).min(q.limit),
+            ..q
+        })
     }
 
     /// The password was right: the attempt does not count.
@@ -102,9 +113,20 @@ impl LoginAttempt {
     }
 
     /// The password was wrong. If this attempt filled the account's count, locks the account
-    /// and returns until when; of several attempts racing to lock, one does. A store error
-    /// is logged: the full count still refuses logins until its window ends.
-    pub async fn failed(&self, app: &App) -> Option<i64> {
+    /// (of several attempts racing to lock, one does), records the lockout against `target` and
+    /// returns until when. A store error is logged: the full count still refuses logins until
+    /// its window ends.
+    pub async fn failed(&self, app: &App, caller: &Caller, target: Option<&str>) -> Option<i64> {
+        let until = self.lock_if_full(app).await?;
+        let mut lockout = caller
+            .event(AuditAction::Lockout, AuditOutcome::Success)
+            .detail(format!("until {}", rfc3339(until)));
+        lockout.target = target.map(str::to_owned);
+        app.audit(lockout).await;
+        Some(until)
+    }
+
+    async fn lock_if_full(&self, app: &App) -> Option<i64> {
         let limits = &app.config.rate_limits;
         let taken = self.taken.as_ref()?;
         if taken
@@ -137,6 +159,37 @@ impl LoginAttempt {
                 tracing::warn!(error = ?error, "locking an account");
                 None
             }
+        }
+    }
+}
+
+/// Checks a signed-in user's current password (to change the password or the address) as a
+/// login attempt: refused while the account is locked, counted and audited (`action`, failure)
+/// when wrong, so a stolen session cannot guess the password either. The quota is for the
+/// `RateLimit-*` headers.
+pub async fn verify_current_password(
+    app: &App,
+    caller: &Caller,
+    user: &User,
+    password: &str,
+    action: AuditAction,
+) -> Result<(bool, Option<Quota>), ApiError> {
+    let attempt = admit_login(app, user.email.as_str(), caller.ip, now_ms()).await?;
+    match app.hasher.verify(password, Some(&user.password_hash)).await {
+        Ok(true) => {
+            attempt.succeeded(app).await;
+            Ok((true, attempt.quota_after_success()))
+        }
+        Ok(false) => {
+            attempt.failed(app, caller, Some(&user.id)).await;
+            let event = caller.event(action, AuditOutcome::Failure);
+            app.audit(event.by_self(&user.id).detail("wrong_password"))
+                .await;
+            Ok((false, attempt.quota()))
+        }
+        Err(e) => {
+            attempt.succeeded(app).await;
+            Err(e.into())
         }
     }
 }

@@ -36,13 +36,16 @@ impl Quota {
     }
 }
 
-/// Adds the quota's headers, if any, to a response or error.
+/// Adds the quota's headers, if any, to a response or error that has none of its own (a 429
+/// from a narrower limit keeps the headers of that limit).
 pub fn with_quota(
     quota: Option<Quota>,
     response: impl axum::response::IntoResponse,
 ) -> axum::response::Response {
     let mut response = response.into_response();
-    if let Some(quota) = quota {
+    if let Some(quota) = quota
+        && !response.headers().contains_key("ratelimit-limit")
+    {
         quota.write(response.headers_mut());
     }
     response

@@ -83,7 +83,9 @@ impl Default for RateLimits {
             register_ip: Rule::per(20, 3600),
             register_email: Rule::per(5, 3600),
             forgot_password_ip: Rule::per(20, 3600),
-            forgot_password_email: Rule::per(5, 3600),
+            // As long as a reset link lives: requests from elsewhere cannot leave the owner
+            // without a working link for longer than that.
+            forgot_password_email: Rule::per(5, 30 * 60),
             verify_resend_ip: Rule::per(20, 3600),
             verify_resend_email: Rule::per(5, 3600),
             lockout_base: Duration::from_secs(15 * 60),

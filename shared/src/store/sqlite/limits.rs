@@ -32,7 +32,12 @@ impl LimitStore for SqliteStore {
         self.run(move |conn| {
             conn.execute(
                 "UPDATE limit_counters SET count = count - 1 WHERE key = ?1 AND count > 0",
-                [key],
+                [&key],
+            )?;
+            // A flood refused by one counter must not leave empty rows of the others behind.
+            conn.execute(
+                "DELETE FROM limit_counters WHERE key = ?1 AND count <= 0",
+                [&key],
             )?;
             Ok(())
         })
