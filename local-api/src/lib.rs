@@ -1,5 +1,7 @@
 //! Every HTTP function of the set on one router: what `local-api` serves and the tests call.
 
+pub mod page;
+
 use axum::Router;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
@@ -16,13 +18,18 @@ pub fn http_functions() -> Vec<Routes> {
         posts::routes(),
         account::routes(),
         leads::routes(),
+        dashboard::routes(),
     ]
 }
 
 /// The whole API, with the same middleware each function runs on Lambda, plus `/health`.
 pub fn router(app: AppState) -> Router {
-    // `/health` is local only, so it is not in the functions' route list.
-    let local = Routes::new("local-api").get("/health", health);
+    // `/health` and the dashboard page are local only, so not in the functions' route list.
+    let local = Routes::new("local-api")
+        .get("/health", health)
+        .get("/dashboard", page::index)
+        .get("/dashboard/{file}", page::asset)
+        .get("/dashboard/vendor/{file}", page::vendor_asset);
     let api = http_functions().into_iter().fold(local, Routes::merge);
     service(api, app).layer(axum::middleware::map_response(close_after_unread_body))
 }

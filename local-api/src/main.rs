@@ -1,7 +1,9 @@
 //! `local-api` serves every function on one port; `local-api promote <email> <role>` sets a
-//! user's role on whichever store is configured.
+//! user's role and `local-api metrics` runs the metrics job once, on whichever store is
+//! configured.
 
 mod jobs;
+mod metrics;
 mod promote;
 mod server;
 mod server_errors;
@@ -10,7 +12,7 @@ use std::process::ExitCode;
 
 use shared::App;
 
-const USAGE: &str = "usage: local-api [serve] | local-api promote <email> <user|moderator|admin>";
+const USAGE: &str = "usage: local-api [serve] | local-api promote <email> <user|moderator|admin> | local-api metrics";
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -20,6 +22,7 @@ async fn main() -> ExitCode {
     let result = match args.as_slice() {
         [] | ["serve"] => with_app(server::run).await,
         ["promote", email, role] => with_app(|app| promote::run(app, email, role)).await,
+        ["metrics"] => with_app(metrics::run_once).await,
         _ => Err(USAGE.into()),
     };
     match result {

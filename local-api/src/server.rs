@@ -16,6 +16,7 @@ pub async fn run(app: Arc<App>) -> Result<(), BoxError> {
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     start_workers(&app).await?;
+    crate::metrics::start_timer(app.clone());
     let listener = tokio::net::TcpListener::bind(format!("{host}:{port}")).await?;
     // Tests and scripts wait for this exact line.
     println!("listening on http://{}", listener.local_addr()?);

@@ -73,6 +73,15 @@ impl App {
         }
     }
 
+    /// Counts the user among today's active users (once a day) for the dashboard. Never fails
+    /// the request: a store error is logged.
+    pub async fn count_active(&self, user_id: &str) {
+        let now = crate::clock::now_ms();
+        if let Err(error) = self.stores.metrics.mark_active(user_id, now).await {
+            tracing::warn!(error = ?error, "counting an active user");
+        }
+    }
+
     /// Builds everything from the environment: config, store adapter, key set.
     pub async fn from_env() -> Result<Self, BoxError> {
         let config = Config::from_env()?;
@@ -106,10 +115,10 @@ impl App {
             #[cfg(feature = "dynamodb")]
             (StoreKind::DynamoDb, Some(aws)) => {
                 let client = aws_sdk_dynamodb::Client::new(&aws);
-                let store = Arc::new(crate::store::dynamo::DynamoStore::new(
-                    client,
-                    config.table_name.clone(),
-                ));
+                let store = Arc::new(
+                    crate::store::dynamo::DynamoStore::new(client, config.table_name.clone())
+                        .with_counter_shards(config.counter_shards),
+                );
                 #[cfg(feature = "sqs")]
                 let queue: Arc<dyn JobQueue> = Arc::new(crate::jobs::sqs::SqsQueue::new(
                     aws_sdk_sqs::Client::new(&aws),

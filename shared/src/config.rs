@@ -47,6 +47,11 @@ pub struct Config {
     pub require_email_verification: bool,
     pub email_queue_url: Option<String>,
     pub telegram_queue_url: Option<String>,
+    /// The dead-letter queues, for the dashboard's depths (metrics job).
+    pub email_dead_letter_queue_url: Option<String>,
+    pub telegram_dead_letter_queue_url: Option<String>,
+    /// Items each dashboard counter is spread over on DynamoDB (`COUNTER_SHARDS`).
+    pub counter_shards: u32,
     /// At most one password-reset mail per account in this time (`RESET_MAIL_GAP_SECS`).
     pub reset_mail_gap: Duration,
     /// Where new leads are mailed as well (Telegram gets them always).
@@ -131,6 +136,9 @@ impl Default for Config {
             require_email_verification: false,
             email_queue_url: None,
             telegram_queue_url: None,
+            email_dead_letter_queue_url: None,
+            telegram_dead_letter_queue_url: None,
+            counter_shards: 4,
             admin_email: None,
             default_phone_region: None,
             reset_mail_gap: Duration::from_secs(60),
@@ -183,6 +191,12 @@ impl Config {
             )?,
             email_queue_url: var("EMAIL_QUEUE_URL"),
             telegram_queue_url: var("TELEGRAM_QUEUE_URL"),
+            email_dead_letter_queue_url: var("EMAIL_DEAD_LETTER_QUEUE_URL"),
+            telegram_dead_letter_queue_url: var("TELEGRAM_DEAD_LETTER_QUEUE_URL"),
+            counter_shards: match number("COUNTER_SHARDS", defaults.counter_shards as usize)? {
+                n @ 1..=100 => n as u32,
+                _ => return Err(ConfigError("COUNTER_SHARDS must be 1..=100".into())),
+            },
             admin_email: var("ADMIN_EMAIL"),
             reset_mail_gap: seconds("RESET_MAIL_GAP_SECS", defaults.reset_mail_gap)?,
             default_phone_region: var("DEFAULT_PHONE_REGION"),

@@ -9,6 +9,7 @@ pub mod http;
 pub mod jobs;
 pub mod lambda;
 pub mod limits;
+pub mod metrics;
 #[cfg(feature = "delivery")]
 pub mod notify;
 pub mod permissions;

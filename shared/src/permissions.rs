@@ -17,6 +17,11 @@ pub fn may_list_users(actor: &Principal) -> bool {
     is_admin(actor)
 }
 
+/// The dashboard's metrics and insights.
+pub fn may_read_dashboard(actor: &Principal) -> bool {
+    is_admin(actor)
+}
+
 /// The audit log of security events.
 pub fn may_read_audit(actor: &Principal) -> bool {
     is_admin(actor)

@@ -90,6 +90,7 @@ async fn login(
         ));
     }
     let tokens = start_session(&app, &user).await?;
+    app.count_active(&user.id).await;
     app.audit(
         caller
             .event(AuditAction::Login, AuditOutcome::Success)

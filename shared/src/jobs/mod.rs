@@ -13,6 +13,8 @@ mod run;
 mod settings;
 #[cfg(feature = "sqs")]
 pub mod sqs;
+#[cfg(feature = "sqs")]
+pub mod sqs_depths;
 #[cfg(all(feature = "sqs", feature = "dynamodb"))]
 pub mod sweeper;
 #[cfg(all(feature = "sqs", feature = "dynamodb", feature = "delivery"))]

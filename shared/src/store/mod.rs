@@ -279,6 +279,27 @@ pub trait AuditLog: Send + Sync {
     ) -> Result<Page<AuditEvent>, StoreError>;
 }
 
+/// The dashboard's counters (kept by the other ports' writes, see `metrics::counts`) and the
+/// snapshots the metrics job makes of them.
+#[async_trait]
+pub trait MetricsStore: Send + Sync {
+    /// Counts the user as active on the day of `at`, once: the first call of a day adds one to
+    /// that day's active users and returns true.
+    async fn mark_active(&self, user_id: &str, at: i64) -> Result<bool, StoreError>;
+    /// The summed value of every counter named in `names`, keyed by (name, bucket), for the
+    /// buckets in `buckets` (dates and `total`).
+    async fn read_counters(
+        &self,
+        names: &[String],
+        buckets: &[String],
+    ) -> Result<std::collections::HashMap<(String, String), i64>, StoreError>;
+    /// Stores the snapshot of `bucket` (epoch ms) unless that bucket has one: false then, and
+    /// nothing changes.
+    async fn put_snapshot(&self, bucket: i64, body: &str) -> Result<bool, StoreError>;
+    /// The newest snapshot: its bucket and body.
+    async fn latest_snapshot(&self) -> Result<Option<(i64, String)>, StoreError>;
+}
+
 /// The ports a handler can reach, all served by one adapter.
 #[derive(Clone)]
 pub struct Stores {
@@ -291,6 +312,7 @@ pub struct Stores {
     pub job_records: Arc<dyn JobRecords>,
     pub limits: Arc<dyn LimitStore>,
     pub audit: Arc<dyn AuditLog>,
+    pub metrics: Arc<dyn MetricsStore>,
 }
 
 impl Stores {
@@ -305,6 +327,7 @@ impl Stores {
             + JobRecords
             + LimitStore
             + AuditLog
+            + MetricsStore
             + 'static,
     {
         Self {
@@ -316,7 +339,8 @@ impl Stores {
             outbox: adapter.clone(),
             job_records: adapter.clone(),
             limits: adapter.clone(),
-            audit: adapter,
+            audit: adapter.clone(),
+            metrics: adapter,
         }
     }
 }

@@ -6,8 +6,11 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::DynamoStore;
 use super::item::{Item, get_n, get_s, key, n, s, ttl_from_ms};
+use super::metrics::counter_updates;
+use super::retry::WriteError;
 use super::schema::{GSI1, GSI2, GSI3, IndexDef, TTL_ATTRIBUTE};
 use crate::domain::{AuditAction, AuditEvent, AuditOutcome, audit_sort_key};
+use crate::metrics::counts;
 use crate::store::{AuditLog, AuditQuery, Page, Position, StoreError};
 
 /// Partitions every event is spread over. Each takes ~1,000 writes a second, so 8 take ~8,000;
@@ -206,14 +209,29 @@ impl DynamoStore {
 
 #[async_trait]
 impl AuditLog for DynamoStore {
+    /// Failed logins and lockouts are counted for the dashboard in the same transaction, so a
+    /// retried write never counts twice (the event's put is conditioned on its id).
     async fn record_event(&self, event: &AuditEvent, keep_until: i64) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(event_item(event, keep_until)))
-            .send()
-            .await?;
-        Ok(())
+        let deltas = counts::audited(event);
+        if deltas.is_empty() {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(event_item(event, keep_until)))
+                .send()
+                .await?;
+            return Ok(());
+        }
+        let mut items = vec![super::put_if_absent(
+            &self.table,
+            event_item(event, keep_until),
+        )?];
+        items.extend(counter_updates(&self.table, self.counter_shards, &deltas)?);
+        match self.transact(items).await {
+            // Already stored by an earlier attempt whose answer was lost.
+            Ok(()) | Err(WriteError::Condition(_)) => Ok(()),
+            Err(WriteError::Store(e)) => Err(e),
+        }
     }
 
     async fn list_events(

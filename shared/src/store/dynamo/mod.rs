@@ -8,6 +8,7 @@ mod item;
 mod jobs;
 mod leads;
 mod limits;
+mod metrics;
 mod posts;
 mod query;
 mod retry;
@@ -27,13 +28,26 @@ use super::StoreError;
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// Items each dashboard counter is spread over (see `metrics`).
+    counter_shards: u32,
 }
+
+/// Counter shards unless configured (`COUNTER_SHARDS`).
+pub const DEFAULT_COUNTER_SHARDS: u32 = 4;
 
 impl DynamoStore {
     pub fn new(client: Client, table: impl Into<String>) -> Self {
         Self {
             client,
             table: table.into(),
+            counter_shards: DEFAULT_COUNTER_SHARDS,
+        }
+    }
+
+    pub fn with_counter_shards(self, shards: u32) -> Self {
+        Self {
+            counter_shards: shards.max(1),
+            ..self
         }
     }
 

@@ -5,11 +5,13 @@ use aws_sdk_dynamodb::types::{
 
 use super::DynamoStore;
 use super::item::{Item, corrupt, get_n, get_opt_n, get_s, key, n, s};
+use super::metrics::counter_updates;
 use super::query::{IndexQuery, TableKey};
 use super::retry::{WriteError, back_off};
 use super::schema::{GSI1, GSI2, GSI3};
 use super::users::user_pk;
 use crate::domain::{Post, PostContent, PostStatus, PostSummary, PostTitle, Tag, excerpt};
+use crate::metrics::counts;
 use crate::store::{Page, Position, PostQuery, PostStore, StoreError};
 
 fn post_pk(id: &str) -> String {
@@ -318,10 +320,13 @@ impl PostStore for DynamoStore {
             .condition_check(author_active)
             .build();
         let check_at = 1 + post.tags.len();
-        match self
-            .write_post(&[], post, Expect::Absent, vec![check])
-            .await
-        {
+        let mut extra = vec![check];
+        extra.extend(counter_updates(
+            &self.table,
+            self.counter_shards,
+            &counts::post_created(post),
+        )?);
+        match self.write_post(&[], post, Expect::Absent, extra).await {
             Ok(()) => Ok(()),
             Err(WriteError::Condition(failed)) if failed.contains(&check_at) => {
                 Err(StoreError::NotFound)
@@ -336,11 +341,14 @@ impl PostStore for DynamoStore {
     }
 
     async fn update_post(&self, previous: &Post, next: &Post) -> Result<(), StoreError> {
+        // Conditioned on `previous.version`: `previous` is exactly what the write replaces.
+        let deltas = counts::post_changed(previous, next);
+        let counted = counter_updates(&self.table, self.counter_shards, &deltas)?;
         self.write_post(
             &previous.tags,
             next,
             Expect::Version(previous.version),
-            vec![],
+            counted,
         )
         .await
         .map_err(WriteError::into_store_error)
@@ -360,6 +368,11 @@ impl PostStore for DynamoStore {
                 items.push(delete(&self.table, key(post_pk(&post.id), sort_key))?);
             }
         }
+        items.extend(counter_updates(
+            &self.table,
+            self.counter_shards,
+            &counts::post_deleted(post),
+        )?);
         self.transact(items)
             .await
             .map_err(WriteError::into_store_error)

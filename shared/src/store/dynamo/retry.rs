@@ -106,14 +106,18 @@ pub(super) async fn back_off(attempt: u32) {
 }
 
 impl DynamoStore {
-    /// Runs a transaction, retrying contention and throttling with back-off.
+    /// Runs a transaction, retrying contention and throttling with back-off. Every attempt
+    /// carries the same client request token, so one whose answer was lost after it committed
+    /// is not applied twice (DynamoDB answers a repeat within ten minutes with success).
     pub(super) async fn transact(&self, items: Vec<TransactWriteItem>) -> Result<(), WriteError> {
+        let token = uuid::Uuid::new_v4().to_string();
         let mut attempt = 0;
         loop {
             let result = self
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items.clone()))
+                .client_request_token(&token)
                 .send()
                 .await;
             let Err(e) = result else {

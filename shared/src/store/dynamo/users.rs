@@ -10,11 +10,13 @@ use aws_sdk_dynamodb::types::{
 
 use super::accounts::effect_items;
 use super::item::{Item, corrupt, get_n, get_opt_n, get_s, key, n, s};
+use super::metrics::counter_updates;
 use super::query::{Filter, IndexQuery, TableKey};
 use super::retry::WriteError;
 use super::schema::{GSI1, GSI2, GSI3};
 use super::{DynamoStore, put_if_absent};
 use crate::domain::{DisplayName, Email, Role, User};
+use crate::metrics::counts;
 use crate::store::{Effects, Page, Position, StoreError, TokenPurpose, UserQuery, UserStore};
 
 pub(super) fn user_pk(id: &str) -> String {
@@ -250,6 +252,11 @@ impl UserStore for DynamoStore {
             claim_email(&self.table, &user.email, &user.id)?,
         ];
         items.extend(effect_items(&self.table, effects)?);
+        items.extend(counter_updates(
+            &self.table,
+            self.counter_shards,
+            &counts::user_created(user),
+        )?);
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(WriteError::Condition(_)) => Err(StoreError::EmailTaken),
@@ -412,6 +419,11 @@ impl UserStore for DynamoStore {
             release_email(&self.table, &user.email, &user.id)?,
         ];
         items.extend(effect_items(&self.table, effects)?);
+        items.extend(counter_updates(
+            &self.table,
+            self.counter_shards,
+            &counts::user_deleted(),
+        )?);
         self.transact(items)
             .await
             .map_err(WriteError::into_store_error)?;

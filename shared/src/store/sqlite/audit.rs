@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use rusqlite::{Row, params_from_iter};
 
 use super::SqliteStore;
+use super::metrics::apply_counts;
 use crate::domain::{AuditAction, AuditEvent, AuditOutcome};
+use crate::metrics::counts;
 use crate::store::{AuditLog, AuditQuery, Page, Position, StoreError};
 
 const COLUMNS: &str =
@@ -40,6 +42,8 @@ impl AuditLog for SqliteStore {
     async fn record_event(&self, event: &AuditEvent, keep_until: i64) -> Result<(), StoreError> {
         let event = event.clone();
         self.run(move |conn| {
+            let tx = conn.transaction()?;
+            let conn = &tx;
             conn.execute("DELETE FROM audit_events WHERE expires_at < ?1", [event.at])?;
             conn.execute(
                 &format!(
@@ -61,6 +65,8 @@ impl AuditLog for SqliteStore {
                     keep_until
                 ],
             )?;
+            apply_counts(conn, &counts::audited(&event))?;
+            tx.commit()?;
             Ok(())
         })
         .await

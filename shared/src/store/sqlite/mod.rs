@@ -9,6 +9,7 @@ mod audit;
 mod jobs;
 mod leads;
 mod limits;
+mod metrics;
 mod posts;
 pub mod queue;
 mod sessions;
@@ -154,6 +155,21 @@ CREATE INDEX IF NOT EXISTS audit_newest ON audit_events(sort_key);
 CREATE INDEX IF NOT EXISTS audit_by_actor ON audit_events(actor, sort_key);
 CREATE INDEX IF NOT EXISTS audit_by_target ON audit_events(target, sort_key);
 CREATE INDEX IF NOT EXISTS audit_expiry ON audit_events(expires_at);
+CREATE TABLE IF NOT EXISTS counters (
+    name TEXT NOT NULL,
+    bucket TEXT NOT NULL,
+    value INTEGER NOT NULL,
+    PRIMARY KEY (name, bucket)
+);
+CREATE TABLE IF NOT EXISTS active_markers (
+    day TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    PRIMARY KEY (day, user_id)
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    bucket INTEGER PRIMARY KEY,
+    body TEXT NOT NULL
+);
 ";
 
 /// Columns added since the first release, for data files made before them.

@@ -2,7 +2,9 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::SqliteStore;
+use super::metrics::apply_counts;
 use crate::domain::{Post, PostContent, PostStatus, PostSummary, PostTitle, Tag};
+use crate::metrics::counts;
 use crate::store::{Page, Position, PostQuery, PostStore, StoreError};
 
 const POST_COLUMNS: &str = "p.id, p.author_id, p.title, p.content, p.status, p.tags, p.published_at, p.created_at, p.updated_at, p.version, p.author_deleted";
@@ -131,6 +133,7 @@ impl PostStore for SqliteStore {
                 return Err(StoreError::NotFound);
             }
             write_post(&tx, &post)?;
+            apply_counts(&tx, &counts::post_created(&post))?;
             tx.commit()?;
             Ok(())
         })
@@ -165,6 +168,8 @@ impl PostStore for SqliteStore {
 
     async fn update_post(&self, previous: &Post, next: &Post) -> Result<(), StoreError> {
         let (expected, next) = (previous.version as i64, next.clone());
+        // The write is conditioned on `previous.version`: `previous` is what it replaces.
+        let deltas = counts::post_changed(previous, &next);
         self.run(move |conn| {
             let tx = conn.transaction()?;
             let current: Option<i64> = tx
@@ -178,6 +183,7 @@ impl PostStore for SqliteStore {
                 return Err(StoreError::Conflict);
             }
             write_post(&tx, &next)?;
+            apply_counts(&tx, &deltas)?;
             tx.commit()?;
             Ok(())
         })
@@ -186,6 +192,7 @@ impl PostStore for SqliteStore {
 
     async fn delete_post(&self, post: &Post) -> Result<(), StoreError> {
         let (id, expected) = (post.id.clone(), post.version as i64);
+        let deltas = counts::post_deleted(post);
         self.run(move |conn| {
             let tx = conn.transaction()?;
             let deleted = tx.execute(
@@ -196,6 +203,7 @@ impl PostStore for SqliteStore {
                 return Err(StoreError::Conflict);
             }
             tx.execute("DELETE FROM post_tags WHERE post_id = ?1", [&id])?;
+            apply_counts(&tx, &deltas)?;
             tx.commit()?;
             Ok(())
         })

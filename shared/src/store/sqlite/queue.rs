@@ -140,3 +140,30 @@ impl SqliteStore {
         .await
     }
 }
+
+#[async_trait]
+impl crate::metrics::QueueDepths for SqliteStore {
+    async fn depths(&self) -> Result<Vec<crate::metrics::QueueDepth>, BoxError> {
+        let depths = self
+            .run(|conn| {
+                let mut depths = Vec::new();
+                for queue in [Queue::Email, Queue::Telegram] {
+                    let (waiting, dead): (i64, i64) = conn.query_row(
+                        "SELECT COUNT(*) FILTER (WHERE dead_at IS NULL),
+                                COUNT(*) FILTER (WHERE dead_at IS NOT NULL)
+                         FROM queued_jobs WHERE queue = ?1",
+                        [queue.name()],
+                        |row| Ok((row.get(0)?, row.get(1)?)),
+                    )?;
+                    depths.push(crate::metrics::QueueDepth {
+                        queue: queue.name().to_owned(),
+                        waiting,
+                        dead_letters: dead,
+                    });
+                }
+                Ok(depths)
+            })
+            .await?;
+        Ok(depths)
+    }
+}

@@ -3,7 +3,9 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::SqliteStore;
 use super::accounts::write_effects;
+use super::metrics::apply_counts;
 use crate::domain::{DisplayName, Email, Role, User};
+use crate::metrics::counts;
 use crate::store::{Effects, Page, Position, StoreError, TokenPurpose, UserQuery, UserStore};
 
 const USER_COLUMNS: &str = "id, email, name, role, password_hash, created_at, updated_at, version, session_generation, deleted_at, email_verified";
@@ -98,6 +100,7 @@ impl UserStore for SqliteStore {
                 other => other?,
             };
             write_effects(&tx, &effects)?;
+            apply_counts(&tx, &counts::user_created(&user))?;
             tx.commit()?;
             Ok(())
         })
@@ -223,6 +226,7 @@ impl UserStore for SqliteStore {
                 return Err(StoreError::Conflict);
             }
             write_effects(&tx, &effects)?;
+            apply_counts(&tx, &counts::user_deleted())?;
             let user = select_user(&tx, "id = ?1", &id)?.ok_or(StoreError::NotFound)?;
             tx.commit()?;
             Ok(user)

@@ -1,0 +1,56 @@
+//! The metrics job locally: once at start and every five minutes while serving, or once with
+//! `local-api metrics`. On the embedded store the queue depths come from its own queue.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use shared::clock::now_ms;
+use shared::metrics::{BUCKET_MS, QueueDepth, QueueDepths, run_metrics_job};
+use shared::{App, BoxError};
+
+/// No queue to read (a local run against DynamoDB): the snapshot lists none.
+struct NoQueues;
+
+#[async_trait]
+impl QueueDepths for NoQueues {
+    async fn depths(&self) -> Result<Vec<QueueDepth>, BoxError> {
+        Ok(Vec::new())
+    }
+}
+
+/// Runs the job for the current bucket; prints what it did.
+pub async fn run_once(app: Arc<App>) -> Result<(), BoxError> {
+    let (snapshot, written) = snapshot_now(&app).await?;
+    let verb = if written {
+        "wrote"
+    } else {
+        "kept the existing"
+    };
+    println!(
+        "{verb} snapshot of {}: {} users, {} posts",
+        snapshot.bucket, snapshot.totals.users, snapshot.totals.posts
+    );
+    Ok(())
+}
+
+async fn snapshot_now(app: &App) -> Result<(shared::metrics::Snapshot, bool), BoxError> {
+    match app.embedded_store() {
+        Some(store) => run_metrics_job(app, &**store, now_ms()).await,
+        None => run_metrics_job(app, &NoQueues, now_ms()).await,
+    }
+}
+
+/// Snapshots now and at every five-minute bucket after, while the server runs.
+pub fn start_timer(app: Arc<App>) {
+    tokio::spawn(async move {
+        loop {
+            if let Err(error) = snapshot_now(&app).await {
+                tracing::warn!(error = ?error, "metrics job");
+            }
+            let into_bucket = now_ms().rem_euclid(BUCKET_MS);
+            let wait = (BUCKET_MS - into_bucket + 1_000) as u64;
+            tokio::time::sleep(Duration::from_millis(wait)).await;
+        }
+    });
+}

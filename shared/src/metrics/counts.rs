@@ -1,0 +1,132 @@
+//! What each write adds to the dashboard's counters. The store adapters apply these in the same
+//! transaction as the write they count, so the counts are exact whatever fails or is retried.
+
+use crate::domain::{AuditAction, AuditEvent, AuditOutcome, Post, PostStatus, User};
+
+/// Counter names. Per-day counters are bucketed by UTC date (`2026-11-25`), totals by `total`.
+pub const USERS: &str = "users";
+pub const SIGNUPS: &str = "signups";
+pub const ACTIVE_USERS: &str = "active-users";
+pub const POSTS: &str = "posts";
+pub const POSTS_CREATED: &str = "posts-created";
+pub const POSTS_PUBLISHED: &str = "posts-published";
+pub const FAILED_LOGINS: &str = "failed-logins";
+pub const LOCKOUTS: &str = "lockouts";
+pub const TOTAL: &str = "total";
+
+/// Counters bucketed per day, in the order the dashboard lists them.
+pub const DAILY: &[&str] = &[
+    SIGNUPS,
+    ACTIVE_USERS,
+    POSTS_CREATED,
+    POSTS_PUBLISHED,
+    FAILED_LOGINS,
+    LOCKOUTS,
+];
+
+/// The total counter of posts in one status.
+pub fn posts_in(status: PostStatus) -> String {
+    format!("{POSTS}-in-{}", status.as_str())
+}
+
+/// Every total counter.
+pub fn totals() -> Vec<String> {
+    let mut names = vec![USERS.to_owned(), POSTS.to_owned()];
+    names.extend(
+        [
+            PostStatus::Draft,
+            PostStatus::Published,
+            PostStatus::Archived,
+        ]
+        .into_iter()
+        .map(posts_in),
+    );
+    names
+}
+
+/// One change to one counter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delta {
+    pub name: String,
+    pub bucket: String,
+    pub by: i64,
+}
+
+impl Delta {
+    fn total(name: impl Into<String>, by: i64) -> Self {
+        Self {
+            name: name.into(),
+            bucket: TOTAL.to_owned(),
+            by,
+        }
+    }
+
+    fn on_day(name: &str, at: i64) -> Self {
+        Self {
+            name: name.to_owned(),
+            bucket: day_of(at),
+            by: 1,
+        }
+    }
+}
+
+/// The UTC date of an epoch-milliseconds instant, `YYYY-MM-DD`.
+pub fn day_of(ms: i64) -> String {
+    crate::clock::rfc3339(ms)[..10].to_owned()
+}
+
+pub fn user_created(user: &User) -> Vec<Delta> {
+    vec![
+        Delta::total(USERS, 1),
+        Delta::on_day(SIGNUPS, user.created_at),
+    ]
+}
+
+pub fn user_deleted() -> Vec<Delta> {
+    vec![Delta::total(USERS, -1)]
+}
+
+pub fn post_created(post: &Post) -> Vec<Delta> {
+    let mut deltas = vec![
+        Delta::total(POSTS, 1),
+        Delta::total(posts_in(post.status), 1),
+        Delta::on_day(POSTS_CREATED, post.created_at),
+    ];
+    if let Some(at) = post.published_at {
+        deltas.push(Delta::on_day(POSTS_PUBLISHED, at));
+    }
+    deltas
+}
+
+pub fn post_changed(previous: &Post, next: &Post) -> Vec<Delta> {
+    let mut deltas = Vec::new();
+    if previous.status != next.status {
+        deltas.push(Delta::total(posts_in(previous.status), -1));
+        deltas.push(Delta::total(posts_in(next.status), 1));
+    }
+    if let (None, Some(at)) = (previous.published_at, next.published_at) {
+        deltas.push(Delta::on_day(POSTS_PUBLISHED, at));
+    }
+    deltas
+}
+
+pub fn post_deleted(post: &Post) -> Vec<Delta> {
+    vec![
+        Delta::total(POSTS, -1),
+        Delta::total(posts_in(post.status), -1),
+    ]
+}
+
+/// Failed logins and lockouts are counted with their audit events.
+pub fn audited(event: &AuditEvent) -> Vec<Delta> {
+    match (event.action, event.outcome) {
+        (AuditAction::Login, AuditOutcome::Failure) => vec![Delta::on_day(FAILED_LOGINS, event.at)],
+        (AuditAction::Lockout, _) => vec![Delta::on_day(LOCKOUTS, event.at)],
+        _ => Vec::new(),
+    }
+}
+
+/// A user's first successful login of a day (with a marker written only if absent).
+pub fn became_active(at: i64) -> Delta {
+    Delta::on_day(ACTIVE_USERS, at)
+}

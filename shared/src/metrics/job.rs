@@ -1,0 +1,47 @@
+//! The metrics job: reads the counters of the last `HISTORY_DAYS` days and the queues' depths,
+//! and writes one snapshot per five-minute bucket. A bucket that has its snapshot is left as it
+//! is, so a retried or repeated run changes nothing.
+
+use async_trait::async_trait;
+
+use super::counts::{DAILY, TOTAL, totals};
+use super::snapshot::{QueueDepth, Snapshot, bucket_of, history_dates};
+use crate::App;
+use crate::BoxError;
+use crate::clock::now_ms;
+
+/// Messages waiting in each job queue and its dead-letter queue.
+#[async_trait]
+pub trait QueueDepths: Send + Sync {
+    async fn depths(&self) -> Result<Vec<QueueDepth>, BoxError>;
+}
+
+/// Makes the snapshot of the bucket `at` falls in; returns it and whether this run wrote it
+/// (false: the bucket already had one, which stays).
+pub async fn run_metrics_job(
+    app: &App,
+    queues: &dyn QueueDepths,
+    at: i64,
+) -> Result<(Snapshot, bool), BoxError> {
+    let bucket = bucket_of(at);
+    let mut names: Vec<String> = DAILY.iter().map(|n| (*n).to_owned()).collect();
+    names.extend(totals());
+    let mut buckets = history_dates(bucket);
+    buckets.push(TOTAL.to_owned());
+    let values = app.stores.metrics.read_counters(&names, &buckets).await?;
+    let depths = match queues.depths().await {
+        Ok(depths) => depths,
+        // The counters are still worth a snapshot; the queues show as unknown (none listed).
+        Err(error) => {
+            tracing::warn!(error = ?error, "reading queue depths");
+            Vec::new()
+        }
+    };
+    let snapshot = Snapshot::build(bucket, now_ms(), &values, depths);
+    let written = app
+        .stores
+        .metrics
+        .put_snapshot(bucket, &serde_json::to_string(&snapshot)?)
+        .await?;
+    Ok((snapshot, written))
+}

@@ -1,0 +1,14 @@
+//! The admin dashboard's numbers: counters kept at write time (`counts`), the snapshot the
+//! scheduled job makes of them (`snapshot`, `job`), and findings read from it (`insights`).
+//! The job reads a fixed number of counter items, so its cost does not grow with the data.
+
+pub mod counts;
+mod insights;
+mod job;
+#[cfg(all(feature = "sqs", feature = "dynamodb"))]
+pub mod lambda;
+mod snapshot;
+
+pub use insights::{Insight, insights};
+pub use job::{QueueDepths, run_metrics_job};
+pub use snapshot::{BUCKET_MS, Day, HISTORY_DAYS, QueueDepth, Snapshot, Totals, bucket_of};
