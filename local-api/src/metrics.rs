@@ -41,8 +41,13 @@ async fn snapshot_now(app: &App) -> Result<(shared::metrics::Snapshot, bool), Bo
     }
 }
 
-/// Snapshots now and at every five-minute bucket after, while the server runs.
+/// Snapshots now and at every five-minute bucket after, while the server runs; not at all with
+/// `LOCAL_METRICS=off` (e.g. while seeding data whose snapshot is taken later).
 pub fn start_timer(app: Arc<App>) {
+    if std::env::var("LOCAL_METRICS").is_ok_and(|v| v == "off") {
+        tracing::info!("LOCAL_METRICS=off: no metrics snapshots");
+        return;
+    }
     tokio::spawn(async move {
         loop {
             if let Err(error) = snapshot_now(&app).await {

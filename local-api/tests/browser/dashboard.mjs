@@ -1,0 +1,58 @@
+// Drives the admin dashboard in headless Chromium: a wrong password shows the problem, the
+// right one shows the board; prints what was rendered as JSON and saves a screenshot.
+//
+//   node dashboard.mjs BASE_URL EMAIL PASSWORD SCREENSHOT_PATH
+import { chromium } from "playwright-core";
+
+const [base, email, password, screenshot] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox"],
+});
+const problems = [];
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
+  page.on("pageerror", (error) => problems.push(`page error: ${error}`));
+  page.on("console", (message) => {
+    if (message.type() === "error") problems.push(`console: ${message.text()}`);
+  });
+  await page.goto(`${base}/dashboard`);
+
+  await page.fill("#email", email);
+  await page.fill("#password", "not the password");
+  await page.click("#login button[type=submit]");
+  await page.waitForSelector("#error:not([hidden])");
+  const loginError = await page.textContent("#error");
+  // The 401 above is logged by the browser as a failed resource: expected, not a problem.
+  problems.length = 0;
+
+  await page.fill("#password", password);
+  await page.click("#login button[type=submit]");
+  await page.waitForSelector("body[data-rendered=true]", { timeout: 20000 });
+  await page.waitForFunction(() => document.querySelectorAll(".chart canvas").length >= 4);
+
+  const rendered = await page.evaluate(() => {
+    const text = (id) => document.getElementById(id).textContent.trim();
+    return {
+      totalUsers: text("total-users"),
+      totalPosts: text("total-posts"),
+      totalPublished: text("total-published"),
+      signupsToday: text("signups-today"),
+      activeToday: text("active-today"),
+      failedToday: text("failed-today"),
+      charts: document.querySelectorAll(".chart canvas").length,
+      insights: [...document.querySelectorAll("#insights li")].map((li) => li.textContent),
+      auditRows: document.querySelectorAll("#audit tr").length,
+      queues: [...document.querySelectorAll("#queues tr")].map((tr) => tr.textContent),
+      errorHidden: document.getElementById("error").hidden,
+      loginFormShown: getComputedStyle(document.getElementById("login")).display !== "none",
+      // The tokens live in memory only.
+      storedItems: localStorage.length + sessionStorage.length,
+      cookies: document.cookie,
+    };
+  });
+  await page.screenshot({ path: screenshot, fullPage: true });
+  console.log(JSON.stringify({ loginError, ...rendered, problems }));
+} finally {
+  await browser.close();
+}
