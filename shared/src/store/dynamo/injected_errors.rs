@@ -104,6 +104,53 @@ async fn contended_transaction_is_retried_until_it_commits() {
     assert_eq!(rule.num_calls(), 3);
 }
 
+/// A registration counts the user in the same transaction. Retried after contention, every
+/// attempt is the same transaction with the same client request token, so DynamoDB applies it
+/// (and its counter updates) once, even if an earlier attempt's answer was lost after it
+/// committed.
+#[tokio::test]
+async fn a_retried_transaction_carries_its_counts_and_token_unchanged() {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(String, Vec<String>)>>> = Arc::default();
+    let record = seen.clone();
+    let rule = mock!(Client::transact_write_items)
+        .match_requests(move |req| {
+            let counters = req
+                .transact_items()
+                .iter()
+                .filter_map(|item| item.update())
+                .map(|update| format!("{:?}", update.key().get("PK")))
+                .collect();
+            let token = req.client_request_token().unwrap_or_default().to_owned();
+            record.lock().unwrap().push((token, counters));
+            true
+        })
+        .sequence()
+        .http_status(
+            400,
+            Some(cancelled(&["TransactionConflict", "None", "None", "None"])),
+        )
+        .times(2)
+        .output(|| TransactWriteItemsOutput::builder().build())
+        .build();
+    let user = crate::domain::User::new(
+        crate::domain::Email::parse("ada@example.com").unwrap(),
+        crate::domain::DisplayName::parse("Ada").unwrap(),
+        "$argon2id$stub".into(),
+        1_795_543_200_000,
+    );
+    store(&rule)
+        .create_user(&user, &crate::store::Effects::default())
+        .await
+        .unwrap();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    assert!(!seen[0].0.is_empty());
+    assert!(seen.iter().all(|attempt| attempt == &seen[0]), "{seen:?}");
+    // The user total and the day's signups: one update each per attempt.
+    assert_eq!(seen[0].1.len(), 2, "{seen:?}");
+}
+
 #[tokio::test]
 async fn failed_transaction_condition_is_a_conflict_without_retry() {
     let rule = mock!(Client::transact_write_items)
