@@ -111,7 +111,9 @@ async fn contended_transaction_is_retried_until_it_commits() {
 #[tokio::test]
 async fn a_retried_transaction_carries_its_counts_and_token_unchanged() {
     use std::sync::{Arc, Mutex};
-    let seen: Arc<Mutex<Vec<(String, Vec<String>)>>> = Arc::default();
+    /// Per attempt: the client request token and the keys of the counters it updates.
+    type Attempt = (String, Vec<String>);
+    let seen: Arc<Mutex<Vec<Attempt>>> = Arc::default();
     let record = seen.clone();
     let rule = mock!(Client::transact_write_items)
         .match_requests(move |req| {
