@@ -143,6 +143,7 @@ async fn user_and_post_events_walk_their_routes() {
     expect("users-get", &tokens, StatusCode::OK).await;
     expect("users-patch", &tokens, StatusCode::OK).await;
     expect("users-list", &tokens, StatusCode::FORBIDDEN).await;
+    expect("dashboard-metrics", &tokens, StatusCode::FORBIDDEN).await;
     expect("posts-delete", &tokens, StatusCode::NO_CONTENT).await;
     let changed = expect("password-change", &tokens, StatusCode::OK).await;
     tokens["accessToken"] = changed["accessToken"].clone();
