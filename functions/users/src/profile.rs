@@ -160,7 +160,16 @@ pub async fn delete(
     caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let confirmed_self = params.get("self") == Some("true");
+    let confirmed_self = match params.get("self") {
+        None | Some("false") => false,
+        Some("true") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                "invalid_parameter",
+                "self must be true or false",
+            ));
+        }
+    };
     if !may_delete_user(&principal, &id, confirmed_self) {
         return Err(ApiError::Forbidden);
     }
