@@ -24,12 +24,16 @@ pub fn http_functions() -> Vec<Routes> {
 
 /// The whole API, with the same middleware each function runs on Lambda, plus `/health`.
 pub fn router(app: AppState) -> Router {
-    // `/health` and the dashboard page are local only, so not in the functions' route list.
+    // `/health`, the pages and the spec are local only, so not in the functions' route list.
     let local = Routes::new("local-api")
         .get("/health", health)
         .get("/dashboard", page::index)
         .get("/dashboard/{file}", page::asset)
-        .get("/dashboard/vendor/{file}", page::vendor_asset);
+        .get("/dashboard/vendor/{file}", page::vendor_asset)
+        .get("/openapi.yaml", page::openapi)
+        .get("/docs", page::docs)
+        .get("/docs/{file}", page::docs_asset)
+        .get("/docs/vendor/{file}", page::docs_vendor_asset);
     let api = http_functions().into_iter().fold(local, Routes::merge);
     service(api, app).layer(axum::middleware::map_response(close_after_unread_body))
 }

@@ -1,5 +1,6 @@
-//! The admin dashboard page, `GET /dashboard`: static files from `dashboard/`, built into the
-//! binary. The same files can be served from anywhere (README: "The dashboard page").
+//! Local pages built into the binary: the admin dashboard (`/dashboard`, files from
+//! `dashboard/`; deployable anywhere, see the README), the API contract (`/openapi.yaml`) and
+//! its reference page (`/docs`, Swagger UI from `docs-page/`).
 
 use axum::extract::Path;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -10,6 +11,12 @@ use shared::http::ApiError;
 /// Scripts, styles and API calls from this origin only; no inline script, no framing.
 pub const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
     img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; \
+    frame-ancestors 'none'";
+
+/// The reference page: Swagger UI styles some elements inline, so styles may be inline; scripts
+/// still come from this origin only.
+pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+    img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
     frame-ancestors 'none'";
 
 const FILES: &[(&str, &str, &[u8])] = &[
@@ -40,19 +47,65 @@ const FILES: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
-fn file(name: &str) -> Response {
-    let Some((_, content_type, body)) = FILES.iter().find(|(n, _, _)| *n == name) else {
-        return ApiError::NotFound.into_response();
-    };
-    let mut response = (StatusCode::OK, *body).into_response();
+const DOCS_FILES: &[(&str, &str, &[u8])] = &[
+    (
+        "index.html",
+        "text/html; charset=utf-8",
+        include_bytes!("../../docs-page/index.html"),
+    ),
+    (
+        "docs.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../docs-page/docs.js"),
+    ),
+    (
+        "vendor/swagger-ui-bundle.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../docs-page/vendor/swagger-ui-bundle.js"),
+    ),
+    (
+        "vendor/swagger-ui.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../docs-page/vendor/swagger-ui.css"),
+    ),
+];
+
+const OPENAPI: &[u8] = include_bytes!("../../openapi.yaml");
+
+fn served(content_type: &'static str, body: &'static [u8], csp: &'static str) -> Response {
+    let mut response = (StatusCode::OK, body).into_response();
     let headers = response.headers_mut();
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    headers.insert(
-        "content-security-policy",
-        HeaderValue::from_static(PAGE_CSP),
-    );
+    headers.insert("content-security-policy", HeaderValue::from_static(csp));
     response
+}
+
+fn from(files: &[(&str, &'static str, &'static [u8])], name: &str, csp: &'static str) -> Response {
+    match files.iter().find(|(n, _, _)| *n == name) {
+        Some((_, content_type, body)) => served(content_type, body, csp),
+        None => ApiError::NotFound.into_response(),
+    }
+}
+
+fn file(name: &str) -> Response {
+    from(FILES, name, PAGE_CSP)
+}
+
+pub async fn openapi() -> Response {
+    served("application/yaml", OPENAPI, PAGE_CSP)
+}
+
+pub async fn docs() -> Response {
+    from(DOCS_FILES, "index.html", DOCS_CSP)
+}
+
+pub async fn docs_asset(Path(name): Path<String>) -> Response {
+    from(DOCS_FILES, &name, DOCS_CSP)
+}
+
+pub async fn docs_vendor_asset(Path(name): Path<String>) -> Response {
+    from(DOCS_FILES, &format!("vendor/{name}"), DOCS_CSP)
 }
 
 pub async fn index() -> Response {

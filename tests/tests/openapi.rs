@@ -66,3 +66,31 @@ fn every_operation_documents_its_errors_and_security() {
         "bearer"
     );
 }
+
+/// local-api serves the same document at /openapi.yaml.
+#[tokio::test]
+async fn local_api_serves_the_spec() {
+    use tower::ServiceExt;
+    let dir = tempfile::tempdir().unwrap();
+    let config = shared::config::Config {
+        data_dir: dir.path().to_owned(),
+        ..shared::config::Config::for_tests()
+    };
+    let app = shared::App::embedded(
+        config,
+        shared::secrets::KeyProvider::fixed(shared::auth::KeySet::generate()),
+    )
+    .unwrap();
+    let router = local_api::router(std::sync::Arc::new(app));
+    let request = axum::http::Request::get("/openapi.yaml")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let response = router.oneshot(request).await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/yaml");
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    let path = format!("{}/../openapi.yaml", env!("CARGO_MANIFEST_DIR"));
+    assert_eq!(body, std::fs::read(path).unwrap());
+}

@@ -430,6 +430,16 @@ async fn soft_delete_hides_the_user_and_posts_and_frees_the_email(app: TestApp) 
     let post = create_post(&app, &leaving, "Goodbye", "published", &["farewell"]).await;
     let post_path = format!("/api/posts/{}", post["id"].as_str().unwrap());
 
+    // `self` is true or false; anything else is a mistake, not a "no".
+    let unclear = Call::new(
+        Method::DELETE,
+        &format!("/api/users/{}?self=yes", leaving.id),
+    )
+    .token(&leaving.access)
+    .send(&app)
+    .await;
+    assert_problem(&unclear, StatusCode::BAD_REQUEST, "invalid_parameter");
+
     let deleted = Call::new(
         Method::DELETE,
         &format!("/api/users/{}?self=true", leaving.id),

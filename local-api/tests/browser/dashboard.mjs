@@ -52,7 +52,16 @@ try {
     };
   });
   await page.screenshot({ path: screenshot, fullPage: true });
-  console.log(JSON.stringify({ loginError, ...rendered, problems }));
+  const dashboardProblems = [...problems];
+
+  // The API reference renders every operation of /openapi.yaml.
+  problems.length = 0;
+  await page.goto(`${base}/docs`);
+  await page.waitForSelector(".opblock", { timeout: 20000 });
+  const docsOperations = await page.locator(".opblock").count();
+  console.log(JSON.stringify({
+    loginError, ...rendered, problems: dashboardProblems, docsOperations, docsProblems: [...problems],
+  }));
 } finally {
   await browser.close();
 }
