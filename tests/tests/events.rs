@@ -286,3 +286,39 @@ async fn the_gateways_source_address_is_the_one_counted_and_logged() {
     addresses.sort();
     assert_eq!(addresses, ["198.51.100.20", "203.0.113.7", "203.0.113.7"]);
 }
+
+/// The `cargo lambda watch` flow (scripts/watch-test) through the handlers, with the v2 events
+/// that server sends: register → login → me → create a post → read it, each by its function.
+#[tokio::test]
+async fn the_watch_flow_runs_on_v2_events() {
+    let app = support::sqlite_app_with(Config::for_tests());
+    let send = async |method: &str, path: &str, token: &str, body: Option<Value>| {
+        let event = v2_event(method, path, token, body.as_ref());
+        let template = if path.starts_with("/api/posts/") {
+            "/api/posts/{id}"
+        } else {
+            path
+        };
+        let response = invoke_lambda(&app, owner(method, template), &event).await;
+        (response.status(), body_json(&response))
+    };
+    let credentials = json!({ "email": "flow@example.com", "password": "correct horse battery" });
+    let mut registration = credentials.clone();
+    registration["name"] = "Flow".into();
+    let (status, user) = send("POST", "/api/auth/register", "", Some(registration)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (status, session) = send("POST", "/api/auth/login", "", Some(credentials)).await;
+    assert_eq!(status, StatusCode::OK);
+    let token = session["accessToken"].as_str().unwrap();
+    let (status, me) = send("GET", "/api/users/me", token, None).await;
+    assert_eq!((status, &me["id"]), (StatusCode::OK, &user["user"]["id"]));
+    let post = json!({ "title": "Through v2 events", "content": "hello", "status": "published" });
+    let (status, created) = send("POST", "/api/posts", token, Some(post)).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let path = format!("/api/posts/{}", created["id"].as_str().unwrap());
+    let (status, read) = send("GET", &path, token, None).await;
+    assert_eq!(
+        (status, &read["title"]),
+        (StatusCode::OK, &json!("Through v2 events"))
+    );
+}
