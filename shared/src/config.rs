@@ -154,6 +154,9 @@ impl Config {
     pub fn from_env() -> Result<Self, ConfigError> {
         let defaults = Self::default();
         let store = match var("STORE").as_deref() {
+            // A Lambda function (deployed, or under `cargo lambda watch`, which builds it with the
+            // workspace's features, the embedded store's included) uses DynamoDB unless told.
+            None if var("AWS_LAMBDA_RUNTIME_API").is_some() => StoreKind::DynamoDb,
             None => defaults.store,
             Some("sqlite") => StoreKind::Sqlite,
             Some("dynamodb") => StoreKind::DynamoDb,
