@@ -20,7 +20,11 @@ async fn main() -> Result<(), shared::BoxError> {
         .find_user_by_email(&email)
         .await?
         .ok_or("no active user has this e-mail: register first")?;
-    if !app.hasher.verify(password, Some(&user.password_hash)).await? {
+    if !app
+        .hasher
+        .verify(password, Some(&user.password_hash))
+        .await?
+    {
         return Err("wrong password".into());
     }
     let tokens = start_session(&app, &user).await?;
