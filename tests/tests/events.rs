@@ -322,3 +322,80 @@ async fn the_watch_flow_runs_on_v2_events() {
         (StatusCode::OK, &json!("Through v2 events"))
     );
 }
+
+/// Every file in `events/` is a working event of its function: API Gateway v1 and v2 events are
+/// served by the function owning their route (a signed-in user's token filled in), SQS batches
+/// hold a job of the queue they name, schedules carry the time to use.
+#[tokio::test]
+async fn every_file_in_events_works() {
+    let app = support::sqlite_app_with(Config::for_tests());
+    let account = support::account(&app, "v2@example.com", "Vee").await;
+    let dir = format!("{}/../events", env!("CARGO_MANIFEST_DIR"));
+    let mut kinds = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("{{accessToken}}", &account.access)
+            .replace("{{refreshToken}}", &account.refresh)
+            .replace("{{userId}}", &account.id);
+        let event: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let kind = if event["Records"].is_array() {
+            for record in event["Records"].as_array().unwrap() {
+                let job = shared::jobs::Job::from_json(record["body"].as_str().unwrap())
+                    .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+                let queue = job.queue().expect("a queued job").name();
+                assert!(
+                    record["eventSourceARN"]
+                        .as_str()
+                        .unwrap()
+                        .ends_with(&format!(":{queue}-queue")),
+                    "{name}"
+                );
+            }
+            "sqs"
+        } else if event.get("scheduledTime").is_some() {
+            let schedule: shared::metrics::lambda::ScheduledEvent =
+                serde_json::from_str(&text).unwrap();
+            assert!(
+                schedule
+                    .scheduled_time
+                    .as_deref()
+                    .and_then(shared::clock::parse_rfc3339)
+                    .is_some(),
+                "{name}"
+            );
+            "schedule"
+        } else {
+            let (method, template, kind) = match event["version"].as_str() {
+                Some("2.0") => (
+                    event["requestContext"]["http"]["method"].as_str().unwrap(),
+                    event["rawPath"].as_str().unwrap(),
+                    "v2",
+                ),
+                _ => (
+                    event["httpMethod"].as_str().unwrap(),
+                    event["resource"].as_str().unwrap(),
+                    "v1",
+                ),
+            };
+            if template.contains("{id}") {
+                // Walked with real ids by `user_and_post_events_walk_their_routes`.
+                continue;
+            }
+            let response = invoke_lambda(&app, owner(method, template), &text).await;
+            assert!(
+                !response.status().is_server_error(),
+                "{name}: {:?}",
+                response.body()
+            );
+            assert_ne!(body_json(&response)["code"], "route_not_found", "{name}");
+            kind
+        };
+        *kinds.entry(kind).or_insert(0) += 1;
+    }
+    // v1 and v2 samples, both queues' batches, both schedules.
+    assert!(kinds["v1"] >= 10 && kinds["v2"] >= 8, "{kinds:?}");
+    assert_eq!((kinds["sqs"], kinds["schedule"]), (2, 2), "{kinds:?}");
+}
