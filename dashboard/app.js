@@ -64,13 +64,16 @@ function startSession(tokens) {
 }
 
 async function refresh() {
-  if (!session) return;
+  const current = session;
+  if (!current) return;
   try {
     const tokens = await call("/api/auth/refresh", {
       method: "POST",
-      body: { refreshToken: session.refreshToken },
+      body: { refreshToken: current.refreshToken },
       auth: false,
     });
+    // Signed out (or in again) while this was in flight: these tokens are not wanted.
+    if (session !== current) return;
     startSession(tokens);
   } catch (error) {
     signOut();
@@ -85,6 +88,13 @@ function signOut() {
   $("board").hidden = true;
   $("session").hidden = true;
   $("login").hidden = false;
+  // Nothing of the last admin's view stays in the page.
+  charts.splice(0).forEach((chart) => chart.destroy());
+  for (const id of ["insights", "queues", "audit"]) $(id).replaceChildren();
+  for (const id of ["total-users", "total-posts", "total-published", "signups-today", "active-today", "failed-today", "bucket", "generated"]) {
+    $(id).textContent = "";
+  }
+  delete document.body.dataset.rendered;
   if (ending) {
     call("/api/auth/logout", { method: "POST", body: { refreshToken: ending.refreshToken }, auth: false })
       .catch(() => {});
@@ -189,8 +199,14 @@ async function load() {
 }
 
 async function show() {
+  const current = session;
   try {
     await load();
+    // Signed out while it loaded: show nothing.
+    if (!current || session !== current) {
+      signOut();
+      return;
+    }
     $("login").hidden = true;
     $("board").hidden = false;
     $("session").hidden = false;

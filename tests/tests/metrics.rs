@@ -127,6 +127,22 @@ async fn counts_are_exact_under_concurrency(app: TestApp) {
     .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
 
+    // A password change counts nothing; a deletion takes the user and their visible posts out.
+    let changed = Call::new(Method::POST, "/api/auth/password")
+        .token(&users[1].access)
+        .json(json!({ "currentPassword": PASSWORD, "newPassword": "another long passphrase" }))
+        .send(&app)
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let leaving = Call::new(
+        Method::DELETE,
+        &format!("/api/users/{}?self=true", users[9].id),
+    )
+    .token(&users[9].access)
+    .send(&app)
+    .await;
+    assert_eq!(leaving.status(), StatusCode::NO_CONTENT);
+
     let snapshot = snapshot_now(&app).await;
     let today = snapshot.days.last().unwrap();
     assert_eq!(snapshot.days.len(), 90);
@@ -145,7 +161,8 @@ async fn counts_are_exact_under_concurrency(app: TestApp) {
             totals.drafts,
             totals.archived
         ),
-        (50, 9, 7, 2, 0)
+        // users[9]'s draft was hidden with them: 8 posts stay visible.
+        (49, 8, 7, 1, 0)
     );
     // Earlier days are all zero: nothing is counted twice or on the wrong day.
     assert!(
@@ -297,6 +314,7 @@ async fn the_dashboard_is_for_admins(app: TestApp) {
         let ok = get(path, Some(&admin.access)).send(&app).await;
         assert_eq!(ok.status(), StatusCode::OK);
         assert_eq!(header(&ok, "cache-control"), Some("private, max-age=60"));
+        assert_eq!(header(&ok, "vary"), Some("Authorization"));
         let tag = header(&ok, "etag").unwrap().to_owned();
         let again = get(path, Some(&admin.access))
             .header("if-none-match", tag)

@@ -2,7 +2,7 @@
 //! newest snapshot the metrics job wrote, and the findings read from it.
 
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, ETAG};
+use axum::http::header::{CACHE_CONTROL, ETAG, VARY};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::json;
 use shared::App;
@@ -48,11 +48,9 @@ fn cached(headers: &HeaderMap, tag: u64, body: serde_json::Value) -> Result<Resp
         http::json(StatusCode::OK, &body)?
     };
     let response = http::with_header(response, ETAG, &etag(tag));
-    Ok(http::with_header(
-        response,
-        CACHE_CONTROL,
-        "private, max-age=60",
-    ))
+    let response = http::with_header(response, CACHE_CONTROL, "private, max-age=60");
+    // The answer depends on who asks: a browser must not reuse an admin's for another token.
+    Ok(http::with_header(response, VARY, "Authorization"))
 }
 
 async fn metrics(

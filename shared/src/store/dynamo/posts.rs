@@ -247,12 +247,18 @@ impl DynamoStore {
     /// Hides one post at the version read; re-reads and tries again if an edit came between.
     async fn hide_post(&self, mut post: Post) -> Result<(), StoreError> {
         for attempt in 0..5 {
+            // A hidden post leaves the dashboard's totals, in the same transaction.
+            let uncounted = counter_updates(
+                &self.table,
+                self.counter_shards,
+                &counts::post_deleted(&post),
+            )?;
             match self
                 .write_post(
                     &post.tags,
                     &post.hidden(),
                     Expect::Version(post.version),
-                    vec![],
+                    uncounted,
                 )
                 .await
             {

@@ -72,6 +72,11 @@ impl MetricsStore for SqliteStore {
                 "INSERT INTO snapshots (bucket, body) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
                 params![bucket, body],
             )?;
+            // Kept a week, as on DynamoDB (TTL there).
+            conn.execute(
+                "DELETE FROM snapshots WHERE bucket < ?1",
+                [bucket - 7 * 86_400_000],
+            )?;
             Ok(written == 1)
         })
         .await

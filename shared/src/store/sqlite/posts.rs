@@ -224,11 +224,25 @@ impl PostStore for SqliteStore {
     async fn hide_author_posts(&self, author_id: &str) -> Result<(), StoreError> {
         let author_id = author_id.to_owned();
         self.run(move |conn| {
-            conn.execute(
+            let tx = conn.transaction()?;
+            // Hidden posts leave the dashboard's totals, in the same transaction.
+            let hidden: Vec<Post> = {
+                let sql = format!(
+                    "SELECT {POST_COLUMNS} FROM posts p WHERE p.author_id = ?1 AND p.author_deleted = 0"
+                );
+                let mut statement = tx.prepare(&sql)?;
+                let rows = statement.query_map([&author_id], post_from_row)?;
+                rows.collect::<Result<_, _>>()?
+            };
+            tx.execute(
                 "UPDATE posts SET author_deleted = 1, version = version + 1
                  WHERE author_id = ?1 AND author_deleted = 0",
                 [&author_id],
             )?;
+            for post in &hidden {
+                apply_counts(&tx, &counts::post_deleted(post))?;
+            }
+            tx.commit()?;
             Ok(())
         })
         .await

@@ -226,7 +226,6 @@ impl UserStore for SqliteStore {
                 return Err(StoreError::Conflict);
             }
             write_effects(&tx, &effects)?;
-            apply_counts(&tx, &counts::user_deleted())?;
             let user = select_user(&tx, "id = ?1", &id)?.ok_or(StoreError::NotFound)?;
             tx.commit()?;
             Ok(user)
@@ -255,6 +254,7 @@ impl UserStore for SqliteStore {
                 return Err(StoreError::Conflict);
             }
             write_effects(&tx, &effects)?;
+            apply_counts(&tx, &counts::user_deleted())?;
             let user = select_user(&tx, "id = ?1", &id)?.ok_or(StoreError::NotFound)?;
             tx.commit()?;
             Ok(user)
