@@ -33,11 +33,15 @@ fn limits(change: impl FnOnce(&mut RateLimits)) -> Config {
     }
 }
 
-/// Five failures lock an account; one address may try ten.
+/// Five failures lock an account. The other login limits are out of reach, so the account's is
+/// the only one a burst can fill: with two full counters racing, a request admitted by one may be
+/// refused by the other and give its slot back (refusing more than needed, never admitting more).
+/// Day-long windows keep a burst inside one window.
 fn lock_after_five() -> Config {
     limits(|l| {
-        l.login_account = rule("5/15m");
-        l.login_account_ip = rule("10/15m");
+        l.login_account = rule("5/1d");
+        l.login_account_ip = rule("100/1d");
+        l.login_ip = rule("1000/1d");
     })
 }
 
