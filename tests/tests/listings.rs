@@ -142,24 +142,22 @@ impl Intercept for CountQueries {
     }
 }
 
-async fn counting_app() -> Option<(TestApp, CountQueries)> {
-    support::emulator_endpoint()?;
+async fn counting_app() -> (TestApp, CountQueries) {
+    support::emulator_endpoint();
     let counter = CountQueries::default();
     let sdk_config = aws_config::load_from_env().await;
     let client_config = aws_sdk_dynamodb::config::Builder::from(&sdk_config)
         .interceptor(counter.clone())
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(client_config);
-    Some((support::dynamo_app_on(client, config()).await, counter))
+    (support::dynamo_app_on(client, config()).await, counter)
 }
 
 /// A selective filter (one draft among many published posts, one author inside a busy tag)
 /// is one query on a partition holding exactly the answer, not a filter over the listing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn selective_listings_are_one_query_on_dynamodb() {
-    let Some((app, queries)) = counting_app().await else {
-        return;
-    };
+    let (app, queries) = counting_app().await;
     let busy = account(&app, "busy@example.com", "Busy").await;
     let quiet = account(&app, "quiet@example.com", "Quiet").await;
     let draft = create_post(
@@ -218,9 +216,7 @@ async fn selective_listings_are_one_query_on_dynamodb() {
 /// Tag entries and index entries carry the listing fields, never the body.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn tag_and_index_entries_hold_no_body_on_dynamodb() {
-    let Some(app) = support::dynamo_app_with(config()).await else {
-        return;
-    };
+    let app = support::dynamo_app_with(config()).await;
     let author = account(&app, "nobody@example.com", "Nobody").await;
     let id = create_post(
         &app,
@@ -228,7 +224,7 @@ async fn tag_and_index_entries_hold_no_body_on_dynamodb() {
         json!({ "title": "T", "content": "x".repeat(10_000), "status": "published", "tags": ["a", "b"] }),
     )
     .await;
-    let client = support::dynamo_client().await.unwrap();
+    let client = support::dynamo_client().await;
     let table = &app.config.table_name;
     let items = client
         .query()

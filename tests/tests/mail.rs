@@ -1,19 +1,15 @@
 //! E-mail delivery: through a real SMTP server (aiosmtpd, started per test on a free loopback
 //! port, keeping what it receives in a Maildir) and into `.eml` files.
 
-use std::io::Write;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod support;
+
+use std::path::Path;
 
 use mail_parser::{Message, MessageParser};
 use shared::notify::DeliveryError;
 use shared::notify::html::escape;
 use shared::notify::mail::{MailSettings, MailTransport, OutgoingMail, SmtpSecurity, SmtpSettings};
-
-/// Set by `scripts/test`: tests that need a local server must run, never be skipped.
-const REQUIRE_EMULATOR: &str = "REQUIRE_EMULATOR";
+use support::smtp::{SmtpServer, files_in, free_port};
 
 const FROM: &str = "App <no-reply@example.com>";
 const TO: &str = "zoe@example.org";
@@ -60,114 +56,6 @@ fn loopback_smtp(port: u16) -> SmtpSettings {
     }
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|listener| listener.local_addr())
-        .expect("a free loopback port")
-        .port()
-}
-
-/// aiosmtpd on a free loopback port, stopped when dropped.
-struct SmtpServer {
-    process: Child,
-    port: u16,
-    maildir: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl SmtpServer {
-    /// `None` (with a warning) when aiosmtpd is not installed, unless `REQUIRE_EMULATOR` is set.
-    fn start() -> Option<Self> {
-        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-        let installed = Command::new(&python)
-            .args(["-c", "import aiosmtpd"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        if !installed {
-            skip_or_fail("aiosmtpd is not installed (`python3 -m pip install aiosmtpd`)");
-            return None;
-        }
-        let dir = tempfile::tempdir().expect("temp dir");
-        let maildir = dir.path().join("maildir");
-        let port = free_port();
-        let process = Command::new(&python)
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("aiosmtpd starts");
-        let mut server = Self {
-            process,
-            port,
-            maildir,
-            _dir: dir,
-        };
-        server.wait_until_listening();
-        Some(server)
-    }
-
-    fn wait_until_listening(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
-            if let Ok(Some(status)) = self.process.try_wait() {
-                let mut stderr = String::new();
-                if let Some(mut pipe) = self.process.stderr.take() {
-                    let _ = std::io::Read::read_to_string(&mut pipe, &mut stderr);
-                }
-                panic!("aiosmtpd exited ({status}) before listening:\n{stderr}");
-            }
-            assert!(
-                Instant::now() < deadline,
-                "aiosmtpd did not listen on port {}",
-                self.port
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// The raw messages received so far.
-    fn received(&self) -> Vec<Vec<u8>> {
-        files_in(&self.maildir.join("new"))
-            .iter()
-            .map(|path| std::fs::read(path).expect("a readable message"))
-            .collect()
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
-fn skip_or_fail(reason: &str) {
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("an SMTP test")
-        .to_owned();
-    if std::env::var_os(REQUIRE_EMULATOR).is_some() {
-        panic!("{test}: {reason}, but {REQUIRE_EMULATOR} is set (scripts/test installs it)");
-    }
-    // Straight to the terminal: the test harness captures `eprintln!` of passing tests.
-    let _ = writeln!(
-        std::io::stderr(),
-        "\nWARNING: SKIPPED {test}: {reason}. Run scripts/test for the whole suite."
-    );
-}
-
-fn files_in(dir: &Path) -> Vec<PathBuf> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .map(|entry| entry.expect("a dir entry").path())
-            .collect(),
-        Err(_) => Vec::new(),
-    }
-}
-
 fn parse(raw: &[u8]) -> Message<'_> {
     MessageParser::default()
         .parse(raw)
@@ -180,9 +68,7 @@ fn recipient<'m>(message: &'m Message<'m>) -> Option<&'m str> {
 
 #[tokio::test]
 async fn smtp_delivers_text_and_html_alternatives_with_the_link_intact() {
-    let Some(server) = SmtpServer::start() else {
-        return;
-    };
+    let server = SmtpServer::start();
     let unused = tempfile::tempdir().expect("temp dir");
     let transport =
         MailTransport::from_settings(&settings(Some(loopback_smtp(server.port)), unused.path()))

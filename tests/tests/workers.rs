@@ -4,10 +4,7 @@
 
 mod support;
 
-use std::io::Write;
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,9 +21,10 @@ use shared::jobs::worker::Worker;
 use shared::jobs::{
     Deliveries, Job, MailMessage, Notice, SecurityEvent, TelegramDelivery, Work, sweep,
 };
-use shared::notify::mail::{MailSettings, MailTransport, SmtpSecurity, SmtpSettings};
+use shared::notify::mail::{MailSettings, MailTransport, SmtpSettings};
 use shared::notify::telegram::{Telegram, TelegramConfig};
 use support::TestApp;
+use support::smtp::{SmtpServer, files_in};
 
 const FROM: &str = "App <no-reply@example.com>";
 const BOT_TOKEN: &str = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw";
@@ -39,10 +37,9 @@ struct TestQueue {
     dead_letter_url: String,
 }
 
-/// `None` (the test is skipped) without an emulator, unless one is required.
-async fn sqs_client() -> Option<aws_sdk_sqs::Client> {
-    support::emulator_endpoint()?;
-    Some(aws_sdk_sqs::Client::new(&aws_config::load_from_env().await))
+async fn sqs_client() -> aws_sdk_sqs::Client {
+    support::emulator_endpoint();
+    aws_sdk_sqs::Client::new(&aws_config::load_from_env().await)
 }
 
 async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
@@ -264,20 +261,9 @@ fn bot_deliveries(api_base: &str) -> Deliveries {
 
 /// An app on a fresh table whose job queue sends to `queue` (both kinds of job).
 async fn app_sending_to(sqs: &aws_sdk_sqs::Client, queue: &str) -> TestApp {
-    let app = support::dynamo_app_with(Config::for_tests())
-        .await
-        .expect("the emulator is up");
+    let app = support::dynamo_app_with(Config::for_tests()).await;
     let sqs_queue = SqsQueue::new(sqs.clone(), Some(queue.into()), Some(queue.into()));
     support::with_queue(app, Arc::new(sqs_queue))
-}
-
-fn files_in(dir: &Path) -> Vec<PathBuf> {
-    match std::fs::read_dir(dir) {
-        Ok(entries) => entries
-            .map(|entry| entry.expect("a dir entry").path())
-            .collect(),
-        Err(_) => Vec::new(),
-    }
 }
 
 fn raw_mails(dir: &Path) -> Vec<Vec<u8>> {
@@ -338,97 +324,9 @@ impl BotStandIn {
     }
 }
 
-/// aiosmtpd on a free loopback port keeping what it receives in a Maildir; stopped when
-/// dropped. `None` when it is not installed, unless the emulators are required.
-struct SmtpServer {
-    process: Child,
-    port: u16,
-    maildir: PathBuf,
-    _dir: tempfile::TempDir,
-}
-
-impl SmtpServer {
-    fn start() -> Option<Self> {
-        let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-        let installed = Command::new(&python)
-            .args(["-c", "import aiosmtpd"])
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|status| status.success());
-        if !installed {
-            assert!(
-                std::env::var_os(support::REQUIRE_EMULATOR).is_none(),
-                "aiosmtpd is not installed, but {} is set",
-                support::REQUIRE_EMULATOR
-            );
-            // Straight to the terminal: the test harness captures `eprintln!` of passing tests.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\nWARNING: SKIPPED: aiosmtpd is not installed"
-            );
-            return None;
-        }
-        let dir = tempfile::tempdir().expect("temp dir");
-        let maildir = dir.path().join("maildir");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .expect("a free loopback port")
-            .port();
-        let process = Command::new(&python)
-            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
-            .args(["-c", "aiosmtpd.handlers.Mailbox"])
-            .arg(&maildir)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("aiosmtpd starts");
-        let server = Self {
-            process,
-            port,
-            maildir,
-            _dir: dir,
-        };
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "aiosmtpd did not listen on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Some(server)
-    }
-
-    fn settings(&self) -> SmtpSettings {
-        SmtpSettings {
-            host: "127.0.0.1".into(),
-            port: self.port,
-            security: SmtpSecurity::None,
-            username: None,
-            password: None,
-        }
-    }
-
-    fn received(&self) -> Vec<Vec<u8>> {
-        files_in(&self.maildir.join("new"))
-            .iter()
-            .map(|path| std::fs::read(path).expect("a readable message"))
-            .collect()
-    }
-}
-
-impl Drop for SmtpServer {
-    fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_reports_only_its_poison_message() {
-    let Some(sqs) = sqs_client().await else {
-        return;
-    };
+    let sqs = sqs_client().await;
     let queue = create_queue(&sqs).await;
     let app = app_sending_to(&sqs, &queue.url).await;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -472,9 +370,7 @@ async fn a_batch_reports_only_its_poison_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_message_delivered_twice_sends_once() {
-    let Some(sqs) = sqs_client().await else {
-        return;
-    };
+    let sqs = sqs_client().await;
     let queue = create_queue(&sqs).await;
     let app = app_sending_to(&sqs, &queue.url).await;
     let dir = tempfile::tempdir().expect("temp dir");
@@ -502,9 +398,7 @@ async fn a_message_delivered_twice_sends_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sweeper_delivers_what_a_dead_queue_left_in_the_outbox() {
-    let Some(sqs) = sqs_client().await else {
-        return;
-    };
+    let sqs = sqs_client().await;
     let email_queue = create_queue(&sqs).await;
     let telegram_queue = create_queue(&sqs).await;
     let missing_queue = format!("{}-gone", email_queue.url);
@@ -569,9 +463,7 @@ async fn the_sweeper_delivers_what_a_dead_queue_left_in_the_outbox() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn telegram_rate_limits_retry_and_refusals_dead_letter() {
-    let Some(sqs) = sqs_client().await else {
-        return;
-    };
+    let sqs = sqs_client().await;
     let queue = create_queue(&sqs).await;
     let app = app_sending_to(&sqs, &queue.url).await;
 
@@ -637,14 +529,10 @@ async fn telegram_rate_limits_retry_and_refusals_dead_letter() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn smtp_delivery_through_the_worker() {
-    let Some(sqs) = sqs_client().await else {
-        return;
-    };
+    let sqs = sqs_client().await;
     let queue = create_queue(&sqs).await;
     let app = app_sending_to(&sqs, &queue.url).await;
-    let Some(server) = SmtpServer::start() else {
-        return;
-    };
+    let server = SmtpServer::start();
     let unused = tempfile::tempdir().expect("temp dir");
     let deliveries = Deliveries {
         mail: Some(mail_transport(Some(server.settings()), unused.path())),

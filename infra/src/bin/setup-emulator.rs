@@ -1,11 +1,20 @@
-//! `cargo run -p infra --bin setup-emulator` with `AWS_ENDPOINT_URL` pointing at a moto server.
+//! `cargo run -p infra --bin setup-emulator` with `AWS_ENDPOINT_URL_DYNAMODB` pointing at
+//! DynamoDB Local and `AWS_ENDPOINT_URL` at moto (SQS, Secrets Manager).
 
 use infra::{Names, setup};
 
 #[tokio::main]
 async fn main() -> Result<(), shared::BoxError> {
-    if std::env::var_os("AWS_ENDPOINT_URL").is_none() {
-        return Err("set AWS_ENDPOINT_URL to the emulator (e.g. http://127.0.0.1:5000)".into());
+    for (variable, example) in [
+        (
+            "AWS_ENDPOINT_URL_DYNAMODB",
+            "DynamoDB Local, e.g. http://127.0.0.1:8000",
+        ),
+        ("AWS_ENDPOINT_URL", "moto, e.g. http://127.0.0.1:5055"),
+    ] {
+        if std::env::var_os(variable).is_none() {
+            return Err(format!("set {variable} to the emulator ({example})").into());
+        }
     }
     let names = Names {
         table: std::env::var("TABLE_NAME").unwrap_or_else(|_| "app-main".into()),

@@ -2,7 +2,8 @@
 //! runs (every function's routes and the shared middleware).
 #![allow(dead_code)]
 
-use std::io::Write;
+pub mod smtp;
+
 use std::sync::Arc;
 
 use axum::Router;
@@ -16,9 +17,6 @@ use shared::secrets::KeyProvider;
 use shared::store::Stores;
 use shared::store::dynamo::{DynamoStore, schema};
 use tower::ServiceExt;
-
-/// Set by `scripts/test`: the DynamoDB half of the suite must run, never be skipped.
-pub const REQUIRE_EMULATOR: &str = "REQUIRE_EMULATOR";
 
 /// An app on a fresh store and the router over it; the temp dir (embedded store) lives as
 /// long as it does.
@@ -113,40 +111,25 @@ pub fn sqlite_app_with(config: Config) -> TestApp {
     )
 }
 
-/// The emulator endpoint the test command exported. Without one, DynamoDB tests are skipped
-/// with a warning on the terminal, unless `REQUIRE_EMULATOR` is set (as `scripts/test` does),
-/// in which case they fail.
-pub fn emulator_endpoint() -> Option<String> {
-    if let Ok(endpoint) = std::env::var("AWS_ENDPOINT_URL") {
-        return Some(endpoint);
-    }
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("a DynamoDB test")
-        .to_owned();
-    if std::env::var_os(REQUIRE_EMULATOR).is_some() {
+/// The DynamoDB endpoint the test command exported (DynamoDB Local). DynamoDB tests are never
+/// skipped: without one they fail and say how to start it.
+pub fn emulator_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| {
         panic!(
-            "{test}: AWS_ENDPOINT_URL is not set but {REQUIRE_EMULATOR} is: start the emulator (scripts/test does)"
-        );
-    }
-    // Straight to the terminal: the test harness captures `eprintln!` of passing tests.
-    let _ = writeln!(
-        std::io::stderr(),
-        "\nWARNING: SKIPPED {test}: no DynamoDB emulator (AWS_ENDPOINT_URL unset). Run scripts/test for the whole suite."
-    );
-    None
+            "AWS_ENDPOINT_URL_DYNAMODB is not set: run scripts/test, which starts DynamoDB Local \
+             (or start it by hand, see the README)"
+        )
+    })
 }
 
-pub async fn dynamo_client() -> Option<aws_sdk_dynamodb::Client> {
-    emulator_endpoint()?;
-    Some(aws_sdk_dynamodb::Client::new(
-        &aws_config::load_from_env().await,
-    ))
+pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
+    emulator_endpoint();
+    aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await)
 }
 
 /// An app on a brand-new DynamoDB table in the emulator, created from the shared schema.
-pub async fn dynamo_app_with(config: Config) -> Option<TestApp> {
-    Some(dynamo_app_on(dynamo_client().await?, config).await)
+pub async fn dynamo_app_with(config: Config) -> TestApp {
+    dynamo_app_on(dynamo_client().await, config).await
 }
 
 /// Like `dynamo_app_with`, with a client of the test's own (e.g. one with an interceptor).
@@ -365,8 +348,7 @@ pub async fn account_with_role(app: &TestApp, email: &str, role: shared::domain:
     account
 }
 
-/// Runs each case on both stores: `mod sqlite { case() }` and `mod dynamodb { case() }` (the
-/// latter skipped with a warning when no emulator is reachable, unless it is required).
+/// Runs each case on both stores: `mod sqlite { case() }` and `mod dynamodb { case() }`.
 #[macro_export]
 macro_rules! on_both_stores {
     ($($case:ident => $config:expr),* $(,)?) => {
@@ -384,9 +366,7 @@ macro_rules! on_both_stores {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $case() {
-                    if let Some(app) = support::dynamo_app_with($config).await {
-                        super::$case(app).await;
-                    }
+                    super::$case(support::dynamo_app_with($config).await).await;
                 }
             )*
         }
