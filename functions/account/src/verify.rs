@@ -68,7 +68,7 @@ async fn confirm_change(
             .users
             .get_user(&token.user_id)
             .await?
-            .filter(|u| u.is_active())
+            .filter(|u| u.is_active() && u.session_generation == token.generation)
             .ok_or_else(invalid_token)?;
         let now = now_ms();
         let mut next = user.with_profile(

@@ -1,6 +1,8 @@
 //! `POST /api/users/me/email` `{email, password}`: asks to change the caller's address. The
 //! current password is required; the new address gets a link and only replaces the old one
-//! once it is followed (`POST /api/auth/verify-email`), and the old address is told then.
+//! once it is followed (`POST /api/auth/verify-email`). The current address is told at once (so
+//! a stolen session cannot move the account quietly) and again when the change is done; any
+//! event that ends sessions (password reset or change, "log out everywhere") cancels the link.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -76,12 +78,22 @@ async fn mail_link(
     let link = account_link(&app.config.app_base_url, "verify-email", &token);
     let effects = Effects {
         token: Some(record),
-        jobs: vec![Job::email(
-            email.as_str(),
-            user.name.as_str(),
-            MailMessage::ConfirmEmailChange { link },
-            now,
-        )],
+        jobs: vec![
+            Job::email(
+                email.as_str(),
+                user.name.as_str(),
+                MailMessage::ConfirmEmailChange { link },
+                now,
+            ),
+            Job::email(
+                user.email.as_str(),
+                user.name.as_str(),
+                MailMessage::EmailChangeRequested {
+                    new_email: email.as_str().to_owned(),
+                },
+                now,
+            ),
+        ],
     };
     match app.stores.accounts.issue_token(&effects, 0, now).await {
         Ok(()) => {

@@ -29,6 +29,7 @@ pub fn issue_account_token(
         purpose,
         user_id: user.id.clone(),
         email: email.to_owned(),
+        generation: user.session_generation,
         created_at: now,
         expires_at: now + ttl.as_millis() as i64,
     };

@@ -66,6 +66,11 @@ pub enum MailMessage {
     ConfirmEmailChange {
         link: String,
     },
+    /// To the current address, when a change to `new_email` is asked for.
+    #[serde(rename_all = "camelCase")]
+    EmailChangeRequested {
+        new_email: String,
+    },
     /// To the old address, once the change is done.
     #[serde(rename_all = "camelCase")]
     EmailChanged {

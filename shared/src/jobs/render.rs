@@ -14,6 +14,13 @@ fn mail_parts(message: &MailMessage) -> (&'static str, Vec<String>, Option<&str>
             0,
             format!("The e-mail address of your account is now {new_email}."),
         ),
+        MailMessage::EmailChangeRequested { new_email } => paragraphs.insert(
+            0,
+            format!(
+                "Someone signed in to your account asked to change its e-mail address to {new_email}. \
+                 It changes only when a link mailed there is followed."
+            ),
+        ),
         MailMessage::NewLead(lead) => {
             let lines = lead_lines(lead);
             paragraphs.splice(1..1, lines);
@@ -56,6 +63,13 @@ fn fixed_parts(message: &MailMessage) -> (&'static str, Vec<&'static str>, Optio
                 "If you did not ask for this, ignore this message: nothing changes.",
             ],
             Some(link),
+        ),
+        MailMessage::EmailChangeRequested { .. } => (
+            "A change of your e-mail address was asked for",
+            vec![
+                "If this was not you, reset your password now: that cancels the change, and signs everyone out of your account.",
+            ],
+            None,
         ),
         MailMessage::EmailChanged { .. } => (
             "Your e-mail address was changed",

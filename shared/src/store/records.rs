@@ -148,6 +148,10 @@ pub struct AccountToken {
     pub user_id: String,
     /// The address the token was sent to; it is only good while that is the user's address.
     pub email: String,
+    /// The user's session generation when it was issued: every event that ends sessions
+    /// (password reset or change, "log out everywhere", deletion) bumps it, and so ends every
+    /// outstanding token too.
+    pub generation: u64,
     pub created_at: i64,
     pub expires_at: i64,
 }

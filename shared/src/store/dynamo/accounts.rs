@@ -31,6 +31,7 @@ fn token_item(token: &AccountToken) -> Item {
         ("purpose".to_owned(), s(token.purpose.as_str())),
         ("userId".to_owned(), s(&token.user_id)),
         ("email".to_owned(), s(&token.email)),
+        ("generation".to_owned(), n(token.generation)),
         ("createdAt".to_owned(), n(token.created_at)),
         ("expiresAt".to_owned(), n(token.expires_at)),
         (TTL_ATTRIBUTE.to_owned(), ttl_from_ms(token.expires_at)),
@@ -42,6 +43,10 @@ fn token_from_item(item: &Item) -> Result<Option<AccountToken>, StoreError> {
     let Some(purpose) = TokenPurpose::parse(&get_s(item, "purpose")?) else {
         return Ok(None);
     };
+    // A token stored before tokens carried their generation is taken as ended.
+    let Ok(generation) = get_n(item, "generation") else {
+        return Ok(None);
+    };
     let hash = get_s(item, "PK")?
         .strip_prefix("TOKEN#")
         .unwrap_or_default()
@@ -51,6 +56,7 @@ fn token_from_item(item: &Item) -> Result<Option<AccountToken>, StoreError> {
         purpose,
         user_id: get_s(item, "userId")?,
         email: get_s(item, "email")?,
+        generation,
         created_at: get_n(item, "createdAt")?,
         expires_at: get_n(item, "expiresAt")?,
     }))
@@ -114,7 +120,7 @@ fn spend_token(
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
-/// An update of the token's user, conditioned on the user being active with the token's address.
+/// An update of the token's user, conditioned on `STILL_ISSUED`.
 fn user_update(
     token: &AccountToken,
     table: &str,
@@ -125,11 +131,15 @@ fn user_update(
         .expression_attribute_names("#pk", "PK")
         .expression_attribute_names("#deletedAt", "deletedAt")
         .expression_attribute_names("#email", "email")
+        .expression_attribute_names("#generation", "sessionGeneration")
         .expression_attribute_values(":email", s(&token.email))
+        .expression_attribute_values(":generation", n(token.generation))
 }
 
-const ACTIVE_WITH_ADDRESS: &str =
-    "attribute_exists(#pk) AND attribute_not_exists(#deletedAt) AND #email = :email";
+/// The user is active with the token's address, and no event that ends sessions came since the
+/// token was issued (or read, when issuing it): the rule for a verification or reset token.
+const STILL_ISSUED: &str = "attribute_exists(#pk) AND attribute_not_exists(#deletedAt) \
+     AND #email = :email AND #generation = :generation";
 
 #[async_trait]
 impl AccountStore for DynamoStore {
@@ -155,7 +165,7 @@ impl AccountStore for DynamoStore {
             TokenPurpose::VerifyEmail => user_update(token, &self.table)
                 .update_expression("SET #sent = :now")
                 .condition_expression(format!(
-                    "{ACTIVE_WITH_ADDRESS} AND (attribute_not_exists(#verified) OR #verified = :false) \
+                    "{STILL_ISSUED} AND (attribute_not_exists(#verified) OR #verified = :false) \
                      AND (attribute_not_exists(#sent) OR #sent <= :cutoff)"
                 ))
                 .expression_attribute_names("#sent", "verifySentAt")
@@ -166,7 +176,7 @@ impl AccountStore for DynamoStore {
             TokenPurpose::ResetPassword => user_update(token, &self.table)
                 .update_expression("SET #reset = :hash, #sent = :now")
                 .condition_expression(format!(
-                    "{ACTIVE_WITH_ADDRESS} AND (attribute_not_exists(#sent) OR #sent <= :cutoff)"
+                    "{STILL_ISSUED} AND (attribute_not_exists(#sent) OR #sent <= :cutoff)"
                 ))
                 .expression_attribute_names("#reset", "resetToken")
                 .expression_attribute_names("#sent", "resetSentAt")
@@ -193,7 +203,7 @@ impl AccountStore for DynamoStore {
     async fn verify_email(&self, token: &AccountToken, now: i64) -> Result<(), StoreError> {
         let update = user_update(token, &self.table)
             .update_expression("SET #verified = :true, #updatedAt = :now ADD #version :one")
-            .condition_expression(ACTIVE_WITH_ADDRESS)
+            .condition_expression(STILL_ISSUED)
             .expression_attribute_names("#verified", "emailVerified")
             .expression_attribute_names("#updatedAt", "updatedAt")
             .expression_attribute_names("#version", "version")
@@ -222,26 +232,29 @@ impl AccountStore for DynamoStore {
         let mut items = vec![
             spend_token(&self.table, token, next.updated_at)?,
             TransactWriteItem::builder()
-                .update(confirmed_email_update(
-                    &self.table,
-                    previous,
-                    next,
-                    &token.hash,
-                )?)
+                .update(confirmed_email_update(&self.table, previous, next, token)?)
                 .build(),
-            release_email(&self.table, &previous.email, &previous.id)?,
-            claim_email(&self.table, &next.email, &next.id)?,
         ];
+        // An admin may have set the address to this one meanwhile: then its marker is already
+        // the user's (and a transaction may not touch one item twice).
+        if previous.email != next.email {
+            items.push(release_email(&self.table, &previous.email, &previous.id)?);
+            items.push(claim_email(&self.table, &next.email, &next.id)?);
+        }
         items.extend(effect_items(&self.table, effects)?);
         match self.transact(items).await {
             Ok(()) => Ok(()),
             Err(WriteError::Condition(failed)) if failed.contains(&0) => Err(StoreError::NotFound),
             Err(WriteError::Condition(failed)) if failed == [3] => Err(StoreError::EmailTaken),
             Err(WriteError::Condition(_)) => {
-                // The version moved, or a newer change request superseded this token.
+                // The version moved, or a newer change request or an event that ends
+                // sessions superseded this token.
                 let stored = self.get_consistent(profile_key(&previous.id)).await?;
-                let pending = stored.and_then(|item| get_s(&item, "pendingEmailToken").ok());
-                Err(if pending.as_deref() == Some(token.hash.as_str()) {
+                let still_good = stored.is_some_and(|item| {
+                    get_s(&item, "pendingEmailToken").ok().as_deref() == Some(token.hash.as_str())
+                        && get_n::<u64>(&item, "sessionGeneration").ok() == Some(token.generation)
+                });
+                Err(if still_good {
                     StoreError::Conflict
                 } else {
                     StoreError::NotFound
@@ -263,11 +276,10 @@ impl AccountStore for DynamoStore {
                 "SET #hash = :hash, #updatedAt = :now ADD #version :one, #generation :one \
                  REMOVE #reset",
             )
-            .condition_expression(format!("{ACTIVE_WITH_ADDRESS} AND #reset = :token"))
+            .condition_expression(format!("{STILL_ISSUED} AND #reset = :token"))
             .expression_attribute_names("#hash", "passwordHash")
             .expression_attribute_names("#updatedAt", "updatedAt")
             .expression_attribute_names("#version", "version")
-            .expression_attribute_names("#generation", "sessionGeneration")
             .expression_attribute_names("#reset", "resetToken")
             .expression_attribute_values(":hash", s(new_hash))
             .expression_attribute_values(":now", n(now))

@@ -17,6 +17,7 @@ use super::schema::{GSI1, GSI2, GSI3};
 use super::{DynamoStore, put_if_absent};
 use crate::domain::{DisplayName, Email, Role, User};
 use crate::metrics::counts;
+use crate::store::AccountToken;
 use crate::store::{Effects, Page, Position, StoreError, TokenPurpose, UserQuery, UserStore};
 
 pub(super) fn user_pk(id: &str) -> String {
@@ -129,13 +130,17 @@ pub(super) fn confirmed_email_update(
     table: &str,
     previous: &User,
     next: &User,
-    token_hash: &str,
+    token: &AccountToken,
 ) -> Result<Update, StoreError> {
     Ok(profile_update_builder(table, previous, next)
         .update_expression(format!("{PROFILE_SET} REMOVE #pending"))
-        .condition_expression(format!("{PROFILE_CONDITION} AND #pending = :pending"))
+        .condition_expression(format!(
+            "{PROFILE_CONDITION} AND #pending = :pending AND #generation = :generation"
+        ))
         .expression_attribute_names("#pending", "pendingEmailToken")
-        .expression_attribute_values(":pending", s(token_hash))
+        .expression_attribute_names("#generation", "sessionGeneration")
+        .expression_attribute_values(":pending", s(&token.hash))
+        .expression_attribute_values(":generation", n(token.generation))
         .build()?)
 }
 

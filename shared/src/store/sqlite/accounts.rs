@@ -12,13 +12,15 @@ use crate::store::{AccountStore, AccountToken, Effects, OutboxStore, StoreError,
 pub(super) fn write_effects(conn: &Connection, effects: &Effects) -> Result<(), StoreError> {
     if let Some(token) = &effects.token {
         conn.execute(
-            "INSERT INTO account_tokens (hash, purpose, user_id, email, created_at, expires_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO account_tokens
+             (hash, purpose, user_id, email, generation, created_at, expires_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 token.hash,
                 token.purpose.as_str(),
                 token.user_id,
                 token.email,
+                token.generation as i64,
                 token.created_at,
                 token.expires_at
             ],
@@ -49,7 +51,7 @@ impl AccountStore for SqliteStore {
         self.run(move |conn| {
             let row = conn
                 .query_row(
-                    "SELECT hash, purpose, user_id, email, created_at, expires_at
+                    "SELECT hash, purpose, user_id, email, generation, created_at, expires_at
                      FROM account_tokens WHERE hash = ?1",
                     [&hash],
                     |row| {
@@ -58,26 +60,29 @@ impl AccountStore for SqliteStore {
                             row.get::<_, String>(1)?,
                             row.get::<_, String>(2)?,
                             row.get::<_, String>(3)?,
-                            row.get::<_, i64>(4)?,
+                            // NULL: stored before tokens carried their generation, taken as ended.
+                            row.get::<_, Option<i64>>(4)?,
                             row.get::<_, i64>(5)?,
+                            row.get::<_, i64>(6)?,
                         ))
                     },
                 )
                 .optional()?;
             let now = crate::clock::now_ms();
-            Ok(
-                row.and_then(|(hash, purpose, user_id, email, created_at, expires_at)| {
+            Ok(row.and_then(
+                |(hash, purpose, user_id, email, generation, created_at, expires_at)| {
                     Some(AccountToken {
                         hash,
                         purpose: TokenPurpose::parse(&purpose)?,
                         user_id,
                         email,
+                        generation: generation? as u64,
                         created_at,
                         expires_at,
                     })
                     .filter(|t| t.expires_at > now)
-                }),
-            )
+                },
+            ))
         })
         .await
     }
@@ -99,14 +104,29 @@ impl AccountStore for SqliteStore {
                 TokenPurpose::VerifyEmail => tx.execute(
                     "UPDATE users SET verify_sent_at = ?1
                      WHERE id = ?2 AND email = ?3 AND deleted_at IS NULL AND email_verified = 0
+                       AND session_generation = ?5
                        AND (verify_sent_at IS NULL OR verify_sent_at <= ?4)",
-                    params![now, token.user_id, token.email, now - min_gap_ms],
+                    params![
+                        now,
+                        token.user_id,
+                        token.email,
+                        now - min_gap_ms,
+                        token.generation as i64
+                    ],
                 )?,
                 TokenPurpose::ResetPassword => tx.execute(
                     "UPDATE users SET reset_token = ?1, reset_sent_at = ?4
                      WHERE id = ?2 AND email = ?3 AND deleted_at IS NULL
+                       AND session_generation = ?6
                        AND (reset_sent_at IS NULL OR reset_sent_at <= ?5)",
-                    params![token.hash, token.user_id, token.email, now, now - min_gap_ms],
+                    params![
+                        token.hash,
+                        token.user_id,
+                        token.email,
+                        now,
+                        now - min_gap_ms,
+                        token.generation as i64
+                    ],
                 )?,
                 TokenPurpose::ChangeEmail => tx.execute(
                     "UPDATE users SET pending_email_token = ?1 WHERE id = ?2 AND deleted_at IS NULL",
@@ -132,8 +152,8 @@ impl AccountStore for SqliteStore {
             }
             let changed = tx.execute(
                 "UPDATE users SET email_verified = 1, updated_at = ?1, version = version + 1
-                 WHERE id = ?2 AND email = ?3 AND deleted_at IS NULL",
-                params![now, token.user_id, token.email],
+                 WHERE id = ?2 AND email = ?3 AND deleted_at IS NULL AND session_generation = ?4",
+                params![now, token.user_id, token.email, token.generation as i64],
             )?;
             if changed == 0 {
                 return Err(StoreError::NotFound);
@@ -165,28 +185,34 @@ impl AccountStore for SqliteStore {
             let changed = tx.execute(
                 "UPDATE users SET email = ?1, email_verified = 1, updated_at = ?2, version = ?3,
                  pending_email_token = NULL
-                 WHERE id = ?4 AND version = ?5 AND pending_email_token = ?6 AND deleted_at IS NULL",
+                 WHERE id = ?4 AND version = ?5 AND pending_email_token = ?6 AND deleted_at IS NULL
+                   AND session_generation = ?7",
                 params![
                     next.email.as_str(),
                     next.updated_at,
                     next.version as i64,
                     next.id,
                     previous.version as i64,
-                    token.hash
+                    token.hash,
+                    token.generation as i64
                 ],
             );
             match changed {
                 Ok(1) => {}
                 Ok(_) => {
-                    let pending: Option<String> = tx
+                    // The version moved, or a newer change request or an event that ends
+                    // sessions superseded this token.
+                    let still_good: bool = tx
                         .query_row(
-                            "SELECT pending_email_token FROM users WHERE id = ?1",
-                            [&next.id],
-                            |row| row.get(0),
+                            "SELECT pending_email_token = ?2 AND session_generation = ?3
+                             FROM users WHERE id = ?1",
+                            params![next.id, token.hash, token.generation as i64],
+                            |row| row.get::<_, Option<bool>>(0),
                         )
                         .optional()?
-                        .flatten();
-                    return Err(if pending.as_deref() == Some(token.hash.as_str()) {
+                        .flatten()
+                        .unwrap_or(false);
+                    return Err(if still_good {
                         StoreError::Conflict
                     } else {
                         StoreError::NotFound
@@ -222,8 +248,16 @@ impl AccountStore for SqliteStore {
             let changed = tx.execute(
                 "UPDATE users SET password_hash = ?1, reset_token = NULL, updated_at = ?2,
                  session_generation = session_generation + 1, version = version + 1
-                 WHERE id = ?3 AND reset_token = ?4 AND deleted_at IS NULL",
-                params![new_hash, now, token.user_id, token.hash],
+                 WHERE id = ?3 AND reset_token = ?4 AND deleted_at IS NULL
+                   AND email = ?5 AND session_generation = ?6",
+                params![
+                    new_hash,
+                    now,
+                    token.user_id,
+                    token.hash,
+                    token.email,
+                    token.generation as i64
+                ],
             )?;
             if changed == 0 {
                 return Err(StoreError::NotFound);

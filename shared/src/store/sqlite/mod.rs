@@ -85,6 +85,7 @@ CREATE TABLE IF NOT EXISTS account_tokens (
     purpose TEXT NOT NULL,
     user_id TEXT NOT NULL,
     email TEXT NOT NULL,
+    generation INTEGER,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL
 );
@@ -181,6 +182,7 @@ const ADDED_COLUMNS: &[(&str, &str)] = &[
     ("users", "pending_email_token TEXT"),
     ("users", "reset_sent_at INTEGER"),
     ("sessions", "generation INTEGER NOT NULL DEFAULT 0"),
+    ("account_tokens", "generation INTEGER"),
 ];
 
 fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {

@@ -1,0 +1,244 @@
+//! An event that ends sessions (password reset, password change, "log out everywhere") also ends
+//! every outstanding account token: a stolen session cannot finish an address change after the
+//! owner took the account back, and a reset link dies with a password change. Both stores.
+
+mod support;
+
+use std::sync::Arc;
+
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+use shared::config::Config;
+use shared::domain::Role;
+use shared::jobs::{MailMessage, Work};
+use support::{Account, Call, Captured, TestApp, account, account_with_role, assert_problem};
+
+const PASSWORD: &str = "correct horse battery";
+const NEW_PASSWORD: &str = "a whole new passphrase";
+
+fn config() -> Config {
+    Config {
+        reset_mail_gap: std::time::Duration::ZERO,
+        ..Config::for_tests()
+    }
+}
+
+fn capturing(app: TestApp) -> (TestApp, Arc<Captured>) {
+    let captured = Arc::new(Captured::default());
+    (support::with_queue(app, captured.clone()), captured)
+}
+
+fn reset_link(message: &MailMessage) -> Option<&str> {
+    match message {
+        MailMessage::ResetPassword { link } => Some(link),
+        _ => None,
+    }
+}
+
+fn change_link(message: &MailMessage) -> Option<&str> {
+    match message {
+        MailMessage::ConfirmEmailChange { link } => Some(link),
+        _ => None,
+    }
+}
+
+fn verify_link(message: &MailMessage) -> Option<&str> {
+    match message {
+        MailMessage::Welcome { verify_link } => Some(verify_link),
+        _ => None,
+    }
+}
+
+async fn ask_address_change(app: &TestApp, who: &Account, email: &str) {
+    let response = Call::new(Method::POST, "/api/users/me/email")
+        .token(&who.access)
+        .json(json!({ "email": email, "password": PASSWORD }))
+        .send(app)
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED, "{response:?}");
+}
+
+async fn forgot_password(app: &TestApp, email: &str) {
+    let response = Call::new(Method::POST, "/api/auth/forgot-password")
+        .json(json!({ "email": email }))
+        .send(app)
+        .await;
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+}
+
+async fn reset_password(app: &TestApp, token: &str) -> support::TestResponse {
+    Call::new(Method::POST, "/api/auth/reset-password")
+        .json(json!({ "token": token, "password": NEW_PASSWORD }))
+        .send(app)
+        .await
+}
+
+async fn follow_link(app: &TestApp, token: &str) -> support::TestResponse {
+    Call::new(Method::POST, "/api/auth/verify-email")
+        .json(json!({ "token": token }))
+        .send(app)
+        .await
+}
+
+async fn stored_email(app: &TestApp, id: &str) -> String {
+    let user = app.stores.users.get_user(id).await.unwrap().unwrap();
+    user.email.as_str().to_owned()
+}
+
+/// The three ways an owner ends every session.
+#[derive(Clone, Copy, Debug)]
+enum TakeBack {
+    Reset,
+    PasswordChange,
+    LogOutEverywhere,
+}
+
+async fn take_back(app: &TestApp, mails: &Captured, owner: &Account, how: TakeBack) {
+    let status = match how {
+        TakeBack::Reset => {
+            forgot_password(app, &owner.email).await;
+            let token = mails.token_mailed_to(&owner.email, reset_link);
+            reset_password(app, &token).await.status()
+        }
+        TakeBack::PasswordChange => Call::new(Method::POST, "/api/auth/password")
+            .token(&owner.access)
+            .json(json!({ "currentPassword": PASSWORD, "newPassword": NEW_PASSWORD }))
+            .send(app)
+            .await
+            .status(),
+        TakeBack::LogOutEverywhere => Call::new(Method::POST, "/api/auth/logout?scope=all")
+            .token(&owner.access)
+            .send(app)
+            .await
+            .status(),
+    };
+    assert!(status.is_success(), "{how:?}: {status}");
+}
+
+/// An attacker with the victim's session and password asks to move the account to their own
+/// address; the victim takes the account back; the attacker's link no longer works.
+async fn taking_the_account_back_cancels_a_pending_address_change(app: TestApp) {
+    let (app, mails) = capturing(app);
+    for (n, how) in [
+        TakeBack::Reset,
+        TakeBack::PasswordChange,
+        TakeBack::LogOutEverywhere,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let victim = account(&app, &format!("victim{n}@example.com"), "Victim").await;
+        let attacker = format!("attacker{n}@example.net");
+        ask_address_change(&app, &victim, &attacker).await;
+        let told_at_once = mails.jobs().into_iter().any(|job| {
+            matches!(&job.work, Work::Email(mail) if mail.to == victim.email
+                && matches!(&mail.message, MailMessage::EmailChangeRequested { new_email } if *new_email == attacker))
+        });
+        assert!(told_at_once, "the current address is told at request time");
+        let link = mails.token_mailed_to(&attacker, change_link);
+
+        take_back(&app, &mails, &victim, how).await;
+
+        assert_problem(
+            &follow_link(&app, &link).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_token",
+        );
+        assert_eq!(
+            stored_email(&app, &victim.id).await,
+            victim.email,
+            "{how:?}"
+        );
+    }
+}
+
+/// A reset link mailed before a password change (or "log out everywhere") no longer resets.
+async fn a_reset_link_dies_with_a_password_change(app: TestApp) {
+    let (app, mails) = capturing(app);
+    for (n, how) in [TakeBack::PasswordChange, TakeBack::LogOutEverywhere]
+        .into_iter()
+        .enumerate()
+    {
+        let ada = account(&app, &format!("ada{n}@example.com"), "Ada").await;
+        forgot_password(&app, &ada.email).await;
+        let token = mails.token_mailed_to(&ada.email, reset_link);
+        take_back(&app, &mails, &ada, how).await;
+        assert_problem(
+            &reset_password(&app, &token).await,
+            StatusCode::BAD_REQUEST,
+            "invalid_token",
+        );
+    }
+}
+
+/// A verification link mailed before a password change no longer verifies.
+async fn a_verification_link_dies_with_a_password_change(app: TestApp) {
+    let (app, mails) = capturing(app);
+    let ada = account(&app, "verify-later@example.com", "Ada").await;
+    let token = mails.token_mailed_to(&ada.email, verify_link);
+    take_back(&app, &mails, &ada, TakeBack::PasswordChange).await;
+    assert_problem(
+        &follow_link(&app, &token).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_token",
+    );
+    let user = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
+    assert!(!user.email_verified);
+}
+
+/// A reset link is only good while the account has the address it was mailed to.
+async fn a_reset_link_dies_with_an_address_change(app: TestApp) {
+    let (app, mails) = capturing(app);
+    let ada = account(&app, "before@example.com", "Ada").await;
+    forgot_password(&app, &ada.email).await;
+    let reset = mails.token_mailed_to(&ada.email, reset_link);
+    ask_address_change(&app, &ada, "after@example.com").await;
+    let change = mails.token_mailed_to("after@example.com", change_link);
+    assert_eq!(
+        follow_link(&app, &change).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert_problem(
+        &reset_password(&app, &reset).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_token",
+    );
+}
+
+/// An admin sets a user's address to the one the user has a pending change to; following the
+/// link then confirms it (one marker item, touched once) instead of failing.
+async fn a_link_to_the_address_an_admin_already_set_confirms_it(app: TestApp) {
+    let (app, mails) = capturing(app);
+    let admin = account_with_role(&app, "admin@example.com", Role::Admin).await;
+    let ada = account(&app, "ada-old@example.com", "Ada").await;
+    ask_address_change(&app, &ada, "ada-new@example.com").await;
+    let link = mails.token_mailed_to("ada-new@example.com", change_link);
+    let patched = Call::new(Method::PATCH, &format!("/api/users/{}", ada.id))
+        .token(&admin.access)
+        .json(json!({ "email": "ada-new@example.com" }))
+        .send(&app)
+        .await;
+    assert_eq!(patched.status(), StatusCode::OK, "{patched:?}");
+    assert_eq!(
+        follow_link(&app, &link).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    let user = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
+    assert_eq!(user.email.as_str(), "ada-new@example.com");
+    assert!(user.email_verified);
+    // The old address is free, the new one is held.
+    account(&app, "ada-old@example.com", "Someone").await;
+    let taken = Call::new(Method::POST, "/api/auth/register")
+        .json(json!({ "email": "ada-new@example.com", "password": PASSWORD, "name": "X" }))
+        .send(&app)
+        .await;
+    assert_problem(&taken, StatusCode::CONFLICT, "email_taken");
+}
+
+on_both_stores! {
+    taking_the_account_back_cancels_a_pending_address_change => config(),
+    a_reset_link_dies_with_a_password_change => config(),
+    a_verification_link_dies_with_a_password_change => config(),
+    a_reset_link_dies_with_an_address_change => config(),
+    a_link_to_the_address_an_admin_already_set_confirms_it => config(),
+}
