@@ -22,15 +22,18 @@ impl QueueDepths for NoQueues {
 /// Runs the job for the current bucket; prints what it did.
 pub async fn run_once(app: Arc<App>) -> Result<(), BoxError> {
     let (snapshot, written) = snapshot_now(&app).await?;
-    let verb = if written {
-        "wrote"
-    } else {
-        "kept the existing"
-    };
-    println!(
-        "{verb} snapshot of {}: {} users, {} posts",
-        snapshot.bucket, snapshot.totals.users, snapshot.totals.posts
+    let counts = format!(
+        "{} users, {} posts",
+        snapshot.totals.users, snapshot.totals.posts
     );
+    if written {
+        println!("wrote snapshot of {}: {counts}", snapshot.bucket);
+    } else {
+        println!(
+            "kept the snapshot of {}: it was taken after this run's ({counts})",
+            snapshot.bucket
+        );
+    }
     Ok(())
 }
 

@@ -3,13 +3,41 @@
 
 use crate::auth::Principal;
 use crate::domain::{Post, PostStatus, Role};
+use crate::store::RoleHeld;
+
+const STAFF: &[Role] = &[Role::Moderator, Role::Admin];
+const ADMIN: &[Role] = &[Role::Admin];
+
+/// The role a permitted write must still hold when it commits: none when ownership allowed it,
+/// `roles` (which the actor holds now) when only the role did.
+fn unless_own(actor: &Principal, owner: &str, roles: &'static [Role]) -> Option<RoleHeld> {
+    (actor.id() != owner).then(|| RoleHeld {
+        actor_id: actor.id().to_owned(),
+        roles,
+    })
+}
+
+/// What an allowed edit or deletion of a user must still hold when it commits.
+pub fn role_for_user_write(actor: &Principal, user_id: &str) -> Option<RoleHeld> {
+    unless_own(actor, user_id, ADMIN)
+}
+
+/// What an allowed edit of a post must still hold when it commits.
+pub fn role_for_post_edit(actor: &Principal, post: &Post) -> Option<RoleHeld> {
+    unless_own(actor, &post.author_id, STAFF)
+}
+
+/// What an allowed deletion of a post must still hold when it commits.
+pub fn role_for_post_delete(actor: &Principal, post: &Post) -> Option<RoleHeld> {
+    unless_own(actor, &post.author_id, ADMIN)
+}
 
 fn is_staff(actor: &Principal) -> bool {
-    actor.role().is_staff()
+    STAFF.contains(&actor.role())
 }
 
 fn is_admin(actor: &Principal) -> bool {
-    actor.role() == Role::Admin
+    ADMIN.contains(&actor.role())
 }
 
 /// The admin listing of users.

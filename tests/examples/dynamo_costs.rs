@@ -203,7 +203,7 @@ async fn main() {
         },
         now_ms(),
     );
-    store.update_post(&post, &edited).await.unwrap();
+    store.update_post(&post, &edited, None).await.unwrap();
 
     let items = partition(&client, &table, &post.id).await;
     let (table_units, index_units) = write_units(&items, &projections(&client, &table).await);

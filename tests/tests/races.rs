@@ -42,23 +42,42 @@ async fn logout_everywhere_beats_a_flood_of_profile_edits(app: TestApp) {
         let flood = (0..4).map(|_| {
             let (app, path, token) = (app.clone(), path.clone(), stolen_access.clone());
             tokio::spawn(async move {
+                let mut statuses = Vec::new();
                 for _ in 0..5 {
-                    Call::new(Method::PATCH, &path)
+                    let response = Call::new(Method::PATCH, &path)
                         .token(&token)
                         .json(json!({ "name": "x" }))
                         .send(&app)
                         .await;
+                    statuses.push(response.status());
                 }
+                statuses
             })
         });
         let flood: Vec<_> = flood.collect();
         tokio::task::yield_now().await;
+        // The logout is not conditioned on the user's version: edits cannot make it lose.
         let logout = Call::new(Method::POST, "/api/auth/logout?scope=all")
             .token(&owner.access)
             .send(&app)
             .await;
         assert_eq!(logout.status(), StatusCode::NO_CONTENT);
-        join_all(flood).await;
+        let statuses: Vec<StatusCode> = join_all(flood)
+            .await
+            .into_iter()
+            .flat_map(Result::unwrap)
+            .collect();
+        // Each edit went in before the logout, found its session ended, or lost to the writes
+        // around it; whichever, the session is over now.
+        assert!(
+            statuses.iter().all(|s| [
+                StatusCode::OK,
+                StatusCode::UNAUTHORIZED,
+                StatusCode::CONFLICT
+            ]
+            .contains(s)),
+            "trial {trial}: {statuses:?}"
+        );
 
         assert_eq!(
             me(&app, &stolen_access).await,
@@ -97,20 +116,25 @@ async fn a_password_change_goes_through_a_flood_of_profile_edits(app: TestApp) {
                 stop.clone(),
             );
             tokio::spawn(async move {
+                let mut statuses = Vec::new();
                 while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                     let response = Call::new(Method::PATCH, &path)
                         .token(&token)
                         .json(json!({ "name": "x" }))
                         .send(&app)
                         .await;
+                    statuses.push(response.status());
                     if response.status() == StatusCode::UNAUTHORIZED {
                         break;
                     }
                 }
+                statuses
             })
         })
         .collect();
     tokio::task::yield_now().await;
+    // The change is conditioned on the password hash and the session generation, which
+    // profile edits leave alone: however many edits go in meanwhile, it goes through.
     let changed = Call::new(Method::POST, "/api/auth/password")
         .token(&owner.access)
         .json(json!({ "currentPassword": "correct horse battery", "newPassword": "battery staple horse" }))
@@ -118,8 +142,27 @@ async fn a_password_change_goes_through_a_flood_of_profile_edits(app: TestApp) {
         .await;
     assert_eq!(changed.status(), StatusCode::OK, "{:?}", changed.body());
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    join_all(flood).await;
+    let statuses: Vec<StatusCode> = join_all(flood)
+        .await
+        .into_iter()
+        .flat_map(Result::unwrap)
+        .collect();
+    assert!(
+        statuses.iter().all(|s| [
+            StatusCode::OK,
+            StatusCode::UNAUTHORIZED,
+            StatusCode::CONFLICT
+        ]
+        .contains(s)),
+        "{statuses:?}"
+    );
     assert_eq!(me(&app, &stolen_access).await, StatusCode::UNAUTHORIZED);
+    // The new password is the one that holds.
+    let login = Call::new(Method::POST, "/api/auth/login")
+        .json(json!({ "email": owner.email, "password": "battery staple horse" }))
+        .send(&app)
+        .await;
+    assert_eq!(login.status(), StatusCode::OK);
 }
 
 /// Defect 8: posts created while their author is being deleted never stay listed.
@@ -132,12 +175,12 @@ async fn posts_created_during_the_authors_deletion_stay_hidden(app: TestApp) {
             .map(|i| {
                 let (app, token) = (app.clone(), author.access.clone());
                 tokio::spawn(async move {
-                    Call::new(Method::POST, "/api/posts")
+                    let response = Call::new(Method::POST, "/api/posts")
                         .token(&token)
                         .json(json!({ "title": format!("p{i}"), "content": "c", "status": "published", "tags": ["race"] }))
                         .send(&app)
-                        .await
-                        .status()
+                        .await;
+                    (response.status(), body_json(&response))
                 })
             })
             .collect();
@@ -146,12 +189,16 @@ async fn posts_created_during_the_authors_deletion_stay_hidden(app: TestApp) {
             .send(&app)
             .await;
         assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-        for status in join_all(creates).await {
-            let status = status.unwrap();
+        let mut created = Vec::new();
+        for outcome in join_all(creates).await {
+            let (status, body) = outcome.unwrap();
             assert!(
                 status == StatusCode::CREATED || status == StatusCode::UNAUTHORIZED,
-                "{status}"
+                "trial {trial}: {status} {body}"
             );
+            if status == StatusCode::CREATED {
+                created.push(body["id"].as_str().unwrap().to_owned());
+            }
         }
         // A post committed just before the deletion can reach the author index after the
         // request's own pass (index lag on AWS): the sweeper's later pass of the clean-up job
@@ -169,6 +216,19 @@ async fn posts_created_during_the_authors_deletion_stay_hidden(app: TestApp) {
                 .filter(|p| p["authorId"] == author.id.as_str())
                 .collect();
             assert!(leaked.is_empty(), "trial {trial}, {path}: {leaked:?}");
+        }
+        // Each post that was answered 201 exists, and is hidden with its author.
+        for id in &created {
+            let stored = app.stores.posts.get_post(id).await.unwrap();
+            assert!(
+                stored.as_ref().is_some_and(|p| p.author_deleted),
+                "trial {trial}: {stored:?}"
+            );
+            let read = Call::new(Method::GET, &format!("/api/posts/{id}"))
+                .token(&admin.access)
+                .send(&app)
+                .await;
+            assert_eq!(read.status(), StatusCode::NOT_FOUND, "trial {trial}, {id}");
         }
     }
 }
@@ -194,7 +254,7 @@ async fn a_repeated_deletion_finishes_hiding_the_posts(app: TestApp) {
         .unwrap();
     app.stores
         .users
-        .delete_user(&user, None, now_ms(), &Effects::none())
+        .delete_user(&user, None, now_ms(), &Effects::none(), None)
         .await
         .unwrap();
     assert_eq!(
@@ -371,40 +431,101 @@ async fn one_mailbox_one_account(app: TestApp) {
 }
 
 /// An admin being demoted while flooding self-promotions must end up demoted: each retry
-/// re-checks the caller's stored role.
+/// re-checks the caller's stored role, so no self-promotion commits after the demotion.
 async fn a_demotion_wins_against_self_promotions(app: TestApp) {
     let app = Arc::new(app);
     let boss = account_with_role(&app, "boss-race@example.com", Role::Admin).await;
     for trial in 0..5 {
         let rogue =
             account_with_role(&app, &format!("rogue{trial}@example.com"), Role::Admin).await;
+        let before = app.stores.users.get_user(&rogue.id).await.unwrap().unwrap();
         let path = format!("/api/users/{}", rogue.id);
         let flood: Vec<_> = (0..6)
             .map(|_| {
                 let (app, path, token) = (app.clone(), path.clone(), rogue.access.clone());
                 tokio::spawn(async move {
+                    let mut answers = Vec::new();
                     for _ in 0..3 {
-                        Call::new(Method::PATCH, &path)
+                        let response = Call::new(Method::PATCH, &path)
                             .token(&token)
                             .json(json!({ "role": "admin" }))
                             .send(&app)
                             .await;
+                        answers.push((response.status(), version_of(&response)));
                     }
+                    answers
                 })
             })
             .collect();
         tokio::task::yield_now().await;
-        let demoted = Call::new(Method::PATCH, &path)
-            .token(&boss.access)
-            .json(json!({ "role": "user" }))
-            .send(&app)
-            .await;
-        join_all(flood).await;
-        if demoted.status() == StatusCode::OK {
-            let stored = app.stores.users.get_user(&rogue.id).await.unwrap().unwrap();
-            assert_eq!(stored.role, Role::User, "trial {trial}");
-        }
+        // A demotion that loses three times in a row to the flood gives up with 409; each loss
+        // needs three flood writes to commit in between, so of the 18 at most six can be lost
+        // before the flood runs dry and the demotion goes through.
+        let mut lost = 0;
+        let demoted = loop {
+            let response = Call::new(Method::PATCH, &path)
+                .token(&boss.access)
+                .json(json!({ "role": "user" }))
+                .send(&app)
+                .await;
+            if response.status() != StatusCode::CONFLICT {
+                break response;
+            }
+            lost += 1;
+            assert!(lost <= 6, "trial {trial}: demotion lost {lost} times");
+        };
+        assert_eq!(
+            demoted.status(),
+            StatusCode::OK,
+            "trial {trial}: {:?}",
+            demoted.body()
+        );
+        let demoted_at = version_of(&demoted).unwrap();
+        let answers: Vec<_> = join_all(flood)
+            .await
+            .into_iter()
+            .flat_map(Result::unwrap)
+            .collect();
+        assert!(
+            answers.iter().all(|(status, _)| [
+                StatusCode::OK,
+                StatusCode::FORBIDDEN,
+                StatusCode::CONFLICT
+            ]
+            .contains(status)),
+            "trial {trial}: {answers:?}"
+        );
+        // Every self-promotion that went through committed before the demotion, and nothing
+        // but those and the demotion wrote the user.
+        let promoted: Vec<u64> = answers
+            .iter()
+            .filter(|(status, _)| *status == StatusCode::OK)
+            .map(|(_, version)| version.unwrap())
+            .collect();
+        assert!(
+            promoted.iter().all(|v| *v < demoted_at),
+            "trial {trial}: demoted at {demoted_at}, promoted at {promoted:?}"
+        );
+        let stored = app.stores.users.get_user(&rogue.id).await.unwrap().unwrap();
+        assert_eq!(
+            (stored.role, stored.version),
+            (Role::User, demoted_at),
+            "trial {trial}"
+        );
+        assert_eq!(
+            demoted_at,
+            before.version + promoted.len() as u64 + 1,
+            "trial {trial}: {answers:?}"
+        );
     }
+}
+
+/// The version a write answered with, from its `ETag`.
+fn version_of(response: &support::TestResponse) -> Option<u64> {
+    support::header(response, "etag")?
+        .trim_matches('"')
+        .parse()
+        .ok()
 }
 
 /// A password change that came in on a session "log out everywhere" just ended does not hand

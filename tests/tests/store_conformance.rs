@@ -259,7 +259,13 @@ async fn deletes_users_only_at_the_expected_version(app: TestApp) {
     let stale = app
         .stores
         .users
-        .delete_user(&ada, Some(ada.version + 7), now_ms(), &Effects::none())
+        .delete_user(
+            &ada,
+            Some(ada.version + 7),
+            now_ms(),
+            &Effects::none(),
+            None,
+        )
         .await;
     assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
     assert!(
@@ -274,7 +280,7 @@ async fn deletes_users_only_at_the_expected_version(app: TestApp) {
     let deleted = app
         .stores
         .users
-        .delete_user(&ada, Some(ada.version), now_ms(), &Effects::none())
+        .delete_user(&ada, Some(ada.version), now_ms(), &Effects::none(), None)
         .await
         .unwrap();
     assert!(!deleted.is_active());
@@ -312,7 +318,7 @@ async fn hidden_posts_stay_hidden_and_deleted_authors_cannot_post(app: TestApp) 
 
     app.stores
         .users
-        .delete_user(&ada, None, now_ms(), &Effects::none())
+        .delete_user(&ada, None, now_ms(), &Effects::none(), None)
         .await
         .unwrap();
     app.stores.posts.hide_author_posts(&ada.id).await.unwrap();
@@ -327,7 +333,11 @@ async fn hidden_posts_stay_hidden_and_deleted_authors_cannot_post(app: TestApp) 
         },
         now_ms(),
     );
-    let result = app.stores.posts.update_post(&read_before, &edit).await;
+    let result = app
+        .stores
+        .posts
+        .update_post(&read_before, &edit, None)
+        .await;
     assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
     assert!(
         app.stores
@@ -369,10 +379,14 @@ async fn deletes_posts_only_at_the_version_read(app: TestApp) {
         },
         now_ms(),
     );
-    app.stores.posts.update_post(&post, &edited).await.unwrap();
-    let stale = app.stores.posts.delete_post(&post).await;
+    app.stores
+        .posts
+        .update_post(&post, &edited, None)
+        .await
+        .unwrap();
+    let stale = app.stores.posts.delete_post(&post, None).await;
     assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
-    app.stores.posts.delete_post(&edited).await.unwrap();
+    app.stores.posts.delete_post(&edited, None).await.unwrap();
     assert_eq!(app.stores.posts.get_post(&post.id).await.unwrap(), None);
     for tag in ["a", "b", "c"] {
         let query = shared::store::PostQuery::feed(None, Some(Tag::parse(tag).unwrap()), None);
@@ -662,7 +676,7 @@ async fn a_demoted_admin_cannot_finish_an_edit(app: TestApp) {
     let result = app
         .stores
         .users
-        .update_profile(&read, &promoted, Some(&admin.id))
+        .update_profile(&read, &promoted, Some(&held_by(&admin.id)))
         .await;
     assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
     let stored = app
@@ -681,13 +695,20 @@ async fn a_demoted_admin_cannot_finish_an_edit(app: TestApp) {
         .unwrap();
     app.stores
         .users
-        .update_profile(&read, &promoted, Some(&admin.id))
+        .update_profile(&read, &promoted, Some(&held_by(&admin.id)))
         .await
         .unwrap();
 }
 
 fn config() -> Config {
     Config::for_tests()
+}
+
+fn held_by(admin: &str) -> shared::store::RoleHeld {
+    shared::store::RoleHeld {
+        actor_id: admin.to_owned(),
+        roles: &[Role::Admin],
+    }
 }
 
 fn no_grace() -> Config {

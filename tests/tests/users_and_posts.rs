@@ -445,6 +445,7 @@ async fn soft_delete_hides_the_user_and_posts_and_frees_the_email(app: TestApp) 
         &format!("/api/users/{}?self=true", leaving.id),
     )
     .token(&leaving.access)
+    .json(json!({ "password": "correct horse battery" }))
     .send(&app)
     .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);

@@ -19,7 +19,9 @@ pub fn routes() -> Routes {
 
 const DAYS: [usize; 3] = [7, 30, 90];
 
-/// The newest snapshot and its bucket.
+/// The newest snapshot and its version for the `ETag`: when it was taken, which changes when
+/// a later run replaces the snapshot of the same bucket (its bucket, for a snapshot whose time
+/// does not read).
 async fn latest(app: &App, principal: &Principal) -> Result<(i64, Snapshot), ApiError> {
     if !may_read_dashboard(principal) {
         return Err(ApiError::Forbidden);
@@ -34,8 +36,10 @@ async fn latest(app: &App, principal: &Principal) -> Result<(i64, Snapshot), Api
                 retry_after_secs: 60,
                 cause: None,
             })?;
-    let snapshot = serde_json::from_str(&body).map_err(|e| ApiError::Internal(e.into()))?;
-    Ok((bucket, snapshot))
+    let snapshot: Snapshot =
+        serde_json::from_str(&body).map_err(|e| ApiError::Internal(e.into()))?;
+    let version = shared::clock::parse_rfc3339(&snapshot.generated_at).unwrap_or(bucket);
+    Ok((version, snapshot))
 }
 
 /// A snapshot changes every five minutes: clients may keep it a minute, and revalidate by tag.
@@ -67,8 +71,8 @@ async fn metrics(
             .filter(|d| DAYS.contains(d))
             .ok_or_else(|| ApiError::bad_request("invalid_days", "days must be 7, 30 or 90"))?,
     };
-    let (bucket, snapshot) = latest(&app, &principal).await?;
-    let tag = bucket as u64 * 100 + days as u64;
+    let (version, snapshot) = latest(&app, &principal).await?;
+    let tag = version as u64 * 100 + days as u64;
     let body =
         serde_json::to_value(snapshot.last_days(days)).map_err(|e| ApiError::Internal(e.into()))?;
     cached(&headers, tag, body)
@@ -79,11 +83,11 @@ async fn findings(
     principal: Principal,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (bucket, snapshot) = latest(&app, &principal).await?;
+    let (version, snapshot) = latest(&app, &principal).await?;
     let body = json!({
         "bucket": snapshot.bucket,
         "generatedAt": snapshot.generated_at,
         "insights": insights(&snapshot),
     });
-    cached(&headers, bucket as u64 * 100, body)
+    cached(&headers, version as u64 * 100, body)
 }

@@ -13,7 +13,9 @@ use shared::domain::{
 use shared::http::{
     ApiError, AppState, Caller, Json, PathId, Response, if_match, no_content, with_header,
 };
-use shared::permissions::{may_delete_post, may_edit_post};
+use shared::permissions::{
+    may_delete_post, may_edit_post, role_for_post_delete, role_for_post_edit,
+};
 use shared::store::StoreError;
 
 use crate::single::{post_response, readable_post};
@@ -84,21 +86,28 @@ pub async fn patch(
     let mut errors = FieldErrors::default();
     let changes = parse_changes(body, &mut errors);
     ApiError::check(errors)?;
-    let mut current = readable_post(&app, &id, Some(&principal)).await?;
-    if !may_edit_post(&principal, &current) {
-        return Err(ApiError::Forbidden);
-    }
-    let expected = if_match(&headers, current.version)?;
-    for _ in 0..ATTEMPTS {
+    let mut principal = principal;
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            principal = reloaded(&app, principal).await?;
+        }
+        let current = readable_post(&app, &id, Some(&principal)).await?;
+        if !may_edit_post(&principal, &current) {
+            return Err(ApiError::Forbidden);
+        }
+        // After a lost race: 412 if the post moved past the version asked for.
+        if_match(&headers, current.version)?;
         let next = current.edited(changes.clone(), now_ms());
-        match app.stores.posts.update_post(&current, &next).await {
+        let held = role_for_post_edit(&principal, &current);
+        match app
+            .stores
+            .posts
+            .update_post(&current, &next, held.as_ref())
+            .await
+        {
             Ok(()) => return post_response(StatusCode::OK, &next),
-            Err(StoreError::Conflict) if expected.is_some() => {
-                return Err(ApiError::PreconditionFailed);
-            }
-            Err(StoreError::Conflict) => {
-                current = readable_post(&app, &id, Some(&principal)).await?;
-            }
+            // Another write came between, or the actor's role went: read both again.
+            Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
     }
@@ -112,13 +121,18 @@ pub async fn delete(
     caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    for _ in 0..ATTEMPTS {
+    let mut principal = principal;
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            principal = reloaded(&app, principal).await?;
+        }
         let post = readable_post(&app, &id, Some(&principal)).await?;
         if !may_delete_post(&principal, &post) {
             return Err(ApiError::Forbidden);
         }
-        let expected = if_match(&headers, post.version)?;
-        match app.stores.posts.delete_post(&post).await {
+        if_match(&headers, post.version)?;
+        let held = role_for_post_delete(&principal, &post);
+        match app.stores.posts.delete_post(&post, held.as_ref()).await {
             Ok(()) => {
                 // Staff removing someone else's post is a moderation act worth a record.
                 if post.author_id != principal.id() {
@@ -129,12 +143,22 @@ pub async fn delete(
                 }
                 return Ok(no_content());
             }
-            Err(StoreError::Conflict) if expected.is_some() => {
-                return Err(ApiError::PreconditionFailed);
-            }
+            // Another write came between, or the actor's role went: read both again.
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
     }
     Err(StoreError::Conflict.into())
+}
+
+/// The actor as stored now: a write that lost a race may have lost it to their own demotion.
+async fn reloaded(app: &shared::App, mut principal: Principal) -> Result<Principal, ApiError> {
+    principal.user = app
+        .stores
+        .users
+        .get_user(principal.id())
+        .await?
+        .filter(|user| user.is_active())
+        .ok_or(AuthError::SessionEnded)?;
+    Ok(principal)
 }

@@ -8,14 +8,14 @@ use shared::App;
 use shared::auth::Principal;
 use shared::clock::now_ms;
 use shared::domain::{
-    AuditAction, AuditOutcome, DisplayName, Email, FieldErrors, ProfileChanges, Role, User,
+    AuditAction, AuditOutcome, DisplayName, Email, FieldErrors, Invalid, ProfileChanges, Role, User,
 };
 use shared::http::{
-    self, ApiError, AppState, Caller, Json, Params, PathId, Response, etag, if_match, no_content,
-    with_header,
+    self, ApiError, AppState, Caller, Json, Params, PathId, Response, etag, if_match, with_header,
 };
 use shared::jobs::{Job, MailMessage, SecurityEvent, Work};
-use shared::permissions::{may_delete_user, may_edit_user, may_view_user};
+use shared::limits::{Quota, verify_current_password, with_quota};
+use shared::permissions::{may_delete_user, may_edit_user, may_view_user, role_for_user_write};
 use shared::store::{Effects, StoreError};
 
 /// Conflicting writes a request without `If-Match` absorbs by re-reading, before giving up.
@@ -125,11 +125,11 @@ pub async fn patch(
         let expected = if_match(&headers, current.version)?;
         let next = current.with_profile(changes.clone(), now_ms());
         // Changing someone else takes admin rights: the write holds only while they last.
-        let admin = (current.id != principal.id()).then(|| principal.id().to_owned());
+        let held = role_for_user_write(&principal, &current.id);
         match app
             .stores
             .users
-            .update_profile(&current, &next, admin.as_deref())
+            .update_profile(&current, &next, held.as_ref())
             .await
         {
             Ok(()) => {
@@ -148,7 +148,16 @@ pub async fn patch(
     Err(StoreError::Conflict.into())
 }
 
-/// Soft delete by an admin, or by the user themselves with `?self=true`. Ends every session and
+/// What deleting your own account takes: your current password, as a password or address
+/// change does, so a stolen access token alone cannot destroy the account.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelfDeletion {
+    password: Option<String>,
+}
+
+/// Soft delete by an admin, or by the user themselves with `?self=true` and their password in
+/// the body (`{"password": …}`; counted against the account's lock like a login). Ends every session and
 /// frees the e-mail, with a clean-up job in the outbox and a mail to the user; then hides the
 /// posts. The sweeper runs the clean-up again later, so it finishes even if this request dies
 /// half-way; an admin repeating the request finishes it at once.
@@ -159,6 +168,7 @@ pub async fn delete(
     params: Params,
     caller: Caller,
     headers: HeaderMap,
+    body: Option<Json<SelfDeletion>>,
 ) -> Result<Response, ApiError> {
     let confirmed_self = match params.get("self") {
         None | Some("false") => false,
@@ -173,10 +183,62 @@ pub async fn delete(
     if !may_delete_user(&principal, &id, confirmed_self) {
         return Err(ApiError::Forbidden);
     }
-    for _ in 0..ATTEMPTS {
-        let user = stored_user(&app, &id).await?;
+    let mut quota = None;
+    if principal.id() == id {
+        let password = body.and_then(|Json(body)| body.password);
+        let (right, counted) = confirm_password(&app, &caller, &principal.user, password).await?;
+        if !right {
+            return Ok(with_quota(counted, wrong_password()));
+        }
+        quota = counted;
+    }
+    Ok(with_quota(
+        quota,
+        delete_account(&app, principal, &id, &caller, &headers).await,
+    ))
+}
+
+/// The current password, checked as a login attempt: (right, the lock's quota).
+async fn confirm_password(
+    app: &App,
+    caller: &Caller,
+    user: &User,
+    password: Option<String>,
+) -> Result<(bool, Option<Quota>), ApiError> {
+    let mut errors = FieldErrors::default();
+    let Some(password) = errors.required("password", password) else {
+        return Err(ApiError::Validation(errors.into_vec()));
+    };
+    verify_current_password(app, caller, user, &password, AuditAction::UserDeletion).await
+}
+
+fn wrong_password() -> ApiError {
+    let mut errors = FieldErrors::default();
+    errors.push(
+        "password",
+        Invalid::new("incorrect", "is not your current password"),
+    );
+    ApiError::Validation(errors.into_vec())
+}
+
+async fn delete_account(
+    app: &App,
+    mut principal: Principal,
+    id: &str,
+    caller: &Caller,
+    headers: &HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            // The lost race may have been the actor's own demotion: check again.
+            principal.user = stored_user(app, principal.id()).await?;
+            if !principal.user.is_active() || !may_delete_user(&principal, id, true) {
+                return Err(ApiError::Forbidden);
+            }
+        }
+        let user = stored_user(app, id).await?;
         if user.is_active() {
-            let expected = if_match(&headers, user.version)?;
+            let expected = if_match(headers, user.version)?;
             let now = now_ms();
             let effects = Effects::jobs(vec![
                 Job::new(
@@ -193,10 +255,11 @@ pub async fn delete(
                 ),
                 Job::security(user.email.as_str(), SecurityEvent::AccountDeleted, now),
             ]);
+            let held = role_for_user_write(&principal, id);
             match app
                 .stores
                 .users
-                .delete_user(&user, expected, now, &effects)
+                .delete_user(&user, expected, now, &effects, held.as_ref())
                 .await
             {
                 Ok(_) => {
@@ -207,18 +270,17 @@ pub async fn delete(
                         "admin"
                     };
                     let event = caller.event(AuditAction::UserDeletion, AuditOutcome::Success);
-                    app.audit(event.actor(principal.id()).target(&id).detail(by))
+                    app.audit(event.actor(principal.id()).target(id).detail(by))
                         .await;
                 }
-                Err(StoreError::Conflict) if expected.is_some() => {
-                    return Err(ApiError::PreconditionFailed);
-                }
+                // Another write came between, or the actor's role went: read both again
+                // (412 then if the user moved past the version asked for).
                 Err(StoreError::Conflict) => continue,
                 Err(e) => return Err(e.into()),
             }
         }
-        app.stores.posts.hide_author_posts(&id).await?;
-        return Ok(no_content());
+        app.stores.posts.hide_author_posts(id).await?;
+        return Ok(StatusCode::NO_CONTENT);
     }
     Err(StoreError::Conflict.into())
 }

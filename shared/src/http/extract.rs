@@ -4,7 +4,9 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, OptionalFromRequestParts, Path, Request};
+use axum::extract::{
+    FromRequest, FromRequestParts, OptionalFromRequest, OptionalFromRequestParts, Path, Request,
+};
 use http::StatusCode;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
 use http::request::Parts;
@@ -43,6 +45,18 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 _ => ApiError::bad_request("unreadable_body", "the request body could not be read"),
             }
         })?;
+        // serde reads a struct from a JSON array too (`["tok"]` as `{"refreshToken": "tok"}`):
+        // every body of this API is an object, so any other JSON is the wrong shape.
+        let first = bytes.iter().find(|b| !b" \t\r\n".contains(b));
+        if first.is_some_and(|b| *b != b'{') {
+            serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
+                .map_err(ApiError::MalformedJson)?;
+            return Err(ApiError::Validation(vec![FieldError {
+                field: "body".into(),
+                code: "invalid_shape",
+                message: "the body must be a JSON object".into(),
+            }]));
+        }
         serde_json::from_slice(&bytes)
             .map(Json)
             .map_err(|e| match e.classify() {
@@ -53,6 +67,28 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
                 }]),
                 _ => ApiError::MalformedJson(e),
             })
+    }
+}
+
+/// `Option<Json<T>>`: `None` for a request with no body at all (no content type, nothing sent),
+/// otherwise exactly `Json<T>`, so a malformed body is refused, never ignored.
+impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Option<Self>, ApiError> {
+        if req.headers().get(CONTENT_TYPE).is_none() {
+            let bytes = Bytes::from_request(req, state).await.map_err(|_| {
+                ApiError::bad_request("unreadable_body", "the request body could not be read")
+            })?;
+            return if bytes.is_empty() {
+                Ok(None)
+            } else {
+                Err(ApiError::UnsupportedMediaType)
+            };
+        }
+        <Self as FromRequest<S>>::from_request(req, state)
+            .await
+            .map(Some)
     }
 }
 

@@ -1,12 +1,21 @@
 //! What each job says: plain text and HTML for mails, HTML for Telegram notices. Every value a
-//! user typed is escaped in HTML.
+//! user typed is escaped in HTML, and free text that may span lines (a lead's message) is set
+//! apart as a quote, line by line, so none of its lines can pass for a field of the notice.
 
 use super::{LeadNotice, Mail, MailMessage, Notice};
 use crate::notify::html::escape;
 use crate::notify::mail::OutgoingMail;
 
-/// (subject, paragraphs, link) of a mail; the link is on a line of its own.
-fn mail_parts(message: &MailMessage) -> (&'static str, Vec<String>, Option<&str>) {
+/// A part of a mail's body after the greeting.
+enum Block {
+    Paragraph(String),
+    /// Text someone typed, one entry per line: `> `-prefixed in text, a `<blockquote>` in HTML.
+    Quote(Vec<String>),
+}
+
+/// (subject, first paragraph, the other blocks, link) of a mail; the link is on a line of its
+/// own, after the first paragraph.
+fn mail_parts(message: &MailMessage) -> (&'static str, String, Vec<Block>, Option<&str>) {
     let (subject, paragraphs, link) = fixed_parts(message);
     let mut paragraphs: Vec<String> = paragraphs.into_iter().map(str::to_owned).collect();
     match message {
@@ -22,12 +31,21 @@ fn mail_parts(message: &MailMessage) -> (&'static str, Vec<String>, Option<&str>
             ),
         ),
         MailMessage::NewLead(lead) => {
-            let lines = lead_lines(lead);
-            paragraphs.splice(1..1, lines);
+            let lead = LeadText::of(lead);
+            let first = paragraphs.remove(0);
+            let mut blocks: Vec<Block> = lead.fields.into_iter().map(Block::Paragraph).collect();
+            if let Some(message) = lead.message {
+                blocks.push(Block::Paragraph(MESSAGE_LABEL.to_owned()));
+                blocks.push(Block::Quote(message));
+            }
+            blocks.extend(paragraphs.into_iter().map(Block::Paragraph));
+            return (subject, first, blocks, link);
         }
         _ => {}
     }
-    (subject, paragraphs, link)
+    let first = paragraphs.remove(0);
+    let blocks = paragraphs.into_iter().map(Block::Paragraph).collect();
+    (subject, first, blocks, link)
 }
 
 fn fixed_parts(message: &MailMessage) -> (&'static str, Vec<&'static str>, Option<&str>) {
@@ -112,20 +130,36 @@ fn fixed_parts(message: &MailMessage) -> (&'static str, Vec<&'static str>, Optio
 }
 
 pub fn render_mail(mail: &Mail) -> OutgoingMail {
-    let (subject, paragraphs, link) = mail_parts(&mail.message);
-    let mut text = format!("Hi {},\n\n{}\n", mail.name, paragraphs[0]);
+    let (subject, first, blocks, link) = mail_parts(&mail.message);
+    let mut text = format!("Hi {},\n\n{first}\n", mail.name);
     let mut html = format!(
         "<p>Hi {},</p>\n<p>{}</p>\n",
         escape(&mail.name),
-        escape(&paragraphs[0])
+        escape(&first)
     );
     if let Some(link) = link {
         text.push_str(&format!("\n{link}\n"));
         html.push_str(&format!("<p><a href=\"{0}\">{0}</a></p>\n", escape(link)));
     }
-    for paragraph in &paragraphs[1..] {
-        text.push_str(&format!("\n{paragraph}\n"));
-        html.push_str(&format!("<p>{}</p>\n", escape(paragraph)));
+    for block in &blocks {
+        match block {
+            Block::Paragraph(paragraph) => {
+                text.push_str(&format!("\n{paragraph}\n"));
+                html.push_str(&format!("<p>{}</p>\n", escape(paragraph)));
+            }
+            Block::Quote(lines) => {
+                text.push('\n');
+                for line in lines {
+                    text.push_str(format!("> {line}").trim_end());
+                    text.push('\n');
+                }
+                let lines: Vec<String> = lines.iter().map(|line| escape(line)).collect();
+                html.push_str(&format!(
+                    "<blockquote>{}</blockquote>\n",
+                    lines.join("<br>")
+                ));
+            }
+        }
     }
     OutgoingMail {
         to: mail.to.clone(),
@@ -149,25 +183,72 @@ pub fn render_notice(notice: &Notice) -> String {
             escape(email)
         ),
         Notice::NewLead(lead) => {
-            let lines: Vec<String> = lead_lines(lead).iter().map(|l| escape(l)).collect();
-            format!("<b>New lead</b>\n{}", lines.join("\n"))
+            let lead = LeadText::of(lead);
+            let mut notice = String::from("<b>New lead</b>");
+            for field in &lead.fields {
+                notice.push('\n');
+                notice.push_str(&escape(field));
+            }
+            if let Some(message) = &lead.message {
+                // Telegram shows a blockquote as one marked block: every line of the message is
+                // visibly inside it, and `</blockquote>` typed by someone is escaped text.
+                let lines: Vec<String> = message.iter().map(|line| escape(line)).collect();
+                notice.push_str(&format!(
+                    "\n{MESSAGE_LABEL}\n<blockquote>{}</blockquote>",
+                    lines.join("\n")
+                ));
+            }
+            notice
         }
     }
 }
 
-/// "Label: value" lines of a lead, unescaped.
-fn lead_lines(lead: &LeadNotice) -> Vec<String> {
-    let mut lines = vec![
-        format!("Phone: {}", lead.phone),
-        format!("Source: {}", lead.source),
-    ];
-    if let Some(name) = &lead.name {
-        lines.push(format!("Name: {name}"));
+const MESSAGE_LABEL: &str = "Message:";
+
+/// A lead as the admins read it, unescaped: one-line "Label: value" fields, and the lines of
+/// the message, which every rendering sets apart as a quote.
+struct LeadText {
+    fields: Vec<String>,
+    message: Option<Vec<String>>,
+}
+
+impl LeadText {
+    fn of(lead: &LeadNotice) -> Self {
+        let mut fields = vec![
+            format!("Phone: {}", one_line(&lead.phone)),
+            format!("Source: {}", one_line(&lead.source)),
+        ];
+        if let Some(name) = &lead.name {
+            fields.push(format!("Name: {}", one_line(name)));
+        }
+        let message = lead
+            .message
+            .as_deref()
+            .map(text_lines)
+            .filter(|lines| lines.iter().any(|line| !line.trim().is_empty()));
+        Self { fields, message }
     }
-    if let Some(message) = &lead.message {
-        lines.push(format!("Message: {message}"));
-    }
-    lines
+}
+
+/// Every character that ends a line somewhere: LF and CR (alone or as CR LF), vertical tab,
+/// form feed, NEL and the Unicode line and paragraph separators.
+const LINE_BREAKS: [char; 7] = [
+    '\n', '\r', '\u{0B}', '\u{0C}', '\u{85}', '\u{2028}', '\u{2029}',
+];
+
+/// The lines of `text`, split at every kind of line break (CR LF counting as one), none of
+/// them holding a line break or a carriage return.
+fn text_lines(text: &str) -> Vec<String> {
+    text.replace("\r\n", "\n")
+        .split(LINE_BREAKS)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `value` on one line: a line break in it (the form refuses them, a queued job may still hold
+/// one) becomes a space, so the value cannot start a line that reads as another field.
+fn one_line(value: &str) -> String {
+    value.replace("\r\n", " ").replace(LINE_BREAKS, " ")
 }
 
 #[cfg(test)]
@@ -199,5 +280,14 @@ mod tests {
         });
         assert!(notice.contains("[x] &lt;y&gt; &amp; z"));
         assert!(notice.contains("a_b*c@example.com"));
+    }
+
+    #[test]
+    fn every_line_break_splits_once_and_one_line_values_stay_one_line() {
+        assert_eq!(
+            text_lines("a\r\nb\rc\nd\u{2028}e\n\nf"),
+            ["a", "b", "c", "d", "e", "", "f"]
+        );
+        assert_eq!(one_line("a\r\nPhone: 1\rb\u{2029}c"), "a Phone: 1 b c");
     }
 }

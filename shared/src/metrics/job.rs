@@ -1,6 +1,7 @@
 //! The metrics job: reads the counters of the last `HISTORY_DAYS` days and the queues' depths,
-//! and writes one snapshot per five-minute bucket. A bucket that has its snapshot is left as it
-//! is, so a retried or repeated run changes nothing.
+//! and writes the snapshot of its five-minute bucket. A later run in the same bucket (a manual
+//! `local-api metrics`, a retry) replaces it with its fresher numbers; a run whose numbers are
+//! older than the stored ones (it read them before the stored run did) changes nothing.
 
 use async_trait::async_trait;
 
@@ -17,13 +18,16 @@ pub trait QueueDepths: Send + Sync {
 }
 
 /// Makes the snapshot of the bucket `at` falls in; returns it and whether this run wrote it
-/// (false: the bucket already had one, which stays).
+/// (false: the bucket already holds one taken at or after this one, which stays).
 pub async fn run_metrics_job(
     app: &App,
     queues: &dyn QueueDepths,
     at: i64,
 ) -> Result<(Snapshot, bool), BoxError> {
     let bucket = bucket_of(at);
+    // Taken before reading: every count written before this instant is in the snapshot, so of
+    // two runs the one taken later never shows older numbers.
+    let taken_at = now_ms();
     let mut names: Vec<String> = DAILY.iter().map(|n| (*n).to_owned()).collect();
     names.extend(totals());
     let mut buckets = history_dates(bucket);
@@ -37,11 +41,11 @@ pub async fn run_metrics_job(
             Vec::new()
         }
     };
-    let snapshot = Snapshot::build(bucket, now_ms(), &values, depths);
+    let snapshot = Snapshot::build(bucket, taken_at, &values, depths);
     let written = app
         .stores
         .metrics
-        .put_snapshot(bucket, &serde_json::to_string(&snapshot)?)
+        .put_snapshot(bucket, taken_at, &serde_json::to_string(&snapshot)?)
         .await?;
     Ok((snapshot, written))
 }

@@ -23,6 +23,8 @@ pub fn bucket_of(ms: i64) -> i64 {
 pub struct Snapshot {
     /// The bucket's start, RFC 3339.
     pub bucket: String,
+    /// When its counts were read (just before reading, RFC 3339): the snapshot holds every
+    /// count written before then. A bucket's snapshot is replaced only by one taken later.
     pub generated_at: String,
     pub totals: Totals,
     /// Oldest first, one per day, the last being the bucket's own day.

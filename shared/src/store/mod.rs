@@ -18,7 +18,7 @@ use crate::BoxError;
 use crate::domain::{AuditEvent, Email, Lead, Post, PostSummary, Role, User};
 pub use records::{
     AccountToken, AuditQuery, Claim, Counter, Effects, LoginState, Page, Position, PostQuery,
-    RefreshRecord, Session, TokenPurpose, UserQuery,
+    RefreshRecord, RoleHeld, Session, TokenPurpose, UserQuery,
 };
 
 use crate::jobs::Job;
@@ -56,14 +56,14 @@ pub trait UserStore: Send + Sync {
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     /// Writes `next`'s name, e-mail and role if the stored version is still `previous.version`
     /// (`Conflict` otherwise). An e-mail change releases the old address and claims the new one
-    /// in the same transaction (`EmailTaken` if someone holds it). With `admin`, the write also
-    /// requires that user to still be an active admin when it commits (`Conflict` otherwise), so
-    /// an admin demoted meanwhile cannot still change someone else.
+    /// in the same transaction (`EmailTaken` if someone holds it). With `held`, the write also
+    /// requires its actor to still hold the role when it commits (`Conflict` otherwise), so an
+    /// admin demoted meanwhile cannot still change someone else.
     async fn update_profile(
         &self,
         previous: &User,
         next: &User,
-        admin: Option<&str>,
+        held: Option<&RoleHeld>,
     ) -> Result<(), StoreError>;
     /// Sets the role whatever the version (the command-line `promote`).
     async fn set_role(&self, id: &str, role: Role, now: i64) -> Result<User, StoreError>;
@@ -80,14 +80,15 @@ pub trait UserStore: Send + Sync {
         effects: &Effects,
     ) -> Result<User, StoreError>;
     /// Soft delete: sets `deleted_at`, ends every session, frees the e-mail, leaves listings,
-    /// with `effects`. With `expected_version`, only if the stored version is that one
-    /// (`Conflict` otherwise).
+    /// with `effects`. With `expected_version`, only if the stored version is that one; with
+    /// `held`, only while its actor holds the role (`Conflict` otherwise).
     async fn delete_user(
         &self,
         user: &User,
         expected_version: Option<u64>,
         at: i64,
         effects: &Effects,
+        held: Option<&RoleHeld>,
     ) -> Result<User, StoreError>;
     /// Active users ordered by e-mail; with a prefix, those whose e-mail starts with it, then
     /// those whose name does (ordered by name). `Position::phase` says which part a cursor is in.
@@ -105,11 +106,17 @@ pub trait PostStore: Send + Sync {
     /// that check, so no post can appear after its author's deletion.
     async fn create_post(&self, post: &Post) -> Result<(), StoreError>;
     async fn get_post(&self, id: &str) -> Result<Option<Post>, StoreError>;
-    /// Replaces `previous` with `next` if the stored version is still `previous.version` and
-    /// the post is not hidden (`Conflict` otherwise).
-    async fn update_post(&self, previous: &Post, next: &Post) -> Result<(), StoreError>;
-    /// Deletes the post if the stored version is still `post.version` (`Conflict` otherwise).
-    async fn delete_post(&self, post: &Post) -> Result<(), StoreError>;
+    /// Replaces `previous` with `next` if the stored version is still `previous.version`, the
+    /// post is not hidden and, with `held`, its actor holds the role (`Conflict` otherwise).
+    async fn update_post(
+        &self,
+        previous: &Post,
+        next: &Post,
+        held: Option<&RoleHeld>,
+    ) -> Result<(), StoreError>;
+    /// Deletes the post if the stored version is still `post.version` and, with `held`, its
+    /// actor holds the role (`Conflict` otherwise).
+    async fn delete_post(&self, post: &Post, held: Option<&RoleHeld>) -> Result<(), StoreError>;
     /// The posts with these ids that exist and are not hidden, in no particular order.
     async fn get_posts(&self, ids: &[String]) -> Result<Vec<Post>, StoreError>;
     /// Newest first, as summaries (no body); see `PostQuery` for which index serves which
@@ -213,12 +220,59 @@ pub trait LeadStore: Send + Sync {
     ) -> Result<Page<Lead>, StoreError>;
 }
 
+/// One outbox row as listed: its key, when it was written, and its job, or why the stored
+/// text does not read as one (a row from a newer or broken writer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxRow {
+    /// The job id the row is stored under.
+    pub id: String,
+    /// Epoch ms; with `id`, the listing order.
+    pub created_at: i64,
+    pub job: Result<Job, UnreadableJob>,
+}
+
+/// The stored text of an outbox row that does not read as a job, and the error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnreadableJob {
+    pub raw: String,
+    pub error: String,
+}
+
+/// An outbox row moved out of the way (`OUTBOX_DEAD#<id>` / table `outbox_dead`), kept for an
+/// operator with its text and why it could not be read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeadOutboxRow {
+    pub id: String,
+    pub created_at: i64,
+    pub raw: String,
+    pub error: String,
+    /// Epoch ms.
+    pub dead_at: i64,
+}
+
 /// Jobs written with the change they report, waiting until their queue has them.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
-    /// Jobs written before `before` (epoch ms) and still in the outbox, oldest first.
-    async fn outbox_due(&self, before: i64, limit: usize) -> Result<Vec<Job>, StoreError>;
+    /// Rows written before `before` (epoch ms) and still in the outbox, oldest first (by
+    /// `created_at`, then `id`), starting after the row at `after` (`created_at`, `id`). One
+    /// unreadable row is listed as such; it never fails the listing.
+    async fn outbox_rows(
+        &self,
+        before: i64,
+        after: Option<(i64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<OutboxRow>, StoreError>;
+    /// The readable jobs among the first `limit` due rows, oldest first (the sweeper
+    /// dead-letters the unreadable ones).
+    async fn outbox_due(&self, before: i64, limit: usize) -> Result<Vec<Job>, StoreError> {
+        let rows = self.outbox_rows(before, None, limit).await?;
+        Ok(rows.into_iter().filter_map(|row| row.job.ok()).collect())
+    }
     async fn remove_from_outbox(&self, job_id: &str) -> Result<(), StoreError>;
+    /// Moves a row out of the outbox into the dead letters, in one write.
+    async fn dead_letter_outbox(&self, dead: &DeadOutboxRow) -> Result<(), StoreError>;
+    /// Dead-lettered rows, oldest first.
+    async fn outbox_dead_letters(&self, limit: usize) -> Result<Vec<DeadOutboxRow>, StoreError>;
     /// Puts jobs in the outbox on their own, for a change that was not a store write (a
     /// detected attack).
     async fn add_to_outbox(&self, jobs: &[Job]) -> Result<(), StoreError>;
@@ -293,9 +347,19 @@ pub trait MetricsStore: Send + Sync {
         names: &[String],
         buckets: &[String],
     ) -> Result<std::collections::HashMap<(String, String), i64>, StoreError>;
-    /// Stores the snapshot of `bucket` (epoch ms) unless that bucket has one: false then, and
-    /// nothing changes.
-    async fn put_snapshot(&self, bucket: i64, body: &str) -> Result<bool, StoreError>;
+    /// Stores `body` as the snapshot of `bucket` (epoch ms), its counts read at `taken_at`
+    /// (epoch ms), unless the bucket already holds one taken at or after `taken_at`: false
+    /// then, and nothing changes. A bucket's snapshot only gets fresher: a later run in the same
+    /// bucket replaces it, a retried or late run carrying an older `taken_at` never does, and
+    /// of concurrent writers the one with the latest `taken_at` stays, whatever order they land
+    /// in (one conditional write: `PutItem` on DynamoDB, an upsert on SQLite). A snapshot stored
+    /// without a `taken_at` (before there was one) counts as taken at the epoch.
+    async fn put_snapshot(
+        &self,
+        bucket: i64,
+        taken_at: i64,
+        body: &str,
+    ) -> Result<bool, StoreError>;
     /// The newest snapshot: its bucket and body.
     async fn latest_snapshot(&self) -> Result<Option<(i64, String)>, StoreError>;
 }

@@ -112,6 +112,15 @@ impl PostQuery {
     }
 }
 
+/// A write that only the actor's role allows (not ownership: an admin changing or deleting
+/// someone, staff editing another's post). It commits only while the actor is still active and
+/// holds one of `roles`, so a demotion or deletion that commits first stops it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleHeld {
+    pub actor_id: String,
+    pub roles: &'static [Role],
+}
+
 /// What a single-use account token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenPurpose {

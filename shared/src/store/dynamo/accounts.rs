@@ -12,7 +12,10 @@ use super::schema::{GSI1, TTL_ATTRIBUTE};
 use super::users::{claim_email, confirmed_email_update, profile_key, release_email};
 use crate::domain::User;
 use crate::jobs::Job;
-use crate::store::{AccountStore, AccountToken, Effects, OutboxStore, StoreError, TokenPurpose};
+use crate::store::{
+    AccountStore, AccountToken, DeadOutboxRow, Effects, OutboxRow, OutboxStore, StoreError,
+    TokenPurpose, UnreadableJob,
+};
 
 const OUTBOX: &str = "OUTBOX";
 
@@ -299,23 +302,99 @@ impl AccountStore for DynamoStore {
     }
 }
 
-#[async_trait]
-impl OutboxStore for DynamoStore {
-    async fn outbox_due(&self, before: i64, limit: usize) -> Result<Vec<Job>, StoreError> {
-        let query = IndexQuery {
+/// Where unreadable outbox rows are kept, listed oldest first on GSI1 under `OUTBOX_DEAD`.
+const OUTBOX_DEAD: &str = "OUTBOX_DEAD";
+
+fn outbox_dead_key(job_id: &str) -> Item {
+    key(format!("OUTBOX_DEAD#{job_id}"), OUTBOX_DEAD)
+}
+
+/// A dead letter keeps the row's text in `job` and the error in `detail`: both are projected
+/// on GSI1, so the listing needs no schema change.
+fn outbox_dead_item(dead: &DeadOutboxRow) -> Item {
+    let mut item = outbox_dead_key(&dead.id);
+    item.extend([
+        ("type".to_owned(), s("outbox_dead")),
+        ("id".to_owned(), s(&dead.id)),
+        ("job".to_owned(), s(&dead.raw)),
+        ("detail".to_owned(), s(&dead.error)),
+        ("createdAt".to_owned(), n(dead.created_at)),
+        ("updatedAt".to_owned(), n(dead.dead_at)),
+        (GSI1.partition_key.to_owned(), s(OUTBOX_DEAD)),
+        (
+            GSI1.sort_key.to_owned(),
+            s(format!("{:013}#{}", dead.dead_at, dead.id)),
+        ),
+    ]);
+    item
+}
+
+/// An outbox item as listed: never fails, a row that does not read is reported as such. Its
+/// id and time come from its keys (the listing's order), whatever its other attributes say.
+fn outbox_row_from_item(item: &Item) -> Result<OutboxRow, StoreError> {
+    let id = get_s(item, "PK")?
+        .strip_prefix("OUTBOX#")
+        .unwrap_or_default()
+        .to_owned();
+    let created_at = get_s(item, GSI1.sort_key)?
+        .split_once('#')
+        .and_then(|(at, _)| at.parse().ok())
+        .or_else(|| get_n(item, "createdAt").ok())
+        .unwrap_or(0);
+    let job = match item.get("job") {
+        Some(AttributeValue::S(raw)) => Job::from_json(raw).map_err(|error| UnreadableJob {
+            raw: raw.clone(),
+            error,
+        }),
+        other => Err(UnreadableJob {
+            raw: other.map(|value| format!("{value:?}")).unwrap_or_default(),
+            error: "missing or malformed `job`".to_owned(),
+        }),
+    };
+    Ok(OutboxRow {
+        id,
+        created_at,
+        job,
+    })
+}
+
+impl DynamoStore {
+    fn outbox_query(partition: &str, table_key: fn(&str) -> Item) -> IndexQuery {
+        IndexQuery {
             index: GSI1,
-            partition: OUTBOX.to_owned(),
+            partition: partition.to_owned(),
             sort_prefix: None,
             filter: None,
             forward: true,
-            table_key: Box::new(outbox_key),
-        };
-        let page = self.query_index(&query, None, limit).await?;
-        page.items
-            .iter()
-            .filter(|item| get_n::<i64>(item, "createdAt").is_ok_and(|at| at < before))
-            .map(|item| Job::from_json(&get_s(item, "job")?).map_err(StoreError::backend))
-            .collect()
+            table_key: Box::new(table_key),
+        }
+    }
+}
+
+#[async_trait]
+impl OutboxStore for DynamoStore {
+    async fn outbox_rows(
+        &self,
+        before: i64,
+        after: Option<(i64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let query = Self::outbox_query(OUTBOX, outbox_key);
+        let after = after.map(|(at, id)| (format!("{at:013}#{id}"), id.to_owned()));
+        let after = after
+            .as_ref()
+            .map(|(sort, id)| (sort.as_str(), id.as_str()));
+        let page = self.query_index(&query, after, limit).await?;
+        let mut rows = Vec::with_capacity(page.items.len());
+        for item in &page.items {
+            let row = outbox_row_from_item(item)?;
+            // Oldest first: the rest were written later still.
+            if row.created_at >= before {
+                break;
+            }
+            rows.push(row);
+        }
+        Ok(rows)
     }
 
     async fn add_to_outbox(&self, jobs: &[Job]) -> Result<(), StoreError> {
@@ -338,5 +417,36 @@ impl OutboxStore for DynamoStore {
             .send()
             .await?;
         Ok(())
+    }
+
+    async fn dead_letter_outbox(&self, dead: &DeadOutboxRow) -> Result<(), StoreError> {
+        let delete = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(outbox_key(&dead.id)))
+            .build()?;
+        let items = vec![
+            put(&self.table, outbox_dead_item(dead))?,
+            TransactWriteItem::builder().delete(delete).build(),
+        ];
+        self.transact(items)
+            .await
+            .map_err(WriteError::into_store_error)
+    }
+
+    async fn outbox_dead_letters(&self, limit: usize) -> Result<Vec<DeadOutboxRow>, StoreError> {
+        let query = Self::outbox_query(OUTBOX_DEAD, outbox_dead_key);
+        let page = self.query_index(&query, None, limit).await?;
+        page.items
+            .iter()
+            .map(|item| {
+                Ok(DeadOutboxRow {
+                    id: get_s(item, "id")?,
+                    raw: get_s(item, "job")?,
+                    error: get_s(item, "detail")?,
+                    created_at: get_n(item, "createdAt")?,
+                    dead_at: get_n(item, "updatedAt")?,
+                })
+            })
+            .collect()
     }
 }

@@ -1,5 +1,6 @@
 //! Dashboard counters (`COUNTER#<name>#<shard>` / `<date>` or `total`), active-user markers
-//! (`ACTIVE#<date>#<user>` / `ACTIVE`) and snapshots (`SNAPSHOT` / `<bucket>`).
+//! (`ACTIVE#<date>#<user>` / `ACTIVE`) and snapshots (`SNAPSHOT` / `<bucket>`, with `takenAt`:
+//! when their counts were read).
 //!
 //! A counter is spread over `counter_shards` items, one picked at random per write and all
 //! summed on read: one item takes ~1,000 writes a second, and transactions touching the same
@@ -22,6 +23,9 @@ const DAY_MS: i64 = 86_400_000;
 /// Daily counters outlive the dashboard's 90 days a little, then TTL removes them.
 const DAILY_KEEP_MS: i64 = 100 * DAY_MS;
 const SNAPSHOTS: &str = "SNAPSHOT";
+/// When a snapshot's counts were read (epoch ms); a bucket's snapshot is replaced only by a
+/// later one.
+const TAKEN_AT: &str = "takenAt";
 /// Snapshots are kept a week (the dashboard reads the newest).
 const SNAPSHOT_KEEP_MS: i64 = 7 * DAY_MS;
 
@@ -84,6 +88,9 @@ impl DynamoStore {
                 .key_condition_expression("#pk = :pk")
                 .expression_attribute_names("#pk", "PK")
                 .expression_attribute_values(":pk", s(format!("COUNTER#{name}#{shard}")))
+                // Strongly consistent: a snapshot holds every count written before it was
+                // taken, so one taken later is never staler (see `put_snapshot`).
+                .consistent_read(true)
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await?;
@@ -141,20 +148,32 @@ impl MetricsStore for DynamoStore {
         Ok(totals)
     }
 
-    async fn put_snapshot(&self, bucket: i64, body: &str) -> Result<bool, StoreError> {
+    async fn put_snapshot(
+        &self,
+        bucket: i64,
+        taken_at: i64,
+        body: &str,
+    ) -> Result<bool, StoreError> {
         let mut item = key(SNAPSHOTS, format!("{bucket:015}"));
         item.insert("body".to_owned(), s(body));
+        item.insert(TAKEN_AT.to_owned(), n(taken_at));
         item.insert(
             TTL_ATTRIBUTE.to_owned(),
             ttl_from_ms(bucket + SNAPSHOT_KEEP_MS),
         );
+        // One conditional write: DynamoDB checks and replaces the item atomically, so of racing
+        // runs the one with the latest `takenAt` stays, and an older one never lands after it.
         let request = self
             .client
             .put_item()
             .table_name(&self.table)
             .set_item(Some(item))
-            .condition_expression("attribute_not_exists(#pk)")
-            .expression_attribute_names("#pk", "PK");
+            .condition_expression(
+                "attribute_not_exists(#pk) OR attribute_not_exists(#taken) OR #taken < :taken",
+            )
+            .expression_attribute_names("#pk", "PK")
+            .expression_attribute_names("#taken", TAKEN_AT)
+            .expression_attribute_values(":taken", n(taken_at));
         match self.put(request).await {
             Ok(()) => Ok(true),
             Err(WriteError::Condition(_)) => Ok(false),

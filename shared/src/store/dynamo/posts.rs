@@ -9,10 +9,10 @@ use super::metrics::counter_updates;
 use super::query::{IndexQuery, TableKey};
 use super::retry::{WriteError, back_off};
 use super::schema::{GSI1, GSI2, GSI3};
-use super::users::user_pk;
+use super::users::{role_still_held, user_pk};
 use crate::domain::{Post, PostContent, PostStatus, PostSummary, PostTitle, Tag, excerpt};
 use crate::metrics::counts;
-use crate::store::{Page, Position, PostQuery, PostStore, StoreError};
+use crate::store::{Page, Position, PostQuery, PostStore, RoleHeld, StoreError};
 
 fn post_pk(id: &str) -> String {
     format!("POST#{id}")
@@ -346,10 +346,16 @@ impl PostStore for DynamoStore {
         item.as_ref().map(post_from_item).transpose()
     }
 
-    async fn update_post(&self, previous: &Post, next: &Post) -> Result<(), StoreError> {
+    async fn update_post(
+        &self,
+        previous: &Post,
+        next: &Post,
+        held: Option<&RoleHeld>,
+    ) -> Result<(), StoreError> {
         // Conditioned on `previous.version`: `previous` is exactly what the write replaces.
         let deltas = counts::post_changed(previous, next);
-        let counted = counter_updates(&self.table, self.counter_shards, &deltas)?;
+        let mut counted = counter_updates(&self.table, self.counter_shards, &deltas)?;
+        counted.extend(role_still_held(&self.table, held)?);
         self.write_post(
             &previous.tags,
             next,
@@ -360,7 +366,7 @@ impl PostStore for DynamoStore {
         .map_err(WriteError::into_store_error)
     }
 
-    async fn delete_post(&self, post: &Post) -> Result<(), StoreError> {
+    async fn delete_post(&self, post: &Post, held: Option<&RoleHeld>) -> Result<(), StoreError> {
         let main = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(main_key(&post.id)))
@@ -379,6 +385,7 @@ impl PostStore for DynamoStore {
             self.counter_shards,
             &counts::post_deleted(post),
         )?);
+        items.extend(role_still_held(&self.table, held)?);
         self.transact(items)
             .await
             .map_err(WriteError::into_store_error)

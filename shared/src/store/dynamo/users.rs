@@ -17,7 +17,7 @@ use super::schema::{GSI1, GSI2, GSI3};
 use super::{DynamoStore, put_if_absent};
 use crate::domain::{DisplayName, Email, Role, User};
 use crate::metrics::counts;
-use crate::store::AccountToken;
+use crate::store::{AccountToken, RoleHeld};
 use crate::store::{Effects, Page, Position, StoreError, TokenPurpose, UserQuery, UserStore};
 
 pub(super) fn user_pk(id: &str) -> String {
@@ -142,6 +142,35 @@ pub(super) fn confirmed_email_update(
         .expression_attribute_values(":pending", s(&token.hash))
         .expression_attribute_values(":generation", n(token.generation))
         .build()?)
+}
+
+/// A check that `held`'s actor is still active with one of its roles, for a write's transaction.
+pub(super) fn role_still_held(
+    table: &str,
+    held: Option<&RoleHeld>,
+) -> Result<Option<TransactWriteItem>, StoreError> {
+    let Some(held) = held else {
+        return Ok(None);
+    };
+    let mut check = ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(profile_key(&held.actor_id)))
+        .expression_attribute_names("#role", "role")
+        .expression_attribute_names("#deletedAt", "deletedAt");
+    let mut roles = Vec::new();
+    for (i, role) in held.roles.iter().enumerate() {
+        roles.push(format!(":role{i}"));
+        check = check.expression_attribute_values(format!(":role{i}"), s(role.as_str()));
+    }
+    let check = check
+        .condition_expression(format!(
+            "attribute_not_exists(#deletedAt) AND #role IN ({})",
+            roles.join(", ")
+        ))
+        .build()?;
+    Ok(Some(
+        TransactWriteItem::builder().condition_check(check).build(),
+    ))
 }
 
 fn profile_update_builder(
@@ -286,7 +315,7 @@ impl UserStore for DynamoStore {
         &self,
         previous: &User,
         next: &User,
-        admin: Option<&str>,
+        held: Option<&RoleHeld>,
     ) -> Result<(), StoreError> {
         let mut items = vec![
             TransactWriteItem::builder()
@@ -297,21 +326,7 @@ impl UserStore for DynamoStore {
             items.push(release_email(&self.table, &previous.email, &previous.id)?);
             items.push(claim_email(&self.table, &next.email, &next.id)?);
         }
-        if let Some(admin) = admin {
-            let still_admin = ConditionCheck::builder()
-                .table_name(&self.table)
-                .set_key(Some(profile_key(admin)))
-                .condition_expression("#role = :admin AND attribute_not_exists(#deletedAt)")
-                .expression_attribute_names("#role", "role")
-                .expression_attribute_names("#deletedAt", "deletedAt")
-                .expression_attribute_values(":admin", s(Role::Admin.as_str()))
-                .build()?;
-            items.push(
-                TransactWriteItem::builder()
-                    .condition_check(still_admin)
-                    .build(),
-            );
-        }
+        items.extend(role_still_held(&self.table, held)?);
         match self.transact(items).await {
             Ok(()) => Ok(()),
             // Only the claim (item 2) failing means the address belongs to someone else.
@@ -387,6 +402,7 @@ impl UserStore for DynamoStore {
         expected_version: Option<u64>,
         at: i64,
         effects: &Effects,
+        held: Option<&RoleHeld>,
     ) -> Result<User, StoreError> {
         let mut condition = "attribute_exists(#pk) AND attribute_not_exists(#deletedAt)".to_owned();
         let mut update = Update::builder()
@@ -423,6 +439,7 @@ impl UserStore for DynamoStore {
                 .build(),
             release_email(&self.table, &user.email, &user.id)?,
         ];
+        items.extend(role_still_held(&self.table, held)?);
         items.extend(effect_items(&self.table, effects)?);
         items.extend(counter_updates(
             &self.table,

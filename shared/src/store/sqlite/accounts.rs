@@ -6,7 +6,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::SqliteStore;
 use crate::domain::User;
 use crate::jobs::Job;
-use crate::store::{AccountStore, AccountToken, Effects, OutboxStore, StoreError, TokenPurpose};
+use crate::store::{
+    AccountStore, AccountToken, DeadOutboxRow, Effects, OutboxRow, OutboxStore, StoreError,
+    TokenPurpose, UnreadableJob,
+};
 
 /// Writes a change's token and outbox jobs inside the caller's transaction.
 pub(super) fn write_effects(conn: &Connection, effects: &Effects) -> Result<(), StoreError> {
@@ -270,18 +273,72 @@ impl AccountStore for SqliteStore {
     }
 }
 
+/// Where unreadable outbox rows are kept (created on first use).
+const OUTBOX_DEAD_TABLE: &str = "CREATE TABLE IF NOT EXISTS outbox_dead (
+    id TEXT PRIMARY KEY,
+    raw TEXT NOT NULL,
+    error TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    dead_at INTEGER NOT NULL
+)";
+
+/// An outbox row as stored: its job, or the text that does not read as one.
+fn outbox_row(id: String, raw: String, created_at: i64) -> OutboxRow {
+    let job = Job::from_json(&raw).map_err(|error| UnreadableJob { raw, error });
+    OutboxRow {
+        id,
+        created_at,
+        job,
+    }
+}
+
+impl SqliteStore {
+    /// Writes an outbox row exactly as given, unchecked: for tests and repairs that need a row
+    /// no writer of this version would produce.
+    #[doc(hidden)]
+    pub async fn put_raw_outbox_row(
+        &self,
+        id: &str,
+        raw: &str,
+        created_at: i64,
+    ) -> Result<(), StoreError> {
+        let (id, raw) = (id.to_owned(), raw.to_owned());
+        self.run(move |conn| {
+            conn.execute(
+                "INSERT INTO outbox (id, job, created_at) VALUES (?1, ?2, ?3)",
+                params![id, raw, created_at],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl OutboxStore for SqliteStore {
-    async fn outbox_due(&self, before: i64, limit: usize) -> Result<Vec<Job>, StoreError> {
+    async fn outbox_rows(
+        &self,
+        before: i64,
+        after: Option<(i64, &str)>,
+        limit: usize,
+    ) -> Result<Vec<OutboxRow>, StoreError> {
+        let (after_at, after_id) = match after {
+            Some((at, id)) => (at, id.to_owned()),
+            None => (i64::MIN, String::new()),
+        };
         self.run(move |conn| {
             let mut statement = conn.prepare(
-                "SELECT job FROM outbox WHERE created_at < ?1 ORDER BY created_at, id LIMIT ?2",
+                "SELECT id, job, created_at FROM outbox
+                 WHERE created_at < ?1 AND (created_at, id) > (?2, ?3)
+                 ORDER BY created_at, id LIMIT ?4",
             )?;
             let rows = statement
-                .query_map(params![before, limit as i64], |row| row.get::<_, String>(0))?;
+                .query_map(params![before, after_at, after_id, limit as i64], |row| {
+                    Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+                })?;
             rows.map(|row| {
-                let text = row?;
-                Job::from_json(&text).map_err(StoreError::backend)
+                let (id, raw, created_at) = row?;
+                Ok(outbox_row(id, raw, created_at))
             })
             .collect()
         })
@@ -298,6 +355,44 @@ impl OutboxStore for SqliteStore {
         self.run(move |conn| {
             conn.execute("DELETE FROM outbox WHERE id = ?1", [&id])?;
             Ok(())
+        })
+        .await
+    }
+
+    async fn dead_letter_outbox(&self, dead: &DeadOutboxRow) -> Result<(), StoreError> {
+        let dead = dead.clone();
+        self.run(move |conn| {
+            conn.execute(OUTBOX_DEAD_TABLE, [])?;
+            let tx = conn.transaction()?;
+            tx.execute(
+                "INSERT OR REPLACE INTO outbox_dead (id, raw, error, created_at, dead_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![dead.id, dead.raw, dead.error, dead.created_at, dead.dead_at],
+            )?;
+            tx.execute("DELETE FROM outbox WHERE id = ?1", [&dead.id])?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn outbox_dead_letters(&self, limit: usize) -> Result<Vec<DeadOutboxRow>, StoreError> {
+        self.run(move |conn| {
+            conn.execute(OUTBOX_DEAD_TABLE, [])?;
+            let mut statement = conn.prepare(
+                "SELECT id, raw, error, created_at, dead_at FROM outbox_dead
+                 ORDER BY dead_at, id LIMIT ?1",
+            )?;
+            let rows = statement.query_map([limit as i64], |row| {
+                Ok(DeadOutboxRow {
+                    id: row.get(0)?,
+                    raw: row.get(1)?,
+                    error: row.get(2)?,
+                    created_at: row.get(3)?,
+                    dead_at: row.get(4)?,
+                })
+            })?;
+            Ok(rows.collect::<Result<_, _>>()?)
         })
         .await
     }

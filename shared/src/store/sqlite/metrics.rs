@@ -65,12 +65,21 @@ impl MetricsStore for SqliteStore {
         .await
     }
 
-    async fn put_snapshot(&self, bucket: i64, body: &str) -> Result<bool, StoreError> {
+    async fn put_snapshot(
+        &self,
+        bucket: i64,
+        taken_at: i64,
+        body: &str,
+    ) -> Result<bool, StoreError> {
         let body = body.to_owned();
         self.run(move |conn| {
+            // One statement: inserted, or the stored row replaced only when this one was taken
+            // later; otherwise no row changes (0).
             let written = conn.execute(
-                "INSERT INTO snapshots (bucket, body) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                params![bucket, body],
+                "INSERT INTO snapshots (bucket, taken_at, body) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (bucket) DO UPDATE SET taken_at = excluded.taken_at, body = excluded.body
+                 WHERE snapshots.taken_at < excluded.taken_at",
+                params![bucket, taken_at, body],
             )?;
             // Kept a week, as on DynamoDB (TTL there).
             conn.execute(

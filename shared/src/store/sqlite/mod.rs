@@ -169,7 +169,8 @@ CREATE TABLE IF NOT EXISTS active_markers (
 );
 CREATE TABLE IF NOT EXISTS snapshots (
     bucket INTEGER PRIMARY KEY,
-    body TEXT NOT NULL
+    body TEXT NOT NULL,
+    taken_at INTEGER NOT NULL DEFAULT 0
 );
 ";
 
@@ -183,6 +184,7 @@ const ADDED_COLUMNS: &[(&str, &str)] = &[
     ("users", "reset_sent_at INTEGER"),
     ("sessions", "generation INTEGER NOT NULL DEFAULT 0"),
     ("account_tokens", "generation INTEGER"),
+    ("snapshots", "taken_at INTEGER NOT NULL DEFAULT 0"),
 ];
 
 fn add_missing_columns(conn: &Connection) -> Result<(), StoreError> {

@@ -3,9 +3,10 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::SqliteStore;
 use super::metrics::apply_counts;
+use super::users::check_role_held;
 use crate::domain::{Post, PostContent, PostStatus, PostSummary, PostTitle, Tag};
 use crate::metrics::counts;
-use crate::store::{Page, Position, PostQuery, PostStore, StoreError};
+use crate::store::{Page, Position, PostQuery, PostStore, RoleHeld, StoreError};
 
 const POST_COLUMNS: &str = "p.id, p.author_id, p.title, p.content, p.status, p.tags, p.published_at, p.created_at, p.updated_at, p.version, p.author_deleted";
 
@@ -166,12 +167,18 @@ impl PostStore for SqliteStore {
         .await
     }
 
-    async fn update_post(&self, previous: &Post, next: &Post) -> Result<(), StoreError> {
-        let (expected, next) = (previous.version as i64, next.clone());
+    async fn update_post(
+        &self,
+        previous: &Post,
+        next: &Post,
+        held: Option<&RoleHeld>,
+    ) -> Result<(), StoreError> {
+        let (expected, next, held) = (previous.version as i64, next.clone(), held.cloned());
         // The write is conditioned on `previous.version`: `previous` is what it replaces.
         let deltas = counts::post_changed(previous, &next);
         self.run(move |conn| {
             let tx = conn.transaction()?;
+            check_role_held(&tx, held.as_ref())?;
             let current: Option<i64> = tx
                 .query_row(
                     "SELECT version FROM posts WHERE id = ?1 AND author_deleted = 0",
@@ -190,11 +197,12 @@ impl PostStore for SqliteStore {
         .await
     }
 
-    async fn delete_post(&self, post: &Post) -> Result<(), StoreError> {
-        let (id, expected) = (post.id.clone(), post.version as i64);
+    async fn delete_post(&self, post: &Post, held: Option<&RoleHeld>) -> Result<(), StoreError> {
+        let (id, expected, held) = (post.id.clone(), post.version as i64, held.cloned());
         let deltas = counts::post_deleted(post);
         self.run(move |conn| {
             let tx = conn.transaction()?;
+            check_role_held(&tx, held.as_ref())?;
             let deleted = tx.execute(
                 "DELETE FROM posts WHERE id = ?1 AND version = ?2",
                 params![id, expected],

@@ -6,7 +6,31 @@ use super::accounts::write_effects;
 use super::metrics::apply_counts;
 use crate::domain::{DisplayName, Email, Role, User};
 use crate::metrics::counts;
-use crate::store::{Effects, Page, Position, StoreError, TokenPurpose, UserQuery, UserStore};
+use crate::store::{
+    Effects, Page, Position, RoleHeld, StoreError, TokenPurpose, UserQuery, UserStore,
+};
+
+/// Inside a write's transaction: `Conflict` unless `held`'s actor is still active with one of
+/// its roles.
+pub(super) fn check_role_held(
+    conn: &Connection,
+    held: Option<&RoleHeld>,
+) -> Result<(), StoreError> {
+    let Some(held) = held else {
+        return Ok(());
+    };
+    let role: Option<String> = conn
+        .query_row(
+            "SELECT role FROM users WHERE id = ?1 AND deleted_at IS NULL",
+            [&held.actor_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    match role.and_then(|role| Role::parse(&role).ok()) {
+        Some(role) if held.roles.contains(&role) => Ok(()),
+        _ => Err(StoreError::Conflict),
+    }
+}
 
 const USER_COLUMNS: &str = "id, email, name, role, password_hash, created_at, updated_at, version, session_generation, deleted_at, email_verified";
 
@@ -123,28 +147,12 @@ impl UserStore for SqliteStore {
         &self,
         previous: &User,
         next: &User,
-        admin: Option<&str>,
+        held: Option<&RoleHeld>,
     ) -> Result<(), StoreError> {
-        let (expected, next, admin) = (
-            previous.version as i64,
-            next.clone(),
-            admin.map(str::to_owned),
-        );
+        let (expected, next, held) = (previous.version as i64, next.clone(), held.cloned());
         self.run(move |conn| {
             let tx = conn.transaction()?;
-            if let Some(admin) = &admin {
-                let still_admin: bool = tx
-                    .query_row(
-                        "SELECT role = 'admin' AND deleted_at IS NULL FROM users WHERE id = ?1",
-                        [admin],
-                        |row| row.get(0),
-                    )
-                    .optional()?
-                    .unwrap_or(false);
-                if !still_admin {
-                    return Err(StoreError::Conflict);
-                }
-            }
+            check_role_held(&tx, held.as_ref())?;
             let changed = tx.execute(
                 "UPDATE users SET email = ?1, name = ?2, role = ?3, updated_at = ?4, version = ?5,
                  name_key = ?6, email_verified = ?9 WHERE id = ?7 AND version = ?8 AND deleted_at IS NULL",
@@ -239,11 +247,13 @@ impl UserStore for SqliteStore {
         expected_version: Option<u64>,
         at: i64,
         effects: &Effects,
+        held: Option<&RoleHeld>,
     ) -> Result<User, StoreError> {
-        let (id, effects) = (user.id.clone(), effects.clone());
+        let (id, effects, held) = (user.id.clone(), effects.clone(), held.cloned());
         let expected = expected_version.map(|v| v as i64);
         self.run(move |conn| {
             let tx = conn.transaction()?;
+            check_role_held(&tx, held.as_ref())?;
             let changed = tx.execute(
                 "UPDATE users SET deleted_at = ?1, updated_at = ?1,
                  session_generation = session_generation + 1, version = version + 1
