@@ -10,7 +10,7 @@ use shared::App;
 use shared::auth::{AuthError, Principal};
 use shared::domain::{Post, PostStatus, PostSummary, PostSummaryView, PostView, Tag};
 use shared::http::{self, ApiError, AppState, Params, PathId, Response, page_body, page_request};
-use shared::permissions::may_list_unpublished;
+use shared::permissions::{may_list_unpublished, may_read_post};
 use shared::store::{Page, PostQuery};
 
 fn status_filter(params: &Params) -> Result<Option<PostStatus>, ApiError> {
@@ -49,6 +49,8 @@ async fn listed<'a>(
     app: &App,
     summaries: &'a [PostSummary],
     with_content: bool,
+    query: &PostQuery,
+    viewer: Option<&Principal>,
 ) -> Result<Vec<(&'a PostSummary, Listed)>, ApiError> {
     if !with_content {
         return Ok(summaries
@@ -65,12 +67,15 @@ async fn listed<'a>(
         .into_iter()
         .map(|post| (post.id.clone(), post))
         .collect();
-    // A post deleted or hidden since the index was read is left out.
+    // A post deleted or hidden since the index was read is left out, and so is one that left
+    // the listing (unpublished, retagged) or that the viewer may no longer read: its body now
+    // may be a draft.
     Ok(summaries
         .iter()
         .filter_map(|s| {
             posts
                 .remove(&s.id)
+                .filter(|post| query.admits(post) && may_read_post(viewer, post))
                 .map(|post| (s, Listed::Full(post.view())))
         })
         .collect())
@@ -78,6 +83,7 @@ async fn listed<'a>(
 
 async fn respond(
     app: &App,
+    viewer: Option<&Principal>,
     params: &Params,
     query: PostQuery,
     listing: String,
@@ -94,7 +100,7 @@ async fn respond(
     let mut bytes = 0;
     let mut next = page.next;
     let mut last_kept = None;
-    for (summary, item) in listed(app, &page.items, with_content).await? {
+    for (summary, item) in listed(app, &page.items, with_content, &query, viewer).await? {
         let size = serde_json::to_vec(&item)
             .map(|json| json.len())
             .unwrap_or(0);
@@ -139,8 +145,8 @@ pub async fn feed(
     let query = PostQuery::feed(author, tag, status_filter(&params)?);
     let status = query.listed_status();
     if status != PostStatus::Published {
-        let viewer = viewer.ok_or(AuthError::MissingToken)?;
-        if !may_list_unpublished(&viewer, query.author.as_deref()) {
+        let viewer = viewer.as_ref().ok_or(AuthError::MissingToken)?;
+        if !may_list_unpublished(viewer, query.author.as_deref()) {
             return Err(ApiError::Forbidden);
         }
     }
@@ -149,7 +155,7 @@ pub async fn feed(
         query.author.as_deref().unwrap_or(""),
         query.tag.as_ref().map(Tag::as_str).unwrap_or("")
     );
-    respond(&app, &params, query, listing).await
+    respond(&app, viewer.as_ref(), &params, query, listing).await
 }
 
 /// All of an author's posts for the author and staff; published ones for everyone else.
@@ -179,6 +185,7 @@ pub async fn by_author(
     );
     respond(
         &app,
+        viewer.as_ref(),
         &params,
         PostQuery::by_author(&author_id, status),
         listing,

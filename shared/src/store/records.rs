@@ -106,6 +106,17 @@ impl PostQuery {
         }
     }
 
+    /// Whether `post`, as read now, still belongs in this listing: a post read after its index
+    /// entry (its body, with `?include=content`) may have been unpublished or retagged since.
+    pub fn admits(&self, post: &crate::domain::Post) -> bool {
+        self.status.is_none_or(|status| post.status == status)
+            && self
+                .author
+                .as_ref()
+                .is_none_or(|author| post.author_id == *author)
+            && self.tag.as_ref().is_none_or(|tag| post.tags.contains(tag))
+    }
+
     /// The status a status- or tag-index query reads (the feed constructor always sets one).
     pub fn listed_status(&self) -> PostStatus {
         self.status.unwrap_or(PostStatus::Published)

@@ -55,6 +55,20 @@ pub fn with_queue(app: TestApp, queue: Arc<dyn shared::jobs::JobQueue>) -> TestA
     TestApp::new(app, _dir)
 }
 
+/// The same app with its post store wrapped (e.g. to make a race happen every time).
+pub fn with_posts(
+    app: TestApp,
+    wrap: impl FnOnce(Arc<dyn shared::store::PostStore>) -> Arc<dyn shared::store::PostStore>,
+) -> TestApp {
+    let TestApp { app, router, _dir } = app;
+    drop(router);
+    let mut app = Arc::try_unwrap(app)
+        .ok()
+        .expect("no other handle on the app");
+    app.stores.posts = wrap(app.stores.posts.clone());
+    TestApp::new(app, _dir)
+}
+
 /// A queue that keeps what it is sent, so a test can read the mails a flow produced.
 #[derive(Default)]
 pub struct Captured(std::sync::Mutex<Vec<shared::jobs::Job>>);

@@ -12,6 +12,7 @@
 //! | post tag entry  | `POST#<id>`       | `TAG#<tag>`       |
 //! | account token   | `TOKEN#<hash>`    | `TOKEN`           |
 //! | outbox job      | `OUTBOX#<job id>` | `OUTBOX`          |
+//! | unreadable job  | `OUTBOX_DEAD#<id>`| `OUTBOX_DEAD`     |
 //! | job record      | `JOB#<job id>`    | `JOB`             |
 //! | lead            | `LEAD#<id>`       | `LEAD`            |
 //! | limit counter   | `LIMIT#<key>`     | `LIMIT`           |
@@ -25,6 +26,7 @@
 //! | user       | `USERS` / email                      | `USERS#<role>` / email                            | `USERS` / name#id                        |
 //! | post       | `STATUS#<status>` / feed time#id     | `AUTHOR#<author>` / created#id                    | `AUTHOR#<author>#<status>` / created#id  |
 //! | outbox job | `OUTBOX` / created#id                | –                                                 | –                                        |
+//! | unreadable | `OUTBOX_DEAD` / dead at#id           | –                                                 | –                                        |
 //! | lead       | `LEADS` / created#id                 | –                                                 | –                                        |
 //! | audit event| `AUDIT#<shard>` / at#id              | `AUDIT#ACTOR#<actor>` / at#id                     | `AUDIT#TARGET#<target>` / at#id          |
 //! | tag entry  | `TAG#<tag>#<status>` / feed time#id  | `TAG#<tag>#<status>#AUTHOR#<author>` / feed time#id | –                                      |

@@ -273,15 +273,6 @@ impl AccountStore for SqliteStore {
     }
 }
 
-/// Where unreadable outbox rows are kept (created on first use).
-const OUTBOX_DEAD_TABLE: &str = "CREATE TABLE IF NOT EXISTS outbox_dead (
-    id TEXT PRIMARY KEY,
-    raw TEXT NOT NULL,
-    error TEXT NOT NULL,
-    created_at INTEGER NOT NULL,
-    dead_at INTEGER NOT NULL
-)";
-
 /// An outbox row as stored: its job, or the text that does not read as one.
 fn outbox_row(id: String, raw: String, created_at: i64) -> OutboxRow {
     let job = Job::from_json(&raw).map_err(|error| UnreadableJob { raw, error });
@@ -362,7 +353,6 @@ impl OutboxStore for SqliteStore {
     async fn dead_letter_outbox(&self, dead: &DeadOutboxRow) -> Result<(), StoreError> {
         let dead = dead.clone();
         self.run(move |conn| {
-            conn.execute(OUTBOX_DEAD_TABLE, [])?;
             let tx = conn.transaction()?;
             tx.execute(
                 "INSERT OR REPLACE INTO outbox_dead (id, raw, error, created_at, dead_at)
@@ -378,7 +368,6 @@ impl OutboxStore for SqliteStore {
 
     async fn outbox_dead_letters(&self, limit: usize) -> Result<Vec<DeadOutboxRow>, StoreError> {
         self.run(move |conn| {
-            conn.execute(OUTBOX_DEAD_TABLE, [])?;
             let mut statement = conn.prepare(
                 "SELECT id, raw, error, created_at, dead_at FROM outbox_dead
                  ORDER BY dead_at, id LIMIT ?1",

@@ -108,6 +108,13 @@ CREATE TABLE IF NOT EXISTS outbox (
     created_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS outbox_age ON outbox(created_at);
+CREATE TABLE IF NOT EXISTS outbox_dead (
+    id TEXT PRIMARY KEY,
+    raw TEXT NOT NULL,
+    error TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    dead_at INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS job_records (
     id TEXT PRIMARY KEY,
     state TEXT NOT NULL,
