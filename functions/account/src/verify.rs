@@ -4,11 +4,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use shared::App;
-use shared::auth::{Principal, account_link, account_token_hash, issue_account_token};
+use std::time::Duration;
+
+use serde_json::json;
+use shared::auth::{AuthError, Principal, account_link, account_token_hash, issue_account_token};
 use shared::clock::now_ms;
 use shared::domain::FieldErrors;
-use shared::domain::{AuditAction, AuditOutcome, Email, ProfileChanges};
-use shared::http::{ApiError, AppState, Caller, Json, Response};
+use shared::domain::{AuditAction, AuditOutcome, Email, ProfileChanges, User};
+use shared::http::{self, ApiError, AppState, Caller, Json, Response};
 use shared::jobs::{Job, MailMessage, SecurityEvent};
 use shared::limits::{Quota, count_request, with_quota};
 use shared::store::{AccountToken, Effects, StoreError, TokenPurpose};
@@ -111,22 +114,81 @@ async fn confirm_change(
     Err(StoreError::Conflict.into())
 }
 
-/// Mails a new link to the caller's current address; 409 once verified, 429 within a minute
-/// of the last one or over the per-address and per-e-mail limits.
-pub async fn resend(
-    State(app): State<AppState>,
-    principal: Principal,
-    caller: Caller,
-) -> Result<Response, ApiError> {
-    let limits = &app.config.rate_limits;
-    let rules = (limits.verify_resend_ip, limits.verify_resend_email);
-    let email = principal.user.email.as_str().to_owned();
-    let quota = count_request(&app, "verify-resend", rules, caller.ip, &email, now_ms()).await?;
-    Ok(with_quota(quota, mail_verification(&app, principal).await))
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResendBody {
+    email: Option<String>,
 }
 
-async fn mail_verification(app: &App, principal: Principal) -> Result<StatusCode, ApiError> {
-    let user = principal.user;
+/// Every answer to a resend by address takes at least this long, so its timing does not tell
+/// whether an unverified account has the address.
+const BY_ADDRESS_MIN_LATENCY: Duration = Duration::from_millis(400);
+
+/// Signed in: mails a new link to the caller's current address; 409 once verified, 429 within a
+/// minute of the last one. Or, with `{email}` and no session (an account that may not sign in
+/// before it is verified): always 202 with the same body, mailing a link only to an unverified
+/// account with that address. Both count against the per-address and per-e-mail limits.
+pub async fn resend(
+    State(app): State<AppState>,
+    principal: Option<Principal>,
+    caller: Caller,
+    body: Option<Json<ResendBody>>,
+) -> Result<Response, ApiError> {
+    let by_address = body.and_then(|Json(body)| body.email);
+    let limits = &app.config.rate_limits;
+    let rules = (limits.verify_resend_ip, limits.verify_resend_email);
+    match (principal, by_address) {
+        (_, Some(email)) => {
+            let started = tokio::time::Instant::now();
+            let mut errors = FieldErrors::default();
+            let Some(email) = errors.parse("email", Some(email), Email::parse) else {
+                return Err(ApiError::Validation(errors.into_vec()));
+            };
+            let quota = count_request(
+                &app,
+                "verify-resend",
+                rules,
+                caller.ip,
+                email.as_str(),
+                now_ms(),
+            )
+            .await?;
+            let outcome = mail_verification_to(&app, &email).await;
+            tokio::time::sleep_until(started + BY_ADDRESS_MIN_LATENCY).await;
+            let answer = outcome.and_then(|()| {
+                http::json(
+                    StatusCode::ACCEPTED,
+                    &json!({ "message": "if an unverified account has this address, a link is on its way" }),
+                )
+            });
+            Ok(with_quota(quota, answer))
+        }
+        (Some(principal), None) => {
+            let email = principal.user.email.as_str().to_owned();
+            let quota =
+                count_request(&app, "verify-resend", rules, caller.ip, &email, now_ms()).await?;
+            Ok(with_quota(
+                quota,
+                mail_verification(&app, principal.user).await,
+            ))
+        }
+        (None, None) => Err(AuthError::MissingToken.into()),
+    }
+}
+
+/// The public resend: a link only to an active, unverified account, at most one a minute; the
+/// answer is the same whatever happened.
+async fn mail_verification_to(app: &App, email: &Email) -> Result<(), ApiError> {
+    let Some(user) = app.stores.users.find_user_by_email(email).await? else {
+        return Ok(());
+    };
+    match mail_verification(app, user).await {
+        Ok(_) | Err(ApiError::Conflict { .. } | ApiError::TooManyRequests { .. }) => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
+async fn mail_verification(app: &App, user: User) -> Result<StatusCode, ApiError> {
     if user.email_verified {
         return Err(ApiError::conflict(
             "already_verified",

@@ -6,7 +6,7 @@ mod password;
 
 use axum::extract::State;
 use serde::Deserialize;
-use shared::auth::start_session;
+use shared::auth::{check_verified, start_session};
 use shared::clock::now_ms;
 use shared::domain::{AuditAction, AuditOutcome, Email, FieldErrors};
 use shared::http::{ApiError, AppState, Caller, Json, Response, Routes, token_response};
@@ -80,14 +80,8 @@ async fn login(
     };
     attempt.succeeded(&app).await;
     let quota = attempt.quota_after_success();
-    if app.config.require_email_verification && !user.email_verified {
-        return Ok(with_quota(
-            quota,
-            ApiError::ForbiddenBecause {
-                code: "email_not_verified",
-                detail: "verify your e-mail address first: follow the link we mailed you".into(),
-            },
-        ));
+    if let Err(unverified) = check_verified(&app, &user) {
+        return Ok(with_quota(quota, ApiError::from(unverified)));
     }
     let tokens = start_session(&app, &user).await?;
     app.count_active(&user.id).await;

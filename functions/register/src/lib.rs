@@ -1,12 +1,15 @@
 //! `POST /api/auth/register`: create an account, mail its verification link, tell the admins,
-//! and start its first session.
+//! and start its first session (unless `REQUIRE_EMAIL_VERIFICATION`: then none until the address
+//! is verified).
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::Deserialize;
+use serde_json::json;
 use shared::auth::{account_link, issue_account_token, start_session};
 use shared::clock::now_ms;
 use shared::domain::{AuditAction, AuditOutcome, DisplayName, Email, FieldErrors, Password, User};
-use shared::http::{ApiError, AppState, Caller, Json, Response, Routes, token_response};
+use shared::http::{self, ApiError, AppState, Caller, Json, Response, Routes, token_response};
 use shared::jobs::{Job, MailMessage, Notice, Work};
 use shared::limits::{count_request, with_quota};
 use shared::store::{Effects, TokenPurpose};
@@ -84,6 +87,17 @@ async fn create_account(
             .by_self(&user.id),
     )
     .await;
+    if app.config.require_email_verification {
+        // No session until the address is verified: the answer says what to do instead.
+        return http::json(
+            StatusCode::CREATED,
+            &json!({
+                "user": user.view(),
+                "verificationRequired": true,
+                "message": "verify your e-mail address: follow the link we mailed you, then sign in",
+            }),
+        );
+    }
     let tokens = start_session(app, &user).await?;
-    token_response(axum::http::StatusCode::CREATED, &user, tokens)
+    token_response(StatusCode::CREATED, &user, tokens)
 }

@@ -12,6 +12,9 @@ pub enum AuthError {
     TokenExpired,
     #[error("the session has ended; log in again")]
     SessionEnded,
+    /// `REQUIRE_EMAIL_VERIFICATION` is on and the account's address is not verified yet.
+    #[error("verify your e-mail address first: follow the link we mailed you")]
+    EmailNotVerified,
     #[error("the refresh token is invalid, expired or revoked")]
     InvalidRefreshToken,
     #[error("this refresh token was already used; the session has been revoked")]

@@ -19,4 +19,4 @@ pub use keys::KeySet;
 pub use password_hash::PasswordHasher;
 pub use principal::{Principal, authenticate};
 pub use refresh_token::RefreshToken;
-pub use sessions::{IssuedTokens, end_session, refresh, start_session};
+pub use sessions::{IssuedTokens, check_verified, end_session, refresh, start_session};

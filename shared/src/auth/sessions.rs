@@ -88,7 +88,20 @@ pub(crate) async fn live_session(
     let live = user.is_active()
         && session.revoked_at.is_none()
         && session.generation == user.session_generation;
-    Ok(live.then_some((user, session)))
+    if !live {
+        return Ok(None);
+    }
+    check_verified(app, &user)?;
+    Ok(Some((user, session)))
+}
+
+/// With `REQUIRE_EMAIL_VERIFICATION`, an account whose address is not verified holds no working
+/// session: sign-in, refresh and every authenticated request refuse it.
+pub fn check_verified(app: &App, user: &User) -> Result<(), AuthError> {
+    if app.config.require_email_verification && !user.email_verified {
+        return Err(AuthError::EmailNotVerified);
+    }
+    Ok(())
 }
 
 /// Spends `presented` and returns new tokens in the same family.

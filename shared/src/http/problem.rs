@@ -255,6 +255,10 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidToken => unauthorized("invalid_token", detail),
             AuthError::TokenExpired => unauthorized("token_expired", detail),
             AuthError::SessionEnded => unauthorized("session_ended", detail),
+            AuthError::EmailNotVerified => ApiError::ForbiddenBecause {
+                code: "email_not_verified",
+                detail,
+            },
             AuthError::InvalidRefreshToken => unauthorized("invalid_refresh_token", detail),
             AuthError::RefreshTokenReused { .. } => unauthorized("refresh_token_reused", detail),
             AuthError::Busy => ApiError::Unavailable {
