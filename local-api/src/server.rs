@@ -1,53 +1,27 @@
 //! The HTTP server: every function's router on one port, shut down gracefully.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::extract::connect_info::Connected;
-use axum::extract::{ConnectInfo, Request};
-use axum::serve::IncomingStream;
-use shared::http::set_source_ip;
 use shared::jobs::{Deliveries, Needs};
 use shared::{App, BoxError};
 
+use crate::connections::Limits;
 use crate::server_errors::ProblemListener;
 
 pub async fn run(app: Arc<App>) -> Result<(), BoxError> {
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
+    let limits = Limits::from_env()?;
     start_workers(&app).await?;
     crate::metrics::start_timer(app.clone());
     let listener = tokio::net::TcpListener::bind(format!("{host}:{port}")).await?;
     // Tests and scripts wait for this exact line.
     println!("listening on http://{}", listener.local_addr()?);
 
-    let router = local_api::router(app)
-        .layer(axum::middleware::map_request(peer_as_source_ip))
-        .into_make_service_with_connect_info::<Peer>();
-    axum::serve(ProblemListener(listener), router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    let router = local_api::router(app);
+    crate::connections::serve(ProblemListener(listener), router, limits, shutdown_signal()).await;
     tracing::info!("shut down cleanly");
     Ok(())
-}
-
-/// The address a connection came from.
-#[derive(Clone, Copy)]
-struct Peer(SocketAddr);
-
-impl Connected<IncomingStream<'_, ProblemListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, ProblemListener>) -> Self {
-        Peer(*stream.remote_addr())
-    }
-}
-
-/// The socket's peer, where API Gateway puts the source address: handlers read the caller's
-/// address one way on Lambda and here (`X-Forwarded-For` only counts behind `TRUSTED_PROXIES`).
-async fn peer_as_source_ip(mut req: Request) -> Request {
-    if let Some(ConnectInfo(Peer(peer))) = req.extensions().get::<ConnectInfo<Peer>>().cloned() {
-        set_source_ip(req.extensions_mut(), peer.ip());
-    }
-    req
 }
 
 /// On the embedded store, the e-mail and Telegram workers and the outbox sweeper run here;
