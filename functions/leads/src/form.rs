@@ -6,13 +6,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
+use shared::App;
 use shared::clock::now_ms;
 use shared::domain::{
     FieldErrors, Lead, MAX_LEAD_NAME_CHARS, MAX_MESSAGE_CHARS, MAX_SOURCE_CHARS, bounded_line,
     bounded_text,
 };
-use shared::http::{self, ApiError, AppState, Json, Response};
+use shared::http::{self, ApiError, AppState, Caller, Json, Response};
 use shared::jobs::{Job, LeadNotice, MailMessage, Notice, Work};
+use shared::limits::{count_request, take_shared_budget, with_quota};
 use shared::store::Effects;
 
 use crate::phone::parse_phone;
@@ -28,6 +30,7 @@ pub struct LeadForm {
 
 pub async fn submit(
     State(app): State<AppState>,
+    caller: Caller,
     Json(form): Json<LeadForm>,
 ) -> Result<Response, ApiError> {
     let mut errors = FieldErrors::default();
@@ -54,7 +57,30 @@ pub async fn submit(
     ApiError::check(errors)?;
 
     let now = now_ms();
+    let limits = &app.config.rate_limits;
+    let rules = (limits.lead_ip, limits.lead_phone);
+    let quota = count_request(&app, "lead", rules, caller.ip, &phone, now).await?;
     let lead = Lead::new(phone, source, name, message, now);
+    Ok(with_quota(quota, store_and_announce(&app, lead, now).await))
+}
+
+/// Stores the lead with its notices to the admins, while the shared notice budget lasts.
+async fn store_and_announce(app: &App, lead: Lead, now: i64) -> Result<Response, ApiError> {
+    let budget = app.config.rate_limits.lead_notices;
+    let announce = take_shared_budget(app, "lead-notices", budget, now).await;
+    let jobs = if announce {
+        notices(app, &lead, now)
+    } else {
+        Vec::new()
+    };
+    let effects = Effects::jobs(jobs);
+    app.stores.leads.create_lead(&lead, &effects).await?;
+    app.dispatch(&effects.jobs).await;
+    http::json(StatusCode::ACCEPTED, &json!({ "id": lead.id }))
+}
+
+/// The admins' notices of a lead: Telegram, and a mail with `ADMIN_EMAIL`.
+fn notices(app: &App, lead: &Lead, now: i64) -> Vec<Job> {
     let notice = LeadNotice {
         phone: lead.phone.clone(),
         source: lead.source.clone(),
@@ -73,8 +99,5 @@ pub async fn submit(
             now,
         ));
     }
-    let effects = Effects::jobs(jobs);
-    app.stores.leads.create_lead(&lead, &effects).await?;
-    app.dispatch(&effects.jobs).await;
-    http::json(StatusCode::ACCEPTED, &json!({ "id": lead.id }))
+    jobs
 }

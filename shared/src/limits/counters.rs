@@ -32,6 +32,27 @@ pub fn ip_subject(ip: Option<IpAddr>) -> String {
     subject(&["ip", &counted])
 }
 
+/// Takes one from a budget shared by every caller (`name`, e.g. the admins' lead notices):
+/// false once it is spent for the window. Always true with limits off; a store error counts
+/// as spent (the caller then does the cheaper thing).
+pub async fn take_shared_budget(app: &App, name: &str, rule: Rule, now: i64) -> bool {
+    if !app.config.rate_limits.enabled {
+        return true;
+    }
+    let budget = counter(name, rule, &subject(&[name]), now);
+    match app.stores.limits.take(&budget, now).await {
+        Ok(Some(_)) => true,
+        Ok(None) => {
+            tracing::info!(budget = name, "shared budget spent for this window");
+            false
+        }
+        Err(error) => {
+            tracing::warn!(error = ?error, budget = name, "taking from a shared budget");
+            false
+        }
+    }
+}
+
 /// `rule`'s counter for `subject` in the window that holds `now`.
 pub fn counter(name: &str, rule: Rule, subject: &str, now: i64) -> Counter {
     let window = rule.window.as_millis().max(1) as i64;
@@ -143,6 +164,7 @@ pub async fn count_request(
     email: &str,
     now: i64,
 ) -> Result<Option<Quota>, ApiError> {
+    // `email`: the address the request is about (an e-mail; a phone for leads).
     if !app.config.rate_limits.enabled {
         return Ok(None);
     }

@@ -68,6 +68,13 @@ pub struct RateLimits {
     pub forgot_password_email: Rule,
     pub verify_resend_ip: Rule,
     pub verify_resend_email: Rule,
+    /// Leads from one source address, and for one phone number.
+    pub lead_ip: Rule,
+    pub lead_phone: Rule,
+    /// Lead notices to the admins (Telegram, mail) from all sources together: past it, leads are
+    /// stored and listed but not announced one by one, so a flood from many addresses can
+    /// neither drown the admins' chat nor starve the security notices that share its queue.
+    pub lead_notices: Rule,
     /// The first lock's length; each lock in a row doubles it, up to `lockout_max`.
     pub lockout_base: Duration,
     pub lockout_max: Duration,
@@ -88,6 +95,9 @@ impl Default for RateLimits {
             forgot_password_email: Rule::per(5, 30 * 60),
             verify_resend_ip: Rule::per(20, 3600),
             verify_resend_email: Rule::per(5, 3600),
+            lead_ip: Rule::per(10, 3600),
+            lead_phone: Rule::per(3, 3600),
+            lead_notices: Rule::per(60, 3600),
             lockout_base: Duration::from_secs(15 * 60),
             lockout_max: Duration::from_secs(24 * 3600),
         }
@@ -128,6 +138,9 @@ impl RateLimits {
                 "RATE_LIMIT_VERIFY_RESEND_EMAIL",
                 defaults.verify_resend_email,
             )?,
+            lead_ip: rule("RATE_LIMIT_LEAD_IP", defaults.lead_ip)?,
+            lead_phone: rule("RATE_LIMIT_LEAD_PHONE", defaults.lead_phone)?,
+            lead_notices: rule("RATE_LIMIT_LEAD_NOTICES", defaults.lead_notices)?,
             lockout_base: seconds("LOCKOUT_BASE_SECS", defaults.lockout_base)?,
             lockout_max: seconds("LOCKOUT_MAX_SECS", defaults.lockout_max)?,
         };
