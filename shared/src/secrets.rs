@@ -8,6 +8,10 @@ use tokio::sync::RwLock;
 
 use crate::auth::KeySet;
 
+/// An unknown key id refetches the key set at most this often, so tokens with made-up ids cannot
+/// turn into a flood of Secrets Manager calls.
+const REFETCH_GAP: Duration = Duration::from_secs(10);
+
 pub struct KeyProvider {
     source: Source,
 }
@@ -19,6 +23,8 @@ enum Source {
         secret_id: String,
         ttl: Duration,
         cached: RwLock<(Arc<KeySet>, Instant)>,
+        /// When an unknown key id last made us refetch.
+        refetched_for_kid: std::sync::Mutex<Option<Instant>>,
     },
 }
 
@@ -42,8 +48,39 @@ impl KeyProvider {
                 secret_id,
                 ttl,
                 cached: RwLock::new((Arc::new(keys), Instant::now())),
+                refetched_for_kid: std::sync::Mutex::new(None),
             },
         })
+    }
+
+    /// The current key set, refetched at once (at most once per `REFETCH_GAP`) if it lacks
+    /// `kid`: an instance that has not seen a rotation yet accepts the new key's tokens.
+    pub async fn with_kid(&self, kid: &str) -> Arc<KeySet> {
+        let keys = self.current().await;
+        if keys.get(kid).is_some() {
+            return keys;
+        }
+        let Source::SecretsManager {
+            client,
+            secret_id,
+            cached,
+            refetched_for_kid,
+            ..
+        } = &self.source
+        else {
+            return keys;
+        };
+        let mut guard = cached.write().await;
+        if guard.0.get(kid).is_none() && take_refetch_turn(refetched_for_kid) {
+            match fetch(client, secret_id).await {
+                Ok(fresh) => *guard = (Arc::new(fresh), Instant::now()),
+                Err(error) => {
+                    tracing::warn!(%error, "could not refetch the key set for an unknown key id");
+                    guard.1 = Instant::now();
+                }
+            }
+        }
+        guard.0.clone()
     }
 
     /// The current key set; refetched after the TTL, keeping the old one if the fetch fails.
@@ -55,6 +92,7 @@ impl KeyProvider {
                 secret_id,
                 ttl,
                 cached,
+                ..
             } => {
                 {
                     let (keys, fetched) = &*cached.read().await;
@@ -76,6 +114,16 @@ impl KeyProvider {
             }
         }
     }
+}
+
+/// True at most once per `REFETCH_GAP`.
+fn take_refetch_turn(last: &std::sync::Mutex<Option<Instant>>) -> bool {
+    let mut last = last.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if last.is_some_and(|at| at.elapsed() < REFETCH_GAP) {
+        return false;
+    }
+    *last = Some(Instant::now());
+    true
 }
 
 async fn fetch(client: &Client, secret_id: &str) -> Result<KeySet, String> {

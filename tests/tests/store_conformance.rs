@@ -44,6 +44,7 @@ fn session_for(user: &User, expires_in_ms: i64) -> (Session, RefreshRecord, Refr
         created_at: now,
         expires_at: now + expires_in_ms,
         spent_at: None,
+        successor: None,
     };
     (session, record, token)
 }
@@ -430,7 +431,7 @@ async fn stores_sessions_and_rotates_tokens_once(app: TestApp) {
     let spent_at = now_ms();
     app.stores
         .sessions
-        .rotate_refresh_token(&record.hash, spent_at, &next)
+        .rotate_refresh_token(&record.hash, spent_at, &next, "k1")
         .await
         .unwrap();
     let spent = app
@@ -456,7 +457,7 @@ async fn stores_sessions_and_rotates_tokens_once(app: TestApp) {
     let again = app
         .stores
         .sessions
-        .rotate_refresh_token(&record.hash, now_ms(), &other)
+        .rotate_refresh_token(&record.hash, now_ms(), &other, "k1")
         .await;
     assert!(matches!(again, Err(StoreError::Conflict)), "{again:?}");
     assert_eq!(
@@ -508,7 +509,7 @@ async fn revoked_sessions_cannot_rotate(app: TestApp) {
     let result = app
         .stores
         .sessions
-        .rotate_refresh_token(&record.hash, now_ms(), &next)
+        .rotate_refresh_token(&record.hash, now_ms(), &next, "k1")
         .await;
     assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
     // The failed rotation spent nothing.

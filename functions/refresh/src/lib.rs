@@ -1,6 +1,6 @@
 //! `POST /api/auth/refresh` (rotate) and `POST /api/auth/logout` (revoke).
 
-use axum::extract::{FromRequest, Request, State};
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use serde::Deserialize;
 use shared::auth::{AuthError, Principal, end_session, refresh};
 use shared::clock::now_ms;
@@ -45,18 +45,23 @@ async fn rotate(
     }
 }
 
-/// Ends this session (the refresh token's family), or with `?scope=all` and a valid access
-/// token every session of the user.
+/// Ends this session (the refresh token's family), whatever the `Authorization` header says:
+/// the refresh token is the credential here, and an expired access token is the usual reason
+/// to log out. With `?scope=all`, every session of the bearer's user: only then is a valid
+/// access token needed. A body is optional with `?scope=all`, but one that is sent must be the
+/// same JSON object (its `refreshToken` is ignored).
 async fn logout(
     State(app): State<AppState>,
     params: Params,
     caller: Caller,
-    principal: Option<Principal>,
     req: Request,
 ) -> Result<Response, ApiError> {
     match params.get("scope") {
         Some("all") => {
-            let principal = principal.ok_or(AuthError::MissingToken)?;
+            let (mut parts, body) = req.into_parts();
+            let principal = Principal::from_request_parts(&mut parts, &app).await?;
+            Option::<Json<RefreshBody>>::from_request(Request::from_parts(parts, body), &app)
+                .await?;
             app.stores
                 .users
                 .end_all_sessions(principal.id(), now_ms())

@@ -13,7 +13,7 @@ use shared::domain::{
 use shared::http::{
     self, ApiError, AppState, Caller, Json, Params, PathId, Response, etag, if_match, with_header,
 };
-use shared::jobs::{Job, MailMessage, SecurityEvent, Work};
+use shared::jobs::{Job, MailMessage, SecurityEvent, Work, begin_account_cleanup};
 use shared::limits::{Quota, verify_current_password, with_quota};
 use shared::permissions::{may_delete_user, may_edit_user, may_view_user, role_for_user_write};
 use shared::store::{Effects, StoreError};
@@ -237,7 +237,8 @@ async fn delete_account(
             }
         }
         let user = stored_user(app, id).await?;
-        if user.is_active() {
+        let deleting = user.is_active();
+        if deleting {
             let expected = if_match(headers, user.version)?;
             let now = now_ms();
             let effects = Effects::jobs(vec![
@@ -279,7 +280,8 @@ async fn delete_account(
                 Err(e) => return Err(e.into()),
             }
         }
-        app.stores.posts.hide_author_posts(id).await?;
+        // One page of the posts at most; the clean-up job hides the rest.
+        begin_account_cleanup(&app.stores, id, deleting, now_ms()).await?;
         return Ok(StatusCode::NO_CONTENT);
     }
     Err(StoreError::Conflict.into())

@@ -50,6 +50,11 @@ pub fn issue_access_token(
     encode(&header, &claims, &EncodingKey::from_secret(secret)).map_err(AuthError::Signing)
 }
 
+/// The `kid` a token names in its header, unverified: which key set to verify it with.
+pub fn token_kid(token: &str) -> Option<String> {
+    decode_header(token).ok()?.kid
+}
+
 pub fn verify_access_token(
     keys: &KeySet,
     config: &Config,

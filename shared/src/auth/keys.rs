@@ -81,6 +81,13 @@ impl KeySet {
     pub fn rotation_key(&self) -> hmac::Key {
         Self::derive(self.active().1, b"refresh-token-rotation")
     }
+
+    /// The rotation key of `kid`, if the set still has it: a retried refresh gets the successor
+    /// derived when its token was spent, whichever key is active now.
+    pub fn rotation_key_of(&self, kid: &str) -> Option<hmac::Key> {
+        self.get(kid)
+            .map(|secret| Self::derive(secret, b"refresh-token-rotation"))
+    }
 }
 
 impl KeySet {

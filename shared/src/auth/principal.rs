@@ -1,5 +1,6 @@
 //! Who is calling: a verified access token whose session and user are still live.
 
+use super::access_token::token_kid;
 use super::sessions::live_session;
 use super::{AuthError, verify_access_token};
 use crate::App;
@@ -25,7 +26,10 @@ impl Principal {
 /// Verifies the access token, then reads the user and session (two concurrent key lookups) so
 /// logout, role changes and deletions take effect at once rather than when the token expires.
 pub async fn authenticate(app: &App, access_token: &str) -> Result<Principal, AuthError> {
-    let keys = app.keys.current().await;
+    let keys = match token_kid(access_token) {
+        Some(kid) => app.keys.with_kid(&kid).await,
+        None => app.keys.current().await,
+    };
     let claims = verify_access_token(&keys, &app.config, access_token)?;
     let (user, _) = live_session(app, &claims.sub, &claims.sid)
         .await?

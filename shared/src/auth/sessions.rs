@@ -62,6 +62,7 @@ pub async fn start_session(app: &App, user: &User) -> Result<IssuedTokens, AuthE
         created_at: now,
         expires_at,
         spent_at: None,
+        successor: None,
     };
     app.stores
         .sessions
@@ -109,7 +110,7 @@ pub async fn refresh(app: &App, presented: &str) -> Result<(User, IssuedTokens),
     let token = RefreshToken::parse(presented).ok_or(AuthError::InvalidRefreshToken)?;
     let keys = app.keys.current().await;
     let hash = token.hash();
-    let successor = token.successor(&keys.rotation_key());
+    let kid = keys.active().0.to_owned();
     let grace_ms = app.config.refresh_grace.as_millis() as i64;
 
     // A lost race re-reads the token and lands in the grace branch.
@@ -124,8 +125,9 @@ pub async fn refresh(app: &App, presented: &str) -> Result<(User, IssuedTokens),
         let (user, session) = live_session(app, &record.user_id, &record.session_id)
             .await?
             .ok_or(AuthError::InvalidRefreshToken)?;
-        match record.spent_at {
+        let successor = match record.spent_at {
             None => {
+                let successor = token.successor(&keys.rotation_key());
                 let next = RefreshRecord {
                     hash: successor.hash(),
                     user_id: user.id.clone(),
@@ -133,14 +135,15 @@ pub async fn refresh(app: &App, presented: &str) -> Result<(User, IssuedTokens),
                     created_at: now,
                     expires_at: now + app.config.refresh_token_ttl.as_millis() as i64,
                     spent_at: None,
+                    successor: None,
                 };
                 match app
                     .stores
                     .sessions
-                    .rotate_refresh_token(&hash, now, &next)
+                    .rotate_refresh_token(&hash, now, &next, &kid)
                     .await
                 {
-                    Ok(()) => {}
+                    Ok(()) => successor,
                     Err(StoreError::Conflict) => {
                         let pause = 10 * (1 << attempt);
                         tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
@@ -152,22 +155,57 @@ pub async fn refresh(app: &App, presented: &str) -> Result<(User, IssuedTokens),
             // A concurrent refresh (two tabs, a retry): hand out the same successor, as long as
             // that successor is still the family's head. Once it was itself spent, replaying an
             // older token is reuse, however recent: grace never walks a thief down the chain.
-            Some(spent_at)
-                if now - spent_at < grace_ms && successor_is_head(app, &successor).await? => {}
-            Some(_) => {
-                app.stores
-                    .sessions
-                    .revoke_session(&user.id, &session.id, now)
-                    .await?;
-                tracing::warn!(user_id = %user.id, session_id = %session.id, "refresh token reused; session revoked");
-                notify_reuse(app, &user, now).await;
-                return Err(AuthError::RefreshTokenReused { user_id: user.id });
+            Some(spent_at) if now - spent_at < grace_ms => {
+                match handed_out(app, &keys, &token, &record).await {
+                    Some(successor) if successor_is_head(app, &successor).await? => successor,
+                    Some(_) => return Err(reused(app, &user, &session.id, now).await?),
+                    // Its key left the set: it cannot be handed out again, and a retry is no
+                    // theft either.
+                    None => return Err(AuthError::InvalidRefreshToken),
+                }
             }
-        }
+            Some(_) => return Err(reused(app, &user, &session.id, now).await?),
+        };
         let tokens = issue(app, &keys, &user, &session.id, &successor, now)?;
         return Ok((user, tokens));
     }
     Err(AuthError::InvalidRefreshToken)
+}
+
+/// The successor `token` was spent for, derived again with the key recorded then (refetching
+/// the key set once if this instance has not seen that key yet), never recomputed with whatever
+/// key is active here; `None` if that key is no longer in the set.
+async fn handed_out(
+    app: &App,
+    keys: &KeySet,
+    token: &RefreshToken,
+    record: &RefreshRecord,
+) -> Option<RefreshToken> {
+    let Some(spent_for) = &record.successor else {
+        // Spent before successors were recorded.
+        return Some(token.successor(&keys.rotation_key()));
+    };
+    let keys = app.keys.with_kid(&spent_for.kid).await;
+    let successor = token.successor(&keys.rotation_key_of(&spent_for.kid)?);
+    (successor.hash() == spent_for.hash).then_some(successor)
+}
+
+/// A spent token presented again: the session is revoked and its owner and the admins told.
+async fn reused(
+    app: &App,
+    user: &User,
+    session_id: &str,
+    now: i64,
+) -> Result<AuthError, AuthError> {
+    app.stores
+        .sessions
+        .revoke_session(&user.id, session_id, now)
+        .await?;
+    tracing::warn!(user_id = %user.id, session_id = %session_id, "refresh token reused; session revoked");
+    notify_reuse(app, user, now).await;
+    Ok(AuthError::RefreshTokenReused {
+        user_id: user.id.clone(),
+    })
 }
 
 /// Whether `successor` exists and is unspent: the newest token of its family.

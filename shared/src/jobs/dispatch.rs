@@ -1,6 +1,6 @@
 //! Getting outbox jobs onto their queue, and running the ones no queue carries.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::{Job, JobQueue, Work};
 use crate::BoxError;
@@ -9,8 +9,8 @@ use crate::store::{DeadOutboxRow, OutboxRow, StoreError, Stores};
 /// Sends the queued jobs a committed write put in the outbox and removes each one its queue
 /// took. Never fails: what cannot be sent now stays in the outbox for the sweeper, and the
 /// request that committed the change still succeeds. Jobs no queue carries (clean-ups) stay in
-/// the outbox: the request runs the clean-up itself, and the sweeper runs it once more after
-/// `SWEEP` age to catch what index lag or a request that died left behind.
+/// the outbox for the sweeper, which runs them once they are `min_age` old (by then the author
+/// index has every post, whatever its lag), within `CLEANUP_BUDGET` per sweep.
 pub async fn dispatch(queue: &dyn JobQueue, stores: &Stores, jobs: &[Job]) {
     for job in jobs.iter().filter(|job| job.queue().is_some()) {
         if let Err(error) = queue.send(job).await {
@@ -25,10 +25,99 @@ pub async fn dispatch(queue: &dyn JobQueue, stores: &Stores, jobs: &[Job]) {
     }
 }
 
+/// Posts one page of an account clean-up hides: one author-index query, one batch read, then a
+/// transaction per post.
+pub const CLEANUP_PAGE: usize = 100;
+
+/// How long one sweep spends on account clean-ups, all of them together: well inside the
+/// sweeper's 60 s timeout, with room left for the sends. A clean-up that does not finish in it
+/// stays in the outbox, and the next sweep resumes it.
+pub const CLEANUP_BUDGET: Duration = Duration::from_secs(20);
+
+/// Posts a deletion request hides itself (one page), so a usual account leaves storage and the
+/// dashboard's totals at once; the clean-up job hides the rest.
+pub const CLEANUP_IN_REQUEST: usize = 25;
+
+/// The deletion request's share of the clean-up after `user_id`'s deletion: one page of at
+/// most `CLEANUP_IN_REQUEST` posts, whatever the account holds (reads stop showing a deleted
+/// author's posts without it). Its failure is logged, not returned: the job hides those posts
+/// too. With `job_written` false (a repeated deletion, whose job may be long done or was never
+/// written), a clean-up job is put in the outbox when posts remain; fails only when that job
+/// cannot be written.
+pub async fn begin_account_cleanup(
+    stores: &Stores,
+    user_id: &str,
+    job_written: bool,
+    now: i64,
+) -> Result<(), StoreError> {
+    let more = match stores
+        .posts
+        .hide_author_posts_page(user_id, None, CLEANUP_IN_REQUEST)
+        .await
+    {
+        Ok(next) => next.is_some(),
+        Err(error) => {
+            tracing::warn!(user = user_id, error = ?error, "posts left to the clean-up job");
+            true
+        }
+    };
+    if more && !job_written {
+        let job = Job::new(
+            Work::AccountCleanup {
+                user_id: user_id.to_owned(),
+            },
+            now,
+        );
+        stores.outbox.add_to_outbox(&[job]).await?;
+    }
+    Ok(())
+}
+
+/// Runs the clean-up after `user_id`'s deletion, a page of `CLEANUP_PAGE` posts at a time,
+/// until the author index has no more of the user's posts (`true`: the job is done) or
+/// `deadline` passes (`false`: run it again; it starts no page after the deadline).
+///
+/// Resumable and safe to run twice at once: a run starts from the top of the author index,
+/// which hidden posts have left, and each post is hidden (and uncounted) once, whichever run
+/// gets there first.
+pub async fn run_account_cleanup(
+    stores: &Stores,
+    user_id: &str,
+    deadline: Instant,
+) -> Result<bool, StoreError> {
+    if Instant::now() >= deadline {
+        return Ok(false);
+    }
+    // The job is only ever written with the user's deletion: an active user's posts stay.
+    if let Some(user) = stores.users.get_user(user_id).await?
+        && user.is_active()
+    {
+        tracing::warn!(
+            user = user_id,
+            "clean-up job for an active user: nothing hidden"
+        );
+        return Ok(true);
+    }
+    let mut after = None;
+    loop {
+        let next = stores
+            .posts
+            .hide_author_posts_page(user_id, after.as_ref(), CLEANUP_PAGE)
+            .await?;
+        match next {
+            None => return Ok(true),
+            Some(_) if Instant::now() >= deadline => return Ok(false),
+            next => after = next,
+        }
+    }
+}
+
 /// What one sweep did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepSummary {
-    /// Jobs sent to their queue (or clean-ups run) and removed from the outbox.
+    /// Jobs sent to their queue (or clean-ups finished) and removed from the outbox. A clean-up
+    /// that ran out of the sweep's `CLEANUP_BUDGET` stays in the outbox and is not counted: the
+    /// next sweep resumes it.
     pub sent: usize,
     /// Jobs whose send, clean-up or removal failed, and unreadable rows that could not be moved:
     /// they stay in the outbox for the next sweep.
@@ -60,6 +149,7 @@ pub async fn sweep_outbox(
     min_age: Duration,
 ) -> Result<SweepSummary, StoreError> {
     let before = now - min_age.as_millis() as i64;
+    let cleanup_deadline = Instant::now() + CLEANUP_BUDGET;
     let mut summary = SweepSummary::default();
     let mut after: Option<(i64, String)> = None;
     loop {
@@ -72,7 +162,7 @@ pub async fn sweep_outbox(
         let next = (last.created_at, last.id.clone());
         let more = rows.len() == SWEEP_BATCH;
         for row in rows {
-            sweep_row(queue, stores, row, now, &mut summary).await;
+            sweep_row(queue, stores, row, now, cleanup_deadline, &mut summary).await;
         }
         // Rows left behind are passed by position, so they never hold up the rest; a position
         // that does not move on (a row whose keys do not say when it was written) ends the
@@ -110,6 +200,7 @@ async fn sweep_row(
     stores: &Stores,
     row: OutboxRow,
     now: i64,
+    cleanup_deadline: Instant,
     summary: &mut SweepSummary,
 ) {
     let job = match row.job {
@@ -137,11 +228,17 @@ async fn sweep_row(
         }
     };
     let handled: Result<(), (&str, BoxError)> = match &job.work {
-        Work::AccountCleanup { user_id } => stores
-            .posts
-            .hide_author_posts(user_id)
-            .await
-            .map_err(|error| ("clean-up failed", error.into())),
+        Work::AccountCleanup { user_id } => {
+            match run_account_cleanup(stores, user_id, cleanup_deadline).await {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    tracing::info!(job = %row.id,
+                        "clean-up used the sweep's time budget: the next sweep resumes it");
+                    return;
+                }
+                Err(error) => Err(("clean-up failed", error.into())),
+            }
+        }
         _ => queue
             .send(&job)
             .await

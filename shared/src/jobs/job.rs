@@ -18,7 +18,8 @@ pub struct Job {
 }
 
 /// What a job does. Mails and notices go to their own queue and worker; the clean-up after an
-/// account's deletion is run by the outbox sweeper itself (see `jobs::sweep`).
+/// account's deletion is run by the outbox sweeper itself, in pages within a time budget (see
+/// `jobs::sweep` and `jobs::run_account_cleanup`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Work {

@@ -23,7 +23,10 @@ pub mod worker;
 use async_trait::async_trait;
 
 use crate::BoxError;
-pub use dispatch::{dispatch, sweep};
+pub use dispatch::{
+    CLEANUP_BUDGET, CLEANUP_IN_REQUEST, CLEANUP_PAGE, begin_account_cleanup, dispatch,
+    run_account_cleanup, sweep,
+};
 pub use job::{
     JOB_VERSION, Job, LeadNotice, Mail, MailMessage, Notice, Queue, SecurityEvent, Work,
 };

@@ -18,7 +18,7 @@ use crate::BoxError;
 use crate::domain::{AuditEvent, Email, Lead, Post, PostSummary, Role, User};
 pub use records::{
     AccountToken, AuditQuery, Claim, Counter, Effects, LoginState, Page, Position, PostQuery,
-    RefreshRecord, RoleHeld, Session, TokenPurpose, UserQuery,
+    RefreshRecord, RoleHeld, Session, Successor, TokenPurpose, UserQuery,
 };
 
 use crate::jobs::Job;
@@ -105,6 +105,8 @@ pub trait PostStore: Send + Sync {
     /// Creates the post if its author is still active (`NotFound` otherwise), atomically with
     /// that check, so no post can appear after its author's deletion.
     async fn create_post(&self, post: &Post) -> Result<(), StoreError>;
+    /// The post, with `author_deleted` set once its author is deleted, even before the
+    /// clean-up job has hidden it.
     async fn get_post(&self, id: &str) -> Result<Option<Post>, StoreError>;
     /// Replaces `previous` with `next` if the stored version is still `previous.version`, the
     /// post is not hidden and, with `held`, its actor holds the role (`Conflict` otherwise).
@@ -117,19 +119,42 @@ pub trait PostStore: Send + Sync {
     /// Deletes the post if the stored version is still `post.version` and, with `held`, its
     /// actor holds the role (`Conflict` otherwise).
     async fn delete_post(&self, post: &Post, held: Option<&RoleHeld>) -> Result<(), StoreError>;
-    /// The posts with these ids that exist and are not hidden, in no particular order.
+    /// The posts with these ids that exist, are not hidden and whose author is not deleted,
+    /// in no particular order.
     async fn get_posts(&self, ids: &[String]) -> Result<Vec<Post>, StoreError>;
     /// Newest first, as summaries (no body); see `PostQuery` for which index serves which
     /// filter. A page may hold fewer than `limit` posts with more to follow (its `next` says).
+    /// A deleted author's posts are never listed, hidden yet or not.
     async fn list_posts(
         &self,
         query: &PostQuery,
         after: Option<&Position>,
         limit: usize,
     ) -> Result<Page<PostSummary>, StoreError>;
-    /// Hides every post of a deleted author from reads and listings, bumping each version.
-    /// Safe to run again: it resumes where an interrupted run stopped.
+    /// Hides every post of a deleted author, page by page: unbounded, so for tests and tools;
+    /// the clean-up job calls `hide_author_posts_page` within a time budget instead.
     async fn hide_author_posts(&self, author_id: &str) -> Result<(), StoreError>;
+    /// One page of a deleted author's clean-up: hides the author's posts among the next `limit`
+    /// entries of the author index after `after` (from the top without it), bumping each
+    /// version, each in a transaction with its leaving the dashboard's totals. Returns where
+    /// the next page starts, `None` once the index has no more.
+    ///
+    /// Resumable and safe to run concurrently: hidden posts leave the author index, so a run
+    /// started again from the top skips what an earlier run hid, and each hide is conditioned
+    /// on the post not being hidden yet, so two runs hide (and uncount) a post once. Reads stop
+    /// showing the posts as soon as the author is deleted; hiding drops their index keys.
+    ///
+    /// The default hides everything in one go, for wrappers that only forward
+    /// `hide_author_posts`; the stores page.
+    async fn hide_author_posts_page(
+        &self,
+        author_id: &str,
+        after: Option<&Position>,
+        limit: usize,
+    ) -> Result<Option<Position>, StoreError> {
+        let _ = (after, limit);
+        self.hide_author_posts(author_id).await.map(|()| None)
+    }
 }
 
 #[async_trait]
@@ -148,13 +173,15 @@ pub trait SessionStore: Send + Sync {
     ) -> Result<Option<Session>, StoreError>;
     /// The refresh token with this hash, unless it has expired.
     async fn find_refresh_token(&self, hash: &str) -> Result<Option<RefreshRecord>, StoreError>;
-    /// Atomically marks `spent_hash` spent, stores `next`, and extends the session to
-    /// `next.expires_at`. `Conflict` if the token was already spent or the session revoked.
+    /// Atomically marks `spent_hash` spent for `next` (derived with the key `kid`), stores
+    /// `next`, and extends the session to `next.expires_at`. `Conflict` if the token was already
+    /// spent or the session revoked.
     async fn rotate_refresh_token(
         &self,
         spent_hash: &str,
         spent_at: i64,
         next: &RefreshRecord,
+        kid: &str,
     ) -> Result<(), StoreError>;
     async fn revoke_session(
         &self,

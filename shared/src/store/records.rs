@@ -22,6 +22,16 @@ pub struct RefreshRecord {
     pub created_at: i64,
     pub expires_at: i64,
     pub spent_at: Option<i64>,
+    /// Set when spent: the token that replaced it, so a retry within the grace window gets that
+    /// same token back whichever instance (and active key) serves it.
+    pub successor: Option<Successor>,
+}
+
+/// The token a refresh token was spent for: its hash, and the key (`kid`) it was derived with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Successor {
+    pub hash: String,
+    pub kid: String,
 }
 
 /// Where a listing page ended: the sort-key value and id of its last item (the HTTP layer

@@ -65,6 +65,7 @@ fn refresh_token() -> RefreshRecord {
         created_at: 1_000,
         expires_at: 2_000_000_000_000,
         spent_at: None,
+        successor: None,
     }
 }
 

@@ -1,3 +1,5 @@
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem,
@@ -174,6 +176,9 @@ fn delete(table: &str, key: Item) -> Result<TransactWriteItem, StoreError> {
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
+/// Posts one page of `hide_author_posts` reads and hides.
+const HIDE_PAGE: usize = 100;
+
 /// What the main item's write requires of the stored post.
 enum Expect {
     /// No post with this id yet.
@@ -244,6 +249,100 @@ impl DynamoStore {
             .collect()
     }
 
+    /// The post as stored, hidden or not, whatever its author's state.
+    async fn stored_post(&self, id: &str) -> Result<Option<Post>, StoreError> {
+        let item = self.get_consistent(main_key(id)).await?;
+        item.as_ref().map(post_from_item).transpose()
+    }
+
+    /// The items at these keys (at most one read round per 100 keys, plus rounds for what
+    /// throttling left unprocessed), with only `projection`'s attributes when given.
+    async fn batch_get(
+        &self,
+        keys: Vec<Item>,
+        projection: Option<(&str, &[(&str, &str)])>,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(100) {
+            let mut keys = chunk.to_vec();
+            let mut attempt = 0;
+            while !keys.is_empty() {
+                let mut request = KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .consistent_read(true);
+                if let Some((expression, names)) = projection {
+                    request = request.projection_expression(expression);
+                    for (placeholder, name) in names {
+                        request = request.expression_attribute_names(*placeholder, *name);
+                    }
+                }
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request.build()?)
+                    .send()
+                    .await?;
+                let items = output.responses.and_then(|mut r| r.remove(&self.table));
+                found.extend(items.unwrap_or_default());
+                // Throttling or the 16 MB response limit leaves keys for another round.
+                keys = output
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if !keys.is_empty() {
+                    if attempt >= 5 {
+                        return Err(StoreError::Unavailable(
+                            "batch read left keys unprocessed".into(),
+                        ));
+                    }
+                    back_off(attempt).await;
+                    attempt += 1;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    /// The posts with these ids as stored, hidden or not, in no particular order.
+    async fn stored_posts(&self, ids: &[String]) -> Result<Vec<Post>, StoreError> {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        let keys = ids.iter().map(|id| main_key(id)).collect();
+        self.batch_get(keys, None)
+            .await?
+            .iter()
+            .map(post_from_item)
+            .collect()
+    }
+
+    /// Which of these authors are deleted: one strongly consistent batch read of their
+    /// profiles (id and deletion mark only), so a read right after a deletion's 204 sees it.
+    async fn deleted_authors<'a>(
+        &self,
+        author_ids: impl IntoIterator<Item = &'a str>,
+    ) -> Result<HashSet<String>, StoreError> {
+        let mut ids: Vec<&str> = author_ids.into_iter().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let keys = ids.iter().map(|id| key(user_pk(id), "PROFILE")).collect();
+        let projection = (
+            "#id, #deletedAt",
+            &[("#id", "id"), ("#deletedAt", "deletedAt")][..],
+        );
+        let mut deleted = HashSet::new();
+        for item in self.batch_get(keys, Some(projection)).await? {
+            if item.contains_key("deletedAt") {
+                deleted.insert(get_s(&item, "id")?);
+            }
+        }
+        Ok(deleted)
+    }
+
     /// Hides one post at the version read; re-reads and tries again if an edit came between.
     async fn hide_post(&self, mut post: Post) -> Result<(), StoreError> {
         for attempt in 0..5 {
@@ -264,7 +363,7 @@ impl DynamoStore {
             {
                 Ok(()) => return Ok(()),
                 Err(WriteError::Condition(_)) => {
-                    match self.get_post(&post.id).await? {
+                    match self.stored_post(&post.id).await? {
                         Some(current) if !current.author_deleted => post = current,
                         _ => return Ok(()),
                     }
@@ -342,8 +441,18 @@ impl PostStore for DynamoStore {
     }
 
     async fn get_post(&self, id: &str) -> Result<Option<Post>, StoreError> {
-        let item = self.get_consistent(main_key(id)).await?;
-        item.as_ref().map(post_from_item).transpose()
+        let Some(mut post) = self.stored_post(id).await? else {
+            return Ok(None);
+        };
+        // Until the clean-up job has hidden it, a deleted author's post is hidden by reading
+        // the author.
+        if !post.author_deleted {
+            post.author_deleted = !self
+                .deleted_authors([post.author_id.as_str()])
+                .await?
+                .is_empty();
+        }
+        Ok(Some(post))
     }
 
     async fn update_post(
@@ -392,48 +501,12 @@ impl PostStore for DynamoStore {
     }
 
     async fn get_posts(&self, ids: &[String]) -> Result<Vec<Post>, StoreError> {
-        let mut ids = ids.to_vec();
-        ids.sort();
-        ids.dedup();
-        let mut posts = Vec::with_capacity(ids.len());
-        for chunk in ids.chunks(100) {
-            let mut keys: Vec<Item> = chunk.iter().map(|id| main_key(id)).collect();
-            let mut attempt = 0;
-            while !keys.is_empty() {
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(keys))
-                    .consistent_read(true)
-                    .build()?;
-                let output = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .send()
-                    .await?;
-                let found = output.responses.and_then(|mut r| r.remove(&self.table));
-                for item in found.unwrap_or_default() {
-                    let post = post_from_item(&item)?;
-                    if !post.author_deleted {
-                        posts.push(post);
-                    }
-                }
-                // Throttling or the 16 MB response limit leaves keys for another round.
-                keys = output
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
-                if !keys.is_empty() {
-                    if attempt >= 5 {
-                        return Err(StoreError::Unavailable(
-                            "batch read left keys unprocessed".into(),
-                        ));
-                    }
-                    back_off(attempt).await;
-                    attempt += 1;
-                }
-            }
-        }
+        let mut posts = self.stored_posts(ids).await?;
+        posts.retain(|post| !post.author_deleted);
+        let deleted = self
+            .deleted_authors(posts.iter().map(|post| post.author_id.as_str()))
+            .await?;
+        posts.retain(|post| !deleted.contains(&post.author_id));
         Ok(posts)
     }
 
@@ -447,11 +520,16 @@ impl PostStore for DynamoStore {
         let page = self
             .query_index(&self.posts_query(query), start, limit)
             .await?;
-        let items = page
+        let mut items = page
             .items
             .iter()
             .map(summary_from_item)
             .collect::<Result<Vec<_>, _>>()?;
+        // A deleted author's posts stay in the indexes until the clean-up job hides them.
+        let deleted = self
+            .deleted_authors(items.iter().map(|post| post.author_id.as_str()))
+            .await?;
+        items.retain(|post| !deleted.contains(&post.author_id));
         let next = page
             .resume
             .map(|(sort, id)| Position { phase: 0, sort, id });
@@ -459,23 +537,41 @@ impl PostStore for DynamoStore {
     }
 
     async fn hide_author_posts(&self, author_id: &str) -> Result<(), StoreError> {
+        let mut after = None;
+        while let Some(next) = self
+            .hide_author_posts_page(author_id, after.as_ref(), HIDE_PAGE)
+            .await?
+        {
+            after = Some(next);
+        }
+        Ok(())
+    }
+
+    async fn hide_author_posts_page(
+        &self,
+        author_id: &str,
+        after: Option<&Position>,
+        limit: usize,
+    ) -> Result<Option<Position>, StoreError> {
         let query = PostQuery::by_author(author_id, None);
-        // Hidden posts leave the author index, so every round starts from the top again.
-        loop {
-            let page = self
-                .query_index(&self.posts_query(&query), None, 25)
-                .await?;
-            if page.items.is_empty() {
-                return Ok(());
-            }
-            for item in &page.items {
-                // Index entries hold no body; the write needs the whole post.
-                if let Some(post) = self.get_post(&get_s(item, "id")?).await?
-                    && !post.author_deleted
-                {
-                    self.hide_post(post).await?;
-                }
+        let start = after.map(|p| (p.sort.as_str(), p.id.as_str()));
+        let page = self
+            .query_index(&self.posts_query(&query), start, limit.max(1))
+            .await?;
+        let ids = page
+            .items
+            .iter()
+            .map(|item| get_s(item, "id"))
+            .collect::<Result<Vec<_>, _>>()?;
+        // Index entries hold no body and the write needs the whole post: one batch read for
+        // the page. An entry the index still shows for a post already hidden is skipped.
+        for post in self.stored_posts(&ids).await? {
+            if !post.author_deleted && post.author_id == author_id {
+                self.hide_post(post).await?;
             }
         }
+        Ok(page
+            .resume
+            .map(|(sort, id)| Position { phase: 0, sort, id }))
     }
 }

@@ -35,7 +35,11 @@
 //! takes every event; the newest-first listing merges the shards.
 //!
 //! A post's tag entries and its index entries hold the listing fields only (`LISTED_ATTRIBUTES`),
-//! never the body: an edit writes the body once, and a page of listings stays small.
+//! never the body: an edit writes the body once, and a page of listings stays small. The indexes
+//! project those fields only: a user's index entries hold its public view, never its password
+//! hash, session generation or account-token state (`NEVER_PROJECTED`). A write of those alone
+//! (a reset or address-change request, a verification resend) rewrites no index entry; a
+//! password change or "log out everywhere" still does, as it bumps `updatedAt` and `version`.
 
 use std::time::Duration;
 
@@ -78,34 +82,35 @@ pub const INDEXES: &[IndexDef] = &[
     },
 ];
 
-/// The attributes every index projects besides keys: what a listing shows of a user or a post.
-/// A new listed attribute must be added here and in template.yaml (an index's projection cannot
-/// change in place: the index is rebuilt).
+/// The attributes every index projects besides keys: exactly the union of what the listings
+/// read from an index entry (each group names its readers), nothing else. The names are shared
+/// by every item type, and DynamoDB projects by name, so one list serves all three indexes.
+///
+/// Never a credential or account secret (`NEVER_PROJECTED`): an index entry is rewritten
+/// whenever a projected attribute of its item changes, and is readable wherever the index is.
+/// A listed user is the public view only (`users::listed_user_from_item`).
+///
+/// A new listed attribute must be added here and in template.yaml. An index's projection cannot
+/// change in place: on a deployed table the index is deleted and created again (one index per
+/// table update).
 pub const LISTED_ATTRIBUTES: &[&str] = &[
-    "type",
-    "id",
-    // users
+    // user listing: the public view; email and role are also what its by-name phase filters on
     "email",
-    "name",
     "role",
-    "passwordHash",
-    "sessionGeneration",
-    "deletedAt",
-    // posts
+    "emailVerified",
+    // post listings (status, author, author and status, tag, tag and author): the summary
     "authorId",
     "title",
     "excerpt",
-    "status",
     "tags",
     "publishedAt",
-    "authorDeleted",
-    // leads
+    // lead listing
     "phone",
     "source",
     "message",
-    // outbox
+    // outbox and its dead letters (`job`; a dead letter's error is in `detail`)
     "job",
-    // audit events
+    // audit listings (every event, by actor, by target; filters on action and target)
     "action",
     "outcome",
     "actor",
@@ -114,10 +119,26 @@ pub const LISTED_ATTRIBUTES: &[&str] = &[
     "userAgent",
     "requestId",
     "detail",
-    // all
+    // shared: `name` (users, leads), `status` (posts, leads), `version` (posts and leads show it;
+    // the user listing needs none), the rest by (nearly) every listing
+    "id",
+    "name",
+    "status",
     "createdAt",
     "updatedAt",
     "version",
+];
+
+/// Attributes no index may project: credentials, session state and account-token state. A
+/// password change, "log out everywhere" or a reset request writes them; they must reach
+/// neither an index entry nor its readers.
+pub const NEVER_PROJECTED: &[&str] = &[
+    "passwordHash",
+    "sessionGeneration",
+    "resetToken",
+    "resetSentAt",
+    "pendingEmailToken",
+    "verifySentAt",
 ];
 
 pub const GSI1: &IndexDef = &INDEXES[0];
@@ -198,4 +219,23 @@ pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError
         .send()
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_secret_is_projected_and_nothing_twice() {
+        for name in NEVER_PROJECTED {
+            assert!(!LISTED_ATTRIBUTES.contains(name), "{name} is projected");
+        }
+        let mut names = LISTED_ATTRIBUTES.to_vec();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), LISTED_ATTRIBUTES.len(), "listed twice");
+        for key in key_attributes() {
+            assert!(!LISTED_ATTRIBUTES.contains(&key), "{key} is a key");
+        }
+    }
 }

@@ -7,7 +7,7 @@ use super::schema::TTL_ATTRIBUTE;
 use super::users::user_pk;
 use super::{DynamoStore, put_if_absent};
 use crate::clock::now_ms;
-use crate::store::{RefreshRecord, Session, SessionStore, StoreError};
+use crate::store::{RefreshRecord, Session, SessionStore, StoreError, Successor};
 
 fn session_key(user_id: &str, session_id: &str) -> Item {
     key(user_pk(user_id), format!("SESSION#{session_id}"))
@@ -70,6 +70,10 @@ fn refresh_from_item(item: &Item) -> Result<RefreshRecord, StoreError> {
         created_at: get_n(item, "createdAt")?,
         expires_at: get_n(item, "expiresAt")?,
         spent_at: get_opt_n(item, "spentAt")?,
+        successor: match (get_s(item, "successorHash"), get_s(item, "successorKid")) {
+            (Ok(hash), Ok(kid)) => Some(Successor { hash, kid }),
+            _ => None,
+        },
     })
 }
 
@@ -111,15 +115,20 @@ impl SessionStore for DynamoStore {
         spent_hash: &str,
         spent_at: i64,
         next: &RefreshRecord,
+        kid: &str,
     ) -> Result<(), StoreError> {
         let spend = Update::builder()
             .table_name(&self.table)
             .set_key(Some(refresh_key(spent_hash)))
-            .update_expression("SET #spentAt = :now")
+            .update_expression("SET #spentAt = :now, #successorHash = :next, #successorKid = :kid")
             .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#spentAt)")
             .expression_attribute_names("#pk", "PK")
             .expression_attribute_names("#spentAt", "spentAt")
+            .expression_attribute_names("#successorHash", "successorHash")
+            .expression_attribute_names("#successorKid", "successorKid")
             .expression_attribute_values(":now", n(spent_at))
+            .expression_attribute_values(":next", s(&next.hash))
+            .expression_attribute_values(":kid", s(kid))
             .build()?;
         let extend = Update::builder()
             .table_name(&self.table)

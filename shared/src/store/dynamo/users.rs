@@ -82,6 +82,27 @@ fn user_from_item(item: &Item) -> Result<User, StoreError> {
     })
 }
 
+/// A listed user, from its index entry (GSI1, GSI2 or GSI3). Entries project the public view
+/// only (`schema::LISTED_ATTRIBUTES`), never the password hash or the session generation, so
+/// those are left empty and zero: a listed user is for showing, never for checking a password
+/// or a session. Only active users are indexed. `version` is read as it is projected anyway
+/// (post and lead listings show theirs); the user listing itself needs none.
+fn listed_user_from_item(item: &Item) -> Result<User, StoreError> {
+    Ok(User {
+        id: get_s(item, "id")?,
+        email: Email::parse(get_s(item, "email")?).map_err(corrupt)?,
+        name: DisplayName::parse(get_s(item, "name")?).map_err(corrupt)?,
+        role: Role::parse(get_s(item, "role")?).map_err(corrupt)?,
+        password_hash: String::new(),
+        created_at: get_n(item, "createdAt")?,
+        updated_at: get_n(item, "updatedAt")?,
+        version: get_n(item, "version")?,
+        session_generation: 0,
+        deleted_at: None,
+        email_verified: matches!(item.get("emailVerified"), Some(AttributeValue::Bool(true))),
+    })
+}
+
 /// Releases an e-mail marker, if it still belongs to this user.
 pub(super) fn release_email(
     table: &str,
@@ -469,7 +490,7 @@ impl UserStore for DynamoStore {
                 .query_index(&self.users_query(query, phase), start, limit - users.len())
                 .await?;
             for item in &page.items {
-                users.push(user_from_item(item)?);
+                users.push(listed_user_from_item(item)?);
             }
             // A full page, or a short one whose read cap was reached: resume where it stopped.
             let next = match page.resume {

@@ -55,7 +55,9 @@ CREATE TABLE IF NOT EXISTS refresh_tokens (
     session_id TEXT NOT NULL,
     created_at INTEGER NOT NULL,
     expires_at INTEGER NOT NULL,
-    spent_at INTEGER
+    spent_at INTEGER,
+    successor_hash TEXT,
+    successor_kid TEXT
 );
 CREATE INDEX IF NOT EXISTS refresh_tokens_expiry ON refresh_tokens(expires_at);
 CREATE TABLE IF NOT EXISTS posts (
@@ -191,6 +193,8 @@ const ADDED_COLUMNS: &[(&str, &str)] = &[
     ("users", "reset_sent_at INTEGER"),
     ("sessions", "generation INTEGER NOT NULL DEFAULT 0"),
     ("account_tokens", "generation INTEGER"),
+    ("refresh_tokens", "successor_hash TEXT"),
+    ("refresh_tokens", "successor_kid TEXT"),
     ("snapshots", "taken_at INTEGER NOT NULL DEFAULT 0"),
 ];
 

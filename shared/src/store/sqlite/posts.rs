@@ -8,7 +8,17 @@ use crate::domain::{Post, PostContent, PostStatus, PostSummary, PostTitle, Tag};
 use crate::metrics::counts;
 use crate::store::{Page, Position, PostQuery, PostStore, RoleHeld, StoreError};
 
-const POST_COLUMNS: &str = "p.id, p.author_id, p.title, p.content, p.status, p.tags, p.published_at, p.created_at, p.updated_at, p.version, p.author_deleted";
+/// A post's columns; `author_deleted` is also true once the author is deleted, before the
+/// clean-up job has hidden the post.
+const POST_COLUMNS: &str = "p.id, p.author_id, p.title, p.content, p.status, p.tags, p.published_at, p.created_at, p.updated_at, p.version, \
+     (p.author_deleted OR EXISTS (SELECT 1 FROM users u WHERE u.id = p.author_id AND u.deleted_at IS NOT NULL))";
+
+/// The post's author is deleted (whether or not the clean-up job has hidden the post yet).
+const AUTHOR_DELETED: &str =
+    "EXISTS (SELECT 1 FROM users u WHERE u.id = p.author_id AND u.deleted_at IS NOT NULL)";
+
+/// Posts one page of `hide_author_posts` hides.
+const HIDE_PAGE: usize = 100;
 
 fn post_from_row(row: &Row<'_>) -> rusqlite::Result<Post> {
     let invalid = |i: usize, message: String| {
@@ -79,7 +89,7 @@ fn list_posts(
     };
     let sql = format!(
         "SELECT {POST_COLUMNS}, {sort_column} FROM posts p {join}
-         WHERE p.author_deleted = 0 AND (?2 IS NULL OR p.author_id = ?2)
+         WHERE p.author_deleted = 0 AND NOT {AUTHOR_DELETED} AND (?2 IS NULL OR p.author_id = ?2)
            AND (?3 IS NULL OR p.status = ?3) AND (?4 IS NULL OR {sort_column} < ?4)
          ORDER BY {sort_column} DESC LIMIT ?5"
     );
@@ -158,7 +168,8 @@ impl PostStore for SqliteStore {
         self.run(move |conn| {
             let placeholders = vec!["?"; ids.len()].join(", ");
             let sql = format!(
-                "SELECT {POST_COLUMNS} FROM posts p WHERE p.author_deleted = 0 AND p.id IN ({placeholders})"
+                "SELECT {POST_COLUMNS} FROM posts p
+                 WHERE p.author_deleted = 0 AND NOT {AUTHOR_DELETED} AND p.id IN ({placeholders})"
             );
             let mut statement = conn.prepare(&sql)?;
             let rows = statement.query_map(rusqlite::params_from_iter(&ids), post_from_row)?;
@@ -230,28 +241,63 @@ impl PostStore for SqliteStore {
     }
 
     async fn hide_author_posts(&self, author_id: &str) -> Result<(), StoreError> {
-        let author_id = author_id.to_owned();
+        let mut after = None;
+        while let Some(next) = self
+            .hide_author_posts_page(author_id, after.as_ref(), HIDE_PAGE)
+            .await?
+        {
+            after = Some(next);
+        }
+        Ok(())
+    }
+
+    async fn hide_author_posts_page(
+        &self,
+        author_id: &str,
+        after: Option<&Position>,
+        limit: usize,
+    ) -> Result<Option<Position>, StoreError> {
+        let (author_id, after) = (author_id.to_owned(), after.map(|p| p.sort.clone()));
+        let limit = limit.max(1);
         self.run(move |conn| {
             let tx = conn.transaction()?;
-            // Hidden posts leave the dashboard's totals, in the same transaction.
-            let hidden: Vec<Post> = {
+            // The author index's next page of posts not hidden yet, as the DynamoDB store
+            // pages `AUTHOR#<id>`.
+            let mut page: Vec<(Post, String)> = {
                 let sql = format!(
-                    "SELECT {POST_COLUMNS} FROM posts p WHERE p.author_id = ?1 AND p.author_deleted = 0"
+                    "SELECT {POST_COLUMNS}, p.author_key FROM posts p
+                     WHERE p.author_id = ?1 AND p.author_deleted = 0
+                       AND (?2 IS NULL OR p.author_key < ?2)
+                     ORDER BY p.author_key DESC LIMIT ?3"
                 );
                 let mut statement = tx.prepare(&sql)?;
-                let rows = statement.query_map([&author_id], post_from_row)?;
+                let rows = statement
+                    .query_map(params![author_id, after, limit as i64 + 1], |row| {
+                        Ok((post_from_row(row)?, row.get::<_, String>(11)?))
+                    })?;
                 rows.collect::<Result<_, _>>()?
             };
-            tx.execute(
-                "UPDATE posts SET author_deleted = 1, version = version + 1
-                 WHERE author_id = ?1 AND author_deleted = 0",
-                [&author_id],
-            )?;
-            for post in &hidden {
-                apply_counts(&tx, &counts::post_deleted(post))?;
+            let more = page.len() > limit;
+            page.truncate(limit);
+            for (post, _) in &page {
+                // Conditioned on the post not being hidden yet: a concurrent run hides and
+                // uncounts it once.
+                let hidden = tx.execute(
+                    "UPDATE posts SET author_deleted = 1, version = version + 1
+                     WHERE id = ?1 AND author_deleted = 0",
+                    [&post.id],
+                )?;
+                if hidden == 1 {
+                    // A hidden post leaves the dashboard's totals, in the same transaction.
+                    apply_counts(&tx, &counts::post_deleted(post))?;
+                }
             }
             tx.commit()?;
-            Ok(())
+            Ok(page.last().filter(|_| more).map(|(post, sort)| Position {
+                phase: 0,
+                sort: sort.clone(),
+                id: post.id.clone(),
+            }))
         })
         .await
     }

@@ -2,7 +2,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::SqliteStore;
-use crate::store::{RefreshRecord, Session, SessionStore, StoreError};
+use crate::store::{RefreshRecord, Session, SessionStore, StoreError, Successor};
 
 fn session_from_row(row: &Row<'_>) -> rusqlite::Result<Session> {
     Ok(Session {
@@ -23,6 +23,10 @@ fn refresh_from_row(row: &Row<'_>) -> rusqlite::Result<RefreshRecord> {
         created_at: row.get(3)?,
         expires_at: row.get(4)?,
         spent_at: row.get(5)?,
+        successor: match (row.get(6)?, row.get(7)?) {
+            (Some(hash), Some(kid)) => Some(Successor { hash, kid }),
+            _ => None,
+        },
     })
 }
 
@@ -96,7 +100,8 @@ impl SessionStore for SqliteStore {
         self.run(move |conn| {
             Ok(conn
                 .query_row(
-                    "SELECT hash, user_id, session_id, created_at, expires_at, spent_at
+                    "SELECT hash, user_id, session_id, created_at, expires_at, spent_at,
+                            successor_hash, successor_kid
                      FROM refresh_tokens WHERE hash = ?1 AND expires_at > ?2",
                     params![hash, now],
                     refresh_from_row,
@@ -111,13 +116,15 @@ impl SessionStore for SqliteStore {
         spent_hash: &str,
         spent_at: i64,
         next: &RefreshRecord,
+        kid: &str,
     ) -> Result<(), StoreError> {
-        let (spent_hash, next) = (spent_hash.to_owned(), next.clone());
+        let (spent_hash, next, kid) = (spent_hash.to_owned(), next.clone(), kid.to_owned());
         self.run(move |conn| {
             let tx = conn.transaction()?;
             let spent = tx.execute(
-                "UPDATE refresh_tokens SET spent_at = ?1 WHERE hash = ?2 AND spent_at IS NULL",
-                params![spent_at, spent_hash],
+                "UPDATE refresh_tokens SET spent_at = ?1, successor_hash = ?3, successor_kid = ?4
+                 WHERE hash = ?2 AND spent_at IS NULL",
+                params![spent_at, spent_hash, next.hash, kid],
             )?;
             let extended = tx.execute(
                 "UPDATE sessions SET expires_at = ?1
