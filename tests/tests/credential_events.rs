@@ -235,7 +235,57 @@ async fn a_link_to_the_address_an_admin_already_set_confirms_it(app: TestApp) {
     assert_problem(&taken, StatusCode::CONFLICT, "email_taken");
 }
 
+/// The link followed while the owner changes the password: whichever commits first wins, and
+/// the stored state is what the answers say (never a change that answered 400, never both a
+/// 204 link and the old address).
+async fn a_link_racing_a_password_change_lands_whole_or_not_at_all(app: TestApp) {
+    let (app, mails) = capturing(app);
+    let app = Arc::new(app);
+    for n in 0..6 {
+        let victim = account(&app, &format!("race{n}@example.com"), "Victim").await;
+        let attacker = format!("race-attacker{n}@example.net");
+        ask_address_change(&app, &victim, &attacker).await;
+        let link = mails.token_mailed_to(&attacker, change_link);
+        let (followed, changed) = tokio::join!(
+            follow_link(&app, &link),
+            Call::new(Method::POST, "/api/auth/password")
+                .token(&victim.access)
+                .json(json!({ "currentPassword": PASSWORD, "newPassword": NEW_PASSWORD }))
+                .send(&app)
+        );
+        let stored = stored_email(&app, &victim.id).await;
+        match followed.status() {
+            StatusCode::NO_CONTENT => assert_eq!(stored, attacker, "the link won"),
+            StatusCode::BAD_REQUEST => assert_eq!(stored, victim.email, "the change won"),
+            other => panic!("link: {other} {:?}", followed.body()),
+        }
+        // The password change succeeds either way (it does not depend on the address), or loses
+        // a race with the address change and says so.
+        assert!(
+            [StatusCode::OK, StatusCode::CONFLICT].contains(&changed.status()),
+            "{:?}",
+            changed.body()
+        );
+        let user = app
+            .stores
+            .users
+            .get_user(&victim.id)
+            .await
+            .unwrap()
+            .unwrap();
+        let changed_password = changed.status() == StatusCode::OK;
+        assert_eq!(
+            app.hasher
+                .verify(NEW_PASSWORD, Some(&user.password_hash))
+                .await
+                .unwrap(),
+            changed_password
+        );
+    }
+}
+
 on_both_stores! {
+    a_link_racing_a_password_change_lands_whole_or_not_at_all => config(),
     taking_the_account_back_cancels_a_pending_address_change => config(),
     a_reset_link_dies_with_a_password_change => config(),
     a_verification_link_dies_with_a_password_change => config(),
