@@ -64,8 +64,13 @@ impl PostStore for UnpublishesAfterListing {
     async fn get_posts(&self, ids: &[String]) -> Result<Vec<Post>, StoreError> {
         self.0.get_posts(ids).await
     }
-    async fn hide_author_posts(&self, author_id: &str) -> Result<(), StoreError> {
-        self.0.hide_author_posts(author_id).await
+    async fn hide_author_posts_page(
+        &self,
+        author_id: &str,
+        after: Option<&Position>,
+        limit: usize,
+    ) -> Result<Option<Position>, StoreError> {
+        self.0.hide_author_posts_page(author_id, after, limit).await
     }
 }
 

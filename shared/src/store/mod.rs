@@ -100,6 +100,9 @@ pub trait UserStore: Send + Sync {
     ) -> Result<Page<User>, StoreError>;
 }
 
+/// Posts one page of `PostStore::hide_author_posts` hides.
+pub const HIDE_PAGE: usize = 100;
+
 #[async_trait]
 pub trait PostStore: Send + Sync {
     /// Creates the post if its author is still active (`NotFound` otherwise), atomically with
@@ -133,7 +136,16 @@ pub trait PostStore: Send + Sync {
     ) -> Result<Page<PostSummary>, StoreError>;
     /// Hides every post of a deleted author, page by page: unbounded, so for tests and tools;
     /// the clean-up job calls `hide_author_posts_page` within a time budget instead.
-    async fn hide_author_posts(&self, author_id: &str) -> Result<(), StoreError>;
+    async fn hide_author_posts(&self, author_id: &str) -> Result<(), StoreError> {
+        let mut after = None;
+        while let Some(next) = self
+            .hide_author_posts_page(author_id, after.as_ref(), HIDE_PAGE)
+            .await?
+        {
+            after = Some(next);
+        }
+        Ok(())
+    }
     /// One page of a deleted author's clean-up: hides the author's posts among the next `limit`
     /// entries of the author index after `after` (from the top without it), bumping each
     /// version, each in a transaction with its leaving the dashboard's totals. Returns where
@@ -143,18 +155,12 @@ pub trait PostStore: Send + Sync {
     /// started again from the top skips what an earlier run hid, and each hide is conditioned
     /// on the post not being hidden yet, so two runs hide (and uncount) a post once. Reads stop
     /// showing the posts as soon as the author is deleted; hiding drops their index keys.
-    ///
-    /// The default hides everything in one go, for wrappers that only forward
-    /// `hide_author_posts`; the stores page.
     async fn hide_author_posts_page(
         &self,
         author_id: &str,
         after: Option<&Position>,
         limit: usize,
-    ) -> Result<Option<Position>, StoreError> {
-        let _ = (after, limit);
-        self.hide_author_posts(author_id).await.map(|()| None)
-    }
+    ) -> Result<Option<Position>, StoreError>;
 }
 
 #[async_trait]

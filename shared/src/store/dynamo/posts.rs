@@ -176,9 +176,6 @@ fn delete(table: &str, key: Item) -> Result<TransactWriteItem, StoreError> {
     Ok(TransactWriteItem::builder().delete(delete).build())
 }
 
-/// Posts one page of `hide_author_posts` reads and hides.
-const HIDE_PAGE: usize = 100;
-
 /// What the main item's write requires of the stored post.
 enum Expect {
     /// No post with this id yet.
@@ -534,17 +531,6 @@ impl PostStore for DynamoStore {
             .resume
             .map(|(sort, id)| Position { phase: 0, sort, id });
         Ok(Page { items, next })
-    }
-
-    async fn hide_author_posts(&self, author_id: &str) -> Result<(), StoreError> {
-        let mut after = None;
-        while let Some(next) = self
-            .hide_author_posts_page(author_id, after.as_ref(), HIDE_PAGE)
-            .await?
-        {
-            after = Some(next);
-        }
-        Ok(())
     }
 
     async fn hide_author_posts_page(

@@ -17,9 +17,6 @@ const POST_COLUMNS: &str = "p.id, p.author_id, p.title, p.content, p.status, p.t
 const AUTHOR_DELETED: &str =
     "EXISTS (SELECT 1 FROM users u WHERE u.id = p.author_id AND u.deleted_at IS NOT NULL)";
 
-/// Posts one page of `hide_author_posts` hides.
-const HIDE_PAGE: usize = 100;
-
 fn post_from_row(row: &Row<'_>) -> rusqlite::Result<Post> {
     let invalid = |i: usize, message: String| {
         rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, message.into())
@@ -238,17 +235,6 @@ impl PostStore for SqliteStore {
         let (query, after) = (query.clone(), after.cloned());
         self.run(move |conn| list_posts(conn, &query, after, limit))
             .await
-    }
-
-    async fn hide_author_posts(&self, author_id: &str) -> Result<(), StoreError> {
-        let mut after = None;
-        while let Some(next) = self
-            .hide_author_posts_page(author_id, after.as_ref(), HIDE_PAGE)
-            .await?
-        {
-            after = Some(next);
-        }
-        Ok(())
     }
 
     async fn hide_author_posts_page(
