@@ -12,34 +12,8 @@ use shared::clock::now_ms;
 use shared::config::Config;
 use shared::jobs::{Job, MailMessage};
 use shared::store::{Claim, Effects};
+use support::links;
 use support::{Call, Captured, TestApp, account, assert_problem, body_json};
-
-fn capturing(app: TestApp) -> (TestApp, Arc<Captured>) {
-    let captured = Arc::new(Captured::default());
-    (support::with_queue(app, captured.clone()), captured)
-}
-
-fn welcome(message: &MailMessage) -> Option<&str> {
-    match message {
-        MailMessage::Welcome { verify_link } => Some(verify_link),
-        MailMessage::VerifyEmail { link } => Some(link),
-        _ => None,
-    }
-}
-
-fn reset_link(message: &MailMessage) -> Option<&str> {
-    match message {
-        MailMessage::ResetPassword { link } => Some(link),
-        _ => None,
-    }
-}
-
-fn change_link(message: &MailMessage) -> Option<&str> {
-    match message {
-        MailMessage::ConfirmEmailChange { link } => Some(link),
-        _ => None,
-    }
-}
 
 async fn post(app: &TestApp, path: &str, body: serde_json::Value) -> StatusCode {
     Call::new(Method::POST, path)
@@ -87,10 +61,10 @@ fn mails_to(mails: &Captured, to: &str, pick: impl Fn(&MailMessage) -> bool) -> 
 }
 
 async fn verification_spends_its_token_once(app: TestApp) {
-    let (app, mails) = capturing(app);
+    let (app, mails) = support::capturing(app);
     let app = Arc::new(app);
     let ada = account(&app, "verify@example.com", "Ada").await;
-    let token = mails.token_mailed_to("verify@example.com", welcome);
+    let token = mails.token_mailed_to("verify@example.com", links::verify);
     let resend = Call::new(Method::POST, "/api/auth/verify-email/resend")
         .token(&ada.access)
         .json(json!({}))
@@ -116,7 +90,7 @@ async fn verification_spends_its_token_once(app: TestApp) {
 }
 
 async fn a_reset_link_works_once_and_only_the_newest(app: TestApp) {
-    let (app, mails) = capturing(app);
+    let (app, mails) = support::capturing(app);
     let app = Arc::new(app);
     account(&app, "reset@example.com", "Reset").await;
     let forgot = json!({ "email": "reset@example.com" });
@@ -124,12 +98,12 @@ async fn a_reset_link_works_once_and_only_the_newest(app: TestApp) {
         post(&app, "/api/auth/forgot-password", forgot.clone()).await,
         StatusCode::ACCEPTED
     );
-    let older = mails.token_mailed_to("reset@example.com", reset_link);
+    let older = mails.token_mailed_to("reset@example.com", links::reset);
     assert_eq!(
         post(&app, "/api/auth/forgot-password", forgot).await,
         StatusCode::ACCEPTED
     );
-    let newer = mails.token_mailed_to("reset@example.com", reset_link);
+    let newer = mails.token_mailed_to("reset@example.com", links::reset);
     assert_ne!(older, newer);
     let stale = Call::new(Method::POST, "/api/auth/reset-password")
         .json(json!({ "token": older, "password": "a brand new passphrase" }))
@@ -164,7 +138,7 @@ async fn a_reset_link_works_once_and_only_the_newest(app: TestApp) {
 
 /// Forgot-password cannot bomb a mailbox: one reset mail a minute per account, same answer.
 async fn reset_mails_are_one_a_minute(app: TestApp) {
-    let (app, mails) = capturing(app);
+    let (app, mails) = support::capturing(app);
     account(&app, "bombed@example.com", "Bombed").await;
     for _ in 0..5 {
         let response = Call::new(Method::POST, "/api/auth/forgot-password")
@@ -185,7 +159,7 @@ async fn reset_mails_are_one_a_minute(app: TestApp) {
 }
 
 async fn an_address_change_is_confirmed_by_the_new_address(app: TestApp) {
-    let (app, mails) = capturing(app);
+    let (app, mails) = support::capturing(app);
     let app = Arc::new(app);
     let ada = account(&app, "old@example.com", "Ada").await;
     let ask = |email: &'static str| {
@@ -197,12 +171,12 @@ async fn an_address_change_is_confirmed_by_the_new_address(app: TestApp) {
         ask("first@example.com").send(&app).await.status(),
         StatusCode::ACCEPTED
     );
-    let superseded = mails.token_mailed_to("first@example.com", change_link);
+    let superseded = mails.token_mailed_to("first@example.com", links::change);
     assert_eq!(
         ask("second@example.com").send(&app).await.status(),
         StatusCode::ACCEPTED
     );
-    let token = mails.token_mailed_to("second@example.com", change_link);
+    let token = mails.token_mailed_to("second@example.com", links::change);
     let stale = Call::new(Method::POST, "/api/auth/verify-email")
         .json(json!({ "token": superseded }))
         .send(&app)
@@ -339,7 +313,7 @@ async fn the_outbox_keeps_jobs_until_removed(app: TestApp) {
 /// change, a replayed refresh token and a deletion.
 async fn security_events_tell_the_user_and_the_admins(app: TestApp) {
     use shared::jobs::{Notice, SecurityEvent, Work};
-    let (app, sent) = capturing(app);
+    let (app, sent) = support::capturing(app);
     let ada = account(&app, "secure@example.com", "Ada").await;
     let told = |event: SecurityEvent, mail: fn(&MailMessage) -> bool| {
         let jobs = sent.jobs();

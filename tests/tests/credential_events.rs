@@ -11,6 +11,7 @@ use serde_json::json;
 use shared::config::Config;
 use shared::domain::Role;
 use shared::jobs::{MailMessage, Work};
+use support::links;
 use support::{Account, Call, Captured, TestApp, account, account_with_role, assert_problem};
 
 const PASSWORD: &str = "correct horse battery";
@@ -20,32 +21,6 @@ fn config() -> Config {
     Config {
         reset_mail_gap: std::time::Duration::ZERO,
         ..Config::for_tests()
-    }
-}
-
-fn capturing(app: TestApp) -> (TestApp, Arc<Captured>) {
-    let captured = Arc::new(Captured::default());
-    (support::with_queue(app, captured.clone()), captured)
-}
-
-fn reset_link(message: &MailMessage) -> Option<&str> {
-    match message {
-        MailMessage::ResetPassword { link } => Some(link),
-        _ => None,
-    }
-}
-
-fn change_link(message: &MailMessage) -> Option<&str> {
-    match message {
-        MailMessage::ConfirmEmailChange { link } => Some(link),
-        _ => None,
-    }
-}
-
-fn verify_link(message: &MailMessage) -> Option<&str> {
-    match message {
-        MailMessage::Welcome { verify_link } => Some(verify_link),
-        _ => None,
     }
 }
 
@@ -97,7 +72,7 @@ async fn take_back(app: &TestApp, mails: &Captured, owner: &Account, how: TakeBa
     let status = match how {
         TakeBack::Reset => {
             forgot_password(app, &owner.email).await;
-            let token = mails.token_mailed_to(&owner.email, reset_link);
+            let token = mails.token_mailed_to(&owner.email, links::reset);
             reset_password(app, &token).await.status()
         }
         TakeBack::PasswordChange => Call::new(Method::POST, "/api/auth/password")
@@ -118,7 +93,7 @@ async fn take_back(app: &TestApp, mails: &Captured, owner: &Account, how: TakeBa
 /// An attacker with the victim's session and password asks to move the account to their own
 /// address; the victim takes the account back; the attacker's link no longer works.
 async fn taking_the_account_back_cancels_a_pending_address_change(app: TestApp) {
-    let (app, mails) = capturing(app);
+    let (app, mails) = support::capturing(app);
     for (n, how) in [
         TakeBack::Reset,
         TakeBack::PasswordChange,
@@ -135,7 +110,7 @@ async fn taking_the_account_back_cancels_a_pending_address_change(app: TestApp) 
                 && matches!(&mail.message, MailMessage::EmailChangeRequested { new_email } if *new_email == attacker))
         });
         assert!(told_at_once, "the current address is told at request time");
-        let link = mails.token_mailed_to(&attacker, change_link);
+        let link = mails.token_mailed_to(&attacker, links::change);
 
         take_back(&app, &mails, &victim, how).await;
 
@@ -154,14 +129,14 @@ async fn taking_the_account_back_cancels_a_pending_address_change(app: TestApp) 
 
 /// A reset link mailed before a password change (or "log out everywhere") no longer resets.
 async fn a_reset_link_dies_with_a_password_change(app: TestApp) {
-    let (app, mails) = capturing(app);
+    let (app, mails) = support::capturing(app);
     for (n, how) in [TakeBack::PasswordChange, TakeBack::LogOutEverywhere]
         .into_iter()
         .enumerate()
     {
         let ada = account(&app, &format!("ada{n}@example.com"), "Ada").await;
         forgot_password(&app, &ada.email).await;
-        let token = mails.token_mailed_to(&ada.email, reset_link);
+        let token = mails.token_mailed_to(&ada.email, links::reset);
         take_back(&app, &mails, &ada, how).await;
         assert_problem(
             &reset_password(&app, &token).await,
@@ -173,9 +148,9 @@ async fn a_reset_link_dies_with_a_password_change(app: TestApp) {
 
 /// A verification link mailed before a password change no longer verifies.
 async fn a_verification_link_dies_with_a_password_change(app: TestApp) {
-    let (app, mails) = capturing(app);
+    let (app, mails) = support::capturing(app);
     let ada = account(&app, "verify-later@example.com", "Ada").await;
-    let token = mails.token_mailed_to(&ada.email, verify_link);
+    let token = mails.token_mailed_to(&ada.email, links::verify);
     take_back(&app, &mails, &ada, TakeBack::PasswordChange).await;
     assert_problem(
         &follow_link(&app, &token).await,
@@ -188,12 +163,12 @@ async fn a_verification_link_dies_with_a_password_change(app: TestApp) {
 
 /// A reset link is only good while the account has the address it was mailed to.
 async fn a_reset_link_dies_with_an_address_change(app: TestApp) {
-    let (app, mails) = capturing(app);
+    let (app, mails) = support::capturing(app);
     let ada = account(&app, "before@example.com", "Ada").await;
     forgot_password(&app, &ada.email).await;
-    let reset = mails.token_mailed_to(&ada.email, reset_link);
+    let reset = mails.token_mailed_to(&ada.email, links::reset);
     ask_address_change(&app, &ada, "after@example.com").await;
-    let change = mails.token_mailed_to("after@example.com", change_link);
+    let change = mails.token_mailed_to("after@example.com", links::change);
     assert_eq!(
         follow_link(&app, &change).await.status(),
         StatusCode::NO_CONTENT
@@ -208,11 +183,11 @@ async fn a_reset_link_dies_with_an_address_change(app: TestApp) {
 /// An admin sets a user's address to the one the user has a pending change to; following the
 /// link then confirms it (one marker item, touched once) instead of failing.
 async fn a_link_to_the_address_an_admin_already_set_confirms_it(app: TestApp) {
-    let (app, mails) = capturing(app);
+    let (app, mails) = support::capturing(app);
     let admin = account_with_role(&app, "admin@example.com", Role::Admin).await;
     let ada = account(&app, "ada-old@example.com", "Ada").await;
     ask_address_change(&app, &ada, "ada-new@example.com").await;
-    let link = mails.token_mailed_to("ada-new@example.com", change_link);
+    let link = mails.token_mailed_to("ada-new@example.com", links::change);
     let patched = Call::new(Method::PATCH, &format!("/api/users/{}", ada.id))
         .token(&admin.access)
         .json(json!({ "email": "ada-new@example.com" }))
@@ -239,13 +214,13 @@ async fn a_link_to_the_address_an_admin_already_set_confirms_it(app: TestApp) {
 /// the stored state is what the answers say (never a change that answered 400, never both a
 /// 204 link and the old address).
 async fn a_link_racing_a_password_change_lands_whole_or_not_at_all(app: TestApp) {
-    let (app, mails) = capturing(app);
+    let (app, mails) = support::capturing(app);
     let app = Arc::new(app);
     for n in 0..6 {
         let victim = account(&app, &format!("race{n}@example.com"), "Victim").await;
         let attacker = format!("race-attacker{n}@example.net");
         ask_address_change(&app, &victim, &attacker).await;
-        let link = mails.token_mailed_to(&attacker, change_link);
+        let link = mails.token_mailed_to(&attacker, links::change);
         let (followed, changed) = tokio::join!(
             follow_link(&app, &link),
             Call::new(Method::POST, "/api/auth/password")

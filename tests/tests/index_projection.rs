@@ -15,8 +15,8 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared::config::Config;
 use shared::domain::Role;
-use shared::jobs::MailMessage;
 use shared::store::dynamo::schema;
+use support::links;
 use support::{Call, Captured, TestApp, account, account_with_role, body_json};
 
 type Item = std::collections::HashMap<String, AttributeValue>;
@@ -154,14 +154,6 @@ fn without_bumped(entries: &BTreeMap<String, Item>) -> BTreeMap<String, Item> {
         .collect()
 }
 
-fn verify_link(message: &MailMessage) -> Option<&str> {
-    match message {
-        MailMessage::Welcome { verify_link } => Some(verify_link),
-        MailMessage::VerifyEmail { link } => Some(link),
-        _ => None,
-    }
-}
-
 fn token_of(body: &Value, name: &str) -> String {
     body[name].as_str().expect(name).to_owned()
 }
@@ -257,7 +249,7 @@ async fn the_user_listing_shows_the_public_view_from_the_index_alone() {
     let admin = account_with_role(&app, "root@example.com", Role::Admin).await;
     let ada = account(&app, "ada@example.com", "Ada Lovelace").await;
     let bob = account(&app, "bob@example.com", "Bob").await;
-    let token = mails.token_mailed_to("ada@example.com", verify_link);
+    let token = mails.token_mailed_to("ada@example.com", links::verify);
     let verified = Call::new(Method::POST, "/api/auth/verify-email")
         .json(json!({ "token": token }))
         .send(&app)

@@ -27,11 +27,6 @@ fn limited() -> Config {
     }
 }
 
-fn capturing(app: TestApp) -> (TestApp, Arc<Captured>) {
-    let captured = Arc::new(Captured::default());
-    (support::with_queue(app, captured.clone()), captured)
-}
-
 async fn lead(app: &TestApp, from: &str, phone: &str) -> support::TestResponse {
     Call::new(Method::POST, "/api/leads")
         .sent_from(from)
@@ -57,7 +52,7 @@ fn lead_mails(mails: &Captured) -> usize {
 }
 
 async fn one_address_and_one_phone_are_limited(app: TestApp) {
-    let (app, _) = capturing(app);
+    let (app, _) = support::capturing(app);
     for n in 0..3 {
         let ok = lead(&app, "198.51.100.1", &format!("+1202555010{n}")).await;
         assert_eq!(ok.status(), StatusCode::ACCEPTED);
@@ -76,7 +71,7 @@ async fn one_address_and_one_phone_are_limited(app: TestApp) {
 }
 
 async fn a_flood_from_many_addresses_spends_only_the_notice_budget(app: TestApp) {
-    let (app, mails) = capturing(app);
+    let (app, mails) = support::capturing(app);
     let app = Arc::new(app);
     let sent = (0..20).map(|n| {
         let app = app.clone();

@@ -10,14 +10,9 @@ use serde_json::json;
 use shared::config::Config;
 use shared::domain::Role;
 use shared::jobs::{MailMessage, Notice, Work, render_notice};
-use support::{Call, Captured, TestApp, account, account_with_role, assert_problem, body_json};
+use support::{Call, TestApp, account, account_with_role, assert_problem, body_json};
 
 const HOSTILE: &str = "_a*b [c](d) <e> & \"f\"";
-
-fn capturing(app: TestApp) -> (TestApp, Arc<Captured>) {
-    let captured = Arc::new(Captured::default());
-    (support::with_queue(app, captured.clone()), captured)
-}
 
 async fn submit(app: &TestApp, body: serde_json::Value) -> support::TestResponse {
     Call::new(Method::POST, "/api/leads")
@@ -27,7 +22,7 @@ async fn submit(app: &TestApp, body: serde_json::Value) -> support::TestResponse
 }
 
 async fn a_lead_reaches_the_admins_with_every_value_intact(app: TestApp) {
-    let (app, sent) = capturing(app);
+    let (app, sent) = support::capturing(app);
     let response = submit(
         &app,
         json!({ "phone": "+1 (415) 555-2671", "source": HOSTILE, "name": HOSTILE, "message": format!("{HOSTILE}\nsecond line") }),
@@ -248,7 +243,7 @@ async fn the_lead_list_pages_newest_first(app: TestApp) {
 }
 
 async fn admins_get_a_mail_when_configured(app: TestApp) {
-    let (app, sent) = capturing(app);
+    let (app, sent) = support::capturing(app);
     let response = submit(
         &app,
         json!({ "phone": "+14155552671", "source": "pricing page" }),

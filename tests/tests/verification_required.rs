@@ -4,12 +4,10 @@
 
 mod support;
 
-use std::sync::Arc;
-
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use shared::config::Config;
-use shared::jobs::MailMessage;
+use support::links;
 use support::{Call, Captured, TestApp, assert_problem, body_json};
 
 const PASSWORD: &str = "correct horse battery";
@@ -21,26 +19,13 @@ fn required() -> Config {
     }
 }
 
-fn capturing(app: TestApp) -> (TestApp, Arc<Captured>) {
-    let captured = Arc::new(Captured::default());
-    (support::with_queue(app, captured.clone()), captured)
-}
-
-fn verify_link(message: &MailMessage) -> Option<&str> {
-    match message {
-        MailMessage::Welcome { verify_link } => Some(verify_link),
-        MailMessage::VerifyEmail { link } => Some(link),
-        _ => None,
-    }
-}
-
 fn verify_mails(mails: &Captured, to: &str) -> usize {
     mails
         .jobs()
         .iter()
         .filter(|job| {
             matches!(&job.work, shared::jobs::Work::Email(mail)
-                if mail.to == to && verify_link(&mail.message).is_some())
+                if mail.to == to && links::verify(&mail.message).is_some())
         })
         .count()
 }
@@ -60,7 +45,7 @@ async fn resend_by_address(app: &TestApp, email: &str) -> support::TestResponse 
 }
 
 async fn an_unverified_address_holds_no_session(app: TestApp) {
-    let (app, mails) = capturing(app);
+    let (app, mails) = support::capturing(app);
     let registered = Call::new(Method::POST, "/api/auth/register")
         .json(json!({ "email": "new@example.com", "password": PASSWORD, "name": "New" }))
         .send(&app)
@@ -89,7 +74,7 @@ async fn an_unverified_address_holds_no_session(app: TestApp) {
     assert_problem(&refreshed, StatusCode::FORBIDDEN, "email_not_verified");
 
     // Verified: everything works.
-    let token = mails.token_mailed_to("new@example.com", verify_link);
+    let token = mails.token_mailed_to("new@example.com", links::verify);
     let verified = Call::new(Method::POST, "/api/auth/verify-email")
         .json(json!({ "token": token }))
         .send(&app)
@@ -107,7 +92,7 @@ async fn an_unverified_address_holds_no_session(app: TestApp) {
 }
 
 async fn a_link_can_be_asked_for_by_address(app: TestApp) {
-    let (app, mails) = capturing(app);
+    let (app, mails) = support::capturing(app);
     let registered = Call::new(Method::POST, "/api/auth/register")
         .json(json!({ "email": "lost@example.com", "password": PASSWORD, "name": "Lost" }))
         .send(&app)
@@ -138,7 +123,7 @@ async fn a_link_can_be_asked_for_by_address(app: TestApp) {
 }
 
 async fn a_resend_by_address_mails_an_unverified_account(app: TestApp) {
-    let (app, mails) = capturing(app);
+    let (app, mails) = support::capturing(app);
     // An account whose welcome mail is older than the minute between links.
     let user = shared::domain::User::new(
         shared::domain::Email::parse("old@example.com").unwrap(),
@@ -154,7 +139,7 @@ async fn a_resend_by_address_mails_an_unverified_account(app: TestApp) {
     let asked = resend_by_address(&app, "old@example.com").await;
     assert_eq!(asked.status(), StatusCode::ACCEPTED);
     assert_eq!(verify_mails(&mails, "old@example.com"), 1);
-    let token = mails.token_mailed_to("old@example.com", verify_link);
+    let token = mails.token_mailed_to("old@example.com", links::verify);
     let verified = Call::new(Method::POST, "/api/auth/verify-email")
         .json(json!({ "token": token }))
         .send(&app)

@@ -69,6 +69,41 @@ pub fn with_posts(
     TestApp::new(app, _dir)
 }
 
+/// The same app with a `Captured` queue, and that queue.
+pub fn capturing(app: TestApp) -> (TestApp, Arc<Captured>) {
+    let captured = Arc::new(Captured::default());
+    (with_queue(app, captured.clone()), captured)
+}
+
+/// Which link of a mail a test follows (for `Captured::token_mailed_to`).
+pub mod links {
+    use shared::jobs::MailMessage;
+
+    /// The verification link of a welcome or verification mail.
+    pub fn verify(message: &MailMessage) -> Option<&str> {
+        match message {
+            MailMessage::Welcome { verify_link } => Some(verify_link),
+            MailMessage::VerifyEmail { link } => Some(link),
+            _ => None,
+        }
+    }
+
+    pub fn reset(message: &MailMessage) -> Option<&str> {
+        match message {
+            MailMessage::ResetPassword { link } => Some(link),
+            _ => None,
+        }
+    }
+
+    /// The confirmation link mailed to a new address.
+    pub fn change(message: &MailMessage) -> Option<&str> {
+        match message {
+            MailMessage::ConfirmEmailChange { link } => Some(link),
+            _ => None,
+        }
+    }
+}
+
 /// A queue that keeps what it is sent, so a test can read the mails a flow produced.
 #[derive(Default)]
 pub struct Captured(std::sync::Mutex<Vec<shared::jobs::Job>>);
