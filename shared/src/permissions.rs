@@ -17,6 +17,14 @@ fn unless_own(actor: &Principal, owner: &str, roles: &'static [Role]) -> Option<
     })
 }
 
+/// What an allowed edit of a lead must still hold when it commits: always the admin role.
+pub fn role_for_lead_write(actor: &Principal) -> RoleHeld {
+    RoleHeld {
+        actor_id: actor.id().to_owned(),
+        roles: ADMIN,
+    }
+}
+
 /// What an allowed edit or deletion of a user must still hold when it commits.
 pub fn role_for_user_write(actor: &Principal, user_id: &str) -> Option<RoleHeld> {
     unless_own(actor, user_id, ADMIN)

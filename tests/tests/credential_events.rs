@@ -7,6 +7,7 @@ mod support;
 use std::sync::Arc;
 
 use axum::http::{Method, StatusCode};
+use futures_util::StreamExt;
 use serde_json::json;
 use shared::config::Config;
 use shared::domain::Role;
@@ -180,34 +181,89 @@ async fn a_reset_link_dies_with_an_address_change(app: TestApp) {
     );
 }
 
-/// An admin sets a user's address to the one the user has a pending change to; following the
-/// link then confirms it (one marker item, touched once) instead of failing.
-async fn a_link_to_the_address_an_admin_already_set_confirms_it(app: TestApp) {
+/// An admin sets a user's address (here: to the one the user has a pending change to). Any
+/// address change cancels the links mailed for the old one: the pending change (DynamoDB once
+/// refused confirming it, two actions on one marker item) and a reset link, which would
+/// otherwise come back to life if the address ever returned. The old address is told.
+async fn an_admin_address_change_cancels_pending_links(app: TestApp) {
     let (app, mails) = support::capturing(app);
     let admin = account_with_role(&app, "admin@example.com", Role::Admin).await;
     let ada = account(&app, "ada-old@example.com", "Ada").await;
     ask_address_change(&app, &ada, "ada-new@example.com").await;
-    let link = mails.token_mailed_to("ada-new@example.com", links::change);
-    let patched = Call::new(Method::PATCH, &format!("/api/users/{}", ada.id))
-        .token(&admin.access)
-        .json(json!({ "email": "ada-new@example.com" }))
-        .send(&app)
-        .await;
+    let change = mails.token_mailed_to("ada-new@example.com", links::change);
+    forgot_password(&app, &ada.email).await;
+    let reset = mails.token_mailed_to(&ada.email, links::reset);
+    let path = format!("/api/users/{}", ada.id);
+    let set_address = |email: &'static str| {
+        Call::new(Method::PATCH, &path)
+            .token(&admin.access)
+            .json(json!({ "email": email }))
+    };
+    let patched = set_address("ada-new@example.com").send(&app).await;
     assert_eq!(patched.status(), StatusCode::OK, "{patched:?}");
-    assert_eq!(
-        follow_link(&app, &link).await.status(),
-        StatusCode::NO_CONTENT
+    let told = mails.jobs().into_iter().any(|job| {
+        matches!(&job.work, Work::Email(mail) if mail.to == "ada-old@example.com"
+            && matches!(&mail.message, MailMessage::EmailChanged { new_email } if new_email == "ada-new@example.com"))
+    });
+    assert!(told, "the old address is told");
+    assert_problem(
+        &follow_link(&app, &change).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_token",
+    );
+    // Back to the old address: the reset link mailed there stays dead.
+    let back = set_address("ada-old@example.com").send(&app).await;
+    assert_eq!(back.status(), StatusCode::OK, "{back:?}");
+    assert_problem(
+        &reset_password(&app, &reset).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_token",
     );
     let user = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
-    assert_eq!(user.email.as_str(), "ada-new@example.com");
-    assert!(user.email_verified);
-    // The old address is free, the new one is held.
-    account(&app, "ada-old@example.com", "Someone").await;
-    let taken = Call::new(Method::POST, "/api/auth/register")
-        .json(json!({ "email": "ada-new@example.com", "password": PASSWORD, "name": "X" }))
+    assert_eq!(user.email.as_str(), "ada-old@example.com");
+    // The address the pending change named is free again.
+    account(&app, "ada-new@example.com", "Someone").await;
+}
+
+/// A self-deletion whose body arrives after the owner changed the password (a stolen session
+/// holding the request open) is refused: it holds only for the credentials it checked.
+async fn a_held_self_deletion_dies_with_a_password_change(app: TestApp) {
+    let app = Arc::new(app);
+    let ada = account(&app, "held@example.com", "Ada").await;
+    let (send_rest, rest) = tokio::sync::oneshot::channel::<()>();
+    let body = format!(r#"{{"password": "{PASSWORD}"}}"#);
+    let (first, second) = body.split_at(1);
+    let (first, second) = (first.to_owned(), second.to_owned());
+    let chunks = futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) }).chain(
+        futures_util::stream::once(async move {
+            let _ = rest.await;
+            Ok(second)
+        }),
+    );
+    let request = axum::http::Request::builder()
+        .method(Method::DELETE)
+        .uri(format!("/api/users/{}?self=true", ada.id))
+        .header("authorization", format!("Bearer {}", ada.access))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from_stream(chunks))
+        .unwrap();
+    let deleting = tokio::spawn({
+        let app = app.clone();
+        async move { support::send(&app, request).await }
+    });
+    // Whether or not the deletion read its caller before this lands, it must not win after it.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let changed = Call::new(Method::POST, "/api/auth/password")
+        .token(&ada.access)
+        .json(json!({ "currentPassword": PASSWORD, "newPassword": NEW_PASSWORD }))
         .send(&app)
         .await;
-    assert_problem(&taken, StatusCode::CONFLICT, "email_taken");
+    assert_eq!(changed.status(), StatusCode::OK);
+    send_rest.send(()).unwrap();
+    let deleted = deleting.await.unwrap();
+    assert_eq!(deleted.status(), StatusCode::UNAUTHORIZED, "{deleted:?}");
+    let user = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
+    assert!(user.is_active());
 }
 
 /// The link followed while the owner changes the password: whichever commits first wins, and
@@ -265,5 +321,6 @@ on_both_stores! {
     a_reset_link_dies_with_a_password_change => config(),
     a_verification_link_dies_with_a_password_change => config(),
     a_reset_link_dies_with_an_address_change => config(),
-    a_link_to_the_address_an_admin_already_set_confirms_it => config(),
+    an_admin_address_change_cancels_pending_links => config(),
+    a_held_self_deletion_dies_with_a_password_change => config(),
 }

@@ -198,7 +198,34 @@ async fn deletion_guesses_count_against_the_lock(app: TestApp) {
     assert!(user.is_active());
 }
 
+async fn a_demoted_admin_cannot_finish_a_lead_edit(app: TestApp) {
+    let admin = account_with_role(&app, "leads-admin@example.com", Role::Admin).await;
+    let submitted = Call::new(Method::POST, "/api/leads")
+        .json(json!({ "phone": "+12025550123", "source": "landing" }))
+        .send(&app)
+        .await;
+    assert_eq!(submitted.status(), StatusCode::ACCEPTED);
+    let id = body_json(&submitted)["id"].as_str().unwrap().to_owned();
+    let read = app.stores.leads.get_lead(&id).await.unwrap().unwrap();
+    let closed = read.with_status(shared::domain::LeadStatus::Closed, now_ms());
+    demote(&app, &admin.id).await;
+    let result = app
+        .stores
+        .leads
+        .update_lead(&read, &closed, &held(&admin.id, &[Role::Admin]))
+        .await;
+    assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
+    assert_eq!(app.stores.leads.get_lead(&id).await.unwrap().unwrap(), read);
+    let refused = Call::new(Method::PATCH, &format!("/api/leads/{id}"))
+        .token(&admin.access)
+        .json(json!({ "status": "closed" }))
+        .send(&app)
+        .await;
+    assert_problem(&refused, StatusCode::FORBIDDEN, "forbidden");
+}
+
 on_both_stores! {
+    a_demoted_admin_cannot_finish_a_lead_edit => Config::for_tests(),
     a_demoted_admin_cannot_finish_deleting_a_user => Config::for_tests(),
     demoted_staff_cannot_finish_editing_or_deleting_a_post => Config::for_tests(),
     deleting_your_own_account_takes_your_password => Config::for_tests(),

@@ -181,7 +181,7 @@ async fn a_stale_profile_edit_cannot_undo_logout_everywhere(app: TestApp) {
     let result = app
         .stores
         .users
-        .update_profile(&read_before, &edit, None)
+        .update_profile(&read_before, &edit, None, &Effects::none())
         .await;
     assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
     let stored = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
@@ -201,7 +201,7 @@ async fn a_stale_profile_edit_cannot_undo_logout_everywhere(app: TestApp) {
     );
     app.stores
         .users
-        .update_profile(&fresh, &edit, None)
+        .update_profile(&fresh, &edit, None, &Effects::none())
         .await
         .unwrap();
     let stored = app.stores.users.get_user(&ada.id).await.unwrap().unwrap();
@@ -228,7 +228,7 @@ async fn a_password_change_wins_against_profile_edits(app: TestApp) {
     );
     app.stores
         .users
-        .update_profile(&verified, &edit, None)
+        .update_profile(&verified, &edit, None, &Effects::none())
         .await
         .unwrap();
     let changed = app
@@ -677,7 +677,12 @@ async fn a_demoted_admin_cannot_finish_an_edit(app: TestApp) {
     let result = app
         .stores
         .users
-        .update_profile(&read, &promoted, Some(&held_by(&admin.id)))
+        .update_profile(
+            &read,
+            &promoted,
+            Some(&held_by(&admin.id)),
+            &Effects::none(),
+        )
         .await;
     assert!(matches!(result, Err(StoreError::Conflict)), "{result:?}");
     let stored = app
@@ -696,7 +701,12 @@ async fn a_demoted_admin_cannot_finish_an_edit(app: TestApp) {
         .unwrap();
     app.stores
         .users
-        .update_profile(&read, &promoted, Some(&held_by(&admin.id)))
+        .update_profile(
+            &read,
+            &promoted,
+            Some(&held_by(&admin.id)),
+            &Effects::none(),
+        )
         .await
         .unwrap();
 }

@@ -12,7 +12,7 @@ use shared::http::{
     self, ApiError, AppState, Json, Params, PathId, Response, etag, if_match, page_body,
     page_request, with_header,
 };
-use shared::permissions::may_manage_leads;
+use shared::permissions::{may_manage_leads, role_for_lead_write};
 use shared::store::StoreError;
 
 /// Conflicting writes a request without `If-Match` absorbs by re-reading, before giving up.
@@ -57,25 +57,32 @@ pub async fn patch(
     let Some(status) = status else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    for _ in 0..ATTEMPTS {
+    let mut principal = principal;
+    for attempt in 0..ATTEMPTS {
+        if attempt > 0 {
+            // The lost race may have been the caller's own demotion: check again.
+            principal = principal.reloaded(&app).await?;
+            if !may_manage_leads(&principal) {
+                return Err(ApiError::Forbidden);
+            }
+        }
         let current = app
             .stores
             .leads
             .get_lead(&id)
             .await?
             .ok_or(ApiError::NotFound)?;
-        let expected = if_match(&headers, current.version)?;
+        // After a lost race: 412 if the lead moved past the version asked for.
+        if_match(&headers, current.version)?;
         let next = current.with_status(status, now_ms());
-        match app.stores.leads.update_lead(&current, &next).await {
+        let held = role_for_lead_write(&principal);
+        match app.stores.leads.update_lead(&current, &next, &held).await {
             Ok(()) => {
                 return Ok(with_header(
                     http::json(StatusCode::OK, &next.view())?,
                     ETAG,
                     &etag(next.version),
                 ));
-            }
-            Err(StoreError::Conflict) if expected.is_some() => {
-                return Err(ApiError::PreconditionFailed);
             }
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),

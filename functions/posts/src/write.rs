@@ -89,7 +89,7 @@ pub async fn patch(
     let mut principal = principal;
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
-            principal = reloaded(&app, principal).await?;
+            principal = principal.reloaded(&app).await?;
         }
         let current = readable_post(&app, &id, Some(&principal)).await?;
         if !may_edit_post(&principal, &current) {
@@ -124,7 +124,7 @@ pub async fn delete(
     let mut principal = principal;
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
-            principal = reloaded(&app, principal).await?;
+            principal = principal.reloaded(&app).await?;
         }
         let post = readable_post(&app, &id, Some(&principal)).await?;
         if !may_delete_post(&principal, &post) {
@@ -149,16 +149,4 @@ pub async fn delete(
         }
     }
     Err(StoreError::Conflict.into())
-}
-
-/// The actor as stored now: a write that lost a race may have lost it to their own demotion.
-async fn reloaded(app: &shared::App, mut principal: Principal) -> Result<Principal, ApiError> {
-    principal.user = app
-        .stores
-        .users
-        .get_user(principal.id())
-        .await?
-        .filter(|user| user.is_active())
-        .ok_or(AuthError::SessionEnded)?;
-    Ok(principal)
 }

@@ -5,7 +5,7 @@ use axum::http::header::ETAG;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use shared::App;
-use shared::auth::Principal;
+use shared::auth::{AuthError, Principal};
 use shared::clock::now_ms;
 use shared::domain::{
     AuditAction, AuditOutcome, DisplayName, Email, FieldErrors, Invalid, ProfileChanges, Role, User,
@@ -106,10 +106,8 @@ pub async fn patch(
         if attempt > 0 {
             // A write came between: the caller's own role may have changed too (a demotion
             // racing this edit), so their permission is checked again on what is stored now.
-            principal.user = stored_user(&app, principal.id()).await?;
-            if !principal.user.is_active()
-                || !may_edit_user(&principal, &id, changes.role.is_some())
-            {
+            principal = principal.reloaded(&app).await?;
+            if !may_edit_user(&principal, &id, changes.role.is_some()) {
                 return Err(ApiError::Forbidden);
             }
         }
@@ -126,13 +124,15 @@ pub async fn patch(
         let next = current.with_profile(changes.clone(), now_ms());
         // Changing someone else takes admin rights: the write holds only while they last.
         let held = role_for_user_write(&principal, &current.id);
+        let effects = Effects::jobs(address_change_notices(&current, &next));
         match app
             .stores
             .users
-            .update_profile(&current, &next, held.as_ref())
+            .update_profile(&current, &next, held.as_ref(), &effects)
             .await
         {
             Ok(()) => {
+                app.dispatch(&effects.jobs).await;
                 audit_profile_change(&app, &caller, principal.id(), &current, &next).await;
                 return profile_response(&next);
             }
@@ -146,6 +146,26 @@ pub async fn patch(
         }
     }
     Err(StoreError::Conflict.into())
+}
+
+/// An address set by an admin: the old address and the admins are told, as when the user
+/// confirms a change themselves.
+fn address_change_notices(before: &User, after: &User) -> Vec<Job> {
+    if before.email == after.email {
+        return Vec::new();
+    }
+    let now = after.updated_at;
+    vec![
+        Job::email(
+            before.email.as_str(),
+            before.name.as_str(),
+            MailMessage::EmailChanged {
+                new_email: after.email.as_str().to_owned(),
+            },
+            now,
+        ),
+        Job::security(before.email.as_str(), SecurityEvent::EmailChanged, now),
+    ]
 }
 
 /// What deleting your own account takes: your current password, as a password or address
@@ -228,18 +248,31 @@ async fn delete_account(
     caller: &Caller,
     headers: &HeaderMap,
 ) -> Result<StatusCode, ApiError> {
+    // Deleting yourself holds only for the credentials the password was checked against: a
+    // password change, reset or "log out everywhere" since then stops it, however long the
+    // request took to arrive.
+    let own = principal.id() == id;
+    let checked = principal.user.clone();
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
-            // The lost race may have been the actor's own demotion: check again.
-            principal.user = stored_user(app, principal.id()).await?;
-            if !principal.user.is_active() || !may_delete_user(&principal, id, true) {
+            // The lost race may have been the actor's own demotion or ended session.
+            principal = principal.reloaded(app).await?;
+            if !may_delete_user(&principal, id, true) {
                 return Err(ApiError::Forbidden);
             }
         }
         let user = stored_user(app, id).await?;
+        if own
+            && (user.session_generation != checked.session_generation
+                || user.password_hash != checked.password_hash)
+        {
+            return Err(AuthError::SessionEnded.into());
+        }
         let deleting = user.is_active();
         if deleting {
-            let expected = if_match(headers, user.version)?;
+            // Your own deletion is conditioned on the version just checked, so nothing that
+            // commits after this read (a password change) can be overtaken.
+            let expected = if_match(headers, user.version)?.or(own.then_some(user.version));
             let now = now_ms();
             let effects = Effects::jobs(vec![
                 Job::new(

@@ -23,6 +23,25 @@ impl Principal {
     }
 }
 
+impl Principal {
+    /// The caller as stored now: a write that lost a race may have lost it to the caller's own
+    /// demotion, deletion or ended session. `SessionEnded` if the user is gone or the session
+    /// generation moved.
+    pub async fn reloaded(mut self, app: &App) -> Result<Self, AuthError> {
+        let user = app
+            .stores
+            .users
+            .get_user(self.id())
+            .await?
+            .filter(|user| {
+                user.is_active() && user.session_generation == self.user.session_generation
+            })
+            .ok_or(AuthError::SessionEnded)?;
+        self.user = user;
+        Ok(self)
+    }
+}
+
 /// Verifies the access token, then reads the user and session (two concurrent key lookups) so
 /// logout, role changes and deletions take effect at once rather than when the token expires.
 pub async fn authenticate(app: &App, access_token: &str) -> Result<Principal, AuthError> {

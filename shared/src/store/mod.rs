@@ -55,8 +55,9 @@ pub trait UserStore: Send + Sync {
     /// The active user holding this e-mail address.
     async fn find_user_by_email(&self, email: &Email) -> Result<Option<User>, StoreError>;
     /// Writes `next`'s name, e-mail and role if the stored version is still `previous.version`
-    /// (`Conflict` otherwise). An e-mail change releases the old address and claims the new one
-    /// in the same transaction (`EmailTaken` if someone holds it). With `held`, the write also
+    /// (`Conflict` otherwise), with `effects`. An e-mail change releases the old address and
+    /// claims the new one in the same transaction (`EmailTaken` if someone holds it), and
+    /// cancels the user's pending address change and reset link. With `held`, the write also
     /// requires its actor to still hold the role when it commits (`Conflict` otherwise), so an
     /// admin demoted meanwhile cannot still change someone else.
     async fn update_profile(
@@ -64,6 +65,7 @@ pub trait UserStore: Send + Sync {
         previous: &User,
         next: &User,
         held: Option<&RoleHeld>,
+        effects: &Effects,
     ) -> Result<(), StoreError>;
     /// Sets the role whatever the version (the command-line `promote`).
     async fn set_role(&self, id: &str, role: Role, now: i64) -> Result<User, StoreError>;
@@ -243,8 +245,14 @@ pub trait LeadStore: Send + Sync {
     /// Stores the lead with `effects` (the notices about it).
     async fn create_lead(&self, lead: &Lead, effects: &Effects) -> Result<(), StoreError>;
     async fn get_lead(&self, id: &str) -> Result<Option<Lead>, StoreError>;
-    /// Writes `next` if the stored version is still `previous.version` (`Conflict` otherwise).
-    async fn update_lead(&self, previous: &Lead, next: &Lead) -> Result<(), StoreError>;
+    /// Writes `next` if the stored version is still `previous.version` and `held`'s actor still
+    /// holds the role (`Conflict` otherwise).
+    async fn update_lead(
+        &self,
+        previous: &Lead,
+        next: &Lead,
+        held: &RoleHeld,
+    ) -> Result<(), StoreError>;
     /// Newest first.
     async fn list_leads(
         &self,

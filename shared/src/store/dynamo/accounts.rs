@@ -190,11 +190,16 @@ impl AccountStore for DynamoStore {
                 .table_name(&self.table)
                 .set_key(Some(profile_key(&token.user_id)))
                 .update_expression("SET #pending = :hash")
-                .condition_expression("attribute_exists(#pk) AND attribute_not_exists(#deletedAt)")
+                .condition_expression(
+                    "attribute_exists(#pk) AND attribute_not_exists(#deletedAt) \
+                     AND #generation = :generation",
+                )
                 .expression_attribute_names("#pk", "PK")
                 .expression_attribute_names("#deletedAt", "deletedAt")
                 .expression_attribute_names("#pending", "pendingEmailToken")
-                .expression_attribute_values(":hash", s(&token.hash)),
+                .expression_attribute_names("#generation", "sessionGeneration")
+                .expression_attribute_values(":hash", s(&token.hash))
+                .expression_attribute_values(":generation", n(token.generation)),
         };
         let mut items = vec![TransactWriteItem::builder().update(update.build()?).build()];
         items.extend(effect_items(&self.table, effects)?);

@@ -9,8 +9,9 @@ use super::item::{Item, get_n, get_s, key, n, s};
 use super::query::IndexQuery;
 use super::retry::WriteError;
 use super::schema::GSI1;
+use super::users::role_still_held;
 use crate::domain::{Lead, LeadStatus};
-use crate::store::{Effects, LeadStore, Page, Position, StoreError};
+use crate::store::{Effects, LeadStore, Page, Position, RoleHeld, StoreError};
 
 const LEADS: &str = "LEADS";
 
@@ -70,7 +71,12 @@ impl LeadStore for DynamoStore {
         item.as_ref().map(lead_from_item).transpose()
     }
 
-    async fn update_lead(&self, previous: &Lead, next: &Lead) -> Result<(), StoreError> {
+    async fn update_lead(
+        &self,
+        previous: &Lead,
+        next: &Lead,
+        held: &RoleHeld,
+    ) -> Result<(), StoreError> {
         let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(lead_item(next)))
@@ -78,7 +84,9 @@ impl LeadStore for DynamoStore {
             .expression_attribute_names("#version", "version")
             .expression_attribute_values(":expected", n(previous.version))
             .build()?;
-        self.transact(vec![TransactWriteItem::builder().put(put).build()])
+        let mut items = vec![TransactWriteItem::builder().put(put).build()];
+        items.extend(role_still_held(&self.table, Some(held))?);
+        self.transact(items)
             .await
             .map_err(WriteError::into_store_error)
     }

@@ -135,10 +135,18 @@ pub(super) fn profile_update(
     previous: &User,
     next: &User,
 ) -> Result<Update, StoreError> {
-    Ok(profile_update_builder(table, previous, next)
-        .update_expression(PROFILE_SET)
-        .condition_expression(PROFILE_CONDITION)
-        .build()?)
+    let builder =
+        profile_update_builder(table, previous, next).condition_expression(PROFILE_CONDITION);
+    let builder = if previous.email == next.email {
+        builder.update_expression(PROFILE_SET)
+    } else {
+        // A new address cancels links mailed for the old one.
+        builder
+            .update_expression(format!("{PROFILE_SET} REMOVE #pending, #reset"))
+            .expression_attribute_names("#pending", "pendingEmailToken")
+            .expression_attribute_names("#reset", "resetToken")
+    };
+    Ok(builder.build()?)
 }
 
 const PROFILE_SET: &str = "SET #email = :email, #name = :name, #role = :role, #updatedAt = :now, \
@@ -154,11 +162,12 @@ pub(super) fn confirmed_email_update(
     token: &AccountToken,
 ) -> Result<Update, StoreError> {
     Ok(profile_update_builder(table, previous, next)
-        .update_expression(format!("{PROFILE_SET} REMOVE #pending"))
+        .update_expression(format!("{PROFILE_SET} REMOVE #pending, #reset"))
         .condition_expression(format!(
             "{PROFILE_CONDITION} AND #pending = :pending AND #generation = :generation"
         ))
         .expression_attribute_names("#pending", "pendingEmailToken")
+        .expression_attribute_names("#reset", "resetToken")
         .expression_attribute_names("#generation", "sessionGeneration")
         .expression_attribute_values(":pending", s(&token.hash))
         .expression_attribute_values(":generation", n(token.generation))
@@ -337,6 +346,7 @@ impl UserStore for DynamoStore {
         previous: &User,
         next: &User,
         held: Option<&RoleHeld>,
+        effects: &Effects,
     ) -> Result<(), StoreError> {
         let mut items = vec![
             TransactWriteItem::builder()
@@ -348,6 +358,7 @@ impl UserStore for DynamoStore {
             items.push(claim_email(&self.table, &next.email, &next.id)?);
         }
         items.extend(role_still_held(&self.table, held)?);
+        items.extend(effect_items(&self.table, effects)?);
         match self.transact(items).await {
             Ok(()) => Ok(()),
             // Only the claim (item 2) failing means the address belongs to someone else.

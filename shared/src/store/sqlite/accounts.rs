@@ -132,8 +132,9 @@ impl AccountStore for SqliteStore {
                     ],
                 )?,
                 TokenPurpose::ChangeEmail => tx.execute(
-                    "UPDATE users SET pending_email_token = ?1 WHERE id = ?2 AND deleted_at IS NULL",
-                    params![token.hash, token.user_id],
+                    "UPDATE users SET pending_email_token = ?1
+                     WHERE id = ?2 AND deleted_at IS NULL AND session_generation = ?3",
+                    params![token.hash, token.user_id, token.generation as i64],
                 )?,
             };
             if changed == 0 {
@@ -187,7 +188,7 @@ impl AccountStore for SqliteStore {
             }
             let changed = tx.execute(
                 "UPDATE users SET email = ?1, email_verified = 1, updated_at = ?2, version = ?3,
-                 pending_email_token = NULL
+                 pending_email_token = NULL, reset_token = NULL
                  WHERE id = ?4 AND version = ?5 AND pending_email_token = ?6 AND deleted_at IS NULL
                    AND session_generation = ?7",
                 params![

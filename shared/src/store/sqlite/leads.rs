@@ -5,8 +5,9 @@ use rusqlite::{OptionalExtension, Row, params};
 
 use super::SqliteStore;
 use super::accounts::write_effects;
+use super::users::check_role_held;
 use crate::domain::{Lead, LeadStatus};
-use crate::store::{Effects, LeadStore, Page, Position, StoreError};
+use crate::store::{Effects, LeadStore, Page, Position, RoleHeld, StoreError};
 
 const LEAD_COLUMNS: &str =
     "id, phone, source, name, message, status, created_at, updated_at, version";
@@ -76,10 +77,17 @@ impl LeadStore for SqliteStore {
         .await
     }
 
-    async fn update_lead(&self, previous: &Lead, next: &Lead) -> Result<(), StoreError> {
-        let (expected, next) = (previous.version as i64, next.clone());
+    async fn update_lead(
+        &self,
+        previous: &Lead,
+        next: &Lead,
+        held: &RoleHeld,
+    ) -> Result<(), StoreError> {
+        let (expected, next, held) = (previous.version as i64, next.clone(), held.clone());
         self.run(move |conn| {
-            let changed = conn.execute(
+            let tx = conn.transaction()?;
+            check_role_held(&tx, Some(&held))?;
+            let changed = tx.execute(
                 "UPDATE leads SET status = ?1, updated_at = ?2, version = ?3
                  WHERE id = ?4 AND version = ?5",
                 params![
@@ -93,6 +101,7 @@ impl LeadStore for SqliteStore {
             if changed == 0 {
                 return Err(StoreError::Conflict);
             }
+            tx.commit()?;
             Ok(())
         })
         .await

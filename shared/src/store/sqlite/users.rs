@@ -148,14 +148,25 @@ impl UserStore for SqliteStore {
         previous: &User,
         next: &User,
         held: Option<&RoleHeld>,
+        effects: &Effects,
     ) -> Result<(), StoreError> {
-        let (expected, next, held) = (previous.version as i64, next.clone(), held.cloned());
+        let (expected, next, held, effects) = (
+            previous.version as i64,
+            next.clone(),
+            held.cloned(),
+            effects.clone(),
+        );
         self.run(move |conn| {
             let tx = conn.transaction()?;
             check_role_held(&tx, held.as_ref())?;
+            // A new address cancels links mailed for the old one (the right-hand sides read
+            // the row as it was).
             let changed = tx.execute(
                 "UPDATE users SET email = ?1, name = ?2, role = ?3, updated_at = ?4, version = ?5,
-                 name_key = ?6, email_verified = ?9 WHERE id = ?7 AND version = ?8 AND deleted_at IS NULL",
+                 name_key = ?6, email_verified = ?9,
+                 pending_email_token = CASE WHEN email = ?1 THEN pending_email_token END,
+                 reset_token = CASE WHEN email = ?1 THEN reset_token END
+                 WHERE id = ?7 AND version = ?8 AND deleted_at IS NULL",
                 params![
                     next.email.as_str(),
                     next.name.as_str(),
@@ -174,6 +185,7 @@ impl UserStore for SqliteStore {
                 Err(e) if is_constraint_violation(&e) => return Err(StoreError::EmailTaken),
                 Err(e) => return Err(e.into()),
             }
+            write_effects(&tx, &effects)?;
             tx.commit()?;
             Ok(())
         })
