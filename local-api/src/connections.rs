@@ -1,6 +1,7 @@
 //! Serves HTTP/1 connections so that idle or slow clients cannot pile up: at most
 //! `MAX_CONNECTIONS` at once (the rest wait in the kernel's accept backlog, costing the server
-//! nothing), a request's headers within `HEADER_READ_TIMEOUT_SECS`, and a connection with no
+//! nothing), a request's headers within `HEADER_READ_TIMEOUT_SECS`, its body within
+//! `BODY_READ_TIMEOUT_SECS` of them (else 408, see `body_deadline`), and a connection with no
 //! request in flight for `IDLE_TIMEOUT_SECS` closed. On shutdown it stops accepting, lets the
 //! requests in flight finish, and returns once every connection has closed.
 //!
@@ -21,10 +22,13 @@ use shared::http::set_source_ip;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tower::ServiceExt;
 
+use crate::body_deadline::{DeadlineBody, request_timeout};
+
 #[derive(Clone, Copy, Debug)]
 pub struct Limits {
     pub max_connections: u32,
     pub header_read_timeout: Duration,
+    pub body_read_timeout: Duration,
     pub idle_timeout: Duration,
 }
 
@@ -33,8 +37,9 @@ impl Limits {
         let seconds =
             |name, default| positive(name, default).map(|s| Duration::from_secs(s.into()));
         Ok(Self {
-            max_connections: positive("MAX_CONNECTIONS", 1024)?,
+            max_connections: positive("MAX_CONNECTIONS", 256)?,
             header_read_timeout: seconds("HEADER_READ_TIMEOUT_SECS", 10)?,
+            body_read_timeout: seconds("BODY_READ_TIMEOUT_SECS", 10)?,
             idle_timeout: seconds("IDLE_TIMEOUT_SECS", 5)?,
         })
     }
@@ -93,17 +98,28 @@ async fn connection<I>(
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let (in_flight, mut requests) = watch::channel(0usize);
-    let service = service_fn(move |mut request: hyper::Request<Incoming>| {
+    let body_read_timeout = limits.body_read_timeout;
+    let service = service_fn(move |request: hyper::Request<Incoming>| {
+        let (mut parts, body) = request.into_parts();
         // The peer, where API Gateway puts the source address: handlers read it one way on
         // Lambda and here (`X-Forwarded-For` only counts behind `TRUSTED_PROXIES`).
-        set_source_ip(request.extensions_mut(), peer.ip());
-        let response = router.clone().oneshot(request);
+        set_source_ip(&mut parts.extensions, peer.ip());
+        let (body, timed_out) = DeadlineBody::new(body, body_read_timeout);
+        let response = router
+            .clone()
+            .oneshot(hyper::Request::from_parts(parts, body));
         let in_flight = in_flight.clone();
         in_flight.send_modify(|n| *n += 1);
         async move {
             let response = response.await;
             in_flight.send_modify(|n| *n -= 1);
-            response
+            response.map(|response| {
+                if timed_out.get() {
+                    request_timeout(response, body_read_timeout)
+                } else {
+                    response
+                }
+            })
         }
     });
     let mut builder = http1::Builder::new();

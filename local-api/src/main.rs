@@ -2,6 +2,7 @@
 //! user's role and `local-api metrics` runs the metrics job once, on whichever store is
 //! configured.
 
+mod body_deadline;
 mod connections;
 mod jobs;
 mod metrics;

@@ -1,5 +1,5 @@
-//! Idle and slow connections over real TCP: the header and idle timeouts close them, and no more
-//! than `MAX_CONNECTIONS` are served at once. Bounds are generous: only the order of magnitude
+//! Idle and slow connections over real TCP: the header, body and idle timeouts close them, and no
+//! more than `MAX_CONNECTIONS` are served at once. Bounds are generous: only the order of magnitude
 //! of a timing is asserted.
 
 mod support;
@@ -9,11 +9,19 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use support::Server;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 const HEALTH: &[u8] = b"GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n";
+
+/// The head of a registration whose body is `length` bytes long.
+fn register_head(length: usize) -> Vec<u8> {
+    format!(
+        "POST /api/auth/register HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+    )
+    .into_bytes()
+}
 
 fn start(env: &[(&str, &str)]) -> (Server, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -27,7 +35,7 @@ async fn connect(server: &Server) -> TcpStream {
 
 /// Everything the server sends until it closes the connection; panics if it is still open after
 /// `limit`.
-async fn read_until_closed(stream: &mut TcpStream, limit: Duration) -> Vec<u8> {
+async fn read_until_closed(stream: &mut (impl AsyncRead + Unpin), limit: Duration) -> Vec<u8> {
     let mut received = Vec::new();
     let read = async {
         let mut buf = [0u8; 4096];
@@ -199,5 +207,123 @@ async fn normal_and_slow_but_timely_requests_are_answered() {
         stream.write_all(piece).await.expect("writes");
     }
     let received = read_until_closed(&mut stream, Duration::from_secs(15)).await;
+    assert!(received.starts_with(b"HTTP/1.1 200"), "{}", text(&received));
+}
+
+#[tokio::test]
+async fn a_body_that_stops_coming_is_answered_408_and_its_connection_freed() {
+    let (server, _dir) = start(&[
+        ("MAX_CONNECTIONS", "4"),
+        ("HEADER_READ_TIMEOUT_SECS", "60"),
+        ("BODY_READ_TIMEOUT_SECS", "1"),
+        ("IDLE_TIMEOUT_SECS", "60"),
+    ]);
+    // Every slot taken by a request whose 100-byte body never comes.
+    let mut stalled = Vec::new();
+    for _ in 0..4 {
+        let mut stream = connect(&server).await;
+        stream.write_all(&register_head(100)).await.expect("writes");
+        stalled.push(stream);
+    }
+    let started = Instant::now();
+    // Waits in the accept backlog until a stalled one is closed.
+    let normal = tokio::spawn(
+        server
+            .http
+            .get(server.url("/health"))
+            .timeout(Duration::from_secs(30))
+            .send(),
+    );
+    for mut stream in stalled {
+        let received = read_until_closed(&mut stream, Duration::from_secs(15)).await;
+        let received = text(&received);
+        assert!(received.starts_with("HTTP/1.1 408"), "{received}");
+        assert!(received.contains("application/problem+json"), "{received}");
+        assert!(
+            received.contains(r#""code":"request_timeout""#),
+            "{received}"
+        );
+    }
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "timed out at once"
+    );
+    let response = normal.await.expect("client task").expect("answered");
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn a_body_trickling_in_is_cut_off_at_the_total_deadline() {
+    let (server, _dir) = start(&[
+        ("HEADER_READ_TIMEOUT_SECS", "60"),
+        ("BODY_READ_TIMEOUT_SECS", "1"),
+        ("IDLE_TIMEOUT_SECS", "60"),
+    ]);
+    let mut stream = connect(&server).await;
+    stream.write_all(&register_head(100)).await.expect("writes");
+    let started = Instant::now();
+    let (mut reader, mut writer) = stream.into_split();
+    // One byte every 300 ms: each well inside the timeout, the whole body 30 s.
+    let trickle = tokio::spawn(async move {
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            if writer.write_all(b" ").await.is_err() {
+                return;
+            }
+        }
+    });
+    let received = read_until_closed(&mut reader, Duration::from_secs(15)).await;
+    trickle.abort();
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "closed at once"
+    );
+    // Bytes still arriving as the server closes may reset the connection before its 408 is read.
+    assert!(
+        received.is_empty() || received.starts_with(b"HTTP/1.1 408"),
+        "{}",
+        text(&received)
+    );
+}
+
+#[tokio::test]
+async fn a_slow_but_timely_body_is_answered() {
+    let (server, _dir) = start(&[
+        ("HEADER_READ_TIMEOUT_SECS", "60"),
+        ("BODY_READ_TIMEOUT_SECS", "5"),
+        ("IDLE_TIMEOUT_SECS", "60"),
+    ]);
+    let body =
+        br#"{"email": "slow@example.com", "password": "correct horse battery", "name": "Ada"}"#;
+    let mut stream = connect(&server).await;
+    stream
+        .write_all(&register_head(body.len()))
+        .await
+        .expect("writes");
+    // Three pieces over about 600 ms, well inside the 5 s allowed.
+    for (i, piece) in body.chunks(body.len().div_ceil(3)).enumerate() {
+        if i > 0 {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        stream.write_all(piece).await.expect("writes");
+    }
+    let received = read_until_closed(&mut stream, Duration::from_secs(20)).await;
+    assert!(received.starts_with(b"HTTP/1.1 201"), "{}", text(&received));
+}
+
+#[tokio::test]
+async fn a_handler_that_does_not_read_the_body_answers_at_once() {
+    let (server, _dir) = start(&[
+        ("HEADER_READ_TIMEOUT_SECS", "60"),
+        ("BODY_READ_TIMEOUT_SECS", "60"),
+        ("IDLE_TIMEOUT_SECS", "60"),
+    ]);
+    let mut stream = connect(&server).await;
+    stream
+        .write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n")
+        .await
+        .expect("writes");
+    // Answered, and the connection with its unread body closed, long before the body timeout.
+    let received = read_until_closed(&mut stream, Duration::from_secs(20)).await;
     assert!(received.starts_with(b"HTTP/1.1 200"), "{}", text(&received));
 }
