@@ -121,6 +121,10 @@ async fn a_malformed_logout_body_is_refused_with_or_without_scope(app: TestApp) 
             ),
         ];
         for (content_type, body, status, code) in refused {
+            // `scope=all` needs no body: an empty one, whatever its content type, is none.
+            if query == "?scope=all" && body.is_empty() {
+                continue;
+            }
             let request = raw_logout(query, &ada.access, content_type, body);
             let response = support::send(&app, request).await;
             let status = StatusCode::from_u16(status).unwrap();

@@ -39,57 +39,57 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
         if !is_json(req.headers()) {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-                _ => ApiError::bad_request("unreadable_body", "the request body could not be read"),
-            }
-        })?;
-        // serde reads a struct from a JSON array too (`["tok"]` as `{"refreshToken": "tok"}`):
-        // every body of this API is an object, so any other JSON is the wrong shape.
-        let first = bytes.iter().find(|b| !b" \t\r\n".contains(b));
-        if first.is_some_and(|b| *b != b'{') {
-            serde_json::from_slice::<serde::de::IgnoredAny>(&bytes)
-                .map_err(ApiError::MalformedJson)?;
-            return Err(ApiError::Validation(vec![FieldError {
-                field: "body".into(),
-                code: "invalid_shape",
-                message: "the body must be a JSON object".into(),
-            }]));
-        }
-        serde_json::from_slice(&bytes)
-            .map(Json)
-            .map_err(|e| match e.classify() {
-                serde_json::error::Category::Data => ApiError::Validation(vec![FieldError {
-                    field: "body".into(),
-                    code: "invalid_shape",
-                    message: e.to_string(),
-                }]),
-                _ => ApiError::MalformedJson(e),
-            })
+        parse_object(&read_body(req, state).await?).map(Json)
     }
 }
 
-/// `Option<Json<T>>`: `None` for a request with no body at all (no content type, nothing sent),
+/// `Option<Json<T>>`: `None` for a request with an empty body (whatever its content type),
 /// otherwise exactly `Json<T>`, so a malformed body is refused, never ignored.
 impl<T: DeserializeOwned, S: Send + Sync> OptionalFromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Option<Self>, ApiError> {
-        if req.headers().get(CONTENT_TYPE).is_none() {
-            let bytes = Bytes::from_request(req, state).await.map_err(|_| {
-                ApiError::bad_request("unreadable_body", "the request body could not be read")
-            })?;
-            return if bytes.is_empty() {
-                Ok(None)
-            } else {
-                Err(ApiError::UnsupportedMediaType)
-            };
+        let json = is_json(req.headers());
+        let bytes = read_body(req, state).await?;
+        if bytes.is_empty() {
+            return Ok(None);
         }
-        <Self as FromRequest<S>>::from_request(req, state)
-            .await
-            .map(Some)
+        if !json {
+            return Err(ApiError::UnsupportedMediaType);
+        }
+        parse_object(&bytes).map(|value| Some(Json(value)))
     }
+}
+
+async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+            _ => ApiError::bad_request("unreadable_body", "the request body could not be read"),
+        })
+}
+
+fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde reads a struct from a JSON array too (`["tok"]` as `{"refreshToken": "tok"}`):
+    // every body of this API is an object, so any other JSON is the wrong shape.
+    let first = bytes.iter().find(|b| !b" \t\r\n".contains(b));
+    if first.is_some_and(|b| *b != b'{') {
+        serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(ApiError::MalformedJson)?;
+        return Err(ApiError::Validation(vec![FieldError {
+            field: "body".into(),
+            code: "invalid_shape",
+            message: "the body must be a JSON object".into(),
+        }]));
+    }
+    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => ApiError::Validation(vec![FieldError {
+            field: "body".into(),
+            code: "invalid_shape",
+            message: e.to_string(),
+        }]),
+        _ => ApiError::MalformedJson(e),
+    })
 }
 
 /// The `{id}` of a path, parsed as the UUID every id is. Anything else names nothing (404) and
