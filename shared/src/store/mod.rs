@@ -102,9 +102,6 @@ pub trait UserStore: Send + Sync {
     ) -> Result<Page<User>, StoreError>;
 }
 
-/// Posts one page of `PostStore::hide_author_posts` hides.
-pub const HIDE_PAGE: usize = 100;
-
 #[async_trait]
 pub trait PostStore: Send + Sync {
     /// Creates the post if its author is still active (`NotFound` otherwise), atomically with
@@ -136,18 +133,6 @@ pub trait PostStore: Send + Sync {
         after: Option<&Position>,
         limit: usize,
     ) -> Result<Page<PostSummary>, StoreError>;
-    /// Hides every post of a deleted author, page by page: unbounded, so for tests and tools;
-    /// the clean-up job calls `hide_author_posts_page` within a time budget instead.
-    async fn hide_author_posts(&self, author_id: &str) -> Result<(), StoreError> {
-        let mut after = None;
-        while let Some(next) = self
-            .hide_author_posts_page(author_id, after.as_ref(), HIDE_PAGE)
-            .await?
-        {
-            after = Some(next);
-        }
-        Ok(())
-    }
     /// One page of a deleted author's clean-up: hides the author's posts among the next `limit`
     /// entries of the author index after `after` (from the top without it), bumping each
     /// version, each in a transaction with its leaving the dashboard's totals. Returns where
