@@ -6,9 +6,12 @@
 
 #[cfg(feature = "dynamodb")]
 pub mod dynamo;
+pub mod entities;
+pub mod keys;
 mod records;
 #[cfg(feature = "sqlite")]
 pub mod sqlite;
+pub mod table;
 
 use std::sync::Arc;
 

@@ -1,0 +1,59 @@
+//! The entity stores, written once over the table interface: every port of `store` is
+//! implemented here for whichever engine the `Table` runs on. One module per entity holds its
+//! item ⇄ domain mapping and its writes; keys come from `store::keys`.
+
+mod accounts;
+mod audit;
+mod effects;
+mod jobs;
+mod leads;
+mod limits;
+mod metrics;
+mod outbox;
+mod paging;
+mod posts;
+mod role_held;
+mod sessions;
+mod users;
+
+use std::sync::Arc;
+
+use super::StoreError;
+use super::table::{Item, Key, Read, Table};
+
+/// Counter shards unless configured (`COUNTER_SHARDS`).
+pub const DEFAULT_COUNTER_SHARDS: u32 = 4;
+
+/// Every port, served from one table.
+#[derive(Clone)]
+pub struct TableStore {
+    table: Arc<dyn Table>,
+    /// Items each dashboard counter is spread over (see `metrics`).
+    counter_shards: u32,
+}
+
+impl TableStore {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self {
+            table,
+            counter_shards: DEFAULT_COUNTER_SHARDS,
+        }
+    }
+
+    pub fn with_counter_shards(self, shards: u32) -> Self {
+        Self {
+            counter_shards: shards.max(1),
+            ..self
+        }
+    }
+
+    /// A strongly consistent read of one item.
+    async fn get_consistent(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        Ok(self.table.get(key, Read::Consistent).await?)
+    }
+}
+
+/// A stored text that no longer parses as its domain type.
+fn corrupt(e: crate::domain::Invalid) -> StoreError {
+    StoreError::backend(format!("stored item holds an invalid value: {}", e.message))
+}
