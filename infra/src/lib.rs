@@ -1,11 +1,16 @@
 //! Emulator set-up: the same table `template.yaml` declares (from the shared schema), the
 //! notification queues with their dead-letter queues, and the signing-key secret.
+//!
+//! `template_events`: template.yaml's API events and the `cargo lambda watch` router, generated
+//! from the route list (`sync-routes`).
+
+pub mod template_events;
 
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
 use shared::BoxError;
 use shared::auth::KeySet;
-use shared::store::dynamo::schema;
+use shared::store::table::dynamodb;
 
 pub const QUEUES: &[&str] = &["email-queue", "telegram-queue"];
 /// Deliveries before a message goes to the dead-letter queue. The queues are made here for the
@@ -36,7 +41,7 @@ async fn create_table(aws: &SdkConfig, table: &str) -> Result<(), BoxError> {
         .await
         .is_ok();
     if !exists {
-        schema::create_table(&client, table).await?;
+        dynamodb::create_table(&client, table).await?;
     }
     Ok(())
 }

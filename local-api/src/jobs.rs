@@ -10,8 +10,8 @@ use std::time::Duration;
 use shared::App;
 use shared::clock::now_ms;
 use shared::jobs::{Deliveries, Job, JobFailure, Queue, run_job, sweep};
-use shared::store::sqlite::SqliteStore;
-use shared::store::sqlite::queue::Received;
+use shared::store::table::sqlite::SqliteTable;
+use shared::store::table::sqlite::queue::Received;
 
 /// Receives before a message is dead-lettered (the template's `maxReceiveCount`).
 pub const MAX_RECEIVES: u32 = 5;
@@ -22,7 +22,7 @@ const SWEEP_EVERY: Duration = Duration::from_secs(30);
 const SWEEP_MIN_AGE: Duration = Duration::from_secs(60);
 
 /// Starts one consumer per queue and the sweeper; they run until the process ends.
-pub fn start(app: Arc<App>, store: Arc<SqliteStore>, deliveries: Deliveries) {
+pub fn start(app: Arc<App>, store: Arc<SqliteTable>, deliveries: Deliveries) {
     let deliveries = Arc::new(deliveries);
     for queue in [Queue::Email, Queue::Telegram] {
         let (app, store, deliveries) = (app.clone(), store.clone(), deliveries.clone());
@@ -52,7 +52,7 @@ pub fn start(app: Arc<App>, store: Arc<SqliteStore>, deliveries: Deliveries) {
 /// Receives and runs one batch of `queue`; returns how many messages it took.
 pub async fn drain_once(
     app: &App,
-    store: &SqliteStore,
+    store: &SqliteTable,
     deliveries: &Deliveries,
     queue: Queue,
 ) -> Result<usize, shared::store::StoreError> {
@@ -65,7 +65,7 @@ pub async fn drain_once(
 
 async fn handle(
     app: &App,
-    store: &SqliteStore,
+    store: &SqliteTable,
     deliveries: &Deliveries,
     message: &Received,
 ) -> Result<(), shared::store::StoreError> {

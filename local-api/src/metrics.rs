@@ -39,8 +39,8 @@ pub async fn run_once(app: Arc<App>) -> Result<(), BoxError> {
 
 async fn snapshot_now(app: &App) -> Result<(shared::metrics::Snapshot, bool), BoxError> {
     match app.embedded_store() {
-        Some(store) => run_metrics_job(app, &**store, now_ms()).await,
-        None => run_metrics_job(app, &NoQueues, now_ms()).await,
+        Some(store) => run_metrics_job(&*app.stores.metrics, &**store, now_ms()).await,
+        None => run_metrics_job(&*app.stores.metrics, &NoQueues, now_ms()).await,
     }
 }
 

@@ -1,18 +1,27 @@
-//! The state a function builds once at start-up and every request shares.
+//! The state a function builds once at start-up and every request shares: the composition
+//! root. Lower layers take only the parts they use; the views below hand them those parts.
+
+mod environment;
+mod lambdas;
 
 use std::sync::Arc;
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
-use secrecy::ExposeSecret;
+pub use environment::aws_sdk_config;
+pub use lambdas::serve_lambda;
+#[cfg(all(feature = "sqs", feature = "dynamodb", feature = "delivery"))]
+pub use lambdas::worker_from_env;
 
+#[cfg(feature = "sqlite")]
 use crate::BoxError;
-use crate::auth::{KeySet, PasswordHasher};
-use crate::config::{Config, StoreKind};
-use crate::jobs::{Job, JobQueue, NoQueue};
+use crate::audit::AuditTrail;
+use crate::auth::{PasswordHasher, Sessions};
+use crate::config::Config;
+use crate::jobs::{Job, JobQueue, NoQueue, Outbox};
+use crate::limits::{Limits, Logins};
 use crate::secrets::KeyProvider;
 use crate::store::Stores;
+#[cfg(feature = "sqlite")]
+use crate::store::entities::TableStore;
 
 pub struct App {
     pub config: Config,
@@ -22,7 +31,7 @@ pub struct App {
     /// Where committed jobs go: SQS on AWS, the embedded store's queue locally.
     pub queue: Arc<dyn JobQueue>,
     #[cfg(feature = "sqlite")]
-    embedded: Option<Arc<crate::store::sqlite::SqliteStore>>,
+    embedded: Option<Arc<crate::store::table::sqlite::SqliteTable>>,
 }
 
 impl App {
@@ -41,99 +50,24 @@ impl App {
     /// An app on the embedded store at `config.sqlite_path()`.
     #[cfg(feature = "sqlite")]
     pub fn embedded(config: Config, keys: KeyProvider) -> Result<Self, BoxError> {
-        let store = Arc::new(crate::store::sqlite::SqliteStore::open(
+        let table = Arc::new(crate::store::table::sqlite::SqliteTable::open(
             &config.sqlite_path(),
         )?);
-        let mut app =
-            Self::new(config, Stores::from_adapter(store.clone()), keys).with_queue(store.clone());
-        app.embedded = Some(store);
+        let store = TableStore::new(table.clone()).with_counter_shards(config.counter_shards);
+        let stores = Stores::from_adapter(Arc::new(store));
+        let mut app = Self::new(config, stores, keys).with_queue(table.clone());
+        app.embedded = Some(table);
         Ok(app)
     }
 
     /// The embedded store, when the app runs on it.
     #[cfg(feature = "sqlite")]
-    pub fn embedded_store(&self) -> Option<&Arc<crate::store::sqlite::SqliteStore>> {
+    pub fn embedded_store(&self) -> Option<&Arc<crate::store::table::sqlite::SqliteTable>> {
         self.embedded.as_ref()
     }
 
     pub fn with_queue(self, queue: Arc<dyn JobQueue>) -> Self {
         Self { queue, ..self }
-    }
-
-    /// Sends the jobs a committed write put in the outbox (see `jobs::dispatch`).
-    pub async fn dispatch(&self, jobs: &[Job]) {
-        crate::jobs::dispatch(&*self.queue, &self.stores, jobs).await;
-    }
-
-    /// Records a security event. Never fails the request: a store error is logged.
-    pub async fn audit(&self, event: crate::domain::AuditEvent) {
-        let keep_until = event.at + self.config.audit_retention.as_millis() as i64;
-        if let Err(error) = self.stores.audit.record_event(&event, keep_until).await {
-            tracing::warn!(error = ?error, action = event.action.as_str(), "audit event not recorded");
-        }
-    }
-
-    /// Counts the user among today's active users (once a day) for the dashboard. Never fails
-    /// the request: a store error is logged.
-    pub async fn count_active(&self, user_id: &str) {
-        let now = crate::clock::now_ms();
-        if let Err(error) = self.stores.metrics.mark_active(user_id, now).await {
-            tracing::warn!(error = ?error, "counting an active user");
-        }
-    }
-
-    /// Builds everything from the environment: config, store adapter, key set.
-    pub async fn from_env() -> Result<Self, BoxError> {
-        let config = Config::from_env()?;
-        if !config.rate_limits.enabled {
-            tracing::warn!("RATE_LIMITS=off: no application-layer rate limit or lockout applies");
-        }
-        let needs_aws = config.store == StoreKind::DynamoDb
-            || (config.auth_keys.is_none() && config.auth_keys_secret_id.is_some());
-        let aws = if needs_aws {
-            Some(aws_sdk_config(&config).await)
-        } else {
-            None
-        };
-        let keys = match (&config.auth_keys, &config.auth_keys_secret_id, &aws) {
-            (Some(json), _, _) => KeyProvider::fixed(KeySet::from_json(json.expose_secret())?),
-            (None, Some(secret_id), Some(aws)) => {
-                KeyProvider::secrets_manager(
-                    aws_sdk_secretsmanager::Client::new(aws),
-                    secret_id.clone(),
-                    config.secrets_cache_ttl,
-                )
-                .await?
-            }
-            #[cfg(feature = "sqlite")]
-            _ if config.store == StoreKind::Sqlite => KeyProvider::fixed(local_key_set(&config)?),
-            _ => {
-                return Err("set AUTH_KEYS_SECRET_ID (or AUTH_KEYS) to the signing-key set".into());
-            }
-        };
-        match (config.store, aws) {
-            #[cfg(feature = "dynamodb")]
-            (StoreKind::DynamoDb, Some(aws)) => {
-                let client = aws_sdk_dynamodb::Client::new(&aws);
-                let store = Arc::new(
-                    crate::store::dynamo::DynamoStore::new(client, config.table_name.clone())
-                        .with_counter_shards(config.counter_shards),
-                );
-                #[cfg(feature = "sqs")]
-                let queue: Arc<dyn JobQueue> = Arc::new(crate::jobs::sqs::SqsQueue::new(
-                    aws_sdk_sqs::Client::new(&aws),
-                    config.email_queue_url.clone(),
-                    config.telegram_queue_url.clone(),
-                ));
-                #[cfg(not(feature = "sqs"))]
-                let queue: Arc<dyn JobQueue> =
-                    Arc::new(NoQueue("this function is built without a queue"));
-                Ok(Self::new(config, Stores::from_adapter(store), keys).with_queue(queue))
-            }
-            #[cfg(feature = "sqlite")]
-            (StoreKind::Sqlite, _) => Self::embedded(config, keys),
-            (store, _) => Err(format!("this build does not include the {store:?} store").into()),
-        }
     }
 
     /// Flushes the embedded store, if any, so it is left as one clean file.
@@ -147,37 +81,71 @@ impl App {
     }
 }
 
-/// The AWS SDK configuration from the environment, with time limits: a dependency that hangs
-/// costs at most two attempts of `aws_attempt_timeout`, well inside the function's timeout.
-pub async fn aws_sdk_config(config: &Config) -> SdkConfig {
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(config.aws_connect_timeout)
-        .read_timeout(config.aws_attempt_timeout)
-        .operation_attempt_timeout(config.aws_attempt_timeout)
-        .operation_timeout(config.aws_attempt_timeout * 2 + config.aws_connect_timeout)
-        .build();
-    aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
-        .load()
-        .await
+/// The parts each lower layer works with.
+impl App {
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions {
+            users: &*self.stores.users,
+            sessions: &*self.stores.sessions,
+            keys: &self.keys,
+            config: &self.config,
+        }
+    }
+
+    pub fn outbox(&self) -> Outbox<'_> {
+        Outbox {
+            store: &*self.stores.outbox,
+            queue: &*self.queue,
+        }
+    }
+
+    pub fn audit_trail(&self) -> AuditTrail<'_> {
+        AuditTrail {
+            log: &*self.stores.audit,
+            retention: self.config.audit_retention,
+        }
+    }
+
+    pub fn limits(&self) -> Limits<'_> {
+        Limits {
+            store: &*self.stores.limits,
+            rules: &self.config.rate_limits,
+        }
+    }
+
+    pub fn logins(&self) -> Logins<'_> {
+        Logins {
+            limits: self.limits(),
+            hasher: &self.hasher,
+            audit: self.audit_trail(),
+        }
+    }
 }
 
-/// Local runs with no key configured keep a generated key set beside the data, so tokens
-/// survive a restart. Never used with DynamoDB.
-#[cfg(feature = "sqlite")]
-fn local_key_set(config: &Config) -> Result<KeySet, BoxError> {
-    let path = config.data_dir.join("auth-keys.json");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return Ok(KeySet::from_json(&text)?);
+/// Shorthands for what most handlers do.
+impl App {
+    /// Sends the jobs a committed write put in the outbox (see `jobs::Outbox`).
+    pub async fn dispatch(&self, jobs: &[Job]) {
+        self.outbox().dispatch(jobs).await;
     }
-    std::fs::create_dir_all(&config.data_dir)?;
-    let keys = KeySet::generate();
-    std::fs::write(&path, keys.to_json())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+
+    /// Records a security event. Never fails the request: a store error is logged.
+    pub async fn audit(&self, event: crate::domain::AuditEvent) {
+        self.audit_trail().record(event).await;
     }
-    Ok(keys)
+
+    /// Counts the user among today's active users (once a day) for the dashboard. Never fails
+    /// the request: a store error is logged.
+    pub async fn count_active(&self, user_id: &str) {
+        let now = crate::clock::now_ms();
+        if let Err(error) = self.stores.metrics.mark_active(user_id, now).await {
+            tracing::warn!(error = ?error, "counting an active user");
+        }
+    }
+}
+
+impl<'a> From<&'a App> for Sessions<'a> {
+    fn from(app: &'a App) -> Self {
+        app.sessions()
+    }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 use ipnet::IpNet;
 use secrecy::SecretString;
 
-use crate::limits::RateLimits;
+mod rate_limits;
+
+pub use rate_limits::{RateLimits, Rule};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {

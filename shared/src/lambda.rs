@@ -1,23 +1,15 @@
-//! The bootstrap every HTTP function's `main` calls: build the app once, then serve
-//! invocations (API Gateway REST and HTTP API / function URL events alike) with the function's
-//! router.
-
-use std::sync::Arc;
+//! An HTTP function as Lambda runs it: invocations (API Gateway REST and HTTP API / function URL
+//! events alike) served by the function's router.
 
 use lambda_http::RequestExt;
 use tower::ServiceBuilder;
 use tower::util::MapRequestLayer;
 
+use crate::http;
 use crate::http::{AppState, Routes};
-use crate::{App, BoxError, http, telemetry};
 
-pub async fn run(routes: Routes) -> Result<(), BoxError> {
-    telemetry::init();
-    let app = Arc::new(App::from_env().await?);
-    lambda_http::run(service(routes, app)).await
-}
-
-/// The function's router as Lambda runs it (what `run` serves; tests feed it events).
+/// The function's router as Lambda runs it (what `app::serve_lambda` serves; tests feed it
+/// events).
 pub fn service(
     routes: Routes,
     app: AppState,

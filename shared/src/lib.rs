@@ -1,6 +1,7 @@
 //! Everything the functions share: domain types, auth, HTTP glue, storage ports and adapters.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod config;

@@ -12,8 +12,10 @@ use crate::auth::KeySet;
 /// turn into a flood of Secrets Manager calls.
 const REFETCH_GAP: Duration = Duration::from_secs(10);
 
+/// Clones share one key set (and one cache of it).
+#[derive(Clone)]
 pub struct KeyProvider {
-    source: Source,
+    source: Arc<Source>,
 }
 
 enum Source {
@@ -31,7 +33,7 @@ enum Source {
 impl KeyProvider {
     pub fn fixed(keys: KeySet) -> Self {
         Self {
-            source: Source::Fixed(Arc::new(keys)),
+            source: Arc::new(Source::Fixed(Arc::new(keys))),
         }
     }
 
@@ -43,13 +45,13 @@ impl KeyProvider {
     ) -> Result<Self, String> {
         let keys = fetch(&client, &secret_id).await?;
         Ok(Self {
-            source: Source::SecretsManager {
+            source: Arc::new(Source::SecretsManager {
                 client,
                 secret_id,
                 ttl,
                 cached: RwLock::new((Arc::new(keys), Instant::now())),
                 refetched_for_kid: std::sync::Mutex::new(None),
-            },
+            }),
         })
     }
 
@@ -66,7 +68,7 @@ impl KeyProvider {
             cached,
             refetched_for_kid,
             ..
-        } = &self.source
+        } = &*self.source
         else {
             return keys;
         };
@@ -85,7 +87,7 @@ impl KeyProvider {
 
     /// The current key set; refetched after the TTL, keeping the old one if the fetch fails.
     pub async fn current(&self) -> Arc<KeySet> {
-        match &self.source {
+        match &*self.source {
             Source::Fixed(keys) => keys.clone(),
             Source::SecretsManager {
                 client,

@@ -15,7 +15,9 @@ use shared::domain::{
     DisplayName, Email, MAX_CONTENT_CHARS, MAX_TAGS, NewPost, Post, PostChanges, PostContent,
     PostStatus, PostTitle, Tag, User,
 };
-use shared::store::dynamo::{DynamoStore, schema};
+use shared::store::entities::TableStore;
+use shared::store::table::dynamodb::{DynamoTable, create_table};
+use shared::store::table::schema;
 use shared::store::{Effects, PostQuery, PostStore, UserStore};
 
 type Item = HashMap<String, AttributeValue>;
@@ -166,8 +168,11 @@ fn now_ms() -> i64 {
 async fn main() {
     let client = Client::new(&aws_config::load_from_env().await);
     let table = format!("costs-{}", uuid::Uuid::new_v4().simple());
-    schema::create_table(&client, &table).await.unwrap();
-    let store = DynamoStore::new(client.clone(), table.clone());
+    create_table(&client, &table).await.unwrap();
+    let store = TableStore::new(std::sync::Arc::new(DynamoTable::new(
+        client.clone(),
+        &table,
+    )));
 
     let author = User::new(
         Email::parse("costs@example.com").unwrap(),

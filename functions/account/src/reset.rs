@@ -12,7 +12,7 @@ use shared::clock::now_ms;
 use shared::domain::{AuditAction, AuditOutcome, Email, FieldErrors, Password};
 use shared::http::{self, ApiError, AppState, Caller, Json, Response};
 use shared::jobs::{Job, MailMessage, SecurityEvent};
-use shared::limits::{count_request, unlock_login, with_quota};
+use shared::limits::with_quota;
 use shared::store::{Effects, StoreError, TokenPurpose};
 
 use crate::invalid_token;
@@ -45,15 +45,10 @@ pub async fn forgot(
         .map_or_else(|| email.trim().to_lowercase(), |e| e.as_str().to_owned());
     let limits = &app.config.rate_limits;
     let rules = (limits.forgot_password_ip, limits.forgot_password_email);
-    let quota = count_request(
-        &app,
-        "forgot-password",
-        rules,
-        caller.ip,
-        &counted,
-        now_ms(),
-    )
-    .await?;
+    let quota = app
+        .limits()
+        .count_request("forgot-password", rules, caller.ip, &counted, now_ms())
+        .await?;
     let outcome = match parsed {
         Some(email) => mail_reset_link(&app, &email).await,
         None => Ok(()),
@@ -163,7 +158,7 @@ pub async fn reset(
             let event = caller.event(AuditAction::PasswordReset, AuditOutcome::Success);
             app.audit(event.by_self(&user.id)).await;
             // The owner proved themselves: a lock on their account ends.
-            if unlock_login(&app, user.email.as_str(), now).await {
+            if app.logins().unlock(user.email.as_str(), now).await {
                 let event = caller.event(AuditAction::Unlock, AuditOutcome::Success);
                 app.audit(event.by_self(&user.id).detail("password_reset"))
                     .await;

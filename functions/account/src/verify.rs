@@ -11,15 +11,14 @@ use shared::auth::{AuthError, Principal, account_link, account_token_hash, issue
 use shared::clock::now_ms;
 use shared::domain::FieldErrors;
 use shared::domain::{AuditAction, AuditOutcome, Email, ProfileChanges, User};
-use shared::http::{self, ApiError, AppState, Caller, Json, Response};
+use shared::http::{
+    self, ApiError, AppState, Caller, Json, Response, retry_lost_races, unless_lost,
+};
 use shared::jobs::{Job, MailMessage, SecurityEvent};
-use shared::limits::{Quota, count_request, with_quota};
+use shared::limits::{Quota, with_quota};
 use shared::store::{AccountToken, Effects, StoreError, TokenPurpose};
 
 use crate::invalid_token;
-
-/// Conflicting writes an address change absorbs by re-reading the user.
-const ATTEMPTS: usize = 3;
 
 /// At most one verification mail a minute per user.
 const RESEND_GAP_MS: i64 = 60_000;
@@ -65,7 +64,7 @@ async fn confirm_change(
     token: &AccountToken,
 ) -> Result<StatusCode, ApiError> {
     let new_email = Email::parse(&token.email).map_err(|_| invalid_token())?;
-    for _ in 0..ATTEMPTS {
+    retry_lost_races(|_| async {
         let user = app
             .stores
             .users
@@ -93,25 +92,25 @@ async fn confirm_change(
             ),
             Job::security(user.email.as_str(), SecurityEvent::EmailChanged, now),
         ]);
-        match app
+        let stored = app
             .stores
             .accounts
             .change_email(token, &user, &next, &effects)
-            .await
-        {
-            Ok(()) => {
-                app.dispatch(&effects.jobs).await;
-                let event = caller.event(AuditAction::EmailChange, AuditOutcome::Success);
-                app.audit(event.by_self(&user.id)).await;
-                return Ok(StatusCode::NO_CONTENT);
-            }
-            // Another write to the user came between: apply the change to the new version.
-            Err(StoreError::Conflict) => continue,
+            .await;
+        // Another write to the user came between (`None`): apply the change to the new version.
+        let written = match stored {
             Err(StoreError::NotFound) => return Err(invalid_token()),
-            Err(e) => return Err(e.into()),
+            other => unless_lost(other)?,
+        };
+        if written.is_none() {
+            return Ok(None);
         }
-    }
-    Err(StoreError::Conflict.into())
+        app.dispatch(&effects.jobs).await;
+        let event = caller.event(AuditAction::EmailChange, AuditOutcome::Success);
+        app.audit(event.by_self(&user.id)).await;
+        Ok(Some(StatusCode::NO_CONTENT))
+    })
+    .await
 }
 
 #[derive(Deserialize)]
@@ -144,15 +143,10 @@ pub async fn resend(
             let Some(email) = errors.parse("email", Some(email), Email::parse) else {
                 return Err(ApiError::Validation(errors.into_vec()));
             };
-            let quota = count_request(
-                &app,
-                "verify-resend",
-                rules,
-                caller.ip,
-                email.as_str(),
-                now_ms(),
-            )
-            .await?;
+            let quota = app
+                .limits()
+                .count_request("verify-resend", rules, caller.ip, email.as_str(), now_ms())
+                .await?;
             let outcome = mail_verification_to(&app, &email).await;
             tokio::time::sleep_until(started + BY_ADDRESS_MIN_LATENCY).await;
             let answer = outcome.and_then(|()| {
@@ -165,8 +159,10 @@ pub async fn resend(
         }
         (Some(principal), None) => {
             let email = principal.user.email.as_str().to_owned();
-            let quota =
-                count_request(&app, "verify-resend", rules, caller.ip, &email, now_ms()).await?;
+            let quota = app
+                .limits()
+                .count_request("verify-resend", rules, caller.ip, &email, now_ms())
+                .await?;
             Ok(with_quota(
                 quota,
                 mail_verification(&app, principal.user).await,

@@ -14,7 +14,7 @@ use shared::domain::{
 };
 use shared::http::{self, ApiError, AppState, Caller, Json, Response};
 use shared::jobs::{Job, LeadNotice, MailMessage, Notice, Work};
-use shared::limits::{count_request, take_shared_budget, with_quota};
+use shared::limits::with_quota;
 use shared::store::Effects;
 
 use crate::phone::parse_phone;
@@ -59,7 +59,10 @@ pub async fn submit(
     let now = now_ms();
     let limits = &app.config.rate_limits;
     let rules = (limits.lead_ip, limits.lead_phone);
-    let quota = count_request(&app, "lead", rules, caller.ip, &phone, now).await?;
+    let quota = app
+        .limits()
+        .count_request("lead", rules, caller.ip, &phone, now)
+        .await?;
     let lead = Lead::new(phone, source, name, message, now);
     Ok(with_quota(quota, store_and_announce(&app, lead, now).await))
 }
@@ -67,7 +70,10 @@ pub async fn submit(
 /// Stores the lead with its notices to the admins, while the shared notice budget lasts.
 async fn store_and_announce(app: &App, lead: Lead, now: i64) -> Result<Response, ApiError> {
     let budget = app.config.rate_limits.lead_notices;
-    let announce = take_shared_budget(app, "lead-notices", budget, now).await;
+    let announce = app
+        .limits()
+        .take_shared_budget("lead-notices", budget, now)
+        .await;
     let jobs = if announce {
         notices(app, &lead, now)
     } else {

@@ -6,11 +6,11 @@ mod password;
 
 use axum::extract::State;
 use serde::Deserialize;
-use shared::auth::{check_verified, start_session};
+use shared::auth::check_verified;
 use shared::clock::now_ms;
 use shared::domain::{AuditAction, AuditOutcome, Email, FieldErrors};
 use shared::http::{ApiError, AppState, Caller, Json, Response, Routes, token_response};
-use shared::limits::{admit_login, with_quota};
+use shared::limits::with_quota;
 
 pub fn routes() -> Routes {
     Routes::new("login")
@@ -50,7 +50,7 @@ async fn login(
     let account = parsed
         .as_ref()
         .map_or_else(|| email.trim().to_lowercase(), |e| e.as_str().to_owned());
-    let attempt = admit_login(&app, &account, caller.ip, now_ms()).await?;
+    let attempt = app.logins().admit(&account, caller.ip, now_ms()).await?;
 
     let user = match &parsed {
         Some(email) => app.stores.users.find_user_by_email(email).await?,
@@ -62,7 +62,7 @@ async fn login(
         (Ok(true), Some(user)) => user,
         (Ok(_), user) => {
             let target = user.as_ref().map(|u| u.id.as_str());
-            attempt.failed(&app, &caller, target).await;
+            attempt.failed(&caller, target).await;
             let detail = if user.is_some() {
                 "wrong_password"
             } else {
@@ -74,16 +74,16 @@ async fn login(
             return Ok(with_quota(attempt.quota(), invalid_credentials()));
         }
         (Err(e), _) => {
-            attempt.succeeded(&app).await;
+            attempt.succeeded().await;
             return Err(e.into());
         }
     };
-    attempt.succeeded(&app).await;
+    attempt.succeeded().await;
     let quota = attempt.quota_after_success();
-    if let Err(unverified) = check_verified(&app, &user) {
+    if let Err(unverified) = check_verified(&app.config, &user) {
         return Ok(with_quota(quota, ApiError::from(unverified)));
     }
-    let tokens = start_session(&app, &user).await?;
+    let tokens = app.sessions().start(&user).await?;
     app.count_active(&user.id).await;
     app.audit(
         caller

@@ -1,11 +1,11 @@
 use axum::extract::State;
 use serde::Deserialize;
-use shared::auth::{Principal, start_session};
+use shared::auth::Principal;
 use shared::clock::now_ms;
 use shared::domain::{AuditAction, AuditOutcome, FieldErrors, Invalid, Password};
 use shared::http::{ApiError, AppState, Caller, Json, Response, token_response};
 use shared::jobs::{Job, MailMessage, SecurityEvent};
-use shared::limits::{verify_current_password, with_quota};
+use shared::limits::with_quota;
 use shared::store::{Effects, StoreError};
 
 #[derive(Deserialize)]
@@ -32,9 +32,10 @@ pub async fn change(
     let (Some(current), Some(new)) = (current, new) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    let (right, quota) =
-        verify_current_password(&app, &caller, &user, &current, AuditAction::PasswordChange)
-            .await?;
+    let (right, quota) = app
+        .logins()
+        .verify_current_password(&caller, &user, &current, AuditAction::PasswordChange)
+        .await?;
     if !right {
         errors.push(
             "currentPassword",
@@ -88,7 +89,7 @@ pub async fn change(
     )
     .await;
     // Every session, this one included, ended above; the caller continues in a new one.
-    let tokens = start_session(&app, &changed).await?;
+    let tokens = app.sessions().start(&changed).await?;
     let response = token_response(axum::http::StatusCode::OK, &changed, tokens)?;
     Ok(with_quota(quota, response))
 }

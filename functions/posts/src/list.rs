@@ -6,12 +6,12 @@ use std::collections::HashMap;
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
-use shared::App;
 use shared::auth::{AuthError, Principal};
 use shared::domain::{Post, PostStatus, PostSummary, PostSummaryView, PostView, Tag};
-use shared::http::{self, ApiError, AppState, Params, PathId, Response, page_body, page_request};
+use shared::http::{self, ApiError, Params, PathId, Response, page_body, page_request};
 use shared::permissions::{may_list_unpublished, may_read_post};
-use shared::store::{Page, PostQuery};
+use shared::secrets::KeyProvider;
+use shared::store::{Page, PostQuery, PostStore, Stores};
 
 fn status_filter(params: &Params) -> Result<Option<PostStatus>, ApiError> {
     params
@@ -46,7 +46,7 @@ fn include_content(params: &Params) -> Result<bool, ApiError> {
 
 /// The listed posts, with bodies if asked for (read in one batch).
 async fn listed<'a>(
-    app: &App,
+    posts: &dyn PostStore,
     summaries: &'a [PostSummary],
     with_content: bool,
     query: &PostQuery,
@@ -59,9 +59,7 @@ async fn listed<'a>(
             .collect());
     }
     let ids: Vec<String> = summaries.iter().map(|s| s.id.clone()).collect();
-    let mut posts: HashMap<String, Post> = app
-        .stores
-        .posts
+    let mut posts: HashMap<String, Post> = posts
         .get_posts(&ids)
         .await?
         .into_iter()
@@ -82,25 +80,24 @@ async fn listed<'a>(
 }
 
 async fn respond(
-    app: &App,
+    posts: &dyn PostStore,
+    keys: &KeyProvider,
     viewer: Option<&Principal>,
     params: &Params,
     query: PostQuery,
     listing: String,
 ) -> Result<Response, ApiError> {
-    let keys = app.keys.current().await;
+    let keys = keys.current().await;
     let page_request = page_request(params, &keys, &listing)?;
     let with_content = include_content(params)?;
-    let page = app
-        .stores
-        .posts
+    let page = posts
         .list_posts(&query, page_request.after.as_ref(), page_request.limit)
         .await?;
     let mut items = Vec::new();
     let mut bytes = 0;
     let mut next = page.next;
     let mut last_kept = None;
-    for (summary, item) in listed(app, &page.items, with_content, &query, viewer).await? {
+    for (summary, item) in listed(posts, &page.items, with_content, &query, viewer).await? {
         let size = serde_json::to_vec(&item)
             .map(|json| json.len())
             .unwrap_or(0);
@@ -120,7 +117,8 @@ async fn respond(
 }
 
 pub async fn feed(
-    State(app): State<AppState>,
+    State(stores): State<Stores>,
+    State(keys): State<KeyProvider>,
     viewer: Option<Principal>,
     params: Params,
 ) -> Result<Response, ApiError> {
@@ -155,17 +153,19 @@ pub async fn feed(
         query.author.as_deref().unwrap_or(""),
         query.tag.as_ref().map(Tag::as_str).unwrap_or("")
     );
-    respond(&app, viewer.as_ref(), &params, query, listing).await
+    let posts = &*stores.posts;
+    respond(posts, &keys, viewer.as_ref(), &params, query, listing).await
 }
 
 /// All of an author's posts for the author and staff; published ones for everyone else.
 pub async fn by_author(
-    State(app): State<AppState>,
+    State(stores): State<Stores>,
+    State(keys): State<KeyProvider>,
     viewer: Option<Principal>,
     PathId(author_id): PathId,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let author = app.stores.users.get_user(&author_id).await?;
+    let author = stores.users.get_user(&author_id).await?;
     if !author.is_some_and(|a| a.is_active()) {
         return Err(ApiError::NotFound);
     }
@@ -184,7 +184,8 @@ pub async fn by_author(
         status.map(PostStatus::as_str).unwrap_or("all")
     );
     respond(
-        &app,
+        &*stores.posts,
+        &keys,
         viewer.as_ref(),
         &params,
         PostQuery::by_author(&author_id, status),

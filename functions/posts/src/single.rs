@@ -4,22 +4,22 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, ETAG};
 use axum::http::{HeaderMap, StatusCode};
-use shared::App;
 use shared::auth::Principal;
 use shared::domain::{Post, PostStatus};
-use shared::http::{self, ApiError, AppState, PathId, Response, etag, not_modified, with_header};
+use shared::http::{self, ApiError, PathId, Response, etag, not_modified, with_header};
 use shared::permissions::may_read_post;
+use shared::store::{PostStore, Stores};
 
 const PUBLIC_CACHE: &str = "public, max-age=60, stale-while-revalidate=300";
 
 /// The post, or 404 when it does not exist, its author was deleted, or the viewer may not see
 /// it (a draft answers 404, never 403, so its existence does not leak).
 pub async fn readable_post(
-    app: &App,
+    posts: &dyn PostStore,
     id: &str,
     viewer: Option<&Principal>,
 ) -> Result<Post, ApiError> {
-    match app.stores.posts.get_post(id).await? {
+    match posts.get_post(id).await? {
         Some(post) if !post.author_deleted && may_read_post(viewer, &post) => Ok(post),
         _ => Err(ApiError::NotFound),
     }
@@ -39,12 +39,12 @@ fn cache_headers(response: Response, post: &Post) -> Response {
 }
 
 pub async fn get(
-    State(app): State<AppState>,
+    State(stores): State<Stores>,
     viewer: Option<Principal>,
     PathId(id): PathId,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let post = readable_post(&app, &id, viewer.as_ref()).await?;
+    let post = readable_post(&*stores.posts, &id, viewer.as_ref()).await?;
     if not_modified(&headers, post.version) {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;

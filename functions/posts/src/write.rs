@@ -11,17 +11,15 @@ use shared::domain::{
     PostTitle, Tag,
 };
 use shared::http::{
-    ApiError, AppState, Caller, Json, PathId, Response, if_match, no_content, with_header,
+    ApiError, AppState, Caller, Json, PathId, Response, if_match, no_content, retry_as,
+    unless_lost, with_header,
 };
 use shared::permissions::{
     may_delete_post, may_edit_post, role_for_post_delete, role_for_post_edit,
 };
-use shared::store::StoreError;
+use shared::store::{StoreError, Stores};
 
 use crate::single::{post_response, readable_post};
-
-/// Conflicting writes a request without `If-Match` absorbs by re-reading, before giving up.
-const ATTEMPTS: usize = 3;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -42,7 +40,7 @@ fn parse_changes(body: PostBody, errors: &mut FieldErrors) -> PostChanges {
 }
 
 pub async fn create(
-    State(app): State<AppState>,
+    State(stores): State<Stores>,
     principal: Principal,
     Json(body): Json<PostBody>,
 ) -> Result<Response, ApiError> {
@@ -62,7 +60,7 @@ pub async fn create(
         tags,
     };
     let post = Post::new(principal.id(), new, now_ms());
-    match app.stores.posts.create_post(&post).await {
+    match stores.posts.create_post(&post).await {
         Ok(()) => {}
         // The author was deleted while this request ran.
         Err(StoreError::NotFound) => return Err(AuthError::SessionEnded.into()),
@@ -77,7 +75,7 @@ pub async fn create(
 }
 
 pub async fn patch(
-    State(app): State<AppState>,
+    State(stores): State<Stores>,
     principal: Principal,
     PathId(id): PathId,
     headers: HeaderMap,
@@ -86,32 +84,21 @@ pub async fn patch(
     let mut errors = FieldErrors::default();
     let changes = parse_changes(body, &mut errors);
     ApiError::check(errors)?;
-    let mut principal = principal;
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            principal = principal.reloaded(&app).await?;
-        }
-        let current = readable_post(&app, &id, Some(&principal)).await?;
+    let (posts, id, headers, changes) = (&*stores.posts, &id, &headers, &changes);
+    retry_as(&*stores.users, principal, |principal| async move {
+        let current = readable_post(posts, id, Some(&principal)).await?;
         if !may_edit_post(&principal, &current) {
             return Err(ApiError::Forbidden);
         }
         // After a lost race: 412 if the post moved past the version asked for.
-        if_match(&headers, current.version)?;
+        if_match(headers, current.version)?;
         let next = current.edited(changes.clone(), now_ms());
         let held = role_for_post_edit(&principal, &current);
-        match app
-            .stores
-            .posts
-            .update_post(&current, &next, held.as_ref())
-            .await
-        {
-            Ok(()) => return post_response(StatusCode::OK, &next),
-            // Another write came between, or the actor's role went: read both again.
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Err(StoreError::Conflict.into())
+        let stored = posts.update_post(&current, &next, held.as_ref());
+        Ok(unless_lost(stored.await)?.map(|()| next))
+    })
+    .await
+    .and_then(|next| post_response(StatusCode::OK, &next))
 }
 
 pub async fn delete(
@@ -121,32 +108,25 @@ pub async fn delete(
     caller: Caller,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let mut principal = principal;
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            principal = principal.reloaded(&app).await?;
-        }
-        let post = readable_post(&app, &id, Some(&principal)).await?;
+    let (app, id, caller, headers) = (&app, &id, &caller, &headers);
+    retry_as(&*app.stores.users, principal, |principal| async move {
+        let post = readable_post(&*app.stores.posts, id, Some(&principal)).await?;
         if !may_delete_post(&principal, &post) {
             return Err(ApiError::Forbidden);
         }
-        if_match(&headers, post.version)?;
+        if_match(headers, post.version)?;
         let held = role_for_post_delete(&principal, &post);
-        match app.stores.posts.delete_post(&post, held.as_ref()).await {
-            Ok(()) => {
-                // Staff removing someone else's post is a moderation act worth a record.
-                if post.author_id != principal.id() {
-                    let event = caller.event(AuditAction::PostDeletion, AuditOutcome::Success);
-                    let detail = format!("author {}", post.author_id);
-                    app.audit(event.actor(principal.id()).target(&post.id).detail(detail))
-                        .await;
-                }
-                return Ok(no_content());
-            }
-            // Another write came between, or the actor's role went: read both again.
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
+        if unless_lost(app.stores.posts.delete_post(&post, held.as_ref()).await)?.is_none() {
+            return Ok(None);
         }
-    }
-    Err(StoreError::Conflict.into())
+        // Staff removing someone else's post is a moderation act worth a record.
+        if post.author_id != principal.id() {
+            let event = caller.event(AuditAction::PostDeletion, AuditOutcome::Success);
+            let detail = format!("author {}", post.author_id);
+            app.audit(event.actor(principal.id()).target(&post.id).detail(detail))
+                .await;
+        }
+        Ok(Some(no_content()))
+    })
+    .await
 }

@@ -2,7 +2,7 @@
 
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use serde::Deserialize;
-use shared::auth::{AuthError, Principal, end_session, refresh};
+use shared::auth::{AuthError, Principal};
 use shared::clock::now_ms;
 use shared::domain::{AuditAction, AuditOutcome, FieldErrors};
 use shared::http::{
@@ -33,7 +33,8 @@ async fn rotate(
     caller: Caller,
     Json(body): Json<RefreshBody>,
 ) -> Result<Response, ApiError> {
-    match refresh(&app, &refresh_token(body)?).await {
+    let presented = refresh_token(body)?;
+    match app.sessions().refresh(&presented, app.outbox()).await {
         Ok((user, tokens)) => token_response(axum::http::StatusCode::OK, &user, tokens),
         Err(AuthError::RefreshTokenReused { user_id }) => {
             let event = caller.event(AuditAction::RefreshTokenReuse, AuditOutcome::Failure);
@@ -77,7 +78,7 @@ async fn logout(
         }
         None => {
             let Json(body) = Json::<RefreshBody>::from_request(req, &app).await?;
-            if let Some(user_id) = end_session(&app, &refresh_token(body)?).await? {
+            if let Some(user_id) = app.sessions().end(&refresh_token(body)?).await? {
                 let event = caller.event(AuditAction::Logout, AuditOutcome::Success);
                 app.audit(event.by_self(&user_id)).await;
             }

@@ -6,12 +6,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::json;
-use shared::auth::{account_link, issue_account_token, start_session};
+use shared::auth::{account_link, issue_account_token};
 use shared::clock::now_ms;
 use shared::domain::{AuditAction, AuditOutcome, DisplayName, Email, FieldErrors, Password, User};
 use shared::http::{self, ApiError, AppState, Caller, Json, Response, Routes, token_response};
 use shared::jobs::{Job, MailMessage, Notice, Work};
-use shared::limits::{count_request, with_quota};
+use shared::limits::with_quota;
 use shared::store::{Effects, TokenPurpose};
 
 pub fn routes() -> Routes {
@@ -44,7 +44,10 @@ async fn register(
     let now = now_ms();
     let limits = &app.config.rate_limits;
     let rules = (limits.register_ip, limits.register_email);
-    let quota = count_request(&app, "register", rules, caller.ip, email.as_str(), now).await?;
+    let quota = app
+        .limits()
+        .count_request("register", rules, caller.ip, email.as_str(), now)
+        .await?;
     let result = create_account(&app, &caller, email, name, password, now).await;
     Ok(with_quota(quota, result))
 }
@@ -98,6 +101,6 @@ async fn create_account(
             }),
         );
     }
-    let tokens = start_session(app, &user).await?;
+    let tokens = app.sessions().start(&user).await?;
     token_response(StatusCode::CREATED, &user, tokens)
 }

@@ -6,9 +6,10 @@ use axum::http::StatusCode;
 use shared::auth::Principal;
 use shared::clock::parse_rfc3339;
 use shared::domain::{AuditAction, AuditEvent};
-use shared::http::{self, ApiError, AppState, Params, Response, page_body, page_request, parse_id};
+use shared::http::{self, ApiError, Params, Response, page_body, page_request, parse_id};
 use shared::permissions::may_read_audit;
-use shared::store::AuditQuery;
+use shared::secrets::KeyProvider;
+use shared::store::{AuditQuery, Stores};
 
 fn id_filter(params: &Params, name: &'static str) -> Result<Option<String>, ApiError> {
     params
@@ -54,7 +55,8 @@ fn parse_query(params: &Params) -> Result<AuditQuery, ApiError> {
 }
 
 pub async fn list(
-    State(app): State<AppState>,
+    State(stores): State<Stores>,
+    State(keys): State<KeyProvider>,
     principal: Principal,
     params: Params,
 ) -> Result<Response, ApiError> {
@@ -69,10 +71,9 @@ pub async fn list(
         query.action.map_or("", AuditAction::as_str),
         query.since.map(|s| s.to_string()).unwrap_or_default(),
     );
-    let keys = app.keys.current().await;
+    let keys = keys.current().await;
     let page_request = page_request(&params, &keys, &listing)?;
-    let page = app
-        .stores
+    let page = stores
         .audit
         .list_events(&query, page_request.after.as_ref(), page_request.limit)
         .await?;

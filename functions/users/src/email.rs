@@ -12,7 +12,7 @@ use shared::clock::now_ms;
 use shared::domain::{AuditAction, Email, FieldErrors, Invalid};
 use shared::http::{ApiError, AppState, Caller, Json, Response};
 use shared::jobs::{Job, MailMessage};
-use shared::limits::{count_request, verify_current_password, with_quota};
+use shared::limits::with_quota;
 use shared::store::{Effects, StoreError, TokenPurpose};
 
 #[derive(Deserialize)]
@@ -35,8 +35,10 @@ pub async fn request_change(
     let (Some(email), Some(password)) = (email, password) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    let (right, quota) =
-        verify_current_password(&app, &caller, &user, &password, AuditAction::EmailChange).await?;
+    let (right, quota) = app
+        .logins()
+        .verify_current_password(&caller, &user, &password, AuditAction::EmailChange)
+        .await?;
     if !right {
         errors.push(
             "password",
@@ -49,8 +51,10 @@ pub async fn request_change(
     let limits = &app.config.rate_limits;
     let rules = (limits.register_ip, limits.register_email);
     let now = now_ms();
-    let counted =
-        count_request(&app, "email-change", rules, caller.ip, email.as_str(), now).await?;
+    let counted = app
+        .limits()
+        .count_request("email-change", rules, caller.ip, email.as_str(), now)
+        .await?;
     Ok(with_quota(
         counted.or(quota),
         mail_link(&app, &user, &email).await,

@@ -4,12 +4,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use shared::auth::Principal;
 use shared::domain::{Role, User};
-use shared::http::{self, ApiError, AppState, Params, Response, page_body, page_request};
+use shared::http::{self, ApiError, Params, Response, page_body, page_request};
 use shared::permissions::may_list_users;
-use shared::store::UserQuery;
+use shared::secrets::KeyProvider;
+use shared::store::{Stores, UserQuery};
 
 pub async fn list(
-    State(app): State<AppState>,
+    State(stores): State<Stores>,
+    State(keys): State<KeyProvider>,
     principal: Principal,
     params: Params,
 ) -> Result<Response, ApiError> {
@@ -36,10 +38,9 @@ pub async fn list(
         role.map(Role::as_str).unwrap_or(""),
         prefix.as_deref().unwrap_or("")
     );
-    let keys = app.keys.current().await;
+    let keys = keys.current().await;
     let page_request = page_request(&params, &keys, &listing)?;
-    let page = app
-        .stores
+    let page = stores
         .users
         .list_users(
             &UserQuery { role, prefix },

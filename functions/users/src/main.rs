@@ -1,4 +1,4 @@
 #[tokio::main]
 async fn main() -> Result<(), shared::BoxError> {
-    shared::lambda::run(users::routes()).await
+    shared::app::serve_lambda(users::routes()).await
 }

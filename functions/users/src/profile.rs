@@ -11,15 +11,13 @@ use shared::domain::{
     AuditAction, AuditOutcome, DisplayName, Email, FieldErrors, Invalid, ProfileChanges, Role, User,
 };
 use shared::http::{
-    self, ApiError, AppState, Caller, Json, Params, PathId, Response, etag, if_match, with_header,
+    self, ApiError, AppState, Caller, Json, Params, PathId, Response, etag, if_match, retry_as,
+    unless_lost, with_header,
 };
 use shared::jobs::{Job, MailMessage, SecurityEvent, Work, begin_account_cleanup};
-use shared::limits::{Quota, verify_current_password, with_quota};
+use shared::limits::{Quota, with_quota};
 use shared::permissions::{may_delete_user, may_edit_user, may_view_user, role_for_user_write};
-use shared::store::{Effects, StoreError};
-
-/// Conflicting writes a request without `If-Match` absorbs by re-reading, before giving up.
-const ATTEMPTS: usize = 3;
+use shared::store::Effects;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -100,52 +98,43 @@ pub async fn patch(
                 .into(),
         });
     }
-    let changes = parse_patch(body)?;
-    let mut principal = principal;
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            // A write came between: the caller's own role may have changed too (a demotion
-            // racing this edit), so their permission is checked again on what is stored now.
-            principal = principal.reloaded(&app).await?;
-            if !may_edit_user(&principal, &id, changes.role.is_some()) {
-                return Err(ApiError::Forbidden);
-            }
+    let changes = &parse_patch(body)?;
+    let (app, id, caller, headers) = (&app, &id, &caller, &headers);
+    retry_as(&*app.stores.users, principal, |mut principal| async move {
+        // Checked on every attempt: a lost race may have been the caller's own demotion.
+        if !may_edit_user(&principal, id, changes.role.is_some()) {
+            return Err(ApiError::Forbidden);
         }
-        let current = visible_user(&app, &principal, &id).await?;
+        let current = visible_user(app, &principal, id).await?;
         // Editing yourself: the permission comes from the same read the write is conditioned
         // on, so a demotion that commits first makes this write fail, not undo it.
         if current.id == principal.id() {
             principal.user = current.clone();
-            if !may_edit_user(&principal, &id, changes.role.is_some()) {
+            if !may_edit_user(&principal, id, changes.role.is_some()) {
                 return Err(ApiError::Forbidden);
             }
         }
-        let expected = if_match(&headers, current.version)?;
+        // After a lost race: 412 if the user moved past the version asked for; without
+        // `If-Match` the edit applies to whatever came between (a role change, a logout).
+        if_match(headers, current.version)?;
         let next = current.with_profile(changes.clone(), now_ms());
         // Changing someone else takes admin rights: the write holds only while they last.
         let held = role_for_user_write(&principal, &current.id);
         let effects = Effects::jobs(address_change_notices(&current, &next));
-        match app
+        let stored = app
             .stores
             .users
             .update_profile(&current, &next, held.as_ref(), &effects)
-            .await
-        {
-            Ok(()) => {
-                app.dispatch(&effects.jobs).await;
-                audit_profile_change(&app, &caller, principal.id(), &current, &next).await;
-                return profile_response(&next);
-            }
-            Err(StoreError::Conflict) if expected.is_some() => {
-                return Err(ApiError::PreconditionFailed);
-            }
-            // Someone else wrote the user meanwhile (a logout everywhere, a role change):
-            // the edit did not ask for a version, so apply it to the new one.
-            Err(StoreError::Conflict) => continue,
-            Err(e) => return Err(e.into()),
+            .await;
+        if unless_lost(stored)?.is_none() {
+            return Ok(None);
         }
-    }
-    Err(StoreError::Conflict.into())
+        app.dispatch(&effects.jobs).await;
+        audit_profile_change(app, caller, principal.id(), &current, &next).await;
+        Ok(Some(next))
+    })
+    .await
+    .and_then(|next| profile_response(&next))
 }
 
 /// An address set by an admin: the old address and the admins are told, as when the user
@@ -229,7 +218,9 @@ async fn confirm_password(
     let Some(password) = errors.required("password", password) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    verify_current_password(app, caller, user, &password, AuditAction::UserDeletion).await
+    app.logins()
+        .verify_current_password(caller, user, &password, AuditAction::UserDeletion)
+        .await
 }
 
 fn wrong_password() -> ApiError {
@@ -243,7 +234,7 @@ fn wrong_password() -> ApiError {
 
 async fn delete_account(
     app: &App,
-    mut principal: Principal,
+    principal: Principal,
     id: &str,
     caller: &Caller,
     headers: &HeaderMap,
@@ -252,14 +243,11 @@ async fn delete_account(
     // password change, reset or "log out everywhere" since then stops it, however long the
     // request took to arrive.
     let own = principal.id() == id;
-    let checked = principal.user.clone();
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            // The lost race may have been the actor's own demotion or ended session.
-            principal = principal.reloaded(app).await?;
-            if !may_delete_user(&principal, id, true) {
-                return Err(ApiError::Forbidden);
-            }
+    let checked = &principal.user.clone();
+    let deleting = retry_as(&*app.stores.users, principal, |principal| async move {
+        // Checked on every attempt: the lost race may have been the actor's own demotion.
+        if !may_delete_user(&principal, id, true) {
+            return Err(ApiError::Forbidden);
         }
         let user = stored_user(app, id).await?;
         if own
@@ -268,56 +256,48 @@ async fn delete_account(
         {
             return Err(AuthError::SessionEnded.into());
         }
-        let deleting = user.is_active();
-        if deleting {
-            // Your own deletion is conditioned on the version just checked, so nothing that
-            // commits after this read (a password change) can be overtaken.
-            let expected = if_match(headers, user.version)?.or(own.then_some(user.version));
-            let now = now_ms();
-            let effects = Effects::jobs(vec![
-                Job::new(
-                    Work::AccountCleanup {
-                        user_id: user.id.clone(),
-                    },
-                    now,
-                ),
-                Job::email(
-                    user.email.as_str(),
-                    user.name.as_str(),
-                    MailMessage::AccountDeleted,
-                    now,
-                ),
-                Job::security(user.email.as_str(), SecurityEvent::AccountDeleted, now),
-            ]);
-            let held = role_for_user_write(&principal, id);
-            match app
-                .stores
-                .users
-                .delete_user(&user, expected, now, &effects, held.as_ref())
-                .await
-            {
-                Ok(_) => {
-                    app.dispatch(&effects.jobs).await;
-                    let by = if principal.id() == id {
-                        "self"
-                    } else {
-                        "admin"
-                    };
-                    let event = caller.event(AuditAction::UserDeletion, AuditOutcome::Success);
-                    app.audit(event.actor(principal.id()).target(id).detail(by))
-                        .await;
-                }
-                // Another write came between, or the actor's role went: read both again
-                // (412 then if the user moved past the version asked for).
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e.into()),
-            }
+        if !user.is_active() {
+            return Ok(Some(false));
         }
-        // One page of the posts at most; the clean-up job hides the rest.
-        begin_account_cleanup(&app.stores, id, deleting, now_ms()).await?;
-        return Ok(StatusCode::NO_CONTENT);
-    }
-    Err(StoreError::Conflict.into())
+        // Your own deletion is conditioned on the version just checked, so nothing that
+        // commits after this read (a password change) can be overtaken.
+        let expected = if_match(headers, user.version)?.or(own.then_some(user.version));
+        let now = now_ms();
+        let effects = Effects::jobs(vec![
+            Job::new(
+                Work::AccountCleanup {
+                    user_id: user.id.clone(),
+                },
+                now,
+            ),
+            Job::email(
+                user.email.as_str(),
+                user.name.as_str(),
+                MailMessage::AccountDeleted,
+                now,
+            ),
+            Job::security(user.email.as_str(), SecurityEvent::AccountDeleted, now),
+        ]);
+        let held = role_for_user_write(&principal, id);
+        let stored = app
+            .stores
+            .users
+            .delete_user(&user, expected, now, &effects, held.as_ref())
+            .await;
+        if unless_lost(stored)?.is_none() {
+            return Ok(None);
+        }
+        app.dispatch(&effects.jobs).await;
+        let by = if own { "self" } else { "admin" };
+        let event = caller.event(AuditAction::UserDeletion, AuditOutcome::Success);
+        app.audit(event.actor(principal.id()).target(id).detail(by))
+            .await;
+        Ok(Some(true))
+    })
+    .await?;
+    // One page of the posts at most; the clean-up job hides the rest.
+    begin_account_cleanup(&app.stores, id, deleting, now_ms()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Role and address changes made through a profile edit go to the audit log.

@@ -17,6 +17,6 @@ pub use account_tokens::{
 pub use error::AuthError;
 pub use keys::KeySet;
 pub use password_hash::PasswordHasher;
-pub use principal::{Principal, authenticate};
+pub use principal::Principal;
 pub use refresh_token::RefreshToken;
-pub use sessions::{IssuedTokens, check_verified, end_session, refresh, start_session};
+pub use sessions::{IssuedTokens, Sessions, check_verified, start_session};

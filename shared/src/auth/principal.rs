@@ -1,10 +1,10 @@
 //! Who is calling: a verified access token whose session and user are still live.
 
 use super::access_token::token_kid;
-use super::sessions::live_session;
+use super::sessions::Sessions;
 use super::{AuthError, verify_access_token};
-use crate::App;
 use crate::domain::{Role, User};
+use crate::store::UserStore;
 
 #[derive(Debug, Clone)]
 pub struct Principal {
@@ -27,10 +27,8 @@ impl Principal {
     /// The caller as stored now: a write that lost a race may have lost it to the caller's own
     /// demotion, deletion or ended session. `SessionEnded` if the user is gone or the session
     /// generation moved.
-    pub async fn reloaded(mut self, app: &App) -> Result<Self, AuthError> {
-        let user = app
-            .stores
-            .users
+    pub async fn reloaded(mut self, users: &dyn UserStore) -> Result<Self, AuthError> {
+        let user = users
             .get_user(self.id())
             .await?
             .filter(|user| {
@@ -42,19 +40,23 @@ impl Principal {
     }
 }
 
-/// Verifies the access token, then reads the user and session (two concurrent key lookups) so
-/// logout, role changes and deletions take effect at once rather than when the token expires.
-pub async fn authenticate(app: &App, access_token: &str) -> Result<Principal, AuthError> {
-    let keys = match token_kid(access_token) {
-        Some(kid) => app.keys.with_kid(&kid).await,
-        None => app.keys.current().await,
-    };
-    let claims = verify_access_token(&keys, &app.config, access_token)?;
-    let (user, _) = live_session(app, &claims.sub, &claims.sid)
-        .await?
-        .ok_or(AuthError::SessionEnded)?;
-    Ok(Principal {
-        user,
-        session_id: claims.sid,
-    })
+impl Sessions<'_> {
+    /// Verifies the access token, then reads the user and session (two concurrent key lookups)
+    /// so logout, role changes and deletions take effect at once rather than when the token
+    /// expires.
+    pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
+        let keys = match token_kid(access_token) {
+            Some(kid) => self.keys.with_kid(&kid).await,
+            None => self.keys.current().await,
+        };
+        let claims = verify_access_token(&keys, self.config, access_token)?;
+        let (user, _) = self
+            .live_session(&claims.sub, &claims.sid)
+            .await?
+            .ok_or(AuthError::SessionEnded)?;
+        Ok(Principal {
+            user,
+            session_id: claims.sid,
+        })
+    }
 }

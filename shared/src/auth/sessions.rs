@@ -3,11 +3,22 @@
 //! again after the grace window revokes the whole family.
 
 use super::{AuthError, KeySet, RefreshToken, issue_access_token};
-use crate::App;
 use crate::clock::now_ms;
+use crate::config::Config;
 use crate::domain::User;
-use crate::jobs::{Job, MailMessage, SecurityEvent};
-use crate::store::{RefreshRecord, Session, StoreError};
+use crate::jobs::{Job, MailMessage, Outbox, SecurityEvent};
+use crate::secrets::KeyProvider;
+use crate::store::{RefreshRecord, Session, SessionStore, StoreError, UserStore};
+
+/// What sessions are kept with: the users they belong to, the sessions and refresh tokens, the
+/// keys that sign their tokens, and the token settings (`config`).
+#[derive(Clone, Copy)]
+pub struct Sessions<'a> {
+    pub users: &'a dyn UserStore,
+    pub sessions: &'a dyn SessionStore,
+    pub keys: &'a KeyProvider,
+    pub config: &'a Config,
+}
 
 /// A new access token and the refresh token that continues the session.
 #[derive(Debug)]
@@ -18,209 +29,234 @@ pub struct IssuedTokens {
     pub expires_in: u64,
 }
 
-fn issue(
-    app: &App,
-    keys: &KeySet,
-    user: &User,
-    session_id: &str,
-    refresh: &RefreshToken,
-    now: i64,
-) -> Result<IssuedTokens, AuthError> {
-    Ok(IssuedTokens {
-        access_token: issue_access_token(
-            keys,
-            &app.config,
-            &user.id,
-            user.role,
-            session_id,
-            now / 1000,
-        )?,
-        refresh_token: refresh.expose(),
-        expires_in: app.config.access_token_ttl.as_secs(),
-    })
-}
-
-/// Starts a new session (token family) for a user who just proved who they are. The session
-/// belongs to the user's current session generation: ending all sessions bumps it.
-pub async fn start_session(app: &App, user: &User) -> Result<IssuedTokens, AuthError> {
-    let now = now_ms();
-    let keys = app.keys.current().await;
-    let token = RefreshToken::generate();
-    let expires_at = now + app.config.refresh_token_ttl.as_millis() as i64;
-    let session = Session {
-        id: uuid::Uuid::new_v4().to_string(),
-        user_id: user.id.clone(),
-        generation: user.session_generation,
-        created_at: now,
-        expires_at,
-        revoked_at: None,
-    };
-    let record = RefreshRecord {
-        hash: token.hash(),
-        user_id: user.id.clone(),
-        session_id: session.id.clone(),
-        created_at: now,
-        expires_at,
-        spent_at: None,
-        successor: None,
-    };
-    app.stores
-        .sessions
-        .create_session(&session, &record)
-        .await?;
-    issue(app, &keys, user, &session.id, &token, now)
-}
-
-/// The user and session, if the session is still usable: not revoked, not expired, started in
-/// the user's current session generation, and the user not deleted. No clocks are compared, so
-/// instances whose clocks disagree agree on this.
-pub(crate) async fn live_session(
-    app: &App,
-    user_id: &str,
-    session_id: &str,
-) -> Result<Option<(User, Session)>, AuthError> {
-    let (user, session) = tokio::join!(
-        app.stores.users.get_user(user_id),
-        app.stores.sessions.get_session(user_id, session_id),
-    );
-    let (Some(user), Some(session)) = (user?, session?) else {
-        return Ok(None);
-    };
-    let live = user.is_active()
-        && session.revoked_at.is_none()
-        && session.generation == user.session_generation;
-    if !live {
-        return Ok(None);
-    }
-    check_verified(app, &user)?;
-    Ok(Some((user, session)))
-}
-
 /// With `REQUIRE_EMAIL_VERIFICATION`, an account whose address is not verified holds no working
 /// session: sign-in, refresh and every authenticated request refuse it.
-pub fn check_verified(app: &App, user: &User) -> Result<(), AuthError> {
-    if app.config.require_email_verification && !user.email_verified {
+pub fn check_verified(config: &Config, user: &User) -> Result<(), AuthError> {
+    if config.require_email_verification && !user.email_verified {
         return Err(AuthError::EmailNotVerified);
     }
     Ok(())
 }
 
-/// Spends `presented` and returns new tokens in the same family.
-pub async fn refresh(app: &App, presented: &str) -> Result<(User, IssuedTokens), AuthError> {
-    let token = RefreshToken::parse(presented).ok_or(AuthError::InvalidRefreshToken)?;
-    let keys = app.keys.current().await;
-    let hash = token.hash();
-    let kid = keys.active().0.to_owned();
-    let grace_ms = app.config.refresh_grace.as_millis() as i64;
-
-    // A lost race re-reads the token and lands in the grace branch.
-    for attempt in 0..3u32 {
-        let now = now_ms();
-        let record = app
-            .stores
-            .sessions
-            .find_refresh_token(&hash)
-            .await?
-            .ok_or(AuthError::InvalidRefreshToken)?;
-        let (user, session) = live_session(app, &record.user_id, &record.session_id)
-            .await?
-            .ok_or(AuthError::InvalidRefreshToken)?;
-        let successor = match record.spent_at {
-            None => {
-                let successor = token.successor(&keys.rotation_key());
-                let next = RefreshRecord {
-                    hash: successor.hash(),
-                    user_id: user.id.clone(),
-                    session_id: session.id.clone(),
-                    created_at: now,
-                    expires_at: now + app.config.refresh_token_ttl.as_millis() as i64,
-                    spent_at: None,
-                    successor: None,
-                };
-                match app
-                    .stores
-                    .sessions
-                    .rotate_refresh_token(&hash, now, &next, &kid)
-                    .await
-                {
-                    Ok(()) => successor,
-                    Err(StoreError::Conflict) => {
-                        let pause = 10 * (1 << attempt);
-                        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-                        continue;
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            // A concurrent refresh (two tabs, a retry): hand out the same successor, as long as
-            // that successor is still the family's head. Once it was itself spent, replaying an
-            // older token is reuse, however recent: grace never walks a thief down the chain.
-            Some(spent_at) if now - spent_at < grace_ms => {
-                match handed_out(app, &keys, &token, &record).await {
-                    Some(successor) if successor_is_head(app, &successor).await? => successor,
-                    Some(_) => return Err(reused(app, &user, &session.id, now).await?),
-                    // Its key left the set: it cannot be handed out again, and a retry is no
-                    // theft either.
-                    None => return Err(AuthError::InvalidRefreshToken),
-                }
-            }
-            Some(_) => return Err(reused(app, &user, &session.id, now).await?),
-        };
-        let tokens = issue(app, &keys, &user, &session.id, &successor, now)?;
-        return Ok((user, tokens));
-    }
-    Err(AuthError::InvalidRefreshToken)
-}
-
-/// The successor `token` was spent for, derived again with the key recorded then (refetching
-/// the key set once if this instance has not seen that key yet), never recomputed with whatever
-/// key is active here; `None` if that key is no longer in the set.
-async fn handed_out(
-    app: &App,
-    keys: &KeySet,
-    token: &RefreshToken,
-    record: &RefreshRecord,
-) -> Option<RefreshToken> {
-    let Some(spent_for) = &record.successor else {
-        // Spent before successors were recorded.
-        return Some(token.successor(&keys.rotation_key()));
-    };
-    let keys = app.keys.with_kid(&spent_for.kid).await;
-    let successor = token.successor(&keys.rotation_key_of(&spent_for.kid)?);
-    (successor.hash() == spent_for.hash).then_some(successor)
-}
-
-/// A spent token presented again: the session is revoked and its owner and the admins told.
-async fn reused(
-    app: &App,
+/// `Sessions::start`, given anything that hands out the sessions (the app does).
+pub async fn start_session<'a>(
+    sessions: impl Into<Sessions<'a>>,
     user: &User,
-    session_id: &str,
-    now: i64,
-) -> Result<AuthError, AuthError> {
-    app.stores
-        .sessions
-        .revoke_session(&user.id, session_id, now)
-        .await?;
-    tracing::warn!(user_id = %user.id, session_id = %session_id, "refresh token reused; session revoked");
-    notify_reuse(app, user, now).await;
-    Ok(AuthError::RefreshTokenReused {
-        user_id: user.id.clone(),
-    })
+) -> Result<IssuedTokens, AuthError> {
+    sessions.into().start(user).await
 }
 
-/// Whether `successor` exists and is unspent: the newest token of its family.
-async fn successor_is_head(app: &App, successor: &RefreshToken) -> Result<bool, AuthError> {
-    let record = app
-        .stores
-        .sessions
-        .find_refresh_token(&successor.hash())
-        .await?;
-    Ok(record.is_some_and(|r| r.spent_at.is_none()))
+impl Sessions<'_> {
+    fn issue(
+        &self,
+        keys: &KeySet,
+        user: &User,
+        session_id: &str,
+        refresh: &RefreshToken,
+        now: i64,
+    ) -> Result<IssuedTokens, AuthError> {
+        Ok(IssuedTokens {
+            access_token: issue_access_token(
+                keys,
+                self.config,
+                &user.id,
+                user.role,
+                session_id,
+                now / 1000,
+            )?,
+            refresh_token: refresh.expose(),
+            expires_in: self.config.access_token_ttl.as_secs(),
+        })
+    }
+
+    /// Starts a new session (token family) for a user who just proved who they are. The session
+    /// belongs to the user's current session generation: ending all sessions bumps it.
+    pub async fn start(&self, user: &User) -> Result<IssuedTokens, AuthError> {
+        let now = now_ms();
+        let keys = self.keys.current().await;
+        let token = RefreshToken::generate();
+        let expires_at = now + self.config.refresh_token_ttl.as_millis() as i64;
+        let session = Session {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_id: user.id.clone(),
+            generation: user.session_generation,
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+        };
+        let record = RefreshRecord {
+            hash: token.hash(),
+            user_id: user.id.clone(),
+            session_id: session.id.clone(),
+            created_at: now,
+            expires_at,
+            spent_at: None,
+            successor: None,
+        };
+        self.sessions.create_session(&session, &record).await?;
+        self.issue(&keys, user, &session.id, &token, now)
+    }
+
+    /// The user and session, if the session is still usable: not revoked, not expired, started
+    /// in the user's current session generation, and the user not deleted. No clocks are
+    /// compared, so instances whose clocks disagree agree on this.
+    pub(crate) async fn live_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<Option<(User, Session)>, AuthError> {
+        let (user, session) = tokio::join!(
+            self.users.get_user(user_id),
+            self.sessions.get_session(user_id, session_id),
+        );
+        let (Some(user), Some(session)) = (user?, session?) else {
+            return Ok(None);
+        };
+        let live = user.is_active()
+            && session.revoked_at.is_none()
+            && session.generation == user.session_generation;
+        if !live {
+            return Ok(None);
+        }
+        check_verified(self.config, &user)?;
+        Ok(Some((user, session)))
+    }
+
+    /// Spends `presented` and returns new tokens in the same family. A spent token presented
+    /// again revokes the session, and its owner and the admins are told through `notices`.
+    pub async fn refresh(
+        &self,
+        presented: &str,
+        notices: Outbox<'_>,
+    ) -> Result<(User, IssuedTokens), AuthError> {
+        let token = RefreshToken::parse(presented).ok_or(AuthError::InvalidRefreshToken)?;
+        let keys = self.keys.current().await;
+        let hash = token.hash();
+        let kid = keys.active().0.to_owned();
+        let grace_ms = self.config.refresh_grace.as_millis() as i64;
+
+        // A lost race re-reads the token and lands in the grace branch.
+        for attempt in 0..3u32 {
+            let now = now_ms();
+            let record = self
+                .sessions
+                .find_refresh_token(&hash)
+                .await?
+                .ok_or(AuthError::InvalidRefreshToken)?;
+            let (user, session) = self
+                .live_session(&record.user_id, &record.session_id)
+                .await?
+                .ok_or(AuthError::InvalidRefreshToken)?;
+            let successor = match record.spent_at {
+                None => {
+                    let successor = token.successor(&keys.rotation_key());
+                    let next = RefreshRecord {
+                        hash: successor.hash(),
+                        user_id: user.id.clone(),
+                        session_id: session.id.clone(),
+                        created_at: now,
+                        expires_at: now + self.config.refresh_token_ttl.as_millis() as i64,
+                        spent_at: None,
+                        successor: None,
+                    };
+                    match self
+                        .sessions
+                        .rotate_refresh_token(&hash, now, &next, &kid)
+                        .await
+                    {
+                        Ok(()) => successor,
+                        Err(StoreError::Conflict) => {
+                            let pause = 10 * (1 << attempt);
+                            tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                            continue;
+                        }
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                // A concurrent refresh (two tabs, a retry): hand out the same successor, as long
+                // as that successor is still the family's head. Once it was itself spent,
+                // replaying an older token is reuse, however recent: grace never walks a thief
+                // down the chain.
+                Some(spent_at) if now - spent_at < grace_ms => {
+                    match self.handed_out(&keys, &token, &record).await {
+                        Some(successor) if self.successor_is_head(&successor).await? => successor,
+                        Some(_) => {
+                            return Err(self.reused(&user, &session.id, now, notices).await?);
+                        }
+                        // Its key left the set: it cannot be handed out again, and a retry is no
+                        // theft either.
+                        None => return Err(AuthError::InvalidRefreshToken),
+                    }
+                }
+                Some(_) => return Err(self.reused(&user, &session.id, now, notices).await?),
+            };
+            let tokens = self.issue(&keys, &user, &session.id, &successor, now)?;
+            return Ok((user, tokens));
+        }
+        Err(AuthError::InvalidRefreshToken)
+    }
+
+    /// The successor `token` was spent for, derived again with the key recorded then
+    /// (refetching the key set once if this instance has not seen that key yet), never
+    /// recomputed with whatever key is active here; `None` if that key is no longer in the set.
+    async fn handed_out(
+        &self,
+        keys: &KeySet,
+        token: &RefreshToken,
+        record: &RefreshRecord,
+    ) -> Option<RefreshToken> {
+        let Some(spent_for) = &record.successor else {
+            // Spent before successors were recorded.
+            return Some(token.successor(&keys.rotation_key()));
+        };
+        let keys = self.keys.with_kid(&spent_for.kid).await;
+        let successor = token.successor(&keys.rotation_key_of(&spent_for.kid)?);
+        (successor.hash() == spent_for.hash).then_some(successor)
+    }
+
+    /// A spent token presented again: the session is revoked and its owner and the admins told.
+    async fn reused(
+        &self,
+        user: &User,
+        session_id: &str,
+        now: i64,
+        notices: Outbox<'_>,
+    ) -> Result<AuthError, AuthError> {
+        self.sessions
+            .revoke_session(&user.id, session_id, now)
+            .await?;
+        tracing::warn!(user_id = %user.id, session_id = %session_id, "refresh token reused; session revoked");
+        notify_reuse(notices, user, now).await;
+        Ok(AuthError::RefreshTokenReused {
+            user_id: user.id.clone(),
+        })
+    }
+
+    /// Whether `successor` exists and is unspent: the newest token of its family.
+    async fn successor_is_head(&self, successor: &RefreshToken) -> Result<bool, AuthError> {
+        let record = self.sessions.find_refresh_token(&successor.hash()).await?;
+        Ok(record.is_some_and(|r| r.spent_at.is_none()))
+    }
+
+    /// Revokes the family `presented` belongs to, returning its user. Unknown tokens are
+    /// already logged out.
+    pub async fn end(&self, presented: &str) -> Result<Option<String>, AuthError> {
+        let Some(token) = RefreshToken::parse(presented) else {
+            return Ok(None);
+        };
+        if let Some(record) = self.sessions.find_refresh_token(&token.hash()).await? {
+            self.sessions
+                .revoke_session(&record.user_id, &record.session_id, now_ms())
+                .await?;
+            return Ok(Some(record.user_id));
+        }
+        Ok(None)
+    }
 }
 
 /// Tells the user and the admins that a session was revoked for reuse. Best effort: if this
 /// write fails, the next replay of the same token tells them again.
-async fn notify_reuse(app: &App, user: &User, now: i64) {
+async fn notify_reuse(notices: Outbox<'_>, user: &User, now: i64) {
     let jobs = vec![
         Job::email(
             user.email.as_str(),
@@ -230,29 +266,8 @@ async fn notify_reuse(app: &App, user: &User, now: i64) {
         ),
         Job::security(user.email.as_str(), SecurityEvent::RefreshTokenReused, now),
     ];
-    match app.stores.outbox.add_to_outbox(&jobs).await {
-        Ok(()) => app.dispatch(&jobs).await,
+    match notices.store.add_to_outbox(&jobs).await {
+        Ok(()) => notices.dispatch(&jobs).await,
         Err(error) => tracing::warn!(error = ?error, "reuse notice not written"),
     }
-}
-
-/// Revokes the family `presented` belongs to, returning its user. Unknown tokens are already
-/// logged out.
-pub async fn end_session(app: &App, presented: &str) -> Result<Option<String>, AuthError> {
-    let Some(token) = RefreshToken::parse(presented) else {
-        return Ok(None);
-    };
-    if let Some(record) = app
-        .stores
-        .sessions
-        .find_refresh_token(&token.hash())
-        .await?
-    {
-        app.stores
-            .sessions
-            .revoke_session(&record.user_id, &record.session_id, now_ms())
-            .await?;
-        return Ok(Some(record.user_id));
-    }
-    Ok(None)
 }

@@ -13,7 +13,7 @@ use http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::{ApiError, AppState};
-use crate::auth::{AuthError, Principal, authenticate};
+use crate::auth::{AuthError, Principal};
 use crate::domain::FieldError;
 
 /// A JSON body: 415 for another content type, 413 over the limit, 400 for broken JSON, 422 for
@@ -154,7 +154,7 @@ impl FromRequestParts<AppState> for Principal {
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
         let token = bearer_token(&parts.headers).ok_or(AuthError::MissingToken)?;
-        Ok(authenticate(app, token).await?)
+        Ok(app.sessions().authenticate(token).await?)
     }
 }
 

@@ -5,13 +5,30 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::FromRef;
 use axum::handler::Handler;
 use axum::routing::{MethodFilter, on};
 use http::{Method, StatusCode};
 
 use crate::App;
+use crate::secrets::KeyProvider;
+use crate::store::Stores;
 
 pub type AppState = Arc<App>;
+
+/// A handler that needs only the stores takes `State<Stores>`.
+impl FromRef<AppState> for Stores {
+    fn from_ref(app: &AppState) -> Self {
+        app.stores.clone()
+    }
+}
+
+/// A handler that signs or checks cursors takes `State<KeyProvider>`.
+impl FromRef<AppState> for KeyProvider {
+    fn from_ref(app: &AppState) -> Self {
+        app.keys.clone()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RouteSpec {

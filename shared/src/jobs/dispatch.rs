@@ -4,23 +4,33 @@ use std::time::{Duration, Instant};
 
 use super::{Job, JobQueue, Work};
 use crate::BoxError;
-use crate::store::{DeadOutboxRow, OutboxRow, StoreError, Stores};
+use crate::store::{DeadOutboxRow, OutboxRow, OutboxStore, StoreError, Stores};
 
-/// Sends the queued jobs a committed write put in the outbox and removes each one its queue
-/// took. Never fails: what cannot be sent now stays in the outbox for the sweeper, and the
-/// request that committed the change still succeeds. Jobs no queue carries (clean-ups) stay in
-/// the outbox for the sweeper, which runs them once they are `min_age` old (by then the author
-/// index has every post, whatever its lag), within `CLEANUP_BUDGET` per sweep.
-pub async fn dispatch(queue: &dyn JobQueue, stores: &Stores, jobs: &[Job]) {
-    for job in jobs.iter().filter(|job| job.queue().is_some()) {
-        if let Err(error) = queue.send(job).await {
-            tracing::warn!(job = %job.id, error = %error,
-                "queue unavailable; the job stays in the outbox for the sweeper");
-            continue;
-        }
-        if let Err(error) = stores.outbox.remove_from_outbox(&job.id).await {
-            // Sent twice at worst; workers run a job id once.
-            tracing::warn!(job = %job.id, error = ?error, "sent job left in the outbox");
+/// Where a write's jobs go once it commits: the store's outbox holds each one until its queue
+/// has it.
+#[derive(Clone, Copy)]
+pub struct Outbox<'a> {
+    pub store: &'a dyn OutboxStore,
+    pub queue: &'a dyn JobQueue,
+}
+
+impl Outbox<'_> {
+    /// Sends the queued jobs a committed write put in the outbox and removes each one its queue
+    /// took. Never fails: what cannot be sent now stays in the outbox for the sweeper, and the
+    /// request that committed the change still succeeds. Jobs no queue carries (clean-ups) stay
+    /// in the outbox for the sweeper, which runs them once they are `min_age` old (by then the
+    /// author index has every post, whatever its lag), within `CLEANUP_BUDGET` per sweep.
+    pub async fn dispatch(&self, jobs: &[Job]) {
+        for job in jobs.iter().filter(|job| job.queue().is_some()) {
+            if let Err(error) = self.queue.send(job).await {
+                tracing::warn!(job = %job.id, error = %error,
+                    "queue unavailable; the job stays in the outbox for the sweeper");
+                continue;
+            }
+            if let Err(error) = self.store.remove_from_outbox(&job.id).await {
+                // Sent twice at worst; workers run a job id once.
+                tracing::warn!(job = %job.id, error = ?error, "sent job left in the outbox");
+            }
         }
     }
 }

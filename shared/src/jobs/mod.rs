@@ -24,7 +24,7 @@ use async_trait::async_trait;
 
 use crate::BoxError;
 pub use dispatch::{
-    CLEANUP_BUDGET, CLEANUP_IN_REQUEST, CLEANUP_PAGE, begin_account_cleanup, dispatch,
+    CLEANUP_BUDGET, CLEANUP_IN_REQUEST, CLEANUP_PAGE, Outbox, begin_account_cleanup,
     run_account_cleanup, sweep,
 };
 pub use job::{

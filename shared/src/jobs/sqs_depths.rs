@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_sqs::types::QueueAttributeName;
 
 use crate::BoxError;
+use crate::config::Config;
 use crate::metrics::{QueueDepth, QueueDepths};
 
 /// Queues by name: (name, queue URL, dead-letter queue URL).
@@ -13,6 +14,27 @@ pub struct SqsDepths {
 }
 
 impl SqsDepths {
+    /// The job queues `config` names with their dead-letter queues (a queue without both URLs
+    /// is left out).
+    pub fn configured(client: aws_sdk_sqs::Client, config: &Config) -> Self {
+        let queues = [
+            (
+                "email",
+                &config.email_queue_url,
+                &config.email_dead_letter_queue_url,
+            ),
+            (
+                "telegram",
+                &config.telegram_queue_url,
+                &config.telegram_dead_letter_queue_url,
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(name, url, dead)| Some((name.to_owned(), url.clone()?, dead.clone()?)))
+        .collect();
+        Self { client, queues }
+    }
+
     /// Messages in the queue: visible, in flight and delayed.
     async fn messages(&self, url: &str) -> Result<i64, BoxError> {
         let output = self

@@ -1,20 +1,20 @@
-//! The SQS-triggered worker Lambdas. A batch answers with the
-//! ids of the messages to try again only; a message that can never succeed (a body that is not
-//! a job, a delivery refused for good) goes to the dead-letter queue at once.
+//! What the SQS-triggered worker Lambdas (`email-worker`, `telegram-worker`) do with a batch.
+//! A batch answers with the ids of the messages to try again only; a message that can never
+//! succeed (a body that is not a job, a delivery refused for good) goes to the dead-letter
+//! queue at once.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
-use lambda_http::{LambdaEvent, service_fn};
 
-use super::{Deliveries, Job, JobFailure, Needs, run_job};
-use crate::app::aws_sdk_config;
+use super::{Deliveries, Job, JobFailure, run_job};
 use crate::clock::now_ms;
-use crate::{App, BoxError, telemetry};
+use crate::store::JobRecords;
 
 pub struct Worker {
-    pub app: Arc<App>,
+    /// Where each job id is claimed, so a redelivered message runs once.
+    pub job_records: Arc<dyn JobRecords>,
     pub deliveries: Deliveries,
     pub sqs: aws_sdk_sqs::Client,
     /// Where messages that can never succeed go.
@@ -22,20 +22,6 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub async fn from_env(needs: Needs) -> Result<Self, BoxError> {
-        let app = App::from_env().await?;
-        let aws = aws_sdk_config(&app.config).await;
-        let deliveries = Deliveries::from_env(Some(&aws), &app.config.data_dir, needs).await?;
-        let dead_letter_url = std::env::var("DEAD_LETTER_QUEUE_URL")
-            .map_err(|_| "DEAD_LETTER_QUEUE_URL is not set")?;
-        Ok(Self {
-            app: Arc::new(app),
-            deliveries,
-            sqs: aws_sdk_sqs::Client::new(&aws),
-            dead_letter_url,
-        })
-    }
-
     /// Runs every message of the batch; the answer lists the ones SQS should deliver again.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         let mut response = SqsBatchResponse::default();
@@ -58,14 +44,7 @@ impl Worker {
             Ok(job) => job,
             Err(reason) => return self.dead_letter(id, body, &reason).await,
         };
-        match run_job(
-            &*self.app.stores.job_records,
-            &self.deliveries,
-            &job,
-            now_ms(),
-        )
-        .await
-        {
+        match run_job(&*self.job_records, &self.deliveries, &job, now_ms()).await {
             Ok(()) => true,
             Err(JobFailure::Permanent(reason)) => self.dead_letter(id, body, &reason).await,
             Err(failure @ JobFailure::Retry { .. }) => {
@@ -145,17 +124,6 @@ fn queue_url_of(arn: &str) -> Option<String> {
         )),
         Err(_) => Some(format!("https://sqs.{region}.{suffix}/{account}/{name}")),
     }
-}
-
-/// The worker Lambda: `main` of `email-worker` and `telegram-worker`.
-pub async fn run_worker(needs: Needs) -> Result<(), BoxError> {
-    telemetry::init();
-    let worker = Arc::new(Worker::from_env(needs).await?);
-    lambda_http::lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let worker = worker.clone();
-        async move { Ok::<_, BoxError>(worker.handle(event.payload).await) }
-    }))
-    .await
 }
 
 #[cfg(test)]

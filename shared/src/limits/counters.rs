@@ -5,10 +5,16 @@ use std::net::IpAddr;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::{Quota, Rule};
-use crate::App;
+use super::{Quota, RateLimits, Rule};
 use crate::http::ApiError;
-use crate::store::Counter;
+use crate::store::{Counter, LimitStore};
+
+/// The counters in the store and the rules they are counted against.
+#[derive(Clone, Copy)]
+pub struct Limits<'a> {
+    pub store: &'a dyn LimitStore,
+    pub rules: &'a RateLimits,
+}
 
 /// A fixed-length, non-reversible name for what is counted (an address, an e-mail): keys stay
 /// short whatever the input, and the table holds no addresses in clear.
@@ -32,24 +38,107 @@ pub fn ip_subject(ip: Option<IpAddr>) -> String {
     subject(&["ip", &counted])
 }
 
-/// Takes one from a budget shared by every caller (`name`, e.g. the admins' lead notices):
-/// false once it is spent for the window. Always true with limits off; a store error counts
-/// as spent (the caller then does the cheaper thing).
-pub async fn take_shared_budget(app: &App, name: &str, rule: Rule, now: i64) -> bool {
-    if !app.config.rate_limits.enabled {
-        return true;
+impl Limits<'_> {
+    /// Takes one from a budget shared by every caller (`name`, e.g. the admins' lead notices):
+    /// false once it is spent for the window. Always true with limits off; a store error counts
+    /// as spent (the caller then does the cheaper thing).
+    pub async fn take_shared_budget(&self, name: &str, rule: Rule, now: i64) -> bool {
+        if !self.rules.enabled {
+            return true;
+        }
+        let budget = counter(name, rule, &subject(&[name]), now);
+        match self.store.take(&budget, now).await {
+            Ok(Some(_)) => true,
+            Ok(None) => {
+                tracing::info!(budget = name, "shared budget spent for this window");
+                false
+            }
+            Err(error) => {
+                tracing::warn!(error = ?error, budget = name, "taking from a shared budget");
+                false
+            }
+        }
     }
-    let budget = counter(name, rule, &subject(&[name]), now);
-    match app.stores.limits.take(&budget, now).await {
-        Ok(Some(_)) => true,
-        Ok(None) => {
-            tracing::info!(budget = name, "shared budget spent for this window");
-            false
+
+    /// Takes one from every counter, concurrently; if any is full, gives the others back and
+    /// answers 429 with that counter's quota (`detail` says what to do).
+    pub async fn take_all(
+        &self,
+        counters: Vec<Counter>,
+        now: i64,
+        detail: &str,
+    ) -> Result<Taken, ApiError> {
+        let takes = counters.iter().map(|c| self.store.take(c, now));
+        let results = futures_util::future::join_all(takes).await;
+        let mut quota: Option<Quota> = None;
+        let mut full: Option<Quota> = None;
+        let mut taken = Vec::new();
+        let mut counts = Vec::new();
+        let mut failure = None;
+        for (counter, result) in counters.iter().zip(results) {
+            let reset_secs = Quota::seconds_until(counter.window_end, now);
+            match result {
+                Ok(Some(count)) => {
+                    let this = Quota {
+                        limit: counter.limit,
+                        remaining: counter.limit.saturating_sub(count),
+                        reset_secs,
+                    };
+                    quota = Some(quota.map_or(this, |q| q.tightest(this)));
+                    taken.push(counter.clone());
+                    counts.push(count);
+                }
+                Ok(None) => {
+                    let this = Quota {
+                        limit: counter.limit,
+                        remaining: 0,
+                        reset_secs,
+                    };
+                    full = Some(full.map_or(this, |q| q.tightest(this)));
+                }
+                Err(error) => failure = Some(error),
+            }
         }
-        Err(error) => {
-            tracing::warn!(error = ?error, budget = name, "taking from a shared budget");
-            false
+        if let Some(quota) = full {
+            give_back(self.store, &taken).await;
+            return Err(too_many(quota, detail));
         }
+        if let Some(error) = failure {
+            give_back(self.store, &taken).await;
+            return Err(error.into());
+        }
+        Ok(Taken {
+            counters,
+            counts,
+            quota,
+        })
+    }
+
+    /// Counts a request against a route's per-address and per-e-mail limits (both, or a 429
+    /// naming the tighter one). `None` when limits are off.
+    pub async fn count_request(
+        &self,
+        route: &str,
+        (ip_rule, email_rule): (Rule, Rule),
+        ip: Option<IpAddr>,
+        email: &str,
+        now: i64,
+    ) -> Result<Option<Quota>, ApiError> {
+        // `email`: the address the request is about (an e-mail; a phone for leads).
+        if !self.rules.enabled {
+            return Ok(None);
+        }
+        let counters = vec![
+            counter(&format!("{route}-ip"), ip_rule, &ip_subject(ip), now),
+            counter(
+                &format!("{route}-email"),
+                email_rule,
+                &subject(&["email", email]),
+                now,
+            ),
+        ];
+        let detail = "too many requests of this kind; wait before trying again";
+        Ok(self.take_all(counters, now, detail).await?.quota)
     }
 }
 
@@ -77,13 +166,13 @@ pub struct Taken {
 impl Taken {
     /// Gives every count back (the attempt turned out not to count). A failure only logs: the
     /// counter then over-counts by one until its window ends.
-    pub async fn give_back(&self, app: &App) {
-        give_back(app, &self.counters).await;
+    pub async fn give_back(&self, store: &dyn LimitStore) {
+        give_back(store, &self.counters).await;
     }
 }
 
-async fn give_back(app: &App, counters: &[Counter]) {
-    let returns = counters.iter().map(|c| app.stores.limits.give_back(c));
+async fn give_back(store: &dyn LimitStore, counters: &[Counter]) {
+    let returns = counters.iter().map(|c| store.give_back(c));
     for result in futures_util::future::join_all(returns).await {
         if let Err(error) = result {
             tracing::warn!(error = ?error, "giving back a rate-limit count");
@@ -98,87 +187,6 @@ pub fn too_many(quota: Quota, detail: &str) -> ApiError {
         detail: detail.to_owned(),
         quota,
     }
-}
-
-/// Takes one from every counter, concurrently; if any is full, gives the others back and
-/// answers 429 with that counter's quota (`detail` says what to do).
-pub async fn take_all(
-    app: &App,
-    counters: Vec<Counter>,
-    now: i64,
-    detail: &str,
-) -> Result<Taken, ApiError> {
-    let takes = counters.iter().map(|c| app.stores.limits.take(c, now));
-    let results = futures_util::future::join_all(takes).await;
-    let mut quota: Option<Quota> = None;
-    let mut full: Option<Quota> = None;
-    let mut taken = Vec::new();
-    let mut counts = Vec::new();
-    let mut failure = None;
-    for (counter, result) in counters.iter().zip(results) {
-        let reset_secs = Quota::seconds_until(counter.window_end, now);
-        match result {
-            Ok(Some(count)) => {
-                let this = Quota {
-                    limit: counter.limit,
-                    remaining: counter.limit.saturating_sub(count),
-                    reset_secs,
-                };
-                quota = Some(quota.map_or(this, |q| q.tightest(this)));
-                taken.push(counter.clone());
-                counts.push(count);
-            }
-            Ok(None) => {
-                let this = Quota {
-                    limit: counter.limit,
-                    remaining: 0,
-                    reset_secs,
-                };
-                full = Some(full.map_or(this, |q| q.tightest(this)));
-            }
-            Err(error) => failure = Some(error),
-        }
-    }
-    if let Some(quota) = full {
-        give_back(app, &taken).await;
-        return Err(too_many(quota, detail));
-    }
-    if let Some(error) = failure {
-        give_back(app, &taken).await;
-        return Err(error.into());
-    }
-    Ok(Taken {
-        counters,
-        counts,
-        quota,
-    })
-}
-
-/// Counts a request against a route's per-address and per-e-mail limits (both, or a 429
-/// naming the tighter one). `None` when limits are off.
-pub async fn count_request(
-    app: &App,
-    route: &str,
-    (ip_rule, email_rule): (Rule, Rule),
-    ip: Option<IpAddr>,
-    email: &str,
-    now: i64,
-) -> Result<Option<Quota>, ApiError> {
-    // `email`: the address the request is about (an e-mail; a phone for leads).
-    if !app.config.rate_limits.enabled {
-        return Ok(None);
-    }
-    let counters = vec![
-        counter(&format!("{route}-ip"), ip_rule, &ip_subject(ip), now),
-        counter(
-            &format!("{route}-email"),
-            email_rule,
-            &subject(&["email", email]),
-            now,
-        ),
-    ];
-    let detail = "too many requests of this kind; wait before trying again";
-    Ok(take_all(app, counters, now, detail).await?.quota)
 }
 
 #[cfg(test)]

@@ -8,8 +8,9 @@
 use std::net::IpAddr;
 
 use super::Quota;
-use super::counters::{Taken, counter, ip_subject, subject, take_all, too_many};
-use crate::App;
+use super::counters::{Limits, Taken, counter, ip_subject, subject, too_many};
+use crate::audit::AuditTrail;
+use crate::auth::PasswordHasher;
 use crate::clock::{now_ms, rfc3339};
 use crate::domain::{AuditAction, AuditOutcome, User};
 use crate::http::{ApiError, Caller};
@@ -17,81 +18,160 @@ use crate::store::LoginState;
 
 const TOO_MANY_ATTEMPTS: &str = "too many failed sign-ins; wait before trying again";
 
+/// What a sign-in attempt takes: the limits it is counted against, the password hasher, and
+/// where lockouts and wrong passwords are recorded.
+#[derive(Clone, Copy)]
+pub struct Logins<'a> {
+    pub limits: Limits<'a>,
+    pub hasher: &'a PasswordHasher,
+    pub audit: AuditTrail<'a>,
+}
+
 /// The lock key of an address as typed (normalised when it parses).
 pub fn account_key(email: &str) -> String {
     subject(&["login", email])
 }
 
 /// One login attempt that passed the limits and was counted as a failure until it succeeds.
-pub struct LoginAttempt {
+pub struct LoginAttempt<'a> {
+    logins: Logins<'a>,
     account: String,
     state: LoginState,
     taken: Option<Taken>,
     now: i64,
 }
 
-/// Before the password is checked: a locked account or a full count answers 429; otherwise the
-/// attempt is counted against every login limit.
-pub async fn admit_login(
-    app: &App,
-    email: &str,
-    ip: Option<IpAddr>,
-    now: i64,
-) -> Result<LoginAttempt, ApiError> {
-    let limits = &app.config.rate_limits;
-    let account = account_key(email);
-    if !limits.enabled {
-        return Ok(LoginAttempt {
+impl<'a> Logins<'a> {
+    /// Before the password is checked: a locked account or a full count answers 429; otherwise
+    /// the attempt is counted against every login limit.
+    pub async fn admit(
+        &self,
+        email: &str,
+        ip: Option<IpAddr>,
+        now: i64,
+    ) -> Result<LoginAttempt<'a>, ApiError> {
+        let account = account_key(email);
+        let (state, taken) = if self.limits.rules.enabled {
+            let (state, taken) = self.count(&account, ip, now).await?;
+            (state, Some(taken))
+        } else {
+            (LoginState::default(), None)
+        };
+        Ok(LoginAttempt {
+            logins: *self,
             account,
-            state: LoginState::default(),
-            taken: None,
+            state,
+            taken,
             now,
-        });
+        })
     }
-    let state = app.stores.limits.login_state(&account).await?;
-    if state.locked_until > now {
-        return Err(locked(app, state.locked_until, now));
+
+    /// Counts an attempt on `account` against every login limit, unless it is locked.
+    async fn count(
+        &self,
+        account: &str,
+        ip: Option<IpAddr>,
+        now: i64,
+    ) -> Result<(LoginState, Taken), ApiError> {
+        let rules = self.limits.rules;
+        let state = self.limits.store.login_state(account).await?;
+        if state.locked_until > now {
+            return Err(self.locked(state.locked_until, now));
+        }
+        let epoch = state.epoch.to_string();
+        let ip = ip_subject(ip);
+        let counters = vec![
+            counter(
+                "login-account",
+                rules.login_account,
+                &subject(&[account, &epoch]),
+                now,
+            ),
+            counter(
+                "login-account-ip",
+                rules.login_account_ip,
+                &subject(&[account, &epoch, &ip]),
+                now,
+            ),
+            counter("login-ip", rules.login_ip, &ip, now),
+        ];
+        let taken = self
+            .limits
+            .take_all(counters, now, TOO_MANY_ATTEMPTS)
+            .await?;
+        Ok((state, taken))
     }
-    let epoch = state.epoch.to_string();
-    let ip = ip_subject(ip);
-    let counters = vec![
-        counter(
-            "login-account",
-            limits.login_account,
-            &subject(&[&account, &epoch]),
-            now,
-        ),
-        counter(
-            "login-account-ip",
-            limits.login_account_ip,
-            &subject(&[&account, &epoch, &ip]),
-            now,
-        ),
-        counter("login-ip", limits.login_ip, &ip, now),
-    ];
-    let taken = take_all(app, counters, now, TOO_MANY_ATTEMPTS).await?;
-    Ok(LoginAttempt {
-        account,
-        state,
-        taken: Some(taken),
-        now,
-    })
+
+    /// The answer to a locked account: the same whoever asks and whatever the password.
+    fn locked(&self, until: i64, now: i64) -> ApiError {
+        let reset_secs = Quota::seconds_until(until, now);
+        too_many(
+            Quota {
+                limit: self.limits.rules.login_account.limit,
+                remaining: 0,
+                reset_secs,
+            },
+            TOO_MANY_ATTEMPTS,
+        )
+    }
+
+    /// Checks a signed-in user's current password (to change the password or the address) as
+    /// a login attempt: refused while the account is locked, counted and audited (`action`,
+    /// failure) when wrong, so a stolen session cannot guess the password either. The quota is
+    /// for the `RateLimit-*` headers.
+    pub async fn verify_current_password(
+        &self,
+        caller: &Caller,
+        user: &User,
+        password: &str,
+        action: AuditAction,
+    ) -> Result<(bool, Option<Quota>), ApiError> {
+        let attempt = self.admit(user.email.as_str(), caller.ip, now_ms()).await?;
+        match self
+            .hasher
+            .verify(password, Some(&user.password_hash))
+            .await
+        {
+            Ok(true) => {
+                attempt.succeeded().await;
+                Ok((true, attempt.quota_after_success()))
+            }
+            Ok(false) => {
+                attempt.failed(caller, Some(&user.id)).await;
+                let event = caller.event(action, AuditOutcome::Failure);
+                self.audit
+                    .record(event.by_self(&user.id).detail("wrong_password"))
+                    .await;
+                Ok((false, attempt.quota()))
+            }
+            Err(e) => {
+                attempt.succeeded().await;
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Ends the lock of the account with this address and starts its counts afresh (a password
+    /// reset proved the owner). True when it was locked. A store error is logged: the lock then
+    /// ends on its own.
+    pub async fn unlock(&self, email: &str, now: i64) -> bool {
+        let keep = now + self.limits.rules.lockout_max.as_millis() as i64;
+        match self
+            .limits
+            .store
+            .unlock_login(&account_key(email), keep)
+            .await
+        {
+            Ok(before) => before.locked_until > now,
+            Err(error) => {
+                tracing::warn!(error = ?error, "unlocking an account");
+                false
+            }
+        }
+    }
 }
 
-/// The answer to a locked account: the same whoever asks and whatever the password.
-fn locked(app: &App, until: i64, now: i64) -> ApiError {
-    let reset_secs = Quota::seconds_until(until, now);
-    too_many(
-        Quota {
-            limit: app.config.rate_limits.login_account.limit,
-            remaining: 0,
-            reset_secs,
-        },
-        TOO_MANY_ATTEMPTS,
-    )
-}
-
-impl LoginAttempt {
+impl LoginAttempt<'_> {
     /// What is left if this attempt counts (it failed).
     pub fn quota(&self) -> Option<Quota> {
         self.taken.as_ref().and_then(|t| t.quota)
@@ -106,9 +186,9 @@ impl LoginAttempt {
     }
 
     /// The password was right: the attempt does not count.
-    pub async fn succeeded(&self, app: &App) {
+    pub async fn succeeded(&self) {
         if let Some(taken) = &self.taken {
-            taken.give_back(app).await;
+            taken.give_back(self.logins.limits.store).await;
         }
     }
 
@@ -116,27 +196,27 @@ impl LoginAttempt {
     /// (of several attempts racing to lock, one does), records the lockout against `target` and
     /// returns until when. A store error is logged: the full count still refuses logins until
     /// its window ends.
-    pub async fn failed(&self, app: &App, caller: &Caller, target: Option<&str>) -> Option<i64> {
-        let until = self.lock_if_full(app).await?;
+    pub async fn failed(&self, caller: &Caller, target: Option<&str>) -> Option<i64> {
+        let until = self.lock_if_full().await?;
         let mut lockout = caller
             .event(AuditAction::Lockout, AuditOutcome::Success)
             .detail(format!("until {}", rfc3339(until)));
         lockout.target = target.map(str::to_owned);
-        app.audit(lockout).await;
+        self.logins.audit.record(lockout).await;
         Some(until)
     }
 
-    async fn lock_if_full(&self, app: &App) -> Option<i64> {
-        let limits = &app.config.rate_limits;
+    async fn lock_if_full(&self) -> Option<i64> {
+        let Limits { store, rules } = self.logins.limits;
         let taken = self.taken.as_ref()?;
         if taken
             .counts
             .first()
-            .is_none_or(|count| *count < limits.login_account.limit)
+            .is_none_or(|count| *count < rules.login_account.limit)
         {
             return None;
         }
-        let max = limits.lockout_max.as_millis() as i64;
+        let max = rules.lockout_max.as_millis() as i64;
         // A lock soon after the last one ended doubles it; a day (lockout_max) later it is
         // forgotten.
         let in_a_row = if self.now - self.state.locked_until < max {
@@ -144,13 +224,11 @@ impl LoginAttempt {
         } else {
             0
         };
-        let length = (limits.lockout_base.as_millis() as i64)
+        let length = (rules.lockout_base.as_millis() as i64)
             .saturating_mul(1i64 << in_a_row.min(20))
             .min(max);
         let until = self.now + length;
-        let locked = app
-            .stores
-            .limits
+        let locked = store
             .lock_login(&self.account, &self.state, until, in_a_row + 1, until + max)
             .await;
         match locked {
@@ -159,56 +237,6 @@ impl LoginAttempt {
                 tracing::warn!(error = ?error, "locking an account");
                 None
             }
-        }
-    }
-}
-
-/// Checks a signed-in user's current password (to change the password or the address) as a
-/// login attempt: refused while the account is locked, counted and audited (`action`, failure)
-/// when wrong, so a stolen session cannot guess the password either. The quota is for the
-/// `RateLimit-*` headers.
-pub async fn verify_current_password(
-    app: &App,
-    caller: &Caller,
-    user: &User,
-    password: &str,
-    action: AuditAction,
-) -> Result<(bool, Option<Quota>), ApiError> {
-    let attempt = admit_login(app, user.email.as_str(), caller.ip, now_ms()).await?;
-    match app.hasher.verify(password, Some(&user.password_hash)).await {
-        Ok(true) => {
-            attempt.succeeded(app).await;
-            Ok((true, attempt.quota_after_success()))
-        }
-        Ok(false) => {
-            attempt.failed(app, caller, Some(&user.id)).await;
-            let event = caller.event(action, AuditOutcome::Failure);
-            app.audit(event.by_self(&user.id).detail("wrong_password"))
-                .await;
-            Ok((false, attempt.quota()))
-        }
-        Err(e) => {
-            attempt.succeeded(app).await;
-            Err(e.into())
-        }
-    }
-}
-
-/// Ends the lock of the account with this address and starts its counts afresh (a password
-/// reset proved the owner). True when it was locked. A store error is logged: the lock then
-/// ends on its own.
-pub async fn unlock_login(app: &App, email: &str, now: i64) -> bool {
-    let keep = now + app.config.rate_limits.lockout_max.as_millis() as i64;
-    match app
-        .stores
-        .limits
-        .unlock_login(&account_key(email), keep)
-        .await
-    {
-        Ok(before) => before.locked_until > now,
-        Err(error) => {
-            tracing::warn!(error = ?error, "unlocking an account");
-            false
         }
     }
 }

@@ -6,11 +6,8 @@
 mod counters;
 mod login;
 mod quota;
-mod rules;
 
-pub use counters::{
-    Taken, count_request, counter, ip_subject, subject, take_all, take_shared_budget, too_many,
-};
-pub use login::{LoginAttempt, account_key, admit_login, unlock_login, verify_current_password};
+pub use crate::config::{RateLimits, Rule};
+pub use counters::{Limits, Taken, counter, ip_subject, subject, too_many};
+pub use login::{LoginAttempt, Logins, account_key};
 pub use quota::{Quota, with_quota};
-pub use rules::{RateLimits, Rule};

@@ -7,9 +7,9 @@ use async_trait::async_trait;
 
 use super::counts::{DAILY, TOTAL, totals};
 use super::snapshot::{QueueDepth, Snapshot, bucket_of, history_dates};
-use crate::App;
 use crate::BoxError;
 use crate::clock::now_ms;
+use crate::store::MetricsStore;
 
 /// Messages waiting in each job queue and its dead-letter queue.
 #[async_trait]
@@ -20,7 +20,7 @@ pub trait QueueDepths: Send + Sync {
 /// Makes the snapshot of the bucket `at` falls in; returns it and whether this run wrote it
 /// (false: the bucket already holds one taken at or after this one, which stays).
 pub async fn run_metrics_job(
-    app: &App,
+    metrics: &dyn MetricsStore,
     queues: &dyn QueueDepths,
     at: i64,
 ) -> Result<(Snapshot, bool), BoxError> {
@@ -32,7 +32,7 @@ pub async fn run_metrics_job(
     names.extend(totals());
     let mut buckets = history_dates(bucket);
     buckets.push(TOTAL.to_owned());
-    let values = app.stores.metrics.read_counters(&names, &buckets).await?;
+    let values = metrics.read_counters(&names, &buckets).await?;
     let depths = match queues.depths().await {
         Ok(depths) => depths,
         // The counters are still worth a snapshot; the queues show as unknown (none listed).
@@ -42,9 +42,7 @@ pub async fn run_metrics_job(
         }
     };
     let snapshot = Snapshot::build(bucket, taken_at, &values, depths);
-    let written = app
-        .stores
-        .metrics
+    let written = metrics
         .put_snapshot(bucket, taken_at, &serde_json::to_string(&snapshot)?)
         .await?;
     Ok((snapshot, written))

@@ -5,10 +5,10 @@
 pub mod counts;
 mod insights;
 mod job;
-#[cfg(all(feature = "sqs", feature = "dynamodb"))]
-pub mod lambda;
+mod schedule;
 mod snapshot;
 
 pub use insights::{Insight, insights};
 pub use job::{QueueDepths, run_metrics_job};
+pub use schedule::ScheduledEvent;
 pub use snapshot::{BUCKET_MS, Day, HISTORY_DAYS, QueueDepth, Snapshot, Totals, bucket_of};

@@ -165,3 +165,8 @@ pub fn active_marker(day: &str, user_id: &str) -> Key {
 
 /// The partition of the metrics job's snapshots; the sort key is the bucket.
 pub const SNAPSHOTS: &str = "SNAPSHOT";
+
+/// The snapshot of one bucket (epoch ms, zero-padded so sort order is time order).
+pub fn snapshot(bucket: i64) -> Key {
+    Key::new(SNAPSHOTS, format!("{bucket:015}"))
+}

@@ -4,8 +4,6 @@
 //! the attributes that path owns; whole-item writes are conditioned on the version read. So no
 //! write can carry a stale value of another path's attribute back.
 
-#[cfg(feature = "dynamodb")]
-pub mod dynamo;
 pub mod entities;
 pub mod keys;
 mod records;

@@ -3,8 +3,8 @@
 
 use crate::jobs::Job;
 use crate::store::keys;
-use crate::store::table::{Action, Item, Put, Value, item, ttl_from_ms};
 use crate::store::table::schema::{GSI1, TTL_ATTRIBUTE};
+use crate::store::table::{Action, Item, Put, Value, item, ttl_from_ms};
 use crate::store::{AccountToken, Effects};
 
 pub(super) fn token_item(token: &AccountToken) -> Item {
@@ -32,7 +32,10 @@ pub(super) fn outbox_item(job: &Job) -> Item {
             ("job", Value::S(job.to_json())),
             ("createdAt", job.created_at.into()),
             (GSI1.partition_key, keys::OUTBOX.into()),
-            (GSI1.sort_key, keys::time_sort_key(job.created_at, &job.id).into()),
+            (
+                GSI1.sort_key,
+                keys::time_sort_key(job.created_at, &job.id).into(),
+            ),
         ],
     )
 }

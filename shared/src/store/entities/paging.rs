@@ -51,7 +51,10 @@ impl TableStore {
     ) -> Result<IndexPage, StoreError> {
         let mut start = after.map(|(sort, id)| {
             let mut key = (query.table_key)(id).to_item();
-            key.insert(query.index.partition_key.to_owned(), Value::from(&query.partition));
+            key.insert(
+                query.index.partition_key.to_owned(),
+                Value::from(&query.partition),
+            );
             key.insert(query.index.sort_key.to_owned(), Value::from(sort));
             key
         });

@@ -1,1 +1,150 @@
-//! (being ported)
+//! Sessions (`USER#<id>` / `SESSION#<sid>`) and their refresh tokens (`REFRESH#<hash>`), both
+//! removed by TTL once expired.
+
+use async_trait::async_trait;
+
+use super::TableStore;
+use crate::clock::now_ms;
+use crate::store::keys;
+use crate::store::table::schema::TTL_ATTRIBUTE;
+use crate::store::table::{
+    Condition, Item, Put, Returns, TableError, Update, get_n, get_opt_n, get_s, item, ttl_from_ms,
+};
+use crate::store::{RefreshRecord, Session, SessionStore, StoreError, Successor};
+
+fn session_to_item(session: &Session) -> Item {
+    let mut item = item(
+        &keys::session(&session.user_id, &session.id),
+        [
+            ("type", "session".into()),
+            ("id", (&session.id).into()),
+            ("userId", (&session.user_id).into()),
+            ("generation", session.generation.into()),
+            ("createdAt", session.created_at.into()),
+            ("expiresAt", session.expires_at.into()),
+            (TTL_ATTRIBUTE, ttl_from_ms(session.expires_at)),
+        ],
+    );
+    if let Some(revoked_at) = session.revoked_at {
+        item.insert("revokedAt".to_owned(), revoked_at.into());
+    }
+    item
+}
+
+fn session_from_item(item: &Item) -> Result<Session, StoreError> {
+    Ok(Session {
+        id: get_s(item, "id")?,
+        user_id: get_s(item, "userId")?,
+        generation: get_opt_n(item, "generation")?.unwrap_or(0),
+        created_at: get_n(item, "createdAt")?,
+        expires_at: get_n(item, "expiresAt")?,
+        revoked_at: get_opt_n(item, "revokedAt")?,
+    })
+}
+
+fn refresh_to_item(token: &RefreshRecord) -> Item {
+    let mut item = item(
+        &keys::refresh_token(&token.hash),
+        [
+            ("type", "refresh_token".into()),
+            ("hash", (&token.hash).into()),
+            ("userId", (&token.user_id).into()),
+            ("sessionId", (&token.session_id).into()),
+            ("createdAt", token.created_at.into()),
+            ("expiresAt", token.expires_at.into()),
+            (TTL_ATTRIBUTE, ttl_from_ms(token.expires_at)),
+        ],
+    );
+    if let Some(spent_at) = token.spent_at {
+        item.insert("spentAt".to_owned(), spent_at.into());
+    }
+    item
+}
+
+fn refresh_from_item(item: &Item) -> Result<RefreshRecord, StoreError> {
+    Ok(RefreshRecord {
+        hash: get_s(item, "hash")?,
+        user_id: get_s(item, "userId")?,
+        session_id: get_s(item, "sessionId")?,
+        created_at: get_n(item, "createdAt")?,
+        expires_at: get_n(item, "expiresAt")?,
+        spent_at: get_opt_n(item, "spentAt")?,
+        successor: match (get_s(item, "successorHash"), get_s(item, "successorKid")) {
+            (Ok(hash), Ok(kid)) => Some(Successor { hash, kid }),
+            _ => None,
+        },
+    })
+}
+
+#[async_trait]
+impl SessionStore for TableStore {
+    async fn create_session(
+        &self,
+        session: &Session,
+        token: &RefreshRecord,
+    ) -> Result<(), StoreError> {
+        let actions = vec![
+            Put::if_absent(session_to_item(session)).into(),
+            Put::if_absent(refresh_to_item(token)).into(),
+        ];
+        Ok(self.table.transact(actions).await?)
+    }
+
+    async fn get_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<Option<Session>, StoreError> {
+        let item = self
+            .get_consistent(&keys::session(user_id, session_id))
+            .await?;
+        let session = item.as_ref().map(session_from_item).transpose()?;
+        Ok(session.filter(|session| session.expires_at > now_ms()))
+    }
+
+    async fn find_refresh_token(&self, hash: &str) -> Result<Option<RefreshRecord>, StoreError> {
+        let item = self.get_consistent(&keys::refresh_token(hash)).await?;
+        let token = item.as_ref().map(refresh_from_item).transpose()?;
+        Ok(token.filter(|token| token.expires_at > now_ms()))
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        spent_hash: &str,
+        spent_at: i64,
+        next: &RefreshRecord,
+        kid: &str,
+    ) -> Result<(), StoreError> {
+        let spend = Update::new(keys::refresh_token(spent_hash))
+            .set("spentAt", spent_at)
+            .set("successorHash", &next.hash)
+            .set("successorKid", kid)
+            .when(Condition::item_exists().and(Condition::absent("spentAt")));
+        let extend = Update::new(keys::session(&next.user_id, &next.session_id))
+            .set("expiresAt", next.expires_at)
+            .set(TTL_ATTRIBUTE, ttl_from_ms(next.expires_at))
+            .when(Condition::item_exists().and(Condition::absent("revokedAt")));
+        let actions = vec![
+            spend.into(),
+            extend.into(),
+            Put::if_absent(refresh_to_item(next)).into(),
+        ];
+        Ok(self.table.transact(actions).await?)
+    }
+
+    async fn revoke_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let update = Update::new(keys::session(user_id, session_id))
+            .set_if_absent("revokedAt", at)
+            .when(Condition::item_exists());
+        match self.table.update(update, Returns::Nothing).await {
+            // Revoking a session that no longer exists leaves nothing to do.
+            Ok(_) | Err(TableError::ConditionFailed(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -5,8 +5,8 @@
 //! type, is false (`Ne` with a missing attribute is true); strings compare by UTF-8 bytes,
 //! numbers by value. A condition on an item that does not exist sees no attributes.
 
-use super::value::Value;
 use super::schema::PARTITION_KEY;
+use super::value::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Compare {

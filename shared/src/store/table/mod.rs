@@ -4,6 +4,7 @@
 //! (`dynamodb`) and an embedded SQLite file (`sqlite`), held to each other by the differential
 //! test (`tests/tests/table_differential.rs`). Nothing above this module knows which one runs.
 
+mod back_off;
 mod condition;
 mod error;
 mod ops;
@@ -17,6 +18,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
+pub use back_off::back_off;
 pub use condition::{Compare, Condition};
 pub use error::TableError;
 pub use ops::{
@@ -24,8 +26,8 @@ pub use ops::{
     UpdateAction,
 };
 pub use value::{
-    Item, Key, Value, get_bool, get_n, get_opt_n, get_opt_s, get_parsed, get_s, get_strings,
-    item, item_size, ttl_from_ms,
+    Item, Key, Value, get_bool, get_n, get_opt_n, get_opt_s, get_parsed, get_s, get_strings, item,
+    item_size, ttl_from_ms,
 };
 
 /// The most actions one transaction may hold (DynamoDB's limit).

@@ -214,7 +214,8 @@ impl Update {
     }
 
     pub fn set(mut self, name: &str, value: impl Into<Value>) -> Self {
-        self.actions.push(UpdateAction::Set(name.to_owned(), value.into()));
+        self.actions
+            .push(UpdateAction::Set(name.to_owned(), value.into()));
         self
     }
 

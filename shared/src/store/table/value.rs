@@ -160,7 +160,9 @@ pub fn ttl_from_ms(ms: i64) -> Value {
 /// The size DynamoDB counts for an item: each attribute's name and value, in UTF-8 bytes
 /// (a number counts as its digits, roughly: one byte per two digits plus one).
 pub fn item_size(item: &Item) -> usize {
-    item.iter().map(|(name, value)| name.len() + value_size(value)).sum()
+    item.iter()
+        .map(|(name, value)| name.len() + value_size(value))
+        .sum()
 }
 
 fn value_size(value: &Value) -> usize {

@@ -1,0 +1,11 @@
+//! local-api's tests, one binary: the server over real sockets, its flows and its limits.
+
+mod support;
+
+mod account_flow;
+mod auth_flow;
+mod bad_input;
+mod connection_limits;
+mod dashboard_page;
+mod posts_flow;
+mod promote;

@@ -1,0 +1,169 @@
+//! Logging out: the refresh token ends its session whatever the `Authorization` header says (an
+//! expired access token is the usual reason to log out); "log out everywhere" needs a valid
+//! bearer, and a body it is sent must be well formed like any other. Both stores.
+
+use crate::support;
+
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
+use serde_json::json;
+use shared::auth::{issue_access_token, verify_access_token};
+use shared::clock::now_ms;
+use shared::config::Config;
+use support::{Account, Call, TestApp, account, assert_problem, refresh_with};
+
+/// An access token for `account`'s session, signed with the app's key, that expired an hour ago.
+async fn expired_access_token(app: &TestApp, account: &Account) -> String {
+    let keys = app.keys.current().await;
+    let claims = verify_access_token(&keys, &app.config, &account.access).unwrap();
+    let two_hours_ago = now_ms() / 1000 - 2 * 3600;
+    let token = issue_access_token(
+        &keys,
+        &app.config,
+        &claims.sub,
+        claims.role,
+        &claims.sid,
+        two_hours_ago,
+    )
+    .unwrap();
+    let refused = Call::new(Method::GET, "/api/users/me")
+        .token(&token)
+        .send(app)
+        .await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "really expired");
+    token
+}
+
+async fn logout_with_bearer(app: &TestApp, bearer: &str, refresh: &str) {
+    let response = Call::new(Method::POST, "/api/auth/logout")
+        .token(bearer)
+        .json(json!({ "refreshToken": refresh }))
+        .send(app)
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::NO_CONTENT,
+        "{:?}",
+        response.body()
+    );
+    assert_problem(
+        &refresh_with(app, refresh).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_refresh_token",
+    );
+}
+
+async fn logout_with_an_expired_bearer_ends_the_session(app: TestApp) {
+    let ada = account(&app, "ada@example.com", "Ada").await;
+    let expired = expired_access_token(&app, &ada).await;
+    logout_with_bearer(&app, &expired, &ada.refresh).await;
+}
+
+async fn logout_with_a_garbage_bearer_ends_the_session(app: TestApp) {
+    let ada = account(&app, "ada@example.com", "Ada").await;
+    logout_with_bearer(&app, "not.a.jwt", &ada.refresh).await;
+}
+
+async fn logout_everywhere_still_needs_a_valid_bearer(app: TestApp) {
+    let ada = account(&app, "ada@example.com", "Ada").await;
+    let expired = expired_access_token(&app, &ada).await;
+    for bearer in [None, Some(expired.as_str()), Some("not.a.jwt")] {
+        let mut call = Call::new(Method::POST, "/api/auth/logout?scope=all")
+            .json(json!({ "refreshToken": ada.refresh }));
+        call.token = bearer;
+        let response = call.send(&app).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{bearer:?}");
+    }
+    let refreshed = refresh_with(&app, &ada.refresh).await;
+    assert_eq!(refreshed.status(), StatusCode::OK, "nothing was ended");
+}
+
+fn raw_logout(query: &str, bearer: &str, content_type: Option<&str>, body: &str) -> Request<Body> {
+    let mut builder = Request::post(format!("/api/auth/logout{query}"))
+        .header("authorization", format!("Bearer {bearer}"));
+    if let Some(content_type) = content_type {
+        builder = builder.header("content-type", content_type);
+    }
+    builder.body(Body::from(body.to_owned())).unwrap()
+}
+
+async fn a_malformed_logout_body_is_refused_with_or_without_scope(app: TestApp) {
+    let ada = account(&app, "ada@example.com", "Ada").await;
+    for query in ["", "?scope=all"] {
+        let refused = [
+            (
+                Some("text/plain"),
+                "random bytes",
+                415,
+                "unsupported_media_type",
+            ),
+            (None, "\u{1}\u{2}garbage", 415, "unsupported_media_type"),
+            (Some("application/json"), "{not json", 400, "malformed_json"),
+            (Some("application/json"), "", 400, "malformed_json"),
+            (
+                Some("application/json"),
+                "[\"token\"]",
+                422,
+                "validation_failed",
+            ),
+            (Some("application/json"), "42", 422, "validation_failed"),
+            (
+                Some("application/json"),
+                "{\"other\":1}",
+                422,
+                "validation_failed",
+            ),
+            (
+                Some("application/json"),
+                "{\"refreshToken\":5}",
+                422,
+                "validation_failed",
+            ),
+        ];
+        for (content_type, body, status, code) in refused {
+            // `scope=all` needs no body: an empty one, whatever its content type, is none.
+            if query == "?scope=all" && body.is_empty() {
+                continue;
+            }
+            let request = raw_logout(query, &ada.access, content_type, body);
+            let response = support::send(&app, request).await;
+            let status = StatusCode::from_u16(status).unwrap();
+            let problem = assert_problem(&response, status, code);
+            assert_eq!(problem["status"], status.as_u16(), "{query} {body:?}");
+        }
+    }
+    let refreshed = refresh_with(&app, &ada.refresh).await;
+    assert_eq!(
+        refreshed.status(),
+        StatusCode::OK,
+        "no refused call ended it"
+    );
+    let ada_refresh = support::body_json(&refreshed)["refreshToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // With ?scope=all no body at all is fine: every session ends, the refreshed one too.
+    let me = Call::new(Method::POST, "/api/auth/login")
+        .json(json!({ "email": "ada@example.com", "password": "correct horse battery" }))
+        .send(&app)
+        .await;
+    let access = support::body_json(&me)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let response = support::send(&app, raw_logout("?scope=all", &access, None, "")).await;
+    assert_eq!(response.status(), StatusCode::NO_CONTENT);
+    assert_problem(
+        &refresh_with(&app, &ada_refresh).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_refresh_token",
+    );
+}
+
+on_both_stores! {
+    logout_with_an_expired_bearer_ends_the_session => Config::for_tests(),
+    logout_with_a_garbage_bearer_ends_the_session => Config::for_tests(),
+    logout_everywhere_still_needs_a_valid_bearer => Config::for_tests(),
+    a_malformed_logout_body_is_refused_with_or_without_scope => Config::for_tests(),
+}

@@ -1,0 +1,35 @@
+//! The cross-crate tests, one binary: every function's routes over the shared middleware, on
+//! both engines (`on_both_stores!`), the workers, the template and the contract.
+
+#[macro_use]
+mod support;
+
+mod account_cleanup;
+mod account_flows;
+mod audit;
+mod credential_events;
+mod emulator_setup;
+mod events;
+mod index_projection;
+mod key_rotation;
+mod lead_flood;
+mod leads;
+mod listing_bodies;
+mod listings;
+mod logout;
+mod mail;
+mod metrics;
+mod metrics_rerun;
+mod openapi;
+mod outbox_sweeper;
+mod races;
+mod rate_limits;
+mod role_held;
+mod store_conformance;
+mod telegram;
+mod telegram_notice;
+mod template;
+mod timeouts;
+mod users_and_posts;
+mod verification_required;
+mod workers;

@@ -1,0 +1,436 @@
+//! Fixtures: an app on each store, and requests sent through the same router the local server
+//! runs (every function's routes and the shared middleware).
+
+pub mod smtp;
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::http::{HeaderMap, Method, Request, StatusCode};
+use serde_json::Value;
+use shared::App;
+use shared::auth::KeySet;
+use shared::config::Config;
+use shared::secrets::KeyProvider;
+use shared::store::Stores;
+use shared::store::entities::TableStore;
+use shared::store::table::Table;
+use shared::store::table::dynamodb::{self, DynamoTable};
+use tower::ServiceExt;
+
+/// An app on a fresh store and the router over it; the temp dir (embedded store) lives as
+/// long as it does.
+pub struct TestApp {
+    pub app: Arc<App>,
+    pub router: Router,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = App;
+    fn deref(&self) -> &App {
+        &self.app
+    }
+}
+
+impl TestApp {
+    pub fn new(app: App, dir: Option<tempfile::TempDir>) -> Self {
+        let app = Arc::new(app);
+        Self {
+            router: local_api::router(app.clone()),
+            app,
+            _dir: dir,
+        }
+    }
+}
+
+/// The same app with another job queue (e.g. a `Captured` one to read what was sent).
+pub fn with_queue(app: TestApp, queue: Arc<dyn shared::jobs::JobQueue>) -> TestApp {
+    let TestApp { app, router, _dir } = app;
+    drop(router);
+    let app = Arc::try_unwrap(app)
+        .ok()
+        .expect("no other handle on the app")
+        .with_queue(queue);
+    TestApp::new(app, _dir)
+}
+
+/// The same app with its post store wrapped (e.g. to make a race happen every time).
+pub fn with_posts(
+    app: TestApp,
+    wrap: impl FnOnce(Arc<dyn shared::store::PostStore>) -> Arc<dyn shared::store::PostStore>,
+) -> TestApp {
+    let TestApp { app, router, _dir } = app;
+    drop(router);
+    let mut app = Arc::try_unwrap(app)
+        .ok()
+        .expect("no other handle on the app");
+    app.stores.posts = wrap(app.stores.posts.clone());
+    TestApp::new(app, _dir)
+}
+
+/// The same app with a `Captured` queue, and that queue.
+pub fn capturing(app: TestApp) -> (TestApp, Arc<Captured>) {
+    let captured = Arc::new(Captured::default());
+    (with_queue(app, captured.clone()), captured)
+}
+
+/// Which link of a mail a test follows (for `Captured::token_mailed_to`).
+pub mod links {
+    use shared::jobs::MailMessage;
+
+    /// The verification link of a welcome or verification mail.
+    pub fn verify(message: &MailMessage) -> Option<&str> {
+        match message {
+            MailMessage::Welcome { verify_link } => Some(verify_link),
+            MailMessage::VerifyEmail { link } => Some(link),
+            _ => None,
+        }
+    }
+
+    pub fn reset(message: &MailMessage) -> Option<&str> {
+        match message {
+            MailMessage::ResetPassword { link } => Some(link),
+            _ => None,
+        }
+    }
+
+    /// The confirmation link mailed to a new address.
+    pub fn change(message: &MailMessage) -> Option<&str> {
+        match message {
+            MailMessage::ConfirmEmailChange { link } => Some(link),
+            _ => None,
+        }
+    }
+}
+
+/// A queue that keeps what it is sent, so a test can read the mails a flow produced.
+#[derive(Default)]
+pub struct Captured(std::sync::Mutex<Vec<shared::jobs::Job>>);
+
+#[async_trait::async_trait]
+impl shared::jobs::JobQueue for Captured {
+    async fn send(&self, job: &shared::jobs::Job) -> Result<(), shared::BoxError> {
+        self.0.lock().unwrap().push(job.clone());
+        Ok(())
+    }
+}
+
+impl Captured {
+    pub fn jobs(&self) -> Vec<shared::jobs::Job> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// The token in the last mail to `to` whose message `pick` accepts.
+    pub fn token_mailed_to(
+        &self,
+        to: &str,
+        pick: impl Fn(&shared::jobs::MailMessage) -> Option<&str>,
+    ) -> String {
+        let jobs = self.jobs();
+        let link = jobs
+            .iter()
+            .rev()
+            .filter_map(|job| match &job.work {
+                shared::jobs::Work::Email(mail) if mail.to == to => pick(&mail.message),
+                _ => None,
+            })
+            .next()
+            .unwrap_or_else(|| panic!("no such mail to {to}: {jobs:?}"));
+        link.split_once("#token=")
+            .expect("a token link")
+            .1
+            .to_owned()
+    }
+}
+
+pub fn test_keys() -> KeyProvider {
+    KeyProvider::fixed(KeySet::generate())
+}
+
+pub fn sqlite_app_with(config: Config) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Config {
+        data_dir: dir.path().to_owned(),
+        ..config
+    };
+    TestApp::new(
+        App::embedded(config, test_keys()).expect("embedded store opens"),
+        Some(dir),
+    )
+}
+
+/// The DynamoDB endpoint the test command exported (DynamoDB Local). DynamoDB tests are never
+/// skipped: without one they fail and say how to start it.
+pub fn emulator_endpoint() -> String {
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or_else(|_| {
+        panic!(
+            "AWS_ENDPOINT_URL_DYNAMODB is not set: run scripts/test, which starts DynamoDB Local \
+             (or start it by hand, see the README)"
+        )
+    })
+}
+
+pub async fn dynamo_client() -> aws_sdk_dynamodb::Client {
+    emulator_endpoint();
+    aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await)
+}
+
+/// The store on the DynamoDB table `table`.
+pub fn dynamo_store(client: aws_sdk_dynamodb::Client, table: &str) -> Arc<TableStore> {
+    Arc::new(TableStore::new(Arc::new(DynamoTable::new(client, table))))
+}
+
+/// The table under `app`, for tests that write what no handler would.
+pub async fn table_of(app: &TestApp) -> Arc<dyn Table> {
+    match app.embedded_store() {
+        Some(table) => table.clone(),
+        None => Arc::new(DynamoTable::new(
+            dynamo_client().await,
+            &app.config.table_name,
+        )),
+    }
+}
+
+/// An app on a brand-new DynamoDB table in the emulator, created from the shared schema.
+pub async fn dynamo_app_with(config: Config) -> TestApp {
+    dynamo_app_on(dynamo_client().await, config).await
+}
+
+/// Like `dynamo_app_with`, with a client of the test's own (e.g. one with an interceptor).
+pub async fn dynamo_app_on(client: aws_sdk_dynamodb::Client, config: Config) -> TestApp {
+    let table = format!("test-{}", uuid::Uuid::new_v4().simple());
+    dynamodb::create_table(&client, &table)
+        .await
+        .expect("table created");
+    let store = dynamo_store(client, &table);
+    let config = Config {
+        table_name: table,
+        ..config
+    };
+    TestApp::new(
+        App::new(config, Stores::from_adapter(store), test_keys()),
+        None,
+    )
+}
+
+/// A response with its body read, so tests can look at it more than once.
+#[derive(Debug)]
+pub struct TestResponse {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl TestResponse {
+    pub async fn read(response: axum::response::Response) -> Self {
+        let (parts, body) = response.into_parts();
+        let body = axum::body::to_bytes(body, usize::MAX)
+            .await
+            .expect("a readable body");
+        Self {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    pub fn body(&self) -> &Bytes {
+        &self.body
+    }
+}
+
+pub fn body_json(response: &TestResponse) -> Value {
+    if response.body.is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_slice(&response.body).expect("JSON body")
+}
+
+pub fn header<'a>(response: &'a TestResponse, name: &str) -> Option<&'a str> {
+    response.headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Asserts a problem+json error with the given status and code; returns the document.
+pub fn assert_problem(response: &TestResponse, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status, "body: {:?}", response.body());
+    assert_eq!(
+        header(response, "content-type"),
+        Some("application/problem+json")
+    );
+    let body = body_json(response);
+    assert_eq!(body["code"], code, "{body}");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["requestId"].as_str().is_some_and(|id| !id.is_empty()));
+    assert_eq!(body["requestId"].as_str(), header(response, "x-request-id"));
+    assert!(body["type"].as_str().is_some() && body["title"].as_str().is_some());
+    body
+}
+
+/// A request as a client sends it: optional token, JSON body, extra headers, query string.
+pub struct Call<'a> {
+    pub method: Method,
+    pub path: &'a str,
+    pub token: Option<&'a str>,
+    pub body: Option<Value>,
+    pub headers: Vec<(&'static str, String)>,
+    /// The source address API Gateway would report.
+    pub source_ip: Option<std::net::IpAddr>,
+}
+
+impl<'a> Call<'a> {
+    pub fn new(method: Method, path: &'a str) -> Self {
+        Self {
+            method,
+            path,
+            token: None,
+            body: None,
+            headers: Vec::new(),
+            source_ip: None,
+        }
+    }
+
+    /// Sent from this address (as API Gateway's request context says).
+    pub fn sent_from(mut self, ip: &str) -> Self {
+        self.source_ip = Some(ip.parse().expect("an IP address"));
+        self
+    }
+
+    pub fn token(mut self, token: &'a str) -> Self {
+        self.token = Some(token);
+        self
+    }
+
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Some(body);
+        self
+    }
+
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn request(self) -> Request<Body> {
+        let mut builder = Request::builder().method(self.method).uri(self.path);
+        if let Some(token) = self.token {
+            builder = builder.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in &self.headers {
+            builder = builder.header(*name, value);
+        }
+        let body = match &self.body {
+            Some(body) => {
+                builder = builder.header("content-type", "application/json");
+                Body::from(body.to_string())
+            }
+            None => Body::empty(),
+        };
+        let mut request = builder.body(body).expect("a valid request");
+        if let Some(ip) = self.source_ip {
+            shared::http::set_source_ip(request.extensions_mut(), ip);
+        }
+        request
+    }
+
+    pub async fn send(self, app: &TestApp) -> TestResponse {
+        send(app, self.request()).await
+    }
+}
+
+/// Sends a request through the app's router, as the local server would.
+pub async fn send(app: &TestApp, req: Request<Body>) -> TestResponse {
+    let response = app.router.clone().oneshot(req).await.expect("infallible");
+    TestResponse::read(response).await
+}
+
+/// Registers through the real handler; returns the response body (user + tokens).
+pub async fn register_user(app: &TestApp, email: &str, password: &str) -> Value {
+    let response = Call::new(Method::POST, "/api/auth/register")
+        .json(serde_json::json!({ "email": email, "password": password, "name": "Test User" }))
+        .send(app)
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        response.body()
+    );
+    body_json(&response)
+}
+
+pub async fn refresh_with(app: &TestApp, token: &str) -> TestResponse {
+    Call::new(Method::POST, "/api/auth/refresh")
+        .json(serde_json::json!({ "refreshToken": token }))
+        .send(app)
+        .await
+}
+
+/// A registered user: id, tokens.
+pub struct Account {
+    pub id: String,
+    pub email: String,
+    pub access: String,
+    pub refresh: String,
+}
+
+pub async fn account(app: &TestApp, email: &str, name: &str) -> Account {
+    let response = Call::new(Method::POST, "/api/auth/register")
+        .json(serde_json::json!({ "email": email, "password": "correct horse battery", "name": name }))
+        .send(app)
+        .await;
+    assert_eq!(
+        response.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        response.body()
+    );
+    let body = body_json(&response);
+    Account {
+        id: body["user"]["id"].as_str().unwrap().to_owned(),
+        email: email.to_owned(),
+        access: body["accessToken"].as_str().unwrap().to_owned(),
+        refresh: body["refreshToken"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// A user with a role set through the store, as `local-api promote` does.
+pub async fn account_with_role(app: &TestApp, email: &str, role: shared::domain::Role) -> Account {
+    let account = account(app, email, "Staff").await;
+    app.stores
+        .users
+        .set_role(&account.id, role, shared::clock::now_ms())
+        .await
+        .unwrap();
+    account
+}
+
+/// Runs each case on both stores: `mod sqlite { case() }` and `mod dynamodb { case() }`.
+#[macro_export]
+macro_rules! on_both_stores {
+    ($($case:ident => $config:expr),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case($crate::support::sqlite_app_with($config)).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    super::$case($crate::support::dynamo_app_with($config).await).await;
+                }
+            )*
+        }
+    };
+}
