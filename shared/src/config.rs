@@ -226,8 +226,10 @@ impl Config {
         }
     }
 
+    /// The embedded table's file. (Earlier versions kept one table per entity in
+    /// `app.sqlite3`; that file is left alone and no longer read.)
     pub fn sqlite_path(&self) -> PathBuf {
-        self.data_dir.join("app.sqlite3")
+        self.data_dir.join("table.sqlite3")
     }
 }
 

@@ -15,6 +15,7 @@ use shared::domain::{
     DisplayName, Email, MAX_CONTENT_CHARS, MAX_TAGS, NewPost, Post, PostChanges, PostContent,
     PostStatus, PostTitle, Tag, User,
 };
+use shared::http::PostSummaryView;
 use shared::store::entities::TableStore;
 use shared::store::table::dynamodb::{DynamoTable, create_table};
 use shared::store::table::schema;
@@ -227,9 +228,15 @@ async fn main() {
     ] {
         let page = store.list_posts(&query, None, page_size).await.unwrap();
         let index_bytes = index_page_bytes(&client, &table, name, &query, &author.id).await;
-        let json = serde_json::to_vec(&page.items.iter().map(|p| p.view()).collect::<Vec<_>>())
-            .unwrap()
-            .len();
+        let json = serde_json::to_vec(
+            &page
+                .items
+                .iter()
+                .map(PostSummaryView::from)
+                .collect::<Vec<_>>(),
+        )
+        .unwrap()
+        .len();
         println!(
             "{name} listing, page of {}: {index_bytes} bytes read from the index, {json} bytes of JSON",
             page.items.len()

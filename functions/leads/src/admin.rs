@@ -7,10 +7,10 @@ use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use shared::auth::Principal;
 use shared::clock::now_ms;
-use shared::domain::{FieldErrors, Lead, LeadStatus};
+use shared::domain::{FieldErrors, LeadStatus};
 use shared::http::{
-    self, ApiError, Json, Params, PathId, Response, etag, if_match, page_body, page_request,
-    retry_as, unless_lost, with_header,
+    self, ApiError, Json, LeadView, Params, PathId, Response, etag, if_match, page_body,
+    page_request, retry_as, unless_lost, with_header,
 };
 use shared::permissions::{may_manage_leads, role_for_lead_write};
 use shared::secrets::KeyProvider;
@@ -31,7 +31,10 @@ pub async fn list(
         .leads
         .list_leads(page_request.after.as_ref(), page_request.limit)
         .await?;
-    http::json(StatusCode::OK, &page_body(page, &keys, "leads", Lead::view))
+    http::json(
+        StatusCode::OK,
+        &page_body(page, &keys, "leads", |lead| LeadView::from(lead)),
+    )
 }
 
 #[derive(Deserialize)]
@@ -71,7 +74,7 @@ pub async fn patch(
     .await
     .and_then(|next| {
         Ok(with_header(
-            http::json(StatusCode::OK, &next.view())?,
+            http::json(StatusCode::OK, &LeadView::from(&next))?,
             ETAG,
             &etag(next.version),
         ))

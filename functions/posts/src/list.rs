@@ -7,8 +7,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Serialize;
 use shared::auth::{AuthError, Principal};
-use shared::domain::{Post, PostStatus, PostSummary, PostSummaryView, PostView, Tag};
-use shared::http::{self, ApiError, Params, PathId, Response, page_body, page_request};
+use shared::domain::{Post, PostStatus, PostSummary, Tag};
+use shared::http::{
+    self, ApiError, Params, PathId, PostSummaryView, PostView, Response, page_body, page_request,
+};
 use shared::permissions::{may_list_unpublished, may_read_post};
 use shared::secrets::KeyProvider;
 use shared::store::{Page, PostQuery, PostStore, Stores};
@@ -55,7 +57,7 @@ async fn listed<'a>(
     if !with_content {
         return Ok(summaries
             .iter()
-            .map(|s| (s, Listed::Summary(s.view())))
+            .map(|s| (s, Listed::Summary(PostSummaryView::from(s))))
             .collect());
     }
     let ids: Vec<String> = summaries.iter().map(|s| s.id.clone()).collect();
@@ -74,7 +76,7 @@ async fn listed<'a>(
             posts
                 .remove(&s.id)
                 .filter(|post| query.admits(post) && may_read_post(viewer, post))
-                .map(|post| (s, Listed::Full(post.view())))
+                .map(|post| (s, Listed::Full(PostView::from(&post))))
         })
         .collect())
 }

@@ -6,7 +6,7 @@ use axum::http::header::{CACHE_CONTROL, ETAG};
 use axum::http::{HeaderMap, StatusCode};
 use shared::auth::Principal;
 use shared::domain::{Post, PostStatus};
-use shared::http::{self, ApiError, PathId, Response, etag, not_modified, with_header};
+use shared::http::{self, ApiError, PathId, PostView, Response, etag, not_modified, with_header};
 use shared::permissions::may_read_post;
 use shared::store::{PostStore, Stores};
 
@@ -27,7 +27,11 @@ pub async fn readable_post(
 
 /// The post as JSON with its `ETag`; published posts may be cached by anyone.
 pub fn post_response(status: StatusCode, post: &Post) -> Result<Response, ApiError> {
-    let response = with_header(http::json(status, &post.view())?, ETAG, &etag(post.version));
+    let response = with_header(
+        http::json(status, &PostView::from(post))?,
+        ETAG,
+        &etag(post.version),
+    );
     Ok(cache_headers(response, post))
 }
 

@@ -9,7 +9,9 @@ use serde_json::json;
 use shared::auth::{account_link, issue_account_token};
 use shared::clock::now_ms;
 use shared::domain::{AuditAction, AuditOutcome, DisplayName, Email, FieldErrors, Password, User};
-use shared::http::{self, ApiError, AppState, Caller, Json, Response, Routes, token_response};
+use shared::http::{
+    self, ApiError, AppState, Caller, Json, Response, Routes, UserView, token_response,
+};
 use shared::jobs::{Job, MailMessage, Notice, Work};
 use shared::limits::with_quota;
 use shared::store::{Effects, TokenPurpose};
@@ -95,7 +97,7 @@ async fn create_account(
         return http::json(
             StatusCode::CREATED,
             &json!({
-                "user": user.view(),
+                "user": UserView::from(&user),
                 "verificationRequired": true,
                 "message": "verify your e-mail address: follow the link we mailed you, then sign in",
             }),

@@ -5,8 +5,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use shared::auth::Principal;
 use shared::clock::parse_rfc3339;
-use shared::domain::{AuditAction, AuditEvent};
-use shared::http::{self, ApiError, Params, Response, page_body, page_request, parse_id};
+use shared::domain::AuditAction;
+use shared::http::{
+    self, ApiError, AuditEventView, Params, Response, page_body, page_request, parse_id,
+};
 use shared::permissions::may_read_audit;
 use shared::secrets::KeyProvider;
 use shared::store::{AuditQuery, Stores};
@@ -79,6 +81,6 @@ pub async fn list(
         .await?;
     http::json(
         StatusCode::OK,
-        &page_body(page, &keys, &listing, AuditEvent::view),
+        &page_body(page, &keys, &listing, |event| AuditEventView::from(event)),
     )
 }

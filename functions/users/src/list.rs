@@ -3,8 +3,8 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use shared::auth::Principal;
-use shared::domain::{Role, User};
-use shared::http::{self, ApiError, Params, Response, page_body, page_request};
+use shared::domain::Role;
+use shared::http::{self, ApiError, Params, Response, UserView, page_body, page_request};
 use shared::permissions::may_list_users;
 use shared::secrets::KeyProvider;
 use shared::store::{Stores, UserQuery};
@@ -50,6 +50,6 @@ pub async fn list(
         .await?;
     http::json(
         StatusCode::OK,
-        &page_body(page, &keys, &listing, User::view),
+        &page_body(page, &keys, &listing, |user| UserView::from(user)),
     )
 }

@@ -11,8 +11,8 @@ use shared::domain::{
     AuditAction, AuditOutcome, DisplayName, Email, FieldErrors, Invalid, ProfileChanges, Role, User,
 };
 use shared::http::{
-    self, ApiError, AppState, Caller, Json, Params, PathId, Response, etag, if_match, retry_as,
-    unless_lost, with_header,
+    self, ApiError, AppState, Caller, Json, Params, PathId, Response, UserView, etag, if_match,
+    retry_as, unless_lost, with_header,
 };
 use shared::jobs::{Job, MailMessage, SecurityEvent, Work, begin_account_cleanup};
 use shared::limits::{Quota, with_quota};
@@ -29,7 +29,7 @@ pub struct UserPatch {
 
 fn profile_response(user: &User) -> Result<Response, ApiError> {
     Ok(with_header(
-        http::json(StatusCode::OK, &user.view())?,
+        http::json(StatusCode::OK, &UserView::from(user))?,
         ETAG,
         &etag(user.version),
     ))

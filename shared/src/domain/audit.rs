@@ -1,9 +1,5 @@
 //! Security events as the audit log keeps them.
 
-use serde::Serialize;
-
-use crate::clock::rfc3339;
-
 /// What happened. The wire names are the `?action=` filter values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditAction {
@@ -138,45 +134,6 @@ impl AuditEvent {
         self.detail = Some(detail.into());
         self
     }
-
-    /// The key listings sort on, newest last: zero-padded time, then id.
-    pub fn sort_key(&self) -> String {
-        audit_sort_key(self.at, &self.id)
-    }
-
-    pub fn view(&self) -> AuditEventView {
-        AuditEventView {
-            id: self.id.clone(),
-            at: rfc3339(self.at),
-            action: self.action.as_str(),
-            outcome: self.outcome.as_str(),
-            actor: self.actor.clone(),
-            target: self.target.clone(),
-            source_ip: self.source_ip.clone(),
-            user_agent: self.user_agent.clone(),
-            request_id: self.request_id.clone(),
-            detail: self.detail.clone(),
-        }
-    }
-}
-
-pub fn audit_sort_key(at: i64, id: &str) -> String {
-    format!("{:015}#{id}", at.max(0))
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AuditEventView {
-    pub id: String,
-    pub at: String,
-    pub action: &'static str,
-    pub outcome: &'static str,
-    pub actor: Option<String>,
-    pub target: Option<String>,
-    pub source_ip: Option<String>,
-    pub user_agent: Option<String>,
-    pub request_id: Option<String>,
-    pub detail: Option<String>,
 }
 
 #[cfg(test)]
@@ -189,11 +146,5 @@ mod tests {
             assert_eq!(AuditAction::parse(action.as_str()), Some(action));
         }
         assert_eq!(AuditAction::parse("LOGIN"), None);
-    }
-
-    #[test]
-    fn sort_keys_order_by_time_then_id() {
-        assert!(audit_sort_key(999, "b") < audit_sort_key(1000, "a"));
-        assert!(audit_sort_key(1000, "a") < audit_sort_key(1000, "b"));
     }
 }

@@ -1,5 +1,3 @@
-use serde::Serialize;
-
 /// Why one value was rejected; the handler adds the field name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {
@@ -16,7 +14,7 @@ impl Invalid {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldError {
     pub field: String,
     pub code: &'static str,

@@ -1,17 +1,13 @@
 //! A lead: someone who left a phone number on the public form for a human to call back.
 
-use serde::Serialize;
-
 use super::Invalid;
 use super::text::visible_text;
-use crate::clock::rfc3339;
 
 pub const MAX_SOURCE_CHARS: usize = 100;
 pub const MAX_LEAD_NAME_CHARS: usize = 100;
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LeadStatus {
     New,
     Contacted,
@@ -113,39 +109,6 @@ impl Lead {
             ..self.clone()
         }
     }
-
-    /// Newest first in both stores.
-    pub fn list_key(&self) -> String {
-        format!("{:013}#{}", self.created_at, self.id)
-    }
-
-    pub fn view(&self) -> LeadView {
-        LeadView {
-            id: self.id.clone(),
-            phone: self.phone.clone(),
-            source: self.source.clone(),
-            name: self.name.clone(),
-            message: self.message.clone(),
-            status: self.status,
-            created_at: rfc3339(self.created_at),
-            updated_at: rfc3339(self.updated_at),
-            version: self.version,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LeadView {
-    pub id: String,
-    pub phone: String,
-    pub source: String,
-    pub name: Option<String>,
-    pub message: Option<String>,
-    pub status: LeadStatus,
-    pub created_at: String,
-    pub updated_at: String,
-    pub version: u64,
 }
 
 #[cfg(test)]

@@ -13,21 +13,19 @@ mod role;
 mod text;
 mod user;
 
-pub use audit::{
-    AuditAction, AuditEvent, AuditEventView, AuditOutcome, MAX_USER_AGENT_CHARS, audit_sort_key,
-};
+pub use audit::{AuditAction, AuditEvent, AuditOutcome, MAX_USER_AGENT_CHARS};
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use field_errors::{FieldError, FieldErrors, Invalid};
 pub use lead::{
-    Lead, LeadStatus, LeadView, MAX_LEAD_NAME_CHARS, MAX_MESSAGE_CHARS, MAX_SOURCE_CHARS,
-    bounded_line, bounded_text,
+    Lead, LeadStatus, MAX_LEAD_NAME_CHARS, MAX_MESSAGE_CHARS, MAX_SOURCE_CHARS, bounded_line,
+    bounded_text,
 };
 pub use password::Password;
 pub use post::{
     MAX_CONTENT_CHARS, MAX_TAGS, NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle,
-    PostView, Tag,
+    Tag,
 };
-pub use post_summary::{EXCERPT_CHARS, PostSummary, PostSummaryView, excerpt};
+pub use post_summary::{EXCERPT_CHARS, PostSummary, excerpt};
 pub use role::Role;
-pub use user::{ProfileChanges, User, UserView};
+pub use user::{ProfileChanges, User};

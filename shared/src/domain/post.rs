@@ -1,11 +1,7 @@
 use std::fmt;
 
-use serde::{Deserialize, Serialize};
-
 use super::Invalid;
-use super::post_summary::{PostSummary, excerpt};
 use super::text::visible_text;
-use crate::clock::rfc3339;
 
 pub const MAX_TITLE_CHARS: usize = 200;
 pub const MAX_CONTENT_CHARS: usize = 50_000;
@@ -62,8 +58,7 @@ impl PostContent {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum PostStatus {
     Draft,
     Published,
@@ -179,18 +174,13 @@ pub struct PostChanges {
     pub tags: Option<Vec<Tag>>,
 }
 
-/// The instant listings sort by, newest first: publication for published posts, creation
-/// otherwise.
+/// The instant listings sort a post or its summary by, newest first: publication for a
+/// published post, creation otherwise.
 pub(super) fn feed_time(status: PostStatus, published_at: Option<i64>, created_at: i64) -> i64 {
     match (status, published_at) {
         (PostStatus::Published, Some(at)) => at,
         _ => created_at,
     }
-}
-
-/// Sort keys shared by both stores: fixed-width time, then id, so text order is time order.
-pub(super) fn sort_key(time: i64, id: &str) -> String {
-    format!("{time:013}#{id}")
 }
 
 /// Set once, on first publication; unpublishing keeps it.
@@ -242,62 +232,11 @@ impl Post {
         }
     }
 
-    pub fn feed_key(&self) -> String {
-        sort_key(
-            feed_time(self.status, self.published_at, self.created_at),
-            &self.id,
-        )
+    /// The instant listings order this post by: its publication while it is published, its
+    /// creation otherwise.
+    pub fn feed_time(&self) -> i64 {
+        feed_time(self.status, self.published_at, self.created_at)
     }
-
-    pub fn author_key(&self) -> String {
-        sort_key(self.created_at, &self.id)
-    }
-
-    /// What listings store and show of this post.
-    pub fn summary(&self) -> PostSummary {
-        PostSummary {
-            id: self.id.clone(),
-            author_id: self.author_id.clone(),
-            title: self.title.clone(),
-            excerpt: excerpt(self.content.as_str()),
-            status: self.status,
-            tags: self.tags.clone(),
-            published_at: self.published_at,
-            created_at: self.created_at,
-            updated_at: self.updated_at,
-            version: self.version,
-        }
-    }
-
-    pub fn view(&self) -> PostView {
-        PostView {
-            id: self.id.clone(),
-            author_id: self.author_id.clone(),
-            title: self.title.as_str().to_owned(),
-            content: self.content.as_str().to_owned(),
-            status: self.status,
-            tags: self.tags.iter().map(|t| t.as_str().to_owned()).collect(),
-            published_at: self.published_at.map(rfc3339),
-            created_at: rfc3339(self.created_at),
-            updated_at: rfc3339(self.updated_at),
-            version: self.version,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PostView {
-    pub id: String,
-    pub author_id: String,
-    pub title: String,
-    pub content: String,
-    pub status: PostStatus,
-    pub tags: Vec<String>,
-    pub published_at: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub version: u64,
 }
 
 #[cfg(test)]
@@ -330,25 +269,6 @@ mod tests {
         assert_eq!(tags.len(), 2);
         let eleven = (0..11).map(|i| format!("t{i}")).collect();
         assert_eq!(Tag::parse_list(eleven).unwrap_err().code, "too_many");
-    }
-
-    #[test]
-    fn sort_keys_order_by_time_then_id() {
-        let post = |id: &str, created_at: i64| Post {
-            id: id.into(),
-            author_id: "a".into(),
-            title: PostTitle::parse("t").unwrap(),
-            content: PostContent::parse("c".into()).unwrap(),
-            status: PostStatus::Draft,
-            tags: vec![],
-            published_at: None,
-            created_at,
-            updated_at: created_at,
-            version: 1,
-            author_deleted: false,
-        };
-        assert!(post("b", 9).feed_key() < post("a", 10).feed_key());
-        assert!(post("a", 10).author_key() < post("b", 10).author_key());
     }
 
     fn new_post(status: Option<PostStatus>) -> NewPost {
@@ -393,6 +313,23 @@ mod tests {
         assert_eq!(
             Post::new("a", new_post(Some(PostStatus::Published)), 5).published_at,
             Some(5)
+        );
+    }
+
+    #[test]
+    fn listings_order_published_posts_by_publication_and_others_by_creation() {
+        let draft = Post::new("a", new_post(None), 10);
+        assert_eq!(draft.feed_time(), 10);
+        let status = |status| PostChanges {
+            status: Some(status),
+            ..Default::default()
+        };
+        let published = draft.edited(status(PostStatus::Published), 20);
+        assert_eq!(published.feed_time(), 20);
+        let archived = published.edited(status(PostStatus::Archived), 30);
+        assert_eq!(
+            (archived.published_at, archived.feed_time()),
+            (Some(20), 10)
         );
     }
 

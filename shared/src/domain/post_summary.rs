@@ -2,11 +2,7 @@
 //! Listings (index entries, tag entries) store only this, so their size does not grow with
 //! the body.
 
-use serde::Serialize;
-
-use super::post::{feed_time, sort_key};
-use super::{PostStatus, PostTitle, Tag};
-use crate::clock::rfc3339;
+use super::post::{Post, PostStatus, PostTitle, Tag, feed_time};
 
 /// Characters of the body an excerpt keeps.
 pub const EXCERPT_CHARS: usize = 280;
@@ -52,46 +48,26 @@ pub fn excerpt(content: &str) -> String {
 }
 
 impl PostSummary {
-    pub fn feed_key(&self) -> String {
-        sort_key(
-            feed_time(self.status, self.published_at, self.created_at),
-            &self.id,
-        )
-    }
-
-    pub fn author_key(&self) -> String {
-        sort_key(self.created_at, &self.id)
-    }
-
-    pub fn view(&self) -> PostSummaryView {
-        PostSummaryView {
-            id: self.id.clone(),
-            author_id: self.author_id.clone(),
-            title: self.title.as_str().to_owned(),
-            excerpt: self.excerpt.clone(),
-            status: self.status,
-            tags: self.tags.iter().map(|t| t.as_str().to_owned()).collect(),
-            published_at: self.published_at.map(rfc3339),
-            created_at: rfc3339(self.created_at),
-            updated_at: rfc3339(self.updated_at),
-            version: self.version,
+    /// What listings store and show of `post`.
+    pub fn of(post: &Post) -> Self {
+        Self {
+            id: post.id.clone(),
+            author_id: post.author_id.clone(),
+            title: post.title.clone(),
+            excerpt: excerpt(post.content.as_str()),
+            status: post.status,
+            tags: post.tags.clone(),
+            published_at: post.published_at,
+            created_at: post.created_at,
+            updated_at: post.updated_at,
+            version: post.version,
         }
     }
-}
 
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct PostSummaryView {
-    pub id: String,
-    pub author_id: String,
-    pub title: String,
-    pub excerpt: String,
-    pub status: PostStatus,
-    pub tags: Vec<String>,
-    pub published_at: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    pub version: u64,
+    /// The instant listings order the post by, as `Post::feed_time`.
+    pub fn feed_time(&self) -> i64 {
+        feed_time(self.status, self.published_at, self.created_at)
+    }
 }
 
 #[cfg(test)]

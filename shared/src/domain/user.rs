@@ -1,7 +1,4 @@
-use serde::Serialize;
-
 use super::{DisplayName, Email, Role};
-use crate::clock::rfc3339;
 
 /// A user as stored. Times are epoch milliseconds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,37 +60,7 @@ impl User {
         }
     }
 
-    /// Sort key of the by-name listing: lower-cased name, then id.
-    pub fn name_key(&self) -> String {
-        format!("{}#{}", self.name.as_str().to_lowercase(), self.id)
-    }
-
     pub fn is_active(&self) -> bool {
         self.deleted_at.is_none()
     }
-
-    pub fn view(&self) -> UserView {
-        UserView {
-            id: self.id.clone(),
-            email: self.email.as_str().to_owned(),
-            name: self.name.as_str().to_owned(),
-            role: self.role,
-            email_verified: self.email_verified,
-            created_at: rfc3339(self.created_at),
-            updated_at: rfc3339(self.updated_at),
-        }
-    }
-}
-
-/// What the API shows of a user: never the password hash.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserView {
-    pub id: String,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub email_verified: bool,
-    pub created_at: String,
-    pub updated_at: String,
 }

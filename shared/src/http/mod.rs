@@ -1,5 +1,5 @@
 //! HTTP glue shared by every function: the route builder, the middleware stack, extractors,
-//! errors as problem+json, entity tags, signed cursors.
+//! errors as problem+json, entity tags, signed cursors, and the JSON views of the entities.
 
 mod caller;
 mod cors;
@@ -15,6 +15,7 @@ mod response;
 mod routes;
 mod service;
 mod tokens;
+mod views;
 
 pub use caller::{Caller, client_ip, set_source_ip};
 pub use cursor::{decode_cursor, encode_cursor};
@@ -29,5 +30,6 @@ pub use response::{json, no_content, with_header};
 pub use routes::{AppState, RouteSpec, Routes};
 pub use service::{MAX_BODY_BYTES, SECURITY_HEADERS, service};
 pub use tokens::token_response;
+pub use views::{AuditEventView, LeadView, PostSummaryView, PostView, UserView};
 
 pub use axum::response::Response;

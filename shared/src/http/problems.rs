@@ -34,7 +34,11 @@ pub fn document(problem: &Problem, request_id: &str) -> String {
         "requestId": request_id,
     });
     if !problem.errors.is_empty() {
-        body["errors"] = json!(problem.errors);
+        body["errors"] = problem
+            .errors
+            .iter()
+            .map(|e| json!({ "field": e.field, "code": e.code, "message": e.message }))
+            .collect();
     }
     body.to_string()
 }
@@ -80,4 +84,32 @@ pub async fn problems(req: Request, next: Next) -> Response {
 pub fn panicked(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     tracing::error!("handler panicked");
     StatusCode::INTERNAL_SERVER_ERROR.into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::FieldError;
+
+    #[test]
+    fn field_errors_are_listed_with_field_code_and_message() {
+        let problem = Problem {
+            errors: vec![FieldError {
+                field: "email".into(),
+                code: "invalid_email",
+                message: "must be an e-mail address".into(),
+            }],
+            ..Problem::from_status(StatusCode::UNPROCESSABLE_ENTITY)
+        };
+        let document: serde_json::Value =
+            serde_json::from_str(&document(&problem, "req-1")).unwrap();
+        assert_eq!(
+            document["errors"],
+            json!([{
+                "field": "email",
+                "code": "invalid_email",
+                "message": "must be an e-mail address",
+            }])
+        );
+    }
 }

@@ -4,9 +4,9 @@ use axum::response::Response;
 use http::StatusCode;
 use serde::Serialize;
 
-use super::{ApiError, json};
+use super::{ApiError, UserView, json};
 use crate::auth::IssuedTokens;
-use crate::domain::{User, UserView};
+use crate::domain::User;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,7 +27,7 @@ pub fn token_response(
     json(
         status,
         &TokenResponse {
-            user: user.view(),
+            user: UserView::from(user),
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             token_type: "Bearer",

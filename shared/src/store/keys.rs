@@ -1,8 +1,14 @@
-//! Every key the store writes, in one place: table keys (`PK`/`SK`) and index partitions.
-//! `table::schema` shows the whole layout; an entity module builds its keys only from here.
+//! Every key the store writes, in one place: table keys (`PK`/`SK`), index partitions and index
+//! sort keys. `table::schema` shows the whole layout; an entity module builds its keys only from
+//! here. Items already stored carry these strings: a builder's output must never change.
 
 use super::table::Key;
-use crate::domain::{Email, PostStatus, Role, Tag};
+use crate::domain::{AuditEvent, Email, Lead, Post, PostStatus, PostSummary, Role, Tag, User};
+
+/// Time-ordered index sort key: zero-padded epoch ms, then the id, so text order is time order.
+pub fn time_sort_key(at: i64, id: &str) -> String {
+    format!("{at:013}#{id}")
+}
 
 // ---- users -------------------------------------------------------------------------------
 
@@ -21,6 +27,11 @@ pub const USERS: &str = "USERS";
 /// Active users holding `role` (GSI2, by e-mail).
 pub fn users_with_role(role: Role) -> String {
     format!("USERS#{role}")
+}
+
+/// Sort key of the by-name listing (GSI3): the lower-cased name, then the id.
+pub fn user_name_sort(user: &User) -> String {
+    format!("{}#{}", user.name.as_str().to_lowercase(), user.id)
 }
 
 // ---- sessions ----------------------------------------------------------------------------
@@ -81,6 +92,27 @@ pub fn tagged_by_author(tag: &Tag, status: PostStatus, author_id: &str) -> Strin
     format!("TAG#{}#{status}#AUTHOR#{author_id}", tag.as_str())
 }
 
+/// Sort key of the status and tag listings (GSI1, and GSI2 of tag entries): the post's feed
+/// time, then its id.
+pub fn post_feed_sort(post: &Post) -> String {
+    time_sort_key(post.feed_time(), &post.id)
+}
+
+/// Sort key of the author listings (GSI2, GSI3 of the post item): creation time, then id.
+pub fn post_author_sort(post: &Post) -> String {
+    time_sort_key(post.created_at, &post.id)
+}
+
+/// `post_feed_sort` of a listed post: where a listing by feed time stands after it.
+pub fn summary_feed_sort(summary: &PostSummary) -> String {
+    time_sort_key(summary.feed_time(), &summary.id)
+}
+
+/// `post_author_sort` of a listed post.
+pub fn summary_author_sort(summary: &PostSummary) -> String {
+    time_sort_key(summary.created_at, &summary.id)
+}
+
 // ---- outbox ------------------------------------------------------------------------------
 
 /// Jobs waiting for their queue (GSI1, oldest first).
@@ -96,11 +128,6 @@ pub fn outbox_dead(job_id: &str) -> Key {
     Key::new(format!("{OUTBOX_DEAD}#{job_id}"), OUTBOX_DEAD)
 }
 
-/// Time-ordered index sort key: zero-padded epoch ms, then the id.
-pub fn time_sort_key(at: i64, id: &str) -> String {
-    format!("{at:013}#{id}")
-}
-
 // ---- job records -------------------------------------------------------------------------
 
 pub fn job_record(job_id: &str) -> Key {
@@ -114,6 +141,11 @@ pub const LEADS: &str = "LEADS";
 
 pub fn lead(id: &str) -> Key {
     Key::new(format!("LEAD#{id}"), "LEAD")
+}
+
+/// Sort key of the lead listing (GSI1): creation time, then the id.
+pub fn lead_list_sort(lead: &Lead) -> String {
+    time_sort_key(lead.created_at, &lead.id)
 }
 
 // ---- limits ------------------------------------------------------------------------------
@@ -147,6 +179,21 @@ pub fn audit_about_target(target: &str) -> String {
     format!("AUDIT#TARGET#{target}")
 }
 
+/// Sort key of every audit index (GSI1-3), newest last: 15-digit time (an instant before the
+/// epoch counts as the epoch), then the id.
+pub fn audit_sort(event: &AuditEvent) -> String {
+    audit_time_sort(event.at, &event.id)
+}
+
+/// The lowest audit sort key of an event at or after `at`: where a `since` bound starts.
+pub fn audit_sort_from(at: i64) -> String {
+    audit_time_sort(at, "")
+}
+
+fn audit_time_sort(at: i64, id: &str) -> String {
+    format!("{:015}#{id}", at.max(0))
+}
+
 // ---- metrics -----------------------------------------------------------------------------
 
 /// One shard of a dashboard counter; the sort key is the bucket (a date or `total`).
@@ -169,4 +216,109 @@ pub const SNAPSHOTS: &str = "SNAPSHOT";
 /// The snapshot of one bucket (epoch ms, zero-padded so sort order is time order).
 pub fn snapshot(bucket: i64) -> Key {
     Key::new(SNAPSHOTS, format!("{bucket:015}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{
+        AuditAction, AuditOutcome, DisplayName, NewPost, PostChanges, PostContent, PostTitle,
+    };
+
+    fn post(id: &str, created_at: i64) -> Post {
+        Post {
+            id: id.into(),
+            author_id: "a".into(),
+            title: PostTitle::parse("t").unwrap(),
+            content: PostContent::parse("c".into()).unwrap(),
+            status: PostStatus::Draft,
+            tags: vec![],
+            published_at: None,
+            created_at,
+            updated_at: created_at,
+            version: 1,
+            author_deleted: false,
+        }
+    }
+
+    fn event(id: &str, at: i64) -> AuditEvent {
+        AuditEvent {
+            id: id.into(),
+            ..AuditEvent::new(AuditAction::Login, AuditOutcome::Success, at)
+        }
+    }
+
+    #[test]
+    fn post_sort_keys_order_by_time_then_id() {
+        assert!(post_feed_sort(&post("b", 9)) < post_feed_sort(&post("a", 10)));
+        assert!(post_author_sort(&post("a", 10)) < post_author_sort(&post("b", 10)));
+    }
+
+    #[test]
+    fn a_listed_post_sorts_as_the_post() {
+        let new = NewPost {
+            title: PostTitle::parse("t").unwrap(),
+            content: PostContent::parse("c".into()).unwrap(),
+            status: None,
+            tags: None,
+        };
+        let published = Post::new("a", new, 10).edited(
+            PostChanges {
+                status: Some(PostStatus::Published),
+                ..Default::default()
+            },
+            20,
+        );
+        let summary = PostSummary::of(&published);
+        assert_eq!(summary_feed_sort(&summary), post_feed_sort(&published));
+        assert_eq!(summary_author_sort(&summary), post_author_sort(&published));
+        assert_ne!(post_feed_sort(&published), post_author_sort(&published));
+    }
+
+    #[test]
+    fn audit_sort_keys_order_by_time_then_id() {
+        assert!(audit_sort(&event("b", 999)) < audit_sort(&event("a", 1000)));
+        assert!(audit_sort(&event("a", 1000)) < audit_sort(&event("b", 1000)));
+        assert!(audit_sort_from(1000) <= audit_sort(&event("a", 1000)));
+        assert!(audit_sort_from(1001) > audit_sort(&event("z", 1000)));
+    }
+
+    /// Stored items carry these strings: they must never change.
+    #[test]
+    fn sort_keys_keep_their_stored_form() {
+        let published = Post {
+            status: PostStatus::Published,
+            published_at: Some(1_700_000_000_123),
+            ..post("p1", 1_600_000_000_000)
+        };
+        assert_eq!(post_feed_sort(&published), "1700000000123#p1");
+        assert_eq!(post_author_sort(&published), "1600000000000#p1");
+        assert_eq!(post_feed_sort(&post("p2", 5)), "0000000000005#p2");
+        let summary = PostSummary::of(&published);
+        assert_eq!(summary_feed_sort(&summary), "1700000000123#p1");
+        assert_eq!(summary_author_sort(&summary), "1600000000000#p1");
+
+        assert_eq!(audit_sort(&event("e1", 42)), "000000000000042#e1");
+        assert_eq!(audit_sort(&event("e1", -5)), "000000000000000#e1");
+        assert_eq!(audit_sort_from(42), "000000000000042#");
+
+        let lead = Lead {
+            id: "l1".into(),
+            created_at: 7,
+            ..Lead::new("+15550100".into(), "web".into(), None, None, 7)
+        };
+        assert_eq!(lead_list_sort(&lead), "0000000000007#l1");
+
+        let user = User {
+            id: "u1".into(),
+            name: DisplayName::parse("Ada LOVELACE").unwrap(),
+            ..User::new(
+                Email::parse("ada@example.com").unwrap(),
+                DisplayName::parse("x").unwrap(),
+                String::new(),
+                1,
+            )
+        };
+        assert_eq!(user_name_sort(&user), "ada lovelace#u1");
+    }
 }

@@ -7,8 +7,6 @@
 pub mod entities;
 pub mod keys;
 mod records;
-#[cfg(feature = "sqlite")]
-pub mod sqlite;
 pub mod table;
 
 use std::sync::Arc;

@@ -1,5 +1,6 @@
 use crate::domain::{PostStatus, PostSummary, Role, Tag, User};
 use crate::jobs::Job;
+use crate::store::keys;
 
 /// A login session: the family every refresh token descended from one login belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,7 +49,7 @@ impl Position {
     pub fn of_user(user: &User, phase: u8) -> Self {
         let sort = match phase {
             0 => user.email.as_str().to_owned(),
-            _ => user.name_key(),
+            _ => keys::user_name_sort(user),
         };
         Self {
             phase,
@@ -106,8 +107,8 @@ impl PostQuery {
     /// stores sort by the same keys).
     pub fn position_after(&self, post: &PostSummary) -> Position {
         let sort = match (&self.tag, &self.author) {
-            (None, Some(_)) => post.author_key(),
-            _ => post.feed_key(),
+            (None, Some(_)) => keys::summary_author_sort(post),
+            _ => keys::summary_feed_sort(post),
         };
         Position {
             phase: 0,

@@ -14,6 +14,7 @@ use shared::config::Config;
 use shared::domain::{AuditAction, AuditEvent, AuditOutcome, Role};
 use shared::jobs::MailMessage;
 use shared::limits::{RateLimits, Rule};
+use shared::store::keys;
 use support::{Call, Captured, TestApp, account, account_with_role, assert_problem, body_json};
 
 const PASSWORD: &str = "correct horse battery";
@@ -351,7 +352,7 @@ async fn pages_hold_while_events_arrive(app: TestApp) {
     }
     let newest_first = |ids: &[String], events: &[AuditEvent]| -> Vec<String> {
         let mut sorted: Vec<&AuditEvent> = events.iter().filter(|e| ids.contains(&e.id)).collect();
-        sorted.sort_by_key(|e| std::cmp::Reverse(e.sort_key()));
+        sorted.sort_by_key(|e| std::cmp::Reverse(keys::audit_sort(e)));
         sorted.into_iter().map(|e| e.id.clone()).collect()
     };
     let stored = app

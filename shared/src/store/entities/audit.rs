@@ -5,7 +5,7 @@ use async_trait::async_trait;
 
 use super::TableStore;
 use super::metrics::counter_updates;
-use crate::domain::{AuditAction, AuditEvent, AuditOutcome, audit_sort_key};
+use crate::domain::{AuditAction, AuditEvent, AuditOutcome};
 use crate::metrics::counts;
 use crate::store::keys;
 use crate::store::table::schema::{GSI1, GSI2, GSI3, IndexDef, TTL_ATTRIBUTE};
@@ -30,7 +30,7 @@ fn shard_of(id: &str) -> u32 {
 }
 
 fn event_item(event: &AuditEvent, keep_until: i64) -> Item {
-    let sort = event.sort_key();
+    let sort = keys::audit_sort(event);
     let mut item = item(
         &keys::audit_event(&event.id),
         [
@@ -116,7 +116,7 @@ struct Scanned {
 impl PartitionScan<'_> {
     /// The first request of the scan (later ones resume after the last key read).
     fn request(&self, limit: usize) -> Query {
-        let lower = self.query.since.map(|since| audit_sort_key(since, ""));
+        let lower = self.query.since.map(keys::audit_sort_from);
         let sort = match (lower, self.before) {
             (None, None) => SortRange::All,
             (Some(lower), None) => SortRange::Ge(lower),
@@ -241,7 +241,7 @@ impl AuditLog for TableStore {
         let mut events = Vec::new();
         for item in scanned.iter().flat_map(|s| &s.items) {
             let event = event_from_item(item)?;
-            let sort = event.sort_key();
+            let sort = keys::audit_sort(&event);
             if boundary.as_ref().is_none_or(|b| &sort >= b) {
                 events.push((sort, event));
             }

@@ -25,7 +25,7 @@ fn lead_item(lead: &Lead) -> Item {
             ("updatedAt", lead.updated_at.into()),
             ("version", lead.version.into()),
             (GSI1.partition_key, keys::LEADS.into()),
-            (GSI1.sort_key, lead.list_key().into()),
+            (GSI1.sort_key, keys::lead_list_sort(lead).into()),
         ],
     );
     if let Some(name) = &lead.name {

@@ -21,6 +21,7 @@ use async_trait::async_trait;
 pub use back_off::back_off;
 pub use condition::{Compare, Condition};
 pub use error::TableError;
+pub(crate) use ops::check_transaction;
 pub use ops::{
     Action, Check, Delete, Index, Put, Query, QueryPage, Read, Returns, SortRange, Update,
     UpdateAction,

@@ -296,3 +296,29 @@ impl Action {
         }
     }
 }
+
+/// What every transaction must be, on either engine (DynamoDB's rules): at most
+/// `MAX_TRANSACTION_ACTIONS` actions, each on a different item, no update without actions.
+pub(crate) fn check_transaction(actions: &[Action]) -> Result<(), super::TableError> {
+    let invalid = |message: String| Err(super::TableError::Validation(message));
+    if actions.len() > super::MAX_TRANSACTION_ACTIONS {
+        return invalid(format!(
+            "a transaction holds at most {} actions, not {}",
+            super::MAX_TRANSACTION_ACTIONS,
+            actions.len()
+        ));
+    }
+    let mut keys = std::collections::HashSet::new();
+    for action in actions {
+        // A transaction's update needs an update expression (a lone update does not).
+        if matches!(action, Action::Update(update) if update.actions.is_empty()) {
+            return invalid("an update in a transaction needs at least one action".into());
+        }
+        if !keys.insert(action.key()?) {
+            return invalid(
+                "transaction request cannot include multiple operations on one item".into(),
+            );
+        }
+    }
+    Ok(())
+}

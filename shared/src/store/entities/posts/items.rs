@@ -53,14 +53,14 @@ pub(super) fn main_item(post: &Post) -> Item {
                     GSI1.partition_key,
                     keys::posts_with_status(post.status).into(),
                 ),
-                (GSI1.sort_key, post.feed_key().into()),
+                (GSI1.sort_key, keys::post_feed_sort(post).into()),
                 (
                     GSI2.partition_key,
                     keys::posts_by_author(&post.author_id).into(),
                 ),
-                (GSI2.sort_key, post.author_key().into()),
+                (GSI2.sort_key, keys::post_author_sort(post).into()),
                 (GSI3.partition_key, by_author.into()),
-                (GSI3.sort_key, post.author_key().into()),
+                (GSI3.sort_key, keys::post_author_sort(post).into()),
             ],
         );
     }
@@ -75,9 +75,9 @@ pub(super) fn tag_item(post: &Post, tag: &Tag) -> Item {
         &mut item,
         [
             (GSI1.partition_key, keys::tagged(tag, post.status).into()),
-            (GSI1.sort_key, post.feed_key().into()),
+            (GSI1.sort_key, keys::post_feed_sort(post).into()),
             (GSI2.partition_key, by_author.into()),
-            (GSI2.sort_key, post.feed_key().into()),
+            (GSI2.sort_key, keys::post_feed_sort(post).into()),
         ],
     );
     item

@@ -32,7 +32,7 @@ pub(super) fn user_to_item(user: &User) -> Item {
             (GSI2.partition_key, keys::users_with_role(user.role).into()),
             (GSI2.sort_key, user.email.as_str().into()),
             (GSI3.partition_key, keys::USERS.into()),
-            (GSI3.sort_key, user.name_key().into()),
+            (GSI3.sort_key, keys::user_name_sort(user).into()),
         ],
     )
 }
@@ -106,7 +106,7 @@ fn profile_set(previous: &User, next: &User) -> Update {
         .set(GSI1.sort_key, next.email.as_str())
         .set(GSI2.partition_key, keys::users_with_role(next.role))
         .set(GSI2.sort_key, next.email.as_str())
-        .set(GSI3.sort_key, next.name_key())
+        .set(GSI3.sort_key, keys::user_name_sort(next))
         .set("emailVerified", next.email_verified)
         .when(Condition::eq("version", previous.version).and(Condition::absent("deletedAt")))
 }

@@ -17,10 +17,10 @@ use aws_sdk_dynamodb::types::{self, KeysAndAttributes, ReturnValue, TransactWrit
 
 use super::schema::{index_def, key_names};
 use super::{
-    Action, Check, Delete, Index, Item, Key, MAX_BATCH_GET, MAX_TRANSACTION_ACTIONS, Put, Query,
-    QueryPage, Read, Returns, Table, TableError, Update,
+    Action, Check, Delete, Index, Item, Key, MAX_BATCH_GET, Put, Query, QueryPage, Read, Returns,
+    Table, TableError, Update,
 };
-use crate::store::table::back_off;
+use crate::store::table::{back_off, check_transaction};
 use convert::{Attributes, from_attributes, key_attributes, to_attributes};
 use render::Expressions;
 use retry::{ATTEMPTS, classify, classify_transaction, request_error, retrying};
@@ -304,12 +304,7 @@ impl Table for DynamoTable {
     /// it committed is not applied twice (DynamoDB answers a repeat within ten minutes with
     /// success).
     async fn transact(&self, actions: Vec<Action>) -> Result<(), TableError> {
-        if actions.len() > MAX_TRANSACTION_ACTIONS {
-            return Err(TableError::Validation(format!(
-                "{} actions in one transaction (at most {MAX_TRANSACTION_ACTIONS})",
-                actions.len()
-            )));
-        }
+        check_transaction(&actions)?;
         if actions.is_empty() {
             return Ok(());
         }

@@ -233,7 +233,13 @@ impl Table for SqliteTable {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let keys = keys.to_vec();
+        // A key named twice is read once.
+        let keys: Vec<Key> = keys
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .cloned()
+            .collect();
         let names: Option<Vec<String>> =
             attributes.map(|names| names.iter().map(|n| n.to_string()).collect());
         self.read(move |conn| {
@@ -284,7 +290,9 @@ impl Table for SqliteTable {
 
     async fn transact(&self, actions: Vec<Action>) -> Result<(), TableError> {
         validate::transaction(&actions)?;
-        self.commit(actions).await?;
+        if !actions.is_empty() {
+            self.commit(actions).await?;
+        }
         Ok(())
     }
 }

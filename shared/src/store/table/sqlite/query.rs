@@ -55,20 +55,15 @@ pub fn run(conn: &Connection, query: &Query) -> Result<QueryPage, TableError> {
     Ok(page)
 }
 
-/// Whether a table query's last row read is the closed end of its sort range in the direction
-/// read (`Le`, `Ge` or a `Between` bound): then no row can follow, and DynamoDB (Local, which
-/// the differential test holds us to) answers a page cut there by `limit` without a key to
-/// resume from. Index queries and every other range always get one.
+/// Whether the last row read is the closed far end of a table query's range
+/// (`validate::closed_end`): then no row can follow, and DynamoDB (Local, which the
+/// differential test holds us to) answers a page cut there by `limit` without a key to resume
+/// from. Every other page cut by `limit` gets one.
 fn at_closed_end(query: &Query, entry: &Item) -> bool {
-    if query.index != Index::Table {
-        return false;
-    }
-    let end = match (&query.sort, query.forward) {
-        (SortRange::Le(end) | SortRange::Between(_, end), true) => end,
-        (SortRange::Ge(end) | SortRange::Between(end, _), false) => end,
-        _ => return false,
-    };
-    matches!(entry.get(SORT_KEY), Some(Value::S(sk)) if sk == end)
+    matches!(
+        (validate::closed_end(query), entry.get(SORT_KEY)),
+        (Some(end), Some(Value::S(sk))) if sk == end
+    )
 }
 
 /// What an item read counts towards the 1 MB page: the whole stored item, and only if the

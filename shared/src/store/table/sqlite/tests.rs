@@ -330,7 +330,7 @@ async fn a_rule_an_update_breaks_fails_the_transaction_over_conditions() {
         ),
     ];
     assert_eq!(failed(table.transact(actions).await), Some(vec![1]));
-    assert!(is_invalid(table.transact(vec![]).await));
+    table.transact(vec![]).await.unwrap();
     assert_eq!(
         table.get(&k("A", "2"), Read::Consistent).await.unwrap(),
         None
@@ -617,11 +617,9 @@ async fn projections() {
     assert_eq!(found.len(), 2);
     assert!(found.contains(&Item::from([("a".into(), 1.into())])));
     assert!(found.contains(&Item::new()));
-    assert!(is_invalid(
-        table
-            .get_many(&[k("P", "1"), k("P", "1")], Read::Eventual, None)
-            .await
-    ));
+    let twice = [k("P", "1"), k("P", "1"), k("P", "3"), k("P", "3")];
+    let found = table.get_many(&twice, Read::Eventual, None).await.unwrap();
+    assert_eq!(found.len(), 1, "a key named twice is answered once");
     assert!(
         table
             .get_many(&[], Read::Eventual, None)
@@ -715,9 +713,12 @@ async fn secondary_indexes() {
     let keys: Vec<Key> = page.items.iter().map(|i| Key::of(i).unwrap()).collect();
     assert_eq!(keys, [k("B", "1"), k("A", "2"), k("A", "1")]);
 
-    assert!(is_invalid(
-        table.query(&Query::on(Index::Gsi1, "G").consistent()).await
-    ));
+    // `Read` promises no consistency of an index: a consistent query reads it all the same.
+    let page = table
+        .query(&Query::on(Index::Gsi1, "G").consistent())
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 3);
     assert!(is_invalid(
         table
             .query(&Query::on(Index::Gsi1, "G").attributes(&["passwordHash"]))

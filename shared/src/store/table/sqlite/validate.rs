@@ -9,8 +9,8 @@ use super::super::schema::{
     GSI1, GSI2, GSI3, LISTED_ATTRIBUTES, PARTITION_KEY, SORT_KEY, index_def, key_names,
 };
 use super::super::{
-    Action, Compare, Condition, Index, Item, Key, MAX_TRANSACTION_ACTIONS, Query, Read, SortRange,
-    TableError, Update, UpdateAction, Value, item_size,
+    Action, Compare, Condition, Index, Item, Key, Query, SortRange, TableError, Update,
+    UpdateAction, Value, check_transaction, item_size,
 };
 
 /// DynamoDB's item size limit, 400 KB by `item_size`.
@@ -133,8 +133,8 @@ pub fn key_unchanged(update: &Update) -> Result {
 }
 
 /// A condition's operands: ordering comparisons and `Between` on strings or numbers only,
-/// `Between` bounds of one type and in order, `In` with 1 to 100 values, no empty list of
-/// conditions and no empty attribute name.
+/// `Between` bounds of one type and in order, `In` with at most 100 values, and no empty
+/// attribute name. An `And` of nothing is true, an `Or` or `In` of nothing false.
 pub fn condition(condition: &Condition) -> Result {
     match condition {
         Condition::Exists(name) | Condition::Absent(name) | Condition::BeginsWith(name, _) => {
@@ -162,22 +162,19 @@ pub fn condition(condition: &Condition) -> Result {
                 )),
             }
         }
+        // An `In` of no values is never true (`Condition::In` of nothing, like `Or`).
+        Condition::In(_, values) if values.is_empty() => Ok(()),
         Condition::In(name, values) => {
             attribute_name(name)?;
-            if values.is_empty() || values.len() > MAX_IN_VALUES {
+            if values.len() > MAX_IN_VALUES {
                 return Err(invalid(format!(
-                    "the IN operator takes 1 to {MAX_IN_VALUES} operands, not {}",
+                    "the IN operator takes at most {MAX_IN_VALUES} operands, not {}",
                     values.len()
                 )));
             }
             Ok(())
         }
-        Condition::And(all) | Condition::Or(all) => {
-            if all.is_empty() {
-                return Err(invalid("an empty list of conditions"));
-            }
-            all.iter().try_for_each(self::condition)
-        }
+        Condition::And(all) | Condition::Or(all) => all.iter().try_for_each(self::condition),
         Condition::Not(inner) => self::condition(inner),
     }
 }
@@ -198,9 +195,15 @@ fn attribute_name(name: &str) -> Result {
     Ok(())
 }
 
-/// Every attribute name a condition reads.
+/// Every attribute name a condition reads, as DynamoDB sees it: an `And`, `Or` or `In` of
+/// nothing has no expression of its own, and the DynamoDB engine writes its constant value
+/// with `PK` (so a table query may not filter on one, and the engines agree).
 fn names(condition: &Condition, into: &mut Vec<String>) {
     match condition {
+        Condition::In(_, none) if none.is_empty() => into.push(PARTITION_KEY.to_owned()),
+        Condition::And(none) | Condition::Or(none) if none.is_empty() => {
+            into.push(PARTITION_KEY.to_owned())
+        }
         Condition::Exists(name)
         | Condition::Absent(name)
         | Condition::BeginsWith(name, _)
@@ -265,43 +268,15 @@ pub fn action(action: &Action) -> Result {
     }
 }
 
-/// A transaction: 1 to 100 valid actions, each on a different item, no update without
-/// actions.
+/// A transaction: its shape (`check_transaction`), and each action valid.
 pub fn transaction(actions: &[Action]) -> Result {
-    if actions.is_empty() || actions.len() > MAX_TRANSACTION_ACTIONS {
-        return Err(invalid(format!(
-            "a transaction holds 1 to {MAX_TRANSACTION_ACTIONS} actions, not {}",
-            actions.len()
-        )));
-    }
-    let mut keys = HashSet::new();
-    for action in actions {
-        self::action(action)?;
-        // A transaction's update needs an update expression (a lone update does not).
-        if matches!(action, Action::Update(update) if update.actions.is_empty()) {
-            return Err(invalid(
-                "an update in a transaction needs at least one action",
-            ));
-        }
-        if !keys.insert(action.key()?) {
-            return Err(invalid(
-                "transaction request cannot include multiple operations on one item",
-            ));
-        }
-    }
-    Ok(())
+    check_transaction(actions)?;
+    actions.iter().try_for_each(action)
 }
 
-/// The keys of one `get_many`: each valid, none twice.
+/// The keys of one `get_many`: each valid (one named twice is read once).
 pub fn keys(keys: &[Key]) -> Result {
-    let mut seen = HashSet::new();
-    for k in keys {
-        key(k)?;
-        if !seen.insert(k) {
-            return Err(invalid("provided list of item keys contains duplicates"));
-        }
-    }
-    Ok(())
+    keys.iter().try_for_each(key)
 }
 
 /// A projection: at least one name, none empty, none twice.
@@ -334,9 +309,9 @@ pub fn projects(index: Index, name: &str) -> bool {
 }
 
 /// A query: a non-empty partition, sort bounds non-empty and within the sort key limit (and in
-/// order), a limit of at least one, no consistent read of an index, a filter on projected
-/// non-key attributes, a projection of projected attributes, and a start key that is one of
-/// the query's own.
+/// order), a limit of at least one, a filter on projected non-key attributes, a projection of
+/// projected attributes, and a start key that is one of the query's own. (A consistent read of
+/// an index reads it like any other: `Read` promises no more of an index.)
 pub fn query(query: &Query) -> Result {
     let index = query.index;
     let (partition_name, sort_name) = key_names(index);
@@ -348,11 +323,6 @@ pub fn query(query: &Query) -> Result {
     sort_range(sort_name, &query.sort)?;
     if query.limit == Some(0) {
         return Err(invalid("limit must be at least 1"));
-    }
-    if index != Index::Table && query.read == Read::Consistent {
-        return Err(invalid(
-            "consistent reads are not supported on global secondary indexes",
-        ));
     }
     if let Some(filter) = &query.filter {
         condition(filter)?;
@@ -432,31 +402,56 @@ pub fn in_range(range: &SortRange, value: &str) -> bool {
 }
 
 /// A start key holds exactly the key attributes of the table and of the queried index, as
-/// strings, in the queried partition and sort range.
+/// valid key values, in the queried partition and sort range, and not at the range's closed
+/// far end (`closed_end`: no page ends there with a key, and DynamoDB refuses to start there).
 fn start_key(query: &Query, start: &Item) -> Result {
     let (partition_name, sort_name) = key_names(query.index);
-    let mut expected = vec![PARTITION_KEY, SORT_KEY];
+    let mut expected = vec![(PARTITION_KEY, MAX_PARTITION_KEY), (SORT_KEY, MAX_SORT_KEY)];
     if query.index != Index::Table {
-        expected.extend([partition_name, sort_name]);
+        expected.extend([
+            (partition_name, MAX_PARTITION_KEY),
+            (sort_name, MAX_SORT_KEY),
+        ]);
     }
-    let well_formed = start.len() == expected.len()
-        && expected
-            .iter()
-            .all(|name| matches!(start.get(*name), Some(Value::S(_))));
-    if !well_formed {
+    let starting_key =
+        |e: TableError| invalid(format!("the provided starting key is invalid: {e}"));
+    if start.len() != expected.len() {
         return Err(invalid("the provided starting key is invalid"));
+    }
+    for (name, max) in expected {
+        match start.get(name) {
+            Some(Value::S(value)) => key_value(name, value, max).map_err(starting_key)?,
+            _ => return Err(invalid("the provided starting key is invalid")),
+        }
     }
     let (Some(Value::S(partition)), Some(Value::S(sort))) =
         (start.get(partition_name), start.get(sort_name))
     else {
         return Err(invalid("the provided starting key is invalid"));
     };
-    if *partition != query.partition || !in_range(&query.sort, sort) {
+    if *partition != query.partition
+        || !in_range(&query.sort, sort)
+        || closed_end(query) == Some(sort.as_str())
+    {
         return Err(invalid(
             "the provided starting key does not match the range key predicate",
         ));
     }
     Ok(())
+}
+
+/// The sort key a table query's range includes last in the direction read, when the range
+/// names it (`Le` or `Between`'s high end forward, `Ge` or `Between`'s low end backward): no
+/// row can follow it. Sort keys are unique in a table partition only, so an index has none.
+pub fn closed_end(query: &Query) -> Option<&str> {
+    if query.index != Index::Table {
+        return None;
+    }
+    match (&query.sort, query.forward) {
+        (SortRange::Le(end) | SortRange::Between(_, end), true)
+        | (SortRange::Ge(end) | SortRange::Between(end, _), false) => Some(end),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -573,16 +568,20 @@ mod tests {
             Condition::between("a", "b", "a"),
             Condition::between("a", 1, "x"),
             Condition::between("a", false, true),
-            Condition::one_of("a", []),
             Condition::one_of("a", (0..101).map(Value::N)),
-            Condition::And(vec![]),
-            Condition::Or(vec![]),
             Condition::exists(""),
             Condition::exists("a").and(Condition::lt("b", true)).not(),
         ] {
             assert!(is_invalid(condition(&bad)), "{bad:?}");
         }
         assert!(condition(&Condition::one_of("a", (0..100).map(Value::N))).is_ok());
+        for empty in [
+            Condition::one_of("", []),
+            Condition::And(vec![]),
+            Condition::Or(vec![]),
+        ] {
+            assert!(condition(&empty).is_ok(), "{empty:?}");
+        }
     }
 
     #[test]
@@ -618,7 +617,7 @@ mod tests {
     fn transactions() {
         let put = |sk: &str| Action::Put(Put::new(Key::new("P", sk).to_item()));
         assert!(transaction(&[put("a"), put("b")]).is_ok());
-        assert!(is_invalid(transaction(&[])));
+        assert!(transaction(&[]).is_ok());
         assert!(transaction(&(0..100).map(|i| put(&i.to_string())).collect::<Vec<_>>()).is_ok());
         assert!(is_invalid(transaction(
             &(0..101).map(|i| put(&i.to_string())).collect::<Vec<_>>()
@@ -639,8 +638,7 @@ mod tests {
     #[test]
     fn get_many_keys() {
         assert!(keys(&[]).is_ok());
-        assert!(keys(&[k(), Key::new("P", "T")]).is_ok());
-        assert!(is_invalid(keys(&[k(), k()])));
+        assert!(keys(&[k(), Key::new("P", "T"), k()]).is_ok());
         assert!(is_invalid(keys(&[Key::new("P", "")])));
     }
 
@@ -662,7 +660,11 @@ mod tests {
             table().sort(SortRange::Le("s".repeat(1024))),
             Query::table("p".repeat(5000)),
             table().consistent(),
+            gsi().consistent(),
             table().filter(Some(Condition::exists("GSI1PK"))),
+            gsi().filter(Some(Condition::one_of("GSI1SK", []))),
+            gsi().filter(Some(Condition::Or(vec![]))),
+            gsi().filter(Some(Condition::one_of("body", []))),
             gsi().filter(Some(Condition::exists("PK"))),
             gsi().filter(Some(Condition::eq("title", "x"))),
             gsi().attributes(&["PK", "GSI1SK", "version"]),
@@ -673,6 +675,21 @@ mod tests {
                 .start(Some(Key::new("P", "xy").to_item())),
             gsi().start(Some(make_item(
                 &Key::new("other", "partition"),
+                [("GSI1PK", "G".into()), ("GSI1SK", "k".into())],
+            ))),
+            // The near end of a range, the far end of an equality or of an index's range.
+            table()
+                .sort(SortRange::Ge("b".into()))
+                .start(Some(Key::new("P", "b").to_item())),
+            table()
+                .sort(SortRange::Le("b".into()))
+                .backward()
+                .start(Some(Key::new("P", "b").to_item())),
+            table()
+                .sort(SortRange::Eq("b".into()))
+                .start(Some(Key::new("P", "b").to_item())),
+            gsi().sort(SortRange::Le("k".into())).start(Some(make_item(
+                &Key::new("P", "x"),
                 [("GSI1PK", "G".into()), ("GSI1SK", "k".into())],
             ))),
         ];
@@ -686,8 +703,9 @@ mod tests {
             table().sort(SortRange::Gt("s".repeat(1025))),
             table().sort(SortRange::Between("b".into(), "a".into())),
             table().limit(0),
-            gsi().consistent(),
             table().filter(Some(Condition::exists("PK"))),
+            table().filter(Some(Condition::And(vec![]))),
+            table().filter(Some(Condition::exists("a").or(Condition::one_of("b", [])))),
             table().filter(Some(Condition::exists("a").and(Condition::eq("SK", "x")))),
             gsi().filter(Some(Condition::eq("GSI1SK", "x"))),
             gsi().filter(Some(Condition::exists("passwordHash"))),
@@ -709,6 +727,31 @@ mod tests {
                 &Key::new("P", "x"),
                 [("GSI1PK", "H".into()), ("GSI1SK", "k".into())],
             ))),
+            // Empty key values.
+            table().start(Some(Key::new("P", "").to_item())),
+            gsi().start(Some(make_item(
+                &Key::new("P", "x"),
+                [("GSI1PK", "G".into()), ("GSI1SK", "".into())],
+            ))),
+            gsi().start(Some(make_item(
+                &Key::new("", "x"),
+                [("GSI1PK", "G".into()), ("GSI1SK", "k".into())],
+            ))),
+            // The closed far end of a table query's range.
+            table()
+                .sort(SortRange::Le("b".into()))
+                .start(Some(Key::new("P", "b").to_item())),
+            table()
+                .sort(SortRange::Ge("b".into()))
+                .backward()
+                .start(Some(Key::new("P", "b").to_item())),
+            table()
+                .sort(SortRange::Between("a".into(), "b".into()))
+                .start(Some(Key::new("P", "b").to_item())),
+            table()
+                .sort(SortRange::Between("a".into(), "b".into()))
+                .backward()
+                .start(Some(Key::new("P", "a").to_item())),
         ];
         for query in bad {
             assert!(is_invalid(self::query(&query)), "{query:?}");

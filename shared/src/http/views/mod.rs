@@ -1,0 +1,12 @@
+//! What the API shows of each entity: camelCase JSON, instants as RFC 3339 text. Each view is
+//! built from its domain value (`From<&Post> for PostView`...); the domain does not know them.
+
+mod audit;
+mod leads;
+mod posts;
+mod users;
+
+pub use audit::AuditEventView;
+pub use leads::LeadView;
+pub use posts::{PostSummaryView, PostView};
+pub use users::UserView;
