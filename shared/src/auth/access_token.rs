@@ -14,6 +14,7 @@ use crate::domain::Role;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
     pub sub: String,
+    #[serde(with = "role_claim")]
     pub role: Role,
     /// The session (refresh-token family) this token was issued for.
     pub sid: String,
@@ -22,6 +23,22 @@ pub struct AccessClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+}
+
+/// The `role` claim: the role's name (`user`, `moderator`, `admin`).
+mod role_claim {
+    use serde::{Deserialize, Deserializer, Serializer, de};
+
+    use crate::domain::Role;
+
+    pub fn serialize<S: Serializer>(role: &Role, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(role.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Role, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Role::parse(name).map_err(|invalid| de::Error::custom(invalid.message))
+    }
 }
 
 pub fn issue_access_token(
@@ -120,6 +137,37 @@ mod tests {
         assert!(!claims.jti.is_empty());
         let header = decode_header(&token).unwrap();
         assert_eq!(header.kid.as_deref(), Some(keys.active().0));
+    }
+
+    #[test]
+    fn the_role_claim_is_the_role_name() {
+        let claims = AccessClaims {
+            sub: "u1".into(),
+            role: Role::Moderator,
+            sid: "s1".into(),
+            iss: "iss".into(),
+            aud: "aud".into(),
+            iat: 1,
+            exp: 2,
+            jti: "j1".into(),
+        };
+        let json = serde_json::to_value(&claims).unwrap();
+        assert_eq!(json["role"], "moderator");
+        assert_eq!(
+            serde_json::from_value::<AccessClaims>(json.clone()).unwrap(),
+            claims
+        );
+        for role in [Role::User, Role::Admin] {
+            let json = serde_json::to_value(AccessClaims {
+                role,
+                ..claims.clone()
+            })
+            .unwrap();
+            assert_eq!(json["role"], role.as_str());
+        }
+        let mut unknown = json;
+        unknown["role"] = "root".into();
+        assert!(serde_json::from_value::<AccessClaims>(unknown).is_err());
     }
 
     #[test]

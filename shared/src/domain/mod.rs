@@ -1,5 +1,6 @@
 //! Parsed, always-valid domain values and the rules that change them. A handler never holds
-//! an unvalidated string.
+//! an unvalidated string. How a value is shown (`http::views`) and where it is stored
+//! (`store::keys`) belong to those layers; nothing here knows JSON or storage keys.
 
 mod audit;
 mod display_name;
