@@ -26,6 +26,7 @@ mod races;
 mod rate_limits;
 mod role_held;
 mod store_conformance;
+mod table_differential;
 mod telegram;
 mod telegram_notice;
 mod template;

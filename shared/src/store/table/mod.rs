@@ -2,7 +2,7 @@
 //! secondary indexes and a TTL attribute (`schema`), read with `get`/`query` and written with
 //! `put`/`update`/`delete`/`transact` under typed conditions. Two engines serve it: DynamoDB
 //! (`dynamodb`) and an embedded SQLite file (`sqlite`), held to each other by the differential
-//! test (`tests/tests/table_differential.rs`). Nothing above this module knows which one runs.
+//! test (`tests/tests/api/table_differential.rs`). Nothing above this module knows which one runs.
 
 mod back_off;
 mod condition;

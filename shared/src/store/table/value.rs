@@ -6,8 +6,9 @@ use std::str::FromStr;
 use super::TableError;
 use super::schema::{PARTITION_KEY, SORT_KEY};
 
-/// One attribute's value. Numbers are integers: the store keeps counts, versions and epoch
-/// milliseconds, never fractions.
+/// One attribute's value. Numbers are 64-bit integers: the store keeps counts, versions and
+/// epoch milliseconds, never fractions, and never near `i64::MAX` (an `Add` past it is refused by
+/// the embedded engine, while DynamoDB would store a number that no longer reads back).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Value {
     S(String),
