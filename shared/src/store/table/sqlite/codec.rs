@@ -2,59 +2,68 @@
 //! (`{"S": "…"}`, `{"N": 7}`, `{"BOOL": true}`, `{"NULL": true}`, `{"L": […]}`), so every
 //! `Value` comes back as exactly the type and value it was written with.
 
-use serde_json::{Map, Value as Json};
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
 
 use super::super::{Item, TableError, Value};
 
+/// A value as stored: serde writes and reads these tags directly, with no JSON tree between.
+#[derive(Serialize)]
+enum Stored<'a> {
+    S(&'a str),
+    N(i64),
+    #[serde(rename = "BOOL")]
+    Bool(bool),
+    #[serde(rename = "NULL")]
+    Null(bool),
+    L(Vec<Stored<'a>>),
+}
+
+#[derive(Deserialize)]
+enum Read {
+    S(String),
+    N(i64),
+    #[serde(rename = "BOOL")]
+    Bool(bool),
+    #[serde(rename = "NULL")]
+    Null(bool),
+    L(Vec<Read>),
+}
+
 pub fn encode(item: &Item) -> String {
-    let object: Map<String, Json> = item
+    let stored: BTreeMap<&str, Stored> = item
         .iter()
-        .map(|(name, value)| (name.clone(), encode_value(value)))
+        .map(|(name, value)| (name.as_str(), stored(value)))
         .collect();
-    Json::Object(object).to_string()
+    serde_json::to_string(&stored).expect("an attribute map always serialises")
 }
 
 pub fn decode(text: &str) -> Result<Item, TableError> {
-    let Json::Object(object) = serde_json::from_str(text).map_err(TableError::backend)? else {
-        return Err(corrupt());
-    };
-    object
-        .into_iter()
-        .map(|(name, value)| Ok((name, decode_value(value)?)))
+    let read: BTreeMap<String, Read> = serde_json::from_str(text).map_err(|_| corrupt())?;
+    read.into_iter()
+        .map(|(name, value)| Ok((name, value_of(value)?)))
         .collect()
 }
 
-fn encode_value(value: &Value) -> Json {
-    let (tag, inner) = match value {
-        Value::S(s) => ("S", Json::String(s.clone())),
-        Value::N(n) => ("N", Json::from(*n)),
-        Value::Bool(b) => ("BOOL", Json::Bool(*b)),
-        Value::Null => ("NULL", Json::Bool(true)),
-        Value::L(values) => ("L", Json::Array(values.iter().map(encode_value).collect())),
-    };
-    Json::Object(Map::from_iter([(tag.to_owned(), inner)]))
+fn stored(value: &Value) -> Stored<'_> {
+    match value {
+        Value::S(s) => Stored::S(s),
+        Value::N(n) => Stored::N(*n),
+        Value::Bool(b) => Stored::Bool(*b),
+        Value::Null => Stored::Null(true),
+        Value::L(values) => Stored::L(values.iter().map(stored).collect()),
+    }
 }
 
-fn decode_value(json: Json) -> Result<Value, TableError> {
-    let Json::Object(object) = json else {
-        return Err(corrupt());
-    };
-    let mut entries = object.into_iter();
-    let (Some((tag, inner)), None) = (entries.next(), entries.next()) else {
-        return Err(corrupt());
-    };
-    Ok(match (tag.as_str(), inner) {
-        ("S", Json::String(s)) => Value::S(s),
-        ("N", Json::Number(n)) => Value::N(n.as_i64().ok_or_else(corrupt)?),
-        ("BOOL", Json::Bool(b)) => Value::Bool(b),
-        ("NULL", Json::Bool(true)) => Value::Null,
-        ("L", Json::Array(values)) => Value::L(
-            values
-                .into_iter()
-                .map(decode_value)
-                .collect::<Result<_, _>>()?,
-        ),
-        _ => return Err(corrupt()),
+fn value_of(read: Read) -> Result<Value, TableError> {
+    Ok(match read {
+        Read::S(s) => Value::S(s),
+        Read::N(n) => Value::N(n),
+        Read::Bool(b) => Value::Bool(b),
+        Read::Null(true) => Value::Null,
+        Read::Null(false) => return Err(corrupt()),
+        Read::L(values) => Value::L(values.into_iter().map(value_of).collect::<Result<_, _>>()?),
     })
 }
 
