@@ -1,4 +1,5 @@
-//! Storage ports: one narrow trait per capability, each with a DynamoDB and an embedded adapter.
+//! Storage ports: one narrow trait per capability, all implemented once (`entities`) over the
+//! single table's typed interface (`table`), whichever engine serves it.
 //!
 //! Every write to a user or post bumps its `version`, whichever path makes it, and writes only
 //! the attributes that path owns; whole-item writes are conditioned on the version read. So no
