@@ -46,6 +46,23 @@ fn include_content(params: &Params) -> Result<bool, ApiError> {
     }
 }
 
+/// Bodies read in the first batch of an `include=content` page. Later batches are sized from
+/// the bodies read so far to fill what is left of `PAGE_MAX_BYTES`, so a page of large posts
+/// reads little more than it returns (a body is at most ~200 KB).
+const FIRST_BODIES: usize = 8;
+
+/// How many of the `left` listed posts to turn into items next.
+fn chunk_size(with_content: bool, kept: usize, bytes: usize, left: usize) -> usize {
+    if !with_content {
+        return left;
+    }
+    let wanted = match bytes.checked_div(kept) {
+        None | Some(0) => FIRST_BODIES,
+        Some(average) => PAGE_MAX_BYTES.saturating_sub(bytes) / average + 1,
+    };
+    wanted.clamp(1, left)
+}
+
 /// The listed posts, with bodies if asked for (read in one batch).
 async fn listed<'a>(
     posts: &dyn PostStore,
@@ -99,17 +116,23 @@ async fn respond(
     let mut bytes = 0;
     let mut next = page.next;
     let mut last_kept = None;
-    for (summary, item) in listed(posts, &page.items, with_content, &query, viewer).await? {
-        let size = serde_json::to_vec(&item)
-            .map(|json| json.len())
-            .unwrap_or(0);
-        if bytes + size > PAGE_MAX_BYTES && !items.is_empty() {
-            next = last_kept.map(|kept| query.position_after(kept));
-            break;
+    let mut rest = &page.items[..];
+    'fill: while !rest.is_empty() {
+        let take = chunk_size(with_content, items.len(), bytes, rest.len());
+        let (chunk, tail) = rest.split_at(take);
+        rest = tail;
+        for (summary, item) in listed(posts, chunk, with_content, &query, viewer).await? {
+            let size = serde_json::to_vec(&item)
+                .map(|json| json.len())
+                .unwrap_or(0);
+            if bytes + size > PAGE_MAX_BYTES && !items.is_empty() {
+                next = last_kept.map(|kept| query.position_after(kept));
+                break 'fill;
+            }
+            bytes += size;
+            last_kept = Some(summary);
+            items.push(item);
         }
-        bytes += size;
-        last_kept = Some(summary);
-        items.push(item);
     }
     let page = Page { items, next };
     http::json(
