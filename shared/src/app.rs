@@ -143,9 +143,3 @@ impl App {
         }
     }
 }
-
-impl<'a> From<&'a App> for Sessions<'a> {
-    fn from(app: &'a App) -> Self {
-        app.sessions()
-    }
-}

@@ -1,9 +1,10 @@
 //! `cargo run -p infra --bin token -- <email> <password>`: signs in on the configured store (the
 //! emulator, as `cargo lambda watch` uses it) and prints an access token, for the sample events
-//! that need one (`{{accessToken}}` in `events/*.json`).
+//! that need one (`{{accessToken}}` in `events/*.json`). DynamoDB unless `STORE` says otherwise,
+//! like the functions under `cargo lambda watch`.
 
 use shared::App;
-use shared::auth::start_session;
+use shared::config::{Config, StoreKind};
 use shared::domain::Email;
 
 #[tokio::main]
@@ -12,7 +13,11 @@ async fn main() -> Result<(), shared::BoxError> {
     let [email, password] = args.as_slice() else {
         return Err("usage: token <email> <password>".into());
     };
-    let app = App::from_env().await?;
+    let mut config = Config::from_env()?;
+    if std::env::var_os("STORE").is_none() {
+        config.store = StoreKind::DynamoDb;
+    }
+    let app = App::from_config(config).await?;
     let email = Email::parse(email).map_err(|e| format!("email {}", e.message))?;
     let user = app
         .stores
@@ -27,7 +32,7 @@ async fn main() -> Result<(), shared::BoxError> {
     {
         return Err("wrong password".into());
     }
-    let tokens = start_session(&app, &user).await?;
+    let tokens = app.sessions().start(&user).await?;
     println!("{}", tokens.access_token);
     Ok(())
 }

@@ -14,7 +14,11 @@ use crate::secrets::KeyProvider;
 impl App {
     /// Builds everything from the environment: config, store adapter, key set.
     pub async fn from_env() -> Result<Self, BoxError> {
-        let config = Config::from_env()?;
+        Self::from_config(Config::from_env()?).await
+    }
+
+    /// Builds the store, key set and queue `config` names.
+    pub async fn from_config(config: Config) -> Result<Self, BoxError> {
         if !config.rate_limits.enabled {
             tracing::warn!("RATE_LIMITS=off: no application-layer rate limit or lockout applies");
         }

@@ -19,4 +19,4 @@ pub use keys::KeySet;
 pub use password_hash::PasswordHasher;
 pub use principal::Principal;
 pub use refresh_token::RefreshToken;
-pub use sessions::{IssuedTokens, Sessions, check_verified, start_session};
+pub use sessions::{IssuedTokens, Sessions, check_verified};

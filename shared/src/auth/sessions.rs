@@ -38,14 +38,6 @@ pub fn check_verified(config: &Config, user: &User) -> Result<(), AuthError> {
     Ok(())
 }
 
-/// `Sessions::start`, given anything that hands out the sessions (the app does).
-pub async fn start_session<'a>(
-    sessions: impl Into<Sessions<'a>>,
-    user: &User,
-) -> Result<IssuedTokens, AuthError> {
-    sessions.into().start(user).await
-}
-
 impl Sessions<'_> {
     fn issue(
         &self,

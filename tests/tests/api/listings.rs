@@ -154,7 +154,10 @@ async fn pages_with_bodies_are_capped_by_bytes(app: TestApp) {
     // Bodies are read a few at a time, as the page fills: about what is returned, not the
     // whole `limit` on every page (105 reads for these 30 posts before).
     let bodies_read = read.load(Ordering::SeqCst);
-    assert!(bodies_read <= 2 * created.len(), "{bodies_read} bodies read for {pages} pages");
+    assert!(
+        bodies_read <= 2 * created.len(),
+        "{bodies_read} bodies read for {pages} pages"
+    );
     let unique: HashSet<&String> = seen.iter().collect();
     assert_eq!(unique.len(), seen.len(), "a post was listed twice");
     assert_eq!(unique.len(), created.len());
