@@ -6,76 +6,43 @@ use crate::support;
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use shared::clock::now_ms;
 use shared::config::Config;
-use shared::domain::{Post, PostChanges, PostContent, PostStatus, PostSummary};
-use shared::store::{Page, Position, PostQuery, PostStore, RoleHeld, StoreError};
+use shared::domain::{PostChanges, PostContent, PostStatus, PostSummary};
+use shared::store::PostStore;
+use support::watched_posts::{AfterList, WatchedPosts};
 use support::{Call, TestApp, account, body_json};
 
 const DRAFT_BODY: &str = "the author's unpublished draft";
 
-/// The real store, except that each listing unpublishes its first post once the page is read.
-struct UnpublishesAfterListing(Arc<dyn PostStore>);
-
-#[async_trait]
-impl PostStore for UnpublishesAfterListing {
-    async fn list_posts(
-        &self,
-        query: &PostQuery,
-        after: Option<&Position>,
-        limit: usize,
-    ) -> Result<Page<PostSummary>, StoreError> {
-        let page = self.0.list_posts(query, after, limit).await?;
-        if let Some(first) = page.items.first() {
-            let post = self.0.get_post(&first.id).await?.expect("listed post");
-            let draft = post.edited(
-                PostChanges {
-                    status: Some(PostStatus::Draft),
-                    content: Some(PostContent::parse(DRAFT_BODY.to_owned()).unwrap()),
-                    ..Default::default()
-                },
-                now_ms(),
-            );
-            self.0.update_post(&post, &draft, None).await?;
-        }
-        Ok(page)
-    }
-
-    async fn create_post(&self, post: &Post) -> Result<(), StoreError> {
-        self.0.create_post(post).await
-    }
-    async fn get_post(&self, id: &str) -> Result<Option<Post>, StoreError> {
-        self.0.get_post(id).await
-    }
-    async fn update_post(
-        &self,
-        previous: &Post,
-        next: &Post,
-        held: Option<&RoleHeld>,
-    ) -> Result<(), StoreError> {
-        self.0.update_post(previous, next, held).await
-    }
-    async fn delete_post(&self, post: &Post, held: Option<&RoleHeld>) -> Result<(), StoreError> {
-        self.0.delete_post(post, held).await
-    }
-    async fn get_posts(&self, ids: &[String]) -> Result<Vec<Post>, StoreError> {
-        self.0.get_posts(ids).await
-    }
-    async fn hide_author_posts_page(
-        &self,
-        author_id: &str,
-        after: Option<&Position>,
-        limit: usize,
-    ) -> Result<Option<Position>, StoreError> {
-        self.0.hide_author_posts_page(author_id, after, limit).await
-    }
+/// Unpublishes the first listed post (with a draft body) right after the index was read.
+async fn unpublish_first(posts: Arc<dyn PostStore>, listed: Vec<PostSummary>) {
+    let Some(first) = listed.first() else {
+        return;
+    };
+    let post = posts
+        .get_post(&first.id)
+        .await
+        .unwrap()
+        .expect("listed post");
+    let draft = post.edited(
+        PostChanges {
+            status: Some(PostStatus::Draft),
+            content: Some(PostContent::parse(DRAFT_BODY.to_owned()).unwrap()),
+            ..Default::default()
+        },
+        now_ms(),
+    );
+    posts.update_post(&post, &draft, None).await.unwrap();
 }
 
 fn racing(app: TestApp) -> TestApp {
-    support::with_posts(app, |posts| Arc::new(UnpublishesAfterListing(posts)))
+    support::with_posts(app, |posts| {
+        let hook: AfterList = Box::new(|posts, listed| Box::pin(unpublish_first(posts, listed)));
+        Arc::new(WatchedPosts::new(posts).after_list(hook))
+    })
 }
 
 async fn an_unpublished_post_never_shows_its_draft_body(app: TestApp) {

@@ -7,7 +7,6 @@ use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_trait::async_trait;
 use aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::operation::query::QueryInput;
@@ -15,8 +14,8 @@ use aws_sdk_dynamodb::types::{AttributeValue, ProjectionType};
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared::config::Config;
-use shared::domain::{EXCERPT_CHARS, Post, PostSummary};
-use shared::store::{Page, Position, PostQuery, PostStore, RoleHeld, StoreError};
+use shared::domain::EXCERPT_CHARS;
+use support::watched_posts::WatchedPosts;
 use support::{Account, Call, TestApp, account, assert_problem, body_json};
 
 const PAGE_MAX_BYTES: usize = posts::PAGE_MAX_BYTES;
@@ -81,54 +80,14 @@ async fn listings_show_excerpts_and_bodies_on_request(app: TestApp) {
 /// Bodies at the content limit (50,000 four-byte characters): a page with bodies ends before
 /// Lambda's response limit and its cursor resumes after the last post that fit, so every post is
 /// listed exactly once; and the bodies are read only about as far as the page goes.
-/// The real post store, counting the bodies read for `include=content`.
-struct CountsBodies(Arc<dyn PostStore>, Arc<AtomicUsize>);
-
-#[async_trait]
-impl PostStore for CountsBodies {
-    async fn get_posts(&self, ids: &[String]) -> Result<Vec<Post>, StoreError> {
-        self.1.fetch_add(ids.len(), Ordering::SeqCst);
-        self.0.get_posts(ids).await
-    }
-    async fn list_posts(
-        &self,
-        query: &PostQuery,
-        after: Option<&Position>,
-        limit: usize,
-    ) -> Result<Page<PostSummary>, StoreError> {
-        self.0.list_posts(query, after, limit).await
-    }
-    async fn create_post(&self, post: &Post) -> Result<(), StoreError> {
-        self.0.create_post(post).await
-    }
-    async fn get_post(&self, id: &str) -> Result<Option<Post>, StoreError> {
-        self.0.get_post(id).await
-    }
-    async fn update_post(
-        &self,
-        previous: &Post,
-        next: &Post,
-        held: Option<&RoleHeld>,
-    ) -> Result<(), StoreError> {
-        self.0.update_post(previous, next, held).await
-    }
-    async fn delete_post(&self, post: &Post, held: Option<&RoleHeld>) -> Result<(), StoreError> {
-        self.0.delete_post(post, held).await
-    }
-    async fn hide_author_posts_page(
-        &self,
-        author_id: &str,
-        after: Option<&Position>,
-        limit: usize,
-    ) -> Result<Option<Position>, StoreError> {
-        self.0.hide_author_posts_page(author_id, after, limit).await
-    }
-}
-
 async fn pages_with_bodies_are_capped_by_bytes(app: TestApp) {
-    let read = Arc::new(AtomicUsize::new(0));
-    let counter = read.clone();
-    let app = support::with_posts(app, |posts| Arc::new(CountsBodies(posts, counter)));
+    let mut read = None;
+    let app = support::with_posts(app, |posts| {
+        let watched = WatchedPosts::new(posts);
+        read = Some(watched.bodies_read());
+        Arc::new(watched)
+    });
+    let read = read.expect("the store is watched");
     let author = account(&app, "bytes@example.com", "Bytes").await;
     let mut created = Vec::new();
     for i in 0..30 {

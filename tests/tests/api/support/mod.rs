@@ -2,6 +2,7 @@
 //! runs (every function's routes and the shared middleware).
 
 pub mod smtp;
+pub mod watched_posts;
 
 use std::sync::Arc;
 
