@@ -1,15 +1,16 @@
-//! The workers and the outbox sweeper, run in-process against the embedded store's durable
-//! queue, with the rules SQS and the template give the deployed workers: a received message is
-//! hidden while it runs and comes back if the run dies (so a restart loses nothing), a failed
-//! one comes back later, and the fifth failure (the template's `maxReceiveCount`) or a failure
-//! no retry can fix moves it to the dead letters.
+//! The stream consumers (counts, outbox relay) over the embedded engine's change log, and the
+//! workers, run in-process against its durable queue with the rules SQS and the template give
+//! the deployed workers: a received message is hidden while it runs and comes back if the run
+//! dies (so a restart loses nothing), a failed one comes back later, and the fifth failure
+//! (the template's `maxReceiveCount`) or a failure no retry can fix moves it to the dead
+//! letters.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use shared::App;
 use shared::clock::now_ms;
-use shared::jobs::{Deliveries, Job, JobFailure, Queue, run_job, sweep};
+use shared::jobs::{Deliveries, Job, JobFailure, Queue, run_job};
 use shared::store::table::sqlite::SqliteTable;
 use shared::store::table::sqlite::queue::Received;
 
@@ -18,11 +19,15 @@ pub const MAX_RECEIVES: u32 = 5;
 /// How long a received message stays hidden: longer than any run.
 const VISIBILITY_MS: i64 = 60_000;
 const POLL_EVERY: Duration = Duration::from_millis(250);
-const SWEEP_EVERY: Duration = Duration::from_secs(30);
-const SWEEP_MIN_AGE: Duration = Duration::from_secs(60);
 
-/// Starts one consumer per queue and the sweeper; they run until the process ends.
+/// Starts the stream consumers and one worker per queue; they run until the process ends.
 pub fn start(app: Arc<App>, store: Arc<SqliteTable>, deliveries: Deliveries) {
+    Arc::new(shared::stream::Runner {
+        feed: store.clone(),
+        stores: app.stores.clone(),
+        queue: app.queue.clone(),
+    })
+    .spawn();
     let deliveries = Arc::new(deliveries);
     for queue in [Queue::Email, Queue::Telegram] {
         let (app, store, deliveries) = (app.clone(), store.clone(), deliveries.clone());
@@ -39,14 +44,6 @@ pub fn start(app: Arc<App>, store: Arc<SqliteTable>, deliveries: Deliveries) {
             }
         });
     }
-    tokio::spawn(async move {
-        loop {
-            tokio::time::sleep(SWEEP_EVERY).await;
-            if let Err(error) = sweep(&*app.queue, &app.stores, now_ms(), SWEEP_MIN_AGE).await {
-                tracing::warn!(error = ?error, "outbox sweep");
-            }
-        }
-    });
 }
 
 /// Receives and runs one batch of `queue`; returns how many messages it took.

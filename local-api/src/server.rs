@@ -24,7 +24,7 @@ pub async fn run(app: Arc<App>) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// On the embedded store, the e-mail and Telegram workers and the outbox sweeper run here;
+/// On the embedded store, the stream consumers and the e-mail and Telegram workers run here;
 /// without SMTP or a bot token configured they write files under `DATA_DIR`.
 async fn start_workers(app: &Arc<App>) -> Result<(), BoxError> {
     let Some(store) = app.embedded_store().cloned() else {

@@ -16,7 +16,7 @@ use crate::BoxError;
 use crate::audit::AuditTrail;
 use crate::auth::{PasswordHasher, Sessions};
 use crate::config::Config;
-use crate::jobs::{Job, JobQueue, NoQueue, Outbox};
+use crate::jobs::{JobQueue, NoQueue};
 use crate::limits::{Limits, Logins};
 use crate::secrets::KeyProvider;
 use crate::store::Stores;
@@ -92,13 +92,6 @@ impl App {
         }
     }
 
-    pub fn outbox(&self) -> Outbox<'_> {
-        Outbox {
-            store: &*self.stores.outbox,
-            queue: &*self.queue,
-        }
-    }
-
     pub fn audit_trail(&self) -> AuditTrail<'_> {
         AuditTrail {
             log: &*self.stores.audit,
@@ -124,11 +117,6 @@ impl App {
 
 /// Shorthands for what most handlers do.
 impl App {
-    /// Sends the jobs a committed write put in the outbox (see `jobs::Outbox`).
-    pub async fn dispatch(&self, jobs: &[Job]) {
-        self.outbox().dispatch(jobs).await;
-    }
-
     /// Records a security event. Never fails the request: a store error is logged.
     pub async fn audit(&self, event: crate::domain::AuditEvent) {
         self.audit_trail().record(event).await;

@@ -16,6 +16,7 @@ pub mod notify;
 pub mod permissions;
 pub mod secrets;
 pub mod store;
+pub mod stream;
 pub mod telemetry;
 
 pub use app::App;

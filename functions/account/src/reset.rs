@@ -86,7 +86,7 @@ async fn mail_reset_link(app: &shared::App, email: &Email) -> Result<(), ApiErro
         .issue_token(&effects, app.config.reset_mail_gap.as_millis() as i64, now)
         .await
     {
-        Ok(()) => app.dispatch(&effects.jobs).await,
+        Ok(()) => {}
         // A link went out less than a minute ago (no mail bombing through this form), or the
         // user was deleted or re-addressed in between: the answer stays the same.
         Err(StoreError::Conflict) => {}
@@ -154,7 +154,6 @@ pub async fn reset(
         .await
     {
         Ok(()) => {
-            app.dispatch(&effects.jobs).await;
             let event = caller.event(AuditAction::PasswordReset, AuditOutcome::Success);
             app.audit(event.by_self(&user.id)).await;
             // The owner proved themselves: a lock on their account ends.

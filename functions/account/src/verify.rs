@@ -105,7 +105,6 @@ async fn confirm_change(
         if written.is_none() {
             return Ok(None);
         }
-        app.dispatch(&effects.jobs).await;
         let event = caller.event(AuditAction::EmailChange, AuditOutcome::Success);
         app.audit(event.by_self(&user.id)).await;
         Ok(Some(StatusCode::NO_CONTENT))
@@ -211,7 +210,6 @@ async fn mail_verification(app: &App, user: User) -> Result<StatusCode, ApiError
         .await
     {
         Ok(()) => {
-            app.dispatch(&effects.jobs).await;
             Ok(StatusCode::ACCEPTED)
         }
         // Verified or changed address in between, or a mail sent within the minute.

@@ -81,7 +81,6 @@ async fn store_and_announce(app: &App, lead: Lead, now: i64) -> Result<Response,
     };
     let effects = Effects::jobs(jobs);
     app.stores.leads.create_lead(&lead, &effects).await?;
-    app.dispatch(&effects.jobs).await;
     http::json(StatusCode::ACCEPTED, &json!({ "id": lead.id }))
 }
 

@@ -81,7 +81,6 @@ pub async fn change(
         }
         Err(e) => return Err(e.into()),
     };
-    app.dispatch(&effects.jobs).await;
     app.audit(
         caller
             .event(AuditAction::PasswordChange, AuditOutcome::Success)

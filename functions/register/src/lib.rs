@@ -85,7 +85,6 @@ async fn create_account(
         ],
     };
     app.stores.users.create_user(&user, &effects).await?;
-    app.dispatch(&effects.jobs).await;
     app.audit(
         caller
             .event(AuditAction::Register, AuditOutcome::Success)

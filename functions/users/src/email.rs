@@ -101,7 +101,6 @@ async fn mail_link(
     };
     match app.stores.accounts.issue_token(&effects, 0, now).await {
         Ok(()) => {
-            app.dispatch(&effects.jobs).await;
             Ok(StatusCode::ACCEPTED)
         }
         Err(StoreError::Conflict) => Err(ApiError::NotFound),

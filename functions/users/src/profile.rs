@@ -129,7 +129,6 @@ pub async fn patch(
         if unless_lost(stored)?.is_none() {
             return Ok(None);
         }
-        app.dispatch(&effects.jobs).await;
         audit_profile_change(app, caller, principal.id(), &current, &next).await;
         Ok(Some(next))
     })
@@ -287,7 +286,6 @@ async fn delete_account(
         if unless_lost(stored)?.is_none() {
             return Ok(None);
         }
-        app.dispatch(&effects.jobs).await;
         let by = if own { "self" } else { "admin" };
         let event = caller.event(AuditAction::UserDeletion, AuditOutcome::Success);
         app.audit(event.actor(principal.id()).target(id).detail(by))

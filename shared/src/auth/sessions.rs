@@ -6,9 +6,9 @@ use super::{AuthError, KeySet, RefreshToken, issue_access_token};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::domain::User;
-use crate::jobs::{Job, MailMessage, Outbox, SecurityEvent};
+use crate::jobs::{Job, MailMessage, SecurityEvent};
 use crate::secrets::KeyProvider;
-use crate::store::{RefreshRecord, Session, SessionStore, StoreError, UserStore};
+use crate::store::{OutboxStore, RefreshRecord, Session, SessionStore, StoreError, UserStore};
 
 /// What sessions are kept with: the users they belong to, the sessions and refresh tokens, the
 /// keys that sign their tokens, and the token settings (`config`).
@@ -119,7 +119,7 @@ impl Sessions<'_> {
     pub async fn refresh(
         &self,
         presented: &str,
-        notices: Outbox<'_>,
+        notices: &dyn OutboxStore,
     ) -> Result<(User, IssuedTokens), AuthError> {
         let token = RefreshToken::parse(presented).ok_or(AuthError::InvalidRefreshToken)?;
         let keys = self.keys.current().await;
@@ -212,7 +212,7 @@ impl Sessions<'_> {
         user: &User,
         session_id: &str,
         now: i64,
-        notices: Outbox<'_>,
+        notices: &dyn OutboxStore,
     ) -> Result<AuthError, AuthError> {
         self.sessions
             .revoke_session(&user.id, session_id, now)
@@ -248,7 +248,7 @@ impl Sessions<'_> {
 
 /// Tells the user and the admins that a session was revoked for reuse. Best effort: if this
 /// write fails, the next replay of the same token tells them again.
-async fn notify_reuse(notices: Outbox<'_>, user: &User, now: i64) {
+async fn notify_reuse(notices: &dyn OutboxStore, user: &User, now: i64) {
     let jobs = vec![
         Job::email(
             user.email.as_str(),
@@ -258,8 +258,7 @@ async fn notify_reuse(notices: Outbox<'_>, user: &User, now: i64) {
         ),
         Job::security(user.email.as_str(), SecurityEvent::RefreshTokenReused, now),
     ];
-    match notices.store.add_to_outbox(&jobs).await {
-        Ok(()) => notices.dispatch(&jobs).await,
-        Err(error) => tracing::warn!(error = ?error, "reuse notice not written"),
+    if let Err(error) = notices.add_to_outbox(&jobs).await {
+        tracing::warn!(error = ?error, "reuse notice not written");
     }
 }

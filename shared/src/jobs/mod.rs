@@ -1,10 +1,11 @@
 //! Background work. A job is written to the outbox in the same transaction as the change it
-//! reports, sent to its queue after the commit and then removed from the outbox; a sweeper
-//! re-sends what a failed send left behind. Workers claim each job id before running it, so a
-//! job delivered twice runs once.
+//! reports; the relay reads it off the table's stream, sends it to its queue and removes it,
+//! and a reconciliation relays anything left behind (`relay`). Workers claim each job id
+//! before running it, so a job delivered twice runs once.
 
-mod dispatch;
+mod cleanup;
 mod job;
+mod relay;
 #[cfg(feature = "delivery")]
 mod render;
 #[cfg(feature = "delivery")]
@@ -15,18 +16,16 @@ mod settings;
 pub mod sqs;
 #[cfg(feature = "sqs")]
 pub mod sqs_depths;
-#[cfg(all(feature = "sqs", feature = "dynamodb"))]
-pub mod sweeper;
 #[cfg(all(feature = "sqs", feature = "dynamodb", feature = "delivery"))]
 pub mod worker;
 
 use async_trait::async_trait;
 
 use crate::BoxError;
-pub use dispatch::{
-    CLEANUP_BUDGET, CLEANUP_IN_REQUEST, CLEANUP_PAGE, Outbox, begin_account_cleanup,
-    run_account_cleanup, sweep,
+pub use cleanup::{
+    CLEANUP_BUDGET, CLEANUP_IN_REQUEST, CLEANUP_PAGE, begin_account_cleanup, run_account_cleanup,
 };
+pub use relay::{RelaySummary, reconcile_outbox, relay_changes};
 pub use job::{
     JOB_VERSION, Job, LeadNotice, Mail, MailMessage, Notice, Queue, SecurityEvent, Work,
 };
@@ -41,6 +40,14 @@ pub use settings::Needs;
 #[async_trait]
 pub trait JobQueue: Send + Sync {
     async fn send(&self, job: &Job) -> Result<(), BoxError>;
+    /// Sends each job; one result per job, in order.
+    async fn send_batch(&self, jobs: &[Job]) -> Vec<Result<(), BoxError>> {
+        let mut results = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            results.push(self.send(job).await);
+        }
+        results
+    }
 }
 
 /// A queue that accepts nothing: jobs stay in the outbox (a function built without a queue).

@@ -1,7 +1,9 @@
-//! What each write adds to the dashboard's counters. The store adapters apply these in the same
-//! transaction as the write they count, so the counts are exact whatever fails or is retried.
+//! What each change adds to the dashboard's counters. The `counts` consumer reads them off the
+//! table's stream (`of_change`), so no request writes a counter, and applies each change's
+//! deltas once however often the stream delivers it (`MetricsStore::add_counts`).
 
 use crate::domain::{AuditAction, AuditEvent, AuditOutcome, Post, PostStatus, User};
+use crate::store::Changed;
 
 /// Counter names. Per-day counters are bucketed by UTC date (`2026-11-25`), totals by `total`.
 pub const USERS: &str = "users";
@@ -126,7 +128,38 @@ pub fn audited(event: &AuditEvent) -> Vec<Delta> {
     }
 }
 
-/// A user's first successful login of a day (with a marker written only if absent).
-pub fn became_active(at: i64) -> Delta {
-    Delta::on_day(ACTIVE_USERS, at)
+/// A user's first active-day marker of `day`.
+pub fn became_active(day: &str) -> Delta {
+    Delta {
+        name: ACTIVE_USERS.to_owned(),
+        bucket: day.to_owned(),
+        by: 1,
+    }
+}
+
+/// What one change in the table adds to the counters. A user counts while active; a post
+/// while it exists and its author's clean-up has not hidden it.
+pub fn of_change(changed: &Changed) -> Vec<Delta> {
+    match changed {
+        Changed::User { before, after } => {
+            let active = |user: &Option<Box<User>>| user.as_ref().is_some_and(|u| u.is_active());
+            match (before.as_ref().filter(|_| active(before)), after.as_ref().filter(|_| active(after))) {
+                (None, Some(user)) => user_created(user),
+                (Some(_), None) => user_deleted(),
+                _ => Vec::new(),
+            }
+        }
+        Changed::Post { before, after } => {
+            let counted = |post: &&Box<Post>| !post.author_deleted;
+            match (before.as_ref().filter(counted), after.as_ref().filter(counted)) {
+                (None, Some(post)) => post_created(post),
+                (Some(post), None) => post_deleted(post),
+                (Some(previous), Some(next)) => post_changed(previous, next),
+                (None, None) => Vec::new(),
+            }
+        }
+        Changed::BecameActive { day } => vec![became_active(day)],
+        Changed::Audited(event) => audited(event),
+        Changed::JobWaiting(_) | Changed::Other => Vec::new(),
+    }
 }

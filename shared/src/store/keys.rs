@@ -117,6 +117,10 @@ pub fn summary_author_sort(summary: &PostSummary) -> String {
 
 /// Jobs waiting for their queue (GSI1, oldest first).
 pub const OUTBOX: &str = "OUTBOX";
+/// The outbox's index partitions (`OUTBOX#<n>` on GSI1), a job in the one its id picks: the
+/// reconciliation reads each, and no partition takes every job's write and delete. Fixed: a
+/// row in a partition no longer read would wait forever.
+pub const OUTBOX_SHARDS: u32 = 16;
 /// Outbox rows that could not be read (GSI1, oldest first).
 pub const OUTBOX_DEAD: &str = "OUTBOX_DEAD";
 
@@ -205,9 +209,33 @@ pub fn counter(name: &str, shard: u32, bucket: &str) -> Key {
     Key::new(counter_shard(name, shard), bucket)
 }
 
+/// The outbox index partition of a job.
+pub fn outbox_shard(shard: u32) -> String {
+    format!("{OUTBOX}#{shard}")
+}
+
+/// A stable spread of ids over `shards` partitions (FNV-1a of the id's bytes).
+pub fn shard_of(id: &str, shards: u32) -> u32 {
+    let hash = id
+        .bytes()
+        .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    hash % shards.max(1)
+}
+
+/// Marks a stream change counted (so a redelivery is not).
+pub fn counted(change_id: &str) -> Key {
+    Key::new(format!("COUNTED#{change_id}"), "COUNTED")
+}
+
 /// Marks a user active on a day (counted once).
 pub fn active_marker(day: &str, user_id: &str) -> Key {
     Key::new(format!("ACTIVE#{day}#{user_id}"), "ACTIVE")
+}
+
+/// The day an active-user marker's key names.
+pub fn active_marker_day(pk: &str, sk: &str) -> Option<String> {
+    let (day, _user) = pk.strip_prefix("ACTIVE#")?.split_once('#')?;
+    (sk == "ACTIVE").then(|| day.to_owned())
 }
 
 /// The partition of the metrics job's snapshots; the sort key is the bucket.

@@ -5,6 +5,7 @@
 //! the attributes that path owns; whole-item writes are conditioned on the version read. So no
 //! write can carry a stale value of another path's attribute back.
 
+mod changed;
 pub mod entities;
 pub mod keys;
 mod records;
@@ -16,6 +17,7 @@ use async_trait::async_trait;
 
 use crate::BoxError;
 use crate::domain::{AuditEvent, Email, Lead, Post, PostSummary, Role, User};
+pub use changed::Changed;
 pub use records::{
     AccountToken, AuditQuery, Claim, Counter, Effects, LoginState, Page, Position, PostQuery,
     RefreshRecord, RoleHeld, Session, Successor, TokenPurpose, UserQuery,
@@ -279,21 +281,31 @@ pub struct DeadOutboxRow {
 /// Jobs written with the change they report, waiting until their queue has them.
 #[async_trait]
 pub trait OutboxStore: Send + Sync {
-    /// Rows written before `before` (epoch ms) and still in the outbox, oldest first (by
-    /// `created_at`, then `id`), starting after the row at `after` (`created_at`, `id`). One
-    /// unreadable row is listed as such; it never fails the listing.
+    /// Rows of index shard `shard` written before `before` (epoch ms) and still in the
+    /// outbox, oldest first (by `created_at`, then `id`), starting after the row at `after`
+    /// (`created_at`, `id`). One unreadable row is listed as such; it never fails the listing.
     async fn outbox_rows(
         &self,
+        shard: u32,
         before: i64,
         after: Option<(i64, &str)>,
         limit: usize,
     ) -> Result<Vec<OutboxRow>, StoreError>;
-    /// The readable jobs among the first `limit` due rows, oldest first (the sweeper
-    /// dead-letters the unreadable ones).
+    /// The readable jobs among the first `limit` rows of each shard written before `before`,
+    /// oldest first (for tools and tests: reads every shard).
     async fn outbox_due(&self, before: i64, limit: usize) -> Result<Vec<Job>, StoreError> {
-        let rows = self.outbox_rows(before, None, limit).await?;
-        Ok(rows.into_iter().filter_map(|row| row.job.ok()).collect())
+        let mut jobs = Vec::new();
+        for shard in 0..keys::OUTBOX_SHARDS {
+            let rows = self.outbox_rows(shard, before, None, limit).await?;
+            jobs.extend(rows.into_iter().filter_map(|row| row.job.ok()));
+        }
+        jobs.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        jobs.truncate(limit);
+        Ok(jobs)
     }
+    /// Rewrites the row unchanged but for a `touchedAt`, so the stream carries it again (an
+    /// unfinished clean-up handed back). Nothing if the row is gone.
+    async fn touch_outbox(&self, job_id: &str, now: i64) -> Result<(), StoreError>;
     async fn remove_from_outbox(&self, job_id: &str) -> Result<(), StoreError>;
     /// Moves a row out of the outbox into the dead letters, in one write.
     async fn dead_letter_outbox(&self, dead: &DeadOutboxRow) -> Result<(), StoreError>;
@@ -359,13 +371,24 @@ pub trait AuditLog: Send + Sync {
     ) -> Result<Page<AuditEvent>, StoreError>;
 }
 
-/// The dashboard's counters (kept by the other ports' writes, see `metrics::counts`) and the
-/// snapshots the metrics job makes of them.
+/// One change's counter deltas, to be added once: `change_id` is the stream record's id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counted {
+    pub change_id: String,
+    pub deltas: Vec<crate::metrics::counts::Delta>,
+}
+
+/// The dashboard's counters (kept by the `counts` stream consumer, see `metrics::counts`) and
+/// the snapshots the metrics job makes of them.
 #[async_trait]
 pub trait MetricsStore: Send + Sync {
-    /// Counts the user as active on the day of `at`, once: the first call of a day adds one to
-    /// that day's active users and returns true.
+    /// Marks the user active on the day of `at` (the stream then counts the marker once): true
+    /// for the first call of a day.
     async fn mark_active(&self, user_id: &str, at: i64) -> Result<bool, StoreError>;
+    /// Adds each change's deltas to the counters, once per `change_id` however often it is
+    /// given (for 48 hours, longer than a stream keeps a change). On failure, the index of the
+    /// first change that may not be counted: every change before it is.
+    async fn add_counts(&self, changes: &[Counted], now: i64) -> Result<(), (usize, StoreError)>;
     /// The summed value of every counter named in `names`, keyed by (name, bucket), for the
     /// buckets in `buckets` (dates and `total`).
     async fn read_counters(

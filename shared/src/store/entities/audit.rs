@@ -4,9 +4,7 @@
 use async_trait::async_trait;
 
 use super::TableStore;
-use super::metrics::counter_updates;
 use crate::domain::{AuditAction, AuditEvent, AuditOutcome};
-use crate::metrics::counts;
 use crate::store::keys;
 use crate::store::table::schema::{GSI1, GSI2, GSI3, IndexDef, TTL_ATTRIBUTE};
 use crate::store::table::{
@@ -77,7 +75,7 @@ fn event_item(event: &AuditEvent, keep_until: i64) -> Item {
     item
 }
 
-fn event_from_item(item: &Item) -> Result<AuditEvent, StoreError> {
+pub(super) fn event_from_item(item: &Item) -> Result<AuditEvent, StoreError> {
     let action = get_s(item, "action")?;
     let outcome = get_s(item, "outcome")?;
     Ok(AuditEvent {
@@ -191,19 +189,11 @@ impl TableStore {
 
 #[async_trait]
 impl AuditLog for TableStore {
-    /// Failed logins and lockouts are counted for the dashboard in the same transaction, so a
-    /// retried write never counts twice (the event's put is conditioned on its id).
+    /// Written only if absent, so a retried write leaves one event (and the stream one change,
+    /// which the dashboard counts failed logins and lockouts from).
     async fn record_event(&self, event: &AuditEvent, keep_until: i64) -> Result<(), StoreError> {
-        let deltas = counts::audited(event);
-        if deltas.is_empty() {
-            self.table
-                .put(Put::new(event_item(event, keep_until)))
-                .await?;
-            return Ok(());
-        }
-        let mut actions = vec![Put::if_absent(event_item(event, keep_until)).into()];
-        actions.extend(counter_updates(self.counter_shards, &deltas));
-        match self.table.transact(actions).await {
+        let put = Put::if_absent(event_item(event, keep_until));
+        match self.table.put(put).await {
             // Already stored by an earlier attempt whose answer was lost.
             Ok(()) | Err(TableError::ConditionFailed(_)) => Ok(()),
             Err(e) => Err(e.into()),

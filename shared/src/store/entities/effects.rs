@@ -31,7 +31,10 @@ pub(super) fn outbox_item(job: &Job) -> Item {
             ("id", (&job.id).into()),
             ("job", Value::S(job.to_json())),
             ("createdAt", job.created_at.into()),
-            (GSI1.partition_key, keys::OUTBOX.into()),
+            (
+                GSI1.partition_key,
+                keys::outbox_shard(keys::shard_of(&job.id, keys::OUTBOX_SHARDS)).into(),
+            ),
             (
                 GSI1.sort_key,
                 keys::time_sort_key(job.created_at, &job.id).into(),

@@ -1,24 +1,28 @@
-//! Dashboard counters (`COUNTER#<name>#<shard>` / `<date>` or `total`), active-user markers
-//! (`ACTIVE#<date>#<user>` / `ACTIVE`) and snapshots (`SNAPSHOT` / `<bucket>`, with `takenAt`:
-//! when their counts were read).
+//! Dashboard counters (`COUNTER#<name>#<shard>` / `<date>` or `total`), the changes already
+//! counted (`COUNTED#<change id>` / `COUNTED`), active-user markers (`ACTIVE#<date>#<user>` /
+//! `ACTIVE`) and snapshots (`SNAPSHOT` / `<bucket>`, with `takenAt`: when their counts were
+//! read).
 //!
-//! A counter is spread over `counter_shards` items, one picked at random per write and all
-//! summed on read: one item takes ~1,000 writes a second, and transactions touching the same
-//! item conflict, so N shards take N times the write rate before either bites.
+//! Only the `counts` stream consumer writes counters, one transaction per batch of changes: a
+//! marker per change (written only if absent, so a redelivered change is skipped) and one
+//! update per counter. A counter is spread over `counter_shards` items, one picked at random
+//! per transaction and all summed on read, so consumers of several stream shards rarely meet
+//! on one item.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use async_trait::async_trait;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 use super::TableStore;
-use crate::metrics::counts::{self, Delta, day_of};
+use crate::metrics::counts::{Delta, day_of};
 use crate::store::keys;
 use crate::store::table::schema::{SORT_KEY, TTL_ATTRIBUTE};
 use crate::store::table::{
-    Action, Condition, Put, Query, TableError, Update, get_n, get_s, item, ttl_from_ms,
+    Action, Condition, MAX_TRANSACTION_ACTIONS, Put, Query, TableError, Update, get_n, get_s,
+    item, ttl_from_ms,
 };
-use crate::store::{MetricsStore, StoreError};
+use crate::store::{Counted, MetricsStore, StoreError};
 
 const DAY_MS: i64 = 86_400_000;
 /// Daily counters outlive the dashboard's 90 days a little, then TTL removes them.
@@ -28,6 +32,9 @@ const DAILY_KEEP_MS: i64 = 100 * DAY_MS;
 const TAKEN_AT: &str = "takenAt";
 /// Snapshots are kept a week (the dashboard reads the newest).
 const SNAPSHOT_KEEP_MS: i64 = 7 * DAY_MS;
+/// How long a counted change's marker is kept: past the stream's 24 hours, the longest a
+/// change can be delivered again.
+const COUNTED_KEEP_MS: i64 = 2 * DAY_MS;
 
 fn random_shard(shards: u32) -> u32 {
     let mut bytes = [0u8; 4];
@@ -41,7 +48,7 @@ fn day_start(date: &str) -> Option<i64> {
 }
 
 /// The counter updates for `deltas`, all on one shard picked at random, for a transaction.
-pub(super) fn counter_updates(shards: u32, deltas: &[Delta]) -> Vec<Action> {
+fn counter_updates(shards: u32, deltas: &[Delta]) -> Vec<Action> {
     let shard = random_shard(shards);
     deltas
         .iter()
@@ -58,7 +65,74 @@ pub(super) fn counter_updates(shards: u32, deltas: &[Delta]) -> Vec<Action> {
         .collect()
 }
 
+/// The deltas of `changes` summed per counter, without the ones that cancel out.
+fn summed<'a>(changes: impl Iterator<Item = &'a Counted>) -> Vec<Delta> {
+    let mut sums: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+    for delta in changes.flat_map(|c| &c.deltas) {
+        *sums.entry((&delta.name, &delta.bucket)).or_default() += delta.by;
+    }
+    sums.into_iter()
+        .filter(|(_, by)| *by != 0)
+        .map(|((name, bucket), by)| Delta {
+            name: name.to_owned(),
+            bucket: bucket.to_owned(),
+            by,
+        })
+        .collect()
+}
+
+/// How many of `changes` fit in one transaction beside the counters they touch (at least one).
+fn fitting(changes: &[&Counted]) -> usize {
+    let mut counters = BTreeSet::new();
+    for (taken, change) in changes.iter().enumerate() {
+        counters.extend(change.deltas.iter().map(|d| (&d.name, &d.bucket)));
+        if taken + 1 + counters.len() > MAX_TRANSACTION_ACTIONS {
+            return taken.max(1);
+        }
+    }
+    changes.len()
+}
+
 impl TableStore {
+    /// Counts the changes of one transaction's worth, skipping those counted before: a
+    /// marker per change and the summed counters, all or nothing. When some markers exist
+    /// already (a redelivery), the rest are counted without them.
+    async fn count_once(&self, mut changes: Vec<&Counted>, now: i64) -> Result<(), StoreError> {
+        let keep_until = ttl_from_ms(now + COUNTED_KEEP_MS);
+        // Each round that fails on markers drops at least one change.
+        for _ in 0..=changes.len() {
+            if changes.is_empty() {
+                return Ok(());
+            }
+            let mut actions: Vec<Action> = changes
+                .iter()
+                .map(|change| {
+                    let marker = item(
+                        &keys::counted(&change.change_id),
+                        [(TTL_ATTRIBUTE, keep_until.clone())],
+                    );
+                    Put::if_absent(marker).into()
+                })
+                .collect();
+            actions.extend(counter_updates(
+                self.counter_shards,
+                &summed(changes.iter().copied()),
+            ));
+            match self.table.transact(actions).await {
+                Ok(()) => return Ok(()),
+                Err(TableError::ConditionFailed(counted)) => {
+                    let mut index = 0;
+                    changes.retain(|_| {
+                        index += 1;
+                        !counted.contains(&(index - 1))
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(StoreError::Conflict)
+    }
+
     /// Every item of one counter shard in the given buckets.
     async fn read_shard(
         &self,
@@ -98,16 +172,29 @@ impl MetricsStore for TableStore {
             &keys::active_marker(&day, user_id),
             [(TTL_ATTRIBUTE, ttl_from_ms(end_of_day + DAY_MS))],
         );
-        let mut actions = vec![Put::if_absent(marker).into()];
-        actions.extend(counter_updates(
-            self.counter_shards,
-            &[counts::became_active(at)],
-        ));
-        match self.table.transact(actions).await {
+        match self.table.put(Put::if_absent(marker)).await {
             Ok(()) => Ok(true),
             Err(TableError::ConditionFailed(_)) => Ok(false),
             Err(e) => Err(e.into()),
         }
+    }
+
+    async fn add_counts(&self, changes: &[Counted], now: i64) -> Result<(), (usize, StoreError)> {
+        let counted: Vec<(usize, &Counted)> = changes
+            .iter()
+            .enumerate()
+            .filter(|(_, change)| !change.deltas.is_empty())
+            .collect();
+        let mut start = 0;
+        while start < counted.len() {
+            let rest: Vec<&Counted> = counted[start..].iter().map(|(_, c)| *c).collect();
+            let take = fitting(&rest);
+            self.count_once(rest[..take].to_vec(), now)
+                .await
+                .map_err(|e| (counted[start].0, e))?;
+            start += take;
+        }
+        Ok(())
     }
 
     async fn read_counters(

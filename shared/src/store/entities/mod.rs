@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod changes;
 mod effects;
 mod jobs;
 mod leads;
@@ -17,6 +18,8 @@ mod sessions;
 mod users;
 
 use std::sync::Arc;
+
+pub use changes::read_change;
 
 use super::StoreError;
 use super::table::{Item, Key, Read, Table};

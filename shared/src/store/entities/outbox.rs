@@ -1,6 +1,6 @@
-//! The outbox (`OUTBOX#<job id>`, listed oldest first on GSI1 under `OUTBOX`) and the rows that
-//! could not be read (`OUTBOX_DEAD#<job id>`, listed oldest first on GSI1 under `OUTBOX_DEAD`).
-//! A change writes its jobs in its own transaction (`effects::outbox_item`).
+//! The outbox (`OUTBOX#<job id>`, listed oldest first on GSI1 under `OUTBOX#<shard>`) and the
+//! rows that could not be read (`OUTBOX_DEAD#<job id>`, listed oldest first on GSI1 under
+//! `OUTBOX_DEAD`). A change writes its jobs in its own transaction (`effects::outbox_item`).
 
 use async_trait::async_trait;
 
@@ -10,7 +10,9 @@ use super::paging::IndexQuery;
 use crate::jobs::Job;
 use crate::store::keys;
 use crate::store::table::schema::{GSI1, PARTITION_KEY};
-use crate::store::table::{Delete, Item, Key, Put, Value, get_n, get_s, item};
+use crate::store::table::{
+    Condition, Delete, Item, Key, Put, Returns, TableError, Update, Value, get_n, get_s, item,
+};
 use crate::store::{DeadOutboxRow, OutboxRow, OutboxStore, StoreError, UnreadableJob};
 
 /// A dead letter keeps the row's text in `job` and the error in `detail`: both are projected
@@ -36,7 +38,7 @@ fn outbox_dead_item(dead: &DeadOutboxRow) -> Item {
 
 /// An outbox item as listed: never fails, a row that does not read is reported as such. Its
 /// id and time come from its keys (the listing's order), whatever its other attributes say.
-fn outbox_row_from_item(item: &Item) -> Result<OutboxRow, StoreError> {
+pub(super) fn outbox_row_from_item(item: &Item) -> Result<OutboxRow, StoreError> {
     // A job's partition key without its id.
     let prefix = keys::outbox_job("").pk;
     let id = get_s(item, PARTITION_KEY)?
@@ -90,11 +92,12 @@ fn outbox_query(partition: &str, table_key: fn(&str) -> Key) -> IndexQuery {
 impl OutboxStore for TableStore {
     async fn outbox_rows(
         &self,
+        shard: u32,
         before: i64,
         after: Option<(i64, &str)>,
         limit: usize,
     ) -> Result<Vec<OutboxRow>, StoreError> {
-        let query = outbox_query(keys::OUTBOX, keys::outbox_job);
+        let query = outbox_query(&keys::outbox_shard(shard), keys::outbox_job);
         let after = after.map(|(at, id)| (keys::time_sort_key(at, id), id));
         let after = after.as_ref().map(|(sort, id)| (sort.as_str(), *id));
         let page = self.query_index(&query, after, limit).await?;
@@ -115,6 +118,17 @@ impl OutboxStore for TableStore {
             self.table.put(Put::new(outbox_item(job))).await?;
         }
         Ok(())
+    }
+
+    async fn touch_outbox(&self, job_id: &str, now: i64) -> Result<(), StoreError> {
+        let touch = Update::new(keys::outbox_job(job_id))
+            .set("touchedAt", now)
+            .when(Condition::item_exists());
+        match self.table.update(touch, Returns::Nothing).await {
+            // Removed meanwhile: nothing left to hand back.
+            Ok(_) | Err(TableError::ConditionFailed(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn remove_from_outbox(&self, job_id: &str) -> Result<(), StoreError> {

@@ -7,14 +7,14 @@ mod items;
 use async_trait::async_trait;
 
 pub(super) use items::{active_user, claim_email, confirmed_email_update, release_email};
-use items::{listed_user_from_item, profile_update, user_from_item, user_to_item};
+pub(super) use items::user_from_item;
+use items::{listed_user_from_item, profile_update, user_to_item};
 
 use super::TableStore;
 use super::effects::effect_actions;
 use super::paging::{IndexQuery, TableKey};
 use super::role_held::role_still_held;
 use crate::domain::{Email, Role, User};
-use crate::metrics::counts;
 use crate::store::keys;
 use crate::store::table::schema::{GSI1, GSI2, GSI3};
 use crate::store::table::{Condition, Put, Returns, TableError, Update, get_s};
@@ -82,10 +82,6 @@ impl UserStore for TableStore {
             claim_email(&user.email, &user.id),
         ];
         actions.extend(effect_actions(effects));
-        actions.extend(super::metrics::counter_updates(
-            self.counter_shards,
-            &counts::user_created(user),
-        ));
         match self.table.transact(actions).await {
             Ok(()) => Ok(()),
             Err(TableError::ConditionFailed(_)) => Err(StoreError::EmailTaken),
@@ -190,10 +186,6 @@ impl UserStore for TableStore {
         let mut actions = vec![update.into(), release_email(&user.email, &user.id)];
         actions.extend(role_still_held(held));
         actions.extend(effect_actions(effects));
-        actions.extend(super::metrics::counter_updates(
-            self.counter_shards,
-            &counts::user_deleted(),
-        ));
         self.table.transact(actions).await?;
         self.get_user(&user.id).await?.ok_or(StoreError::NotFound)
     }

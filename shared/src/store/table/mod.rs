@@ -5,6 +5,7 @@
 //! test (`tests/tests/api/table_differential.rs`). Nothing above this module knows which one runs.
 
 mod back_off;
+mod change;
 mod condition;
 mod error;
 mod ops;
@@ -19,6 +20,7 @@ pub mod sqlite;
 use async_trait::async_trait;
 
 pub use back_off::back_off;
+pub use change::{Change, ChangeFeed};
 pub use condition::{Compare, Condition};
 pub use error::TableError;
 pub(crate) use ops::check_transaction;

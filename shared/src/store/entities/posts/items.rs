@@ -99,7 +99,7 @@ fn tags_of(item: &Item) -> Result<Vec<Tag>, StoreError> {
     Tag::parse_list(tags).map_err(corrupt)
 }
 
-pub(super) fn post_from_item(item: &Item) -> Result<Post, StoreError> {
+pub(in crate::store::entities) fn post_from_item(item: &Item) -> Result<Post, StoreError> {
     Ok(Post {
         id: get_s(item, "id")?,
         author_id: get_s(item, "authorId")?,

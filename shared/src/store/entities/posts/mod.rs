@@ -9,18 +9,17 @@ use std::collections::HashSet;
 use async_trait::async_trait;
 
 use super::TableStore;
-use super::metrics::counter_updates;
 use super::paging::{IndexQuery, TableKey};
 use super::role_held::role_still_held;
 use crate::domain::{Post, PostSummary, Tag};
-use crate::metrics::counts;
 use crate::store::keys;
 use crate::store::table::schema::{GSI1, GSI2, GSI3, PARTITION_KEY, SORT_KEY};
 use crate::store::table::{
     Action, Check, Condition, Delete, Key, Put, Query, Read, TableError, back_off, get_s,
 };
 use crate::store::{Page, Position, PostQuery, PostStore, RoleHeld, StoreError};
-use items::{main_item, post_from_item, summary_from_item, tag_item};
+pub(super) use items::post_from_item;
+use items::{main_item, summary_from_item, tag_item};
 
 /// Tries of a hide that keeps meeting a concurrent edit.
 const HIDE_ATTEMPTS: u32 = 5;
@@ -138,12 +137,10 @@ impl TableStore {
     /// Hides one post at the version read; re-reads and tries again if an edit came between.
     async fn hide_post(&self, mut post: Post) -> Result<(), StoreError> {
         for attempt in 0..HIDE_ATTEMPTS {
-            // A hidden post leaves the dashboard's totals, in the same transaction.
-            let uncounted = counter_updates(self.counter_shards, &counts::post_deleted(&post));
             let hidden = post.hidden();
             let expect = Expect::Version(post.version);
             match self
-                .write_post(&post.tags, &hidden, expect, uncounted)
+                .write_post(&post.tags, &hidden, expect, Vec::new())
                 .await
             {
                 Ok(()) => return Ok(()),
@@ -215,11 +212,7 @@ impl PostStore for TableStore {
         };
         // After the main put and one put per tag (a new post drops no tag entries).
         let check_at = 1 + post.tags.len();
-        let mut extra = vec![author_active.into()];
-        extra.extend(counter_updates(
-            self.counter_shards,
-            &counts::post_created(post),
-        ));
+        let extra = vec![author_active.into()];
         match self.write_post(&[], post, Expect::Absent, extra).await {
             Ok(()) => Ok(()),
             Err(TableError::ConditionFailed(failed)) if failed.contains(&check_at) => {
@@ -251,9 +244,7 @@ impl PostStore for TableStore {
         held: Option<&RoleHeld>,
     ) -> Result<(), StoreError> {
         // Conditioned on `previous.version`: `previous` is exactly what the write replaces.
-        let deltas = counts::post_changed(previous, next);
-        let mut extra = counter_updates(self.counter_shards, &deltas);
-        extra.extend(role_still_held(held));
+        let extra = role_still_held(held).into_iter().collect();
         let expect = Expect::Version(previous.version);
         Ok(self.write_post(&previous.tags, next, expect, extra).await?)
     }
@@ -267,10 +258,6 @@ impl PostStore for TableStore {
                 actions.push(Delete::new(key).into());
             }
         }
-        actions.extend(counter_updates(
-            self.counter_shards,
-            &counts::post_deleted(post),
-        ));
         actions.extend(role_still_held(held));
         Ok(self.table.transact(actions).await?)
     }

@@ -37,7 +37,7 @@ pub(super) fn user_to_item(user: &User) -> Item {
     )
 }
 
-pub(super) fn user_from_item(item: &Item) -> Result<User, StoreError> {
+pub(in crate::store::entities) fn user_from_item(item: &Item) -> Result<User, StoreError> {
     Ok(User {
         id: get_s(item, "id")?,
         email: Email::parse(get_s(item, "email")?).map_err(corrupt)?,

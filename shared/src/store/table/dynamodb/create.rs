@@ -6,7 +6,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 
 use super::retry::request_error;
@@ -29,12 +30,19 @@ fn key_schema(partition: &str, sort: &str) -> Result<Vec<KeySchemaElement>, Tabl
     ])
 }
 
-/// Creates the table, its indexes and its TTL setting, and waits until it is ready.
+/// Creates the table, its indexes, its stream (old and new images, which the dashboard's
+/// counts and the outbox relay read) and its TTL setting, and waits until it is ready.
 pub async fn create_table(client: &Client, table: &str) -> Result<(), TableError> {
+    let stream = StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewAndOldImages)
+        .build()
+        .map_err(TableError::backend)?;
     let mut request = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
+        .stream_specification(stream)
         .set_key_schema(Some(key_schema(PARTITION_KEY, SORT_KEY)?));
     for name in key_attributes() {
         request = request.attribute_definitions(

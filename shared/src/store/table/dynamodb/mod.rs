@@ -8,6 +8,9 @@ mod create;
 mod injected_errors;
 mod render;
 mod retry;
+mod stream_event;
+#[cfg(feature = "dynamodb-streams")]
+mod stream_feed;
 
 use std::collections::HashSet;
 
@@ -26,6 +29,9 @@ use render::Expressions;
 use retry::{ATTEMPTS, classify, classify_transaction, request_error, retrying};
 
 pub use create::create_table;
+pub use stream_event::{batch_response, changes_of_event};
+#[cfg(feature = "dynamodb-streams")]
+pub use stream_feed::StreamFeed;
 
 #[derive(Clone)]
 pub struct DynamoTable {

@@ -10,6 +10,7 @@
 //! Expired items stay until a day after their TTL (DynamoDB deletes them lazily too, and no
 //! reader trusts TTL alone): `purge_expired` removes older ones, once at `open`.
 
+mod changes;
 mod codec;
 mod eval;
 mod query;
@@ -60,6 +61,7 @@ impl SqliteTable {
             .map_err(sql_error)?;
         schema::create(&writer)?;
         queue::create(&writer)?;
+        changes::create(&writer, crate::clock::now_ms())?;
         let readers = (0..READERS)
             .map(|_| {
                 let conn = connect(path)?;

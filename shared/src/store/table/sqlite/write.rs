@@ -1,11 +1,11 @@
 //! The write path: every write, single or in a transaction, as one `BEGIN IMMEDIATE`
-//! transaction on the writer connection.
+//! transaction on the writer connection, with its changes logged in the same transaction.
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::super::{Action, Condition, Item, Key, TableError, Update};
 use super::validate::{self, Breach};
-use super::{codec, eval, schema, sql_error};
+use super::{changes, codec, eval, schema, sql_error};
 
 /// An action's item before and after it ran (`None`: no item).
 pub struct Outcome {
@@ -89,12 +89,14 @@ pub fn commit(conn: &mut Connection, actions: &[Action]) -> Result<Vec<Outcome>,
     if let Some(e) = action_breach {
         return Err(e);
     }
+    let at = crate::clock::now_ms();
     for (action, outcome) in actions.iter().zip(&outcomes) {
         match (action, &outcome.after) {
-            (Action::Check(_), _) => {}
+            (Action::Check(_), _) => continue,
             (_, Some(item)) => store(&tx, item)?,
             (_, None) => remove(&tx, &action.key()?)?,
         }
+        changes::log(&tx, outcome.before.as_ref(), outcome.after.as_ref(), at)?;
     }
     tx.commit().map_err(sql_error)?;
     Ok(outcomes)
