@@ -13,6 +13,7 @@ use shared::clock::now_ms;
 use shared::jobs::{Deliveries, Job, JobFailure, Queue, run_job};
 use shared::store::table::sqlite::SqliteTable;
 use shared::store::table::sqlite::queue::Received;
+use shared::stream::{Consumer, Runner};
 
 /// Receives before a message is dead-lettered (the template's `maxReceiveCount`).
 pub const MAX_RECEIVES: u32 = 5;
@@ -21,13 +22,19 @@ const VISIBILITY_MS: i64 = 60_000;
 const POLL_EVERY: Duration = Duration::from_millis(250);
 
 /// Starts the stream consumers and one worker per queue; they run until the process ends.
-pub fn start(app: Arc<App>, store: Arc<SqliteTable>, deliveries: Deliveries) {
-    Arc::new(shared::stream::Runner {
-        feed: store.clone(),
-        stores: app.stores.clone(),
-        queue: app.queue.clone(),
-    })
-    .spawn();
+pub fn start(
+    app: Arc<App>,
+    store: Arc<SqliteTable>,
+    deliveries: Deliveries,
+) -> Result<(), shared::BoxError> {
+    for consumer in [Consumer::Counts, Consumer::Relay(app.queue.clone())] {
+        Arc::new(Runner {
+            feed: Arc::new(store.change_log(consumer.name())?),
+            stores: app.stores.clone(),
+            consumer,
+        })
+        .spawn();
+    }
     let deliveries = Arc::new(deliveries);
     for queue in [Queue::Email, Queue::Telegram] {
         let (app, store, deliveries) = (app.clone(), store.clone(), deliveries.clone());
@@ -44,6 +51,7 @@ pub fn start(app: Arc<App>, store: Arc<SqliteTable>, deliveries: Deliveries) {
             }
         });
     }
+    Ok(())
 }
 
 /// Receives and runs one batch of `queue`; returns how many messages it took.

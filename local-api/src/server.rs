@@ -39,8 +39,7 @@ async fn start_workers(app: &Arc<App>) -> Result<(), BoxError> {
     let deliveries = Deliveries::from_env(None, &app.config.data_dir, needs).await?;
     let (mail, telegram) = deliveries.describe();
     tracing::info!(mail, telegram, "workers running in-process");
-    crate::jobs::start(app.clone(), store, deliveries);
-    Ok(())
+    crate::jobs::start(app.clone(), store, deliveries)
 }
 
 /// Ctrl-C or SIGTERM: stop accepting, let in-flight requests finish.

@@ -209,9 +209,7 @@ async fn mail_verification(app: &App, user: User) -> Result<StatusCode, ApiError
         .issue_token(&effects, RESEND_GAP_MS, now)
         .await
     {
-        Ok(()) => {
-            Ok(StatusCode::ACCEPTED)
-        }
+        Ok(()) => Ok(StatusCode::ACCEPTED),
         // Verified or changed address in between, or a mail sent within the minute.
         Err(StoreError::Conflict) => Err(ApiError::TooManyRequests {
             code: "verification_recently_sent",

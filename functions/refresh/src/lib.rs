@@ -34,7 +34,11 @@ async fn rotate(
     Json(body): Json<RefreshBody>,
 ) -> Result<Response, ApiError> {
     let presented = refresh_token(body)?;
-    match app.sessions().refresh(&presented, &*app.stores.outbox).await {
+    match app
+        .sessions()
+        .refresh(&presented, &*app.stores.outbox)
+        .await
+    {
         Ok((user, tokens)) => token_response(axum::http::StatusCode::OK, &user, tokens),
         Err(AuthError::RefreshTokenReused { user_id }) => {
             let event = caller.event(AuditAction::RefreshTokenReuse, AuditOutcome::Failure);

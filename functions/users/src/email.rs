@@ -100,9 +100,7 @@ async fn mail_link(
         ],
     };
     match app.stores.accounts.issue_token(&effects, 0, now).await {
-        Ok(()) => {
-            Ok(StatusCode::ACCEPTED)
-        }
+        Ok(()) => Ok(StatusCode::ACCEPTED),
         Err(StoreError::Conflict) => Err(ApiError::NotFound),
         Err(e) => Err(e.into()),
     }

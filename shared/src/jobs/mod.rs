@@ -25,10 +25,10 @@ use crate::BoxError;
 pub use cleanup::{
     CLEANUP_BUDGET, CLEANUP_IN_REQUEST, CLEANUP_PAGE, begin_account_cleanup, run_account_cleanup,
 };
-pub use relay::{RelaySummary, reconcile_outbox, relay_changes};
 pub use job::{
     JOB_VERSION, Job, LeadNotice, Mail, MailMessage, Notice, Queue, SecurityEvent, Work,
 };
+pub use relay::{RelaySummary, reconcile_outbox, relay_changes};
 #[cfg(feature = "delivery")]
 pub use render::{render_mail, render_notice};
 #[cfg(feature = "delivery")]

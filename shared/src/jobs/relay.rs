@@ -105,8 +105,12 @@ pub async fn reconcile_outbox(
     if summary.is_clean() {
         tracing::info!(sent = summary.sent, "outbox reconciled");
     } else {
-        tracing::error!(sent = summary.sent, failed = summary.failed,
-            dead_lettered = summary.dead_lettered, "outbox reconciled with failures");
+        tracing::error!(
+            sent = summary.sent,
+            failed = summary.failed,
+            dead_lettered = summary.dead_lettered,
+            "outbox reconciled with failures"
+        );
     }
     Ok(summary)
 }
@@ -151,9 +155,15 @@ async fn handle_rows(
             }
             Ok(job) => match &job.work {
                 Work::AccountCleanup { user_id } => {
-                    handled[index] =
-                        clean_up(stores, &row.id, user_id, cleanup_deadline, now, &mut summary)
-                            .await;
+                    handled[index] = clean_up(
+                        stores,
+                        &row.id,
+                        user_id,
+                        cleanup_deadline,
+                        now,
+                        &mut summary,
+                    )
+                    .await;
                 }
                 _ => queued.push((index, job.clone())),
             },
@@ -195,9 +205,17 @@ async fn clean_up(
     summary: &mut RelaySummary,
 ) -> bool {
     let outcome = match run_account_cleanup(stores, user_id, deadline).await {
-        Ok(true) => stores.outbox.remove_from_outbox(row_id).await.map(|()| true),
+        Ok(true) => stores
+            .outbox
+            .remove_from_outbox(row_id)
+            .await
+            .map(|()| true),
         // Rewriting the row puts it on the stream again: the next delivery resumes it.
-        Ok(false) => stores.outbox.touch_outbox(row_id, now).await.map(|()| false),
+        Ok(false) => stores
+            .outbox
+            .touch_outbox(row_id, now)
+            .await
+            .map(|()| false),
         Err(error) => Err(error),
     };
     match outcome {

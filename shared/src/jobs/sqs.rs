@@ -50,10 +50,8 @@ impl JobQueue for SqsQueue {
     /// `SendMessageBatch`, ten messages a request, per queue; a failed entry (or request)
     /// fails only its own jobs.
     async fn send_batch(&self, jobs: &[Job]) -> Vec<Result<(), BoxError>> {
-        let mut results: Vec<Result<(), BoxError>> = jobs
-            .iter()
-            .map(|_| Err("not sent".into()))
-            .collect();
+        let mut results: Vec<Result<(), BoxError>> =
+            jobs.iter().map(|_| Err("not sent".into())).collect();
         for queue in [Queue::Email, Queue::Telegram] {
             let indexes: Vec<usize> = (0..jobs.len())
                 .filter(|&i| jobs[i].queue() == Some(queue))

@@ -143,7 +143,10 @@ pub fn of_change(changed: &Changed) -> Vec<Delta> {
     match changed {
         Changed::User { before, after } => {
             let active = |user: &Option<Box<User>>| user.as_ref().is_some_and(|u| u.is_active());
-            match (before.as_ref().filter(|_| active(before)), after.as_ref().filter(|_| active(after))) {
+            match (
+                before.as_ref().filter(|_| active(before)),
+                after.as_ref().filter(|_| active(after)),
+            ) {
                 (None, Some(user)) => user_created(user),
                 (Some(_), None) => user_deleted(),
                 _ => Vec::new(),
@@ -151,7 +154,10 @@ pub fn of_change(changed: &Changed) -> Vec<Delta> {
         }
         Changed::Post { before, after } => {
             let counted = |post: &&Box<Post>| !post.author_deleted;
-            match (before.as_ref().filter(counted), after.as_ref().filter(counted)) {
+            match (
+                before.as_ref().filter(counted),
+                after.as_ref().filter(counted),
+            ) {
                 (None, Some(post)) => post_created(post),
                 (Some(post), None) => post_deleted(post),
                 (Some(previous), Some(next)) => post_changed(previous, next),

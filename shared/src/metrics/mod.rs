@@ -13,5 +13,5 @@ mod stream;
 pub use insights::{Insight, insights};
 pub use job::{QueueDepths, run_metrics_job};
 pub use schedule::ScheduledEvent;
-pub use stream::count_changes;
 pub use snapshot::{BUCKET_MS, Day, HISTORY_DAYS, QueueDepth, Snapshot, Totals, bucket_of};
+pub use stream::count_changes;

@@ -7,7 +7,6 @@ use crate::store::table::Change;
 use crate::store::{Counted, MetricsStore};
 use crate::stream::Unhandled;
 
-
 /// Counts every change of `changes` once.
 pub async fn count_changes(
     metrics: &dyn MetricsStore,

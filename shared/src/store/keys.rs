@@ -216,9 +216,9 @@ pub fn outbox_shard(shard: u32) -> String {
 
 /// A stable spread of ids over `shards` partitions (FNV-1a of the id's bytes).
 pub fn shard_of(id: &str, shards: u32) -> u32 {
-    let hash = id
-        .bytes()
-        .fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193));
+    let hash = id.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
     hash % shards.max(1)
 }
 

@@ -5,7 +5,7 @@
 
 mod runner;
 
-pub use runner::Runner;
+pub use runner::{Consumer, Runner};
 
 use crate::store::StoreError;
 

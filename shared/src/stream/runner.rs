@@ -1,7 +1,8 @@
-//! Plays Lambda's event source mappings locally: takes the next batch of changes from a feed
-//! (the embedded engine's change log, or DynamoDB Local's stream), hands it to both consumers,
-//! and acknowledges what both handled. A batch a consumer stopped in is handed out again from
-//! that change, as `ReportBatchItemFailures` does on AWS.
+//! Plays one of Lambda's event source mappings locally: takes the next batch of changes from a
+//! feed (a reader of the embedded engine's change log, or DynamoDB Local's stream), hands it to
+//! its consumer, and acknowledges what the consumer handled. A batch the consumer stopped in is
+//! handed out again from that change, as `ReportBatchItemFailures` does on AWS. Each consumer
+//! has its own runner and its own place in the stream.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,10 +18,28 @@ const BATCH: usize = 100;
 /// How often an idle runner looks for new changes.
 const POLL_EVERY: Duration = Duration::from_millis(100);
 
+/// The stream's consumers.
+pub enum Consumer {
+    /// The dashboard's counters (`metrics::count_changes`).
+    Counts,
+    /// The outbox relay (`jobs::relay_changes`), sending to `queue`.
+    Relay(Arc<dyn JobQueue>),
+}
+
+impl Consumer {
+    /// The name its change-log reader goes by.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Consumer::Counts => "counts",
+            Consumer::Relay(_) => "outbox-relay",
+        }
+    }
+}
+
 pub struct Runner {
     pub feed: Arc<dyn ChangeFeed>,
     pub stores: Stores,
-    pub queue: Arc<dyn JobQueue>,
+    pub consumer: Consumer,
 }
 
 impl Runner {
@@ -31,12 +50,15 @@ impl Runner {
             return Ok(0);
         }
         let now = now_ms();
-        let counted = count_changes(&*self.stores.metrics, &changes, now).await;
-        let relayed = relay_changes(&self.stores, &*self.queue, &changes, now).await;
-        let (stop, error) = match (counted, relayed) {
-            (Ok(()), Ok(_)) => (changes.len(), None),
-            (Err(a), Err(b)) if b.from < a.from => (b.from, Some(b.error)),
-            (Err(failed), _) | (_, Err(failed)) => (failed.from, Some(failed.error)),
+        let handled = match &self.consumer {
+            Consumer::Counts => count_changes(&*self.stores.metrics, &changes, now).await,
+            Consumer::Relay(queue) => relay_changes(&self.stores, &**queue, &changes, now)
+                .await
+                .map(|_| ()),
+        };
+        let (stop, error) = match handled {
+            Ok(()) => (changes.len(), None),
+            Err(unhandled) => (unhandled.from, Some(unhandled.error)),
         };
         if stop > 0 {
             self.feed.acknowledge(&changes[stop - 1]).await?;
@@ -44,7 +66,8 @@ impl Runner {
         match error {
             Some(error) if stop == 0 => Err(error),
             Some(error) => {
-                tracing::warn!(error = ?error, handled = stop, "batch handled in part; the rest again");
+                tracing::warn!(consumer = self.consumer.name(), error = ?error, handled = stop,
+                    "batch handled in part; the rest again");
                 Ok(stop)
             }
             None => Ok(stop),
@@ -72,7 +95,8 @@ impl Runner {
                     Ok(_) => failures = 0,
                     Err(error) => {
                         failures += 1;
-                        tracing::warn!(error = ?error, "stream consumers failed; retrying");
+                        tracing::warn!(consumer = self.consumer.name(), error = ?error,
+                            "stream consumer failed; retrying");
                         tokio::time::sleep(POLL_EVERY * 2u32.pow(failures.min(6))).await;
                     }
                 }

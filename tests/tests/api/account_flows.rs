@@ -50,9 +50,9 @@ async fn all_at_once(app: &Arc<TestApp>, path: &'static str, body: serde_json::V
 }
 
 /// How many mails of the kind `pick` accepts went to `to`.
-fn mails_to(mails: &Captured, to: &str, pick: impl Fn(&MailMessage) -> bool) -> usize {
+async fn mails_to(mails: &Captured, to: &str, pick: impl Fn(&MailMessage) -> bool) -> usize {
     mails
-        .jobs()
+        .jobs().await
         .iter()
         .filter(|job| {
             matches!(&job.work, shared::jobs::Work::Email(mail) if mail.to == to && pick(&mail.message))
@@ -64,7 +64,9 @@ async fn verification_spends_its_token_once(app: TestApp) {
     let (app, mails) = support::capturing(app);
     let app = Arc::new(app);
     let ada = account(&app, "verify@example.com", "Ada").await;
-    let token = mails.token_mailed_to("verify@example.com", links::verify);
+    let token = mails
+        .token_mailed_to("verify@example.com", links::verify)
+        .await;
     let resend = Call::new(Method::POST, "/api/auth/verify-email/resend")
         .token(&ada.access)
         .json(json!({}))
@@ -98,12 +100,16 @@ async fn a_reset_link_works_once_and_only_the_newest(app: TestApp) {
         post(&app, "/api/auth/forgot-password", forgot.clone()).await,
         StatusCode::ACCEPTED
     );
-    let older = mails.token_mailed_to("reset@example.com", links::reset);
+    let older = mails
+        .token_mailed_to("reset@example.com", links::reset)
+        .await;
     assert_eq!(
         post(&app, "/api/auth/forgot-password", forgot).await,
         StatusCode::ACCEPTED
     );
-    let newer = mails.token_mailed_to("reset@example.com", links::reset);
+    let newer = mails
+        .token_mailed_to("reset@example.com", links::reset)
+        .await;
     assert_ne!(older, newer);
     let stale = Call::new(Method::POST, "/api/auth/reset-password")
         .json(json!({ "token": older, "password": "a brand new passphrase" }))
@@ -119,7 +125,8 @@ async fn a_reset_link_works_once_and_only_the_newest(app: TestApp) {
     // One reset went through: one "password changed" mail.
     let changed = mails_to(&mails, "reset@example.com", |m| {
         matches!(m, MailMessage::PasswordChanged)
-    });
+    })
+    .await;
     assert_eq!(changed, 1);
     let login = Call::new(Method::POST, "/api/auth/login")
         .json(json!({ "email": "reset@example.com", "password": "a brand new passphrase" }))
@@ -127,13 +134,13 @@ async fn a_reset_link_works_once_and_only_the_newest(app: TestApp) {
         .await;
     assert_eq!(login.status(), StatusCode::OK);
     // Forgot-password for nobody mails nobody, and answers the same.
-    let before = mails.jobs().len();
+    let before = mails.jobs().await.len();
     let nobody = Call::new(Method::POST, "/api/auth/forgot-password")
         .json(json!({ "email": "nobody@example.com" }))
         .send(&app)
         .await;
     assert_eq!(nobody.status(), StatusCode::ACCEPTED);
-    assert_eq!(mails.jobs().len(), before);
+    assert_eq!(mails.jobs().await.len(), before);
 }
 
 /// Forgot-password cannot bomb a mailbox: one reset mail a minute per account, same answer.
@@ -149,6 +156,7 @@ async fn reset_mails_are_one_a_minute(app: TestApp) {
     }
     let resets = mails
         .jobs()
+        .await
         .into_iter()
         .filter(|job| {
             matches!(&job.work, shared::jobs::Work::Email(mail)
@@ -171,12 +179,16 @@ async fn an_address_change_is_confirmed_by_the_new_address(app: TestApp) {
         ask("first@example.com").send(&app).await.status(),
         StatusCode::ACCEPTED
     );
-    let superseded = mails.token_mailed_to("first@example.com", links::change);
+    let superseded = mails
+        .token_mailed_to("first@example.com", links::change)
+        .await;
     assert_eq!(
         ask("second@example.com").send(&app).await.status(),
         StatusCode::ACCEPTED
     );
-    let token = mails.token_mailed_to("second@example.com", links::change);
+    let token = mails
+        .token_mailed_to("second@example.com", links::change)
+        .await;
     let stale = Call::new(Method::POST, "/api/auth/verify-email")
         .json(json!({ "token": superseded }))
         .send(&app)
@@ -195,7 +207,7 @@ async fn an_address_change_is_confirmed_by_the_new_address(app: TestApp) {
         &mails,
         "old@example.com",
         |m| matches!(m, MailMessage::EmailChanged { new_email } if new_email == "second@example.com"),
-    );
+    ).await;
     assert_eq!(told, 1, "the old address is told once");
     // The old address is free again.
     account(&app, "old@example.com", "Someone else").await;
@@ -315,8 +327,8 @@ async fn security_events_tell_the_user_and_the_admins(app: TestApp) {
     use shared::jobs::{Notice, SecurityEvent, Work};
     let (app, sent) = support::capturing(app);
     let ada = account(&app, "secure@example.com", "Ada").await;
-    let told = |event: SecurityEvent, mail: fn(&MailMessage) -> bool| {
-        let jobs = sent.jobs();
+    let told = async |event: SecurityEvent, mail: fn(&MailMessage) -> bool| {
+        let jobs = sent.jobs().await;
         let noticed = jobs.iter().any(|job| {
             matches!(&job.work, Work::Telegram(Notice::Security { email, event: e })
                 if email == "secure@example.com" && *e == event)
@@ -332,10 +344,13 @@ async fn security_events_tell_the_user_and_the_admins(app: TestApp) {
         .send(&app)
         .await;
     assert_eq!(changed.status(), StatusCode::OK);
-    assert!(told(SecurityEvent::PasswordChanged, |m| matches!(
-        m,
-        MailMessage::PasswordChanged
-    )));
+    assert!(
+        told(SecurityEvent::PasswordChanged, |m| matches!(
+            m,
+            MailMessage::PasswordChanged
+        ))
+        .await
+    );
     let session = body_json(&changed);
     let first = session["refreshToken"].as_str().unwrap().to_owned();
     let rotated = support::refresh_with(&app, &first).await;
@@ -344,10 +359,13 @@ async fn security_events_tell_the_user_and_the_admins(app: TestApp) {
     tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
     let replayed = support::refresh_with(&app, &first).await;
     assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
-    assert!(told(SecurityEvent::RefreshTokenReused, |m| matches!(
-        m,
-        MailMessage::RefreshTokenReused
-    )));
+    assert!(
+        told(SecurityEvent::RefreshTokenReused, |m| matches!(
+            m,
+            MailMessage::RefreshTokenReused
+        ))
+        .await
+    );
     // The reuse revoked that session: delete from a fresh one.
     let login = Call::new(Method::POST, "/api/auth/login")
         .json(json!({ "email": "secure@example.com", "password": "another good passphrase" }))
@@ -363,10 +381,13 @@ async fn security_events_tell_the_user_and_the_admins(app: TestApp) {
         .send(&app)
         .await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
-    assert!(told(SecurityEvent::AccountDeleted, |m| matches!(
-        m,
-        MailMessage::AccountDeleted
-    )));
+    assert!(
+        told(SecurityEvent::AccountDeleted, |m| matches!(
+            m,
+            MailMessage::AccountDeleted
+        ))
+        .await
+    );
     // The clean-up waits in the outbox for the sweeper's second pass.
     let cleanup = app.stores.outbox.outbox_due(i64::MAX, 10).await.unwrap();
     assert!(

@@ -76,7 +76,7 @@ fn from_this_client(event: &Value) {
 
 async fn every_security_event_is_recorded(app: TestApp) {
     let captured = Arc::new(Captured::default());
-    let app = support::with_queue(app, captured.clone());
+    let app = support::with_captured(app, captured.clone());
     let admin = account_with_role(&app, "admin@example.com", Role::Admin).await;
 
     // register, login success and failure
@@ -136,10 +136,12 @@ async fn every_security_event_is_recorded(app: TestApp) {
         .json(json!({ "email": "locked@example.com" }))
         .send(&app)
         .await;
-    let token = captured.token_mailed_to("locked@example.com", |m| match m {
-        MailMessage::ResetPassword { link } => Some(link),
-        _ => None,
-    });
+    let token = captured
+        .token_mailed_to("locked@example.com", |m| match m {
+            MailMessage::ResetPassword { link } => Some(link),
+            _ => None,
+        })
+        .await;
     let reset = call(Method::POST, "/api/auth/reset-password")
         .json(json!({ "token": token, "password": "another long passphrase" }))
         .send(&app)
@@ -205,10 +207,12 @@ async fn every_security_event_is_recorded(app: TestApp) {
         .send(&app)
         .await;
     assert_eq!(asked.status(), StatusCode::ACCEPTED, "{:?}", asked.body());
-    let token = captured.token_mailed_to("renamed@example.com", |m| match m {
-        MailMessage::ConfirmEmailChange { link } => Some(link),
-        _ => None,
-    });
+    let token = captured
+        .token_mailed_to("renamed@example.com", |m| match m {
+            MailMessage::ConfirmEmailChange { link } => Some(link),
+            _ => None,
+        })
+        .await;
     let confirmed = call(Method::POST, "/api/auth/verify-email")
         .json(json!({ "token": token }))
         .send(&app)

@@ -73,7 +73,7 @@ async fn take_back(app: &TestApp, mails: &Captured, owner: &Account, how: TakeBa
     let status = match how {
         TakeBack::Reset => {
             forgot_password(app, &owner.email).await;
-            let token = mails.token_mailed_to(&owner.email, links::reset);
+            let token = mails.token_mailed_to(&owner.email, links::reset).await;
             reset_password(app, &token).await.status()
         }
         TakeBack::PasswordChange => Call::new(Method::POST, "/api/auth/password")
@@ -106,12 +106,12 @@ async fn taking_the_account_back_cancels_a_pending_address_change(app: TestApp) 
         let victim = account(&app, &format!("victim{n}@example.com"), "Victim").await;
         let attacker = format!("attacker{n}@example.net");
         ask_address_change(&app, &victim, &attacker).await;
-        let told_at_once = mails.jobs().into_iter().any(|job| {
+        let told_at_once = mails.jobs().await.into_iter().any(|job| {
             matches!(&job.work, Work::Email(mail) if mail.to == victim.email
                 && matches!(&mail.message, MailMessage::EmailChangeRequested { new_email } if *new_email == attacker))
         });
         assert!(told_at_once, "the current address is told at request time");
-        let link = mails.token_mailed_to(&attacker, links::change);
+        let link = mails.token_mailed_to(&attacker, links::change).await;
 
         take_back(&app, &mails, &victim, how).await;
 
@@ -137,7 +137,7 @@ async fn a_reset_link_dies_with_a_password_change(app: TestApp) {
     {
         let ada = account(&app, &format!("ada{n}@example.com"), "Ada").await;
         forgot_password(&app, &ada.email).await;
-        let token = mails.token_mailed_to(&ada.email, links::reset);
+        let token = mails.token_mailed_to(&ada.email, links::reset).await;
         take_back(&app, &mails, &ada, how).await;
         assert_problem(
             &reset_password(&app, &token).await,
@@ -151,7 +151,7 @@ async fn a_reset_link_dies_with_a_password_change(app: TestApp) {
 async fn a_verification_link_dies_with_a_password_change(app: TestApp) {
     let (app, mails) = support::capturing(app);
     let ada = account(&app, "verify-later@example.com", "Ada").await;
-    let token = mails.token_mailed_to(&ada.email, links::verify);
+    let token = mails.token_mailed_to(&ada.email, links::verify).await;
     take_back(&app, &mails, &ada, TakeBack::PasswordChange).await;
     assert_problem(
         &follow_link(&app, &token).await,
@@ -167,9 +167,11 @@ async fn a_reset_link_dies_with_an_address_change(app: TestApp) {
     let (app, mails) = support::capturing(app);
     let ada = account(&app, "before@example.com", "Ada").await;
     forgot_password(&app, &ada.email).await;
-    let reset = mails.token_mailed_to(&ada.email, links::reset);
+    let reset = mails.token_mailed_to(&ada.email, links::reset).await;
     ask_address_change(&app, &ada, "after@example.com").await;
-    let change = mails.token_mailed_to("after@example.com", links::change);
+    let change = mails
+        .token_mailed_to("after@example.com", links::change)
+        .await;
     assert_eq!(
         follow_link(&app, &change).await.status(),
         StatusCode::NO_CONTENT
@@ -190,9 +192,11 @@ async fn an_admin_address_change_cancels_pending_links(app: TestApp) {
     let admin = account_with_role(&app, "admin@example.com", Role::Admin).await;
     let ada = account(&app, "ada-old@example.com", "Ada").await;
     ask_address_change(&app, &ada, "ada-new@example.com").await;
-    let change = mails.token_mailed_to("ada-new@example.com", links::change);
+    let change = mails
+        .token_mailed_to("ada-new@example.com", links::change)
+        .await;
     forgot_password(&app, &ada.email).await;
-    let reset = mails.token_mailed_to(&ada.email, links::reset);
+    let reset = mails.token_mailed_to(&ada.email, links::reset).await;
     let path = format!("/api/users/{}", ada.id);
     let set_address = |email: &'static str| {
         Call::new(Method::PATCH, &path)
@@ -201,7 +205,7 @@ async fn an_admin_address_change_cancels_pending_links(app: TestApp) {
     };
     let patched = set_address("ada-new@example.com").send(&app).await;
     assert_eq!(patched.status(), StatusCode::OK, "{patched:?}");
-    let told = mails.jobs().into_iter().any(|job| {
+    let told = mails.jobs().await.into_iter().any(|job| {
         matches!(&job.work, Work::Email(mail) if mail.to == "ada-old@example.com"
             && matches!(&mail.message, MailMessage::EmailChanged { new_email } if new_email == "ada-new@example.com"))
     });
@@ -276,7 +280,7 @@ async fn a_link_racing_a_password_change_lands_whole_or_not_at_all(app: TestApp)
         let victim = account(&app, &format!("race{n}@example.com"), "Victim").await;
         let attacker = format!("race-attacker{n}@example.net");
         ask_address_change(&app, &victim, &attacker).await;
-        let link = mails.token_mailed_to(&attacker, links::change);
+        let link = mails.token_mailed_to(&attacker, links::change).await;
         let (followed, changed) = tokio::join!(
             follow_link(&app, &link),
             Call::new(Method::POST, "/api/auth/password")

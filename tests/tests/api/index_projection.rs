@@ -249,7 +249,9 @@ async fn the_user_listing_shows_the_public_view_from_the_index_alone() {
     let admin = account_with_role(&app, "root@example.com", Role::Admin).await;
     let ada = account(&app, "ada@example.com", "Ada Lovelace").await;
     let bob = account(&app, "bob@example.com", "Bob").await;
-    let token = mails.token_mailed_to("ada@example.com", links::verify);
+    let token = mails
+        .token_mailed_to("ada@example.com", links::verify)
+        .await;
     let verified = Call::new(Method::POST, "/api/auth/verify-email")
         .json(json!({ "token": token }))
         .send(&app)

@@ -35,17 +35,19 @@ async fn lead(app: &TestApp, from: &str, phone: &str) -> support::TestResponse {
         .await
 }
 
-fn lead_notices(mails: &Captured) -> usize {
+async fn lead_notices(mails: &Captured) -> usize {
     mails
         .jobs()
+        .await
         .iter()
         .filter(|job| matches!(&job.work, Work::Telegram(Notice::NewLead(_))))
         .count()
 }
 
-fn lead_mails(mails: &Captured) -> usize {
+async fn lead_mails(mails: &Captured) -> usize {
     mails
         .jobs()
+        .await
         .iter()
         .filter(|job| matches!(&job.work, Work::Email(mail) if mail.to == "team@example.com"))
         .count()
@@ -100,8 +102,8 @@ async fn a_flood_from_many_addresses_spends_only_the_notice_budget(app: TestApp)
         .items
         .len();
     assert_eq!(listed, 20);
-    assert_eq!(lead_notices(&mails), 4);
-    assert_eq!(lead_mails(&mails), 4);
+    assert_eq!(lead_notices(&mails).await, 4);
+    assert_eq!(lead_mails(&mails).await, 4);
 }
 
 on_both_stores! {

@@ -30,7 +30,7 @@ async fn a_lead_reaches_the_admins_with_every_value_intact(app: TestApp) {
     .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
     let id = body_json(&response)["id"].as_str().unwrap().to_owned();
-    let jobs = sent.jobs();
+    let jobs = sent.jobs().await;
     let notice = jobs
         .iter()
         .find_map(|job| match &job.work {
@@ -250,7 +250,7 @@ async fn admins_get_a_mail_when_configured(app: TestApp) {
     )
     .await;
     assert_eq!(response.status(), StatusCode::ACCEPTED);
-    let mailed = sent.jobs().into_iter().any(|job| {
+    let mailed = sent.jobs().await.into_iter().any(|job| {
         matches!(&job.work, Work::Email(mail)
             if mail.to == "sales@example.com" && matches!(&mail.message, MailMessage::NewLead(lead) if lead.source == "pricing page"))
     });

@@ -21,7 +21,7 @@ mod mail;
 mod metrics;
 mod metrics_rerun;
 mod openapi;
-mod outbox_sweeper;
+mod outbox_relay;
 mod races;
 mod rate_limits;
 mod role_held;

@@ -51,6 +51,7 @@ async fn a_later_run_in_the_bucket_shows_the_newer_numbers(app: TestApp) {
     let bucket = bucket_of(at);
 
     // t1: the start-up run.
+    app.count().await;
     let (first, written) = run_metrics_job(&*app.stores.metrics, &NoQueues, at)
         .await
         .unwrap();
@@ -63,6 +64,7 @@ async fn a_later_run_in_the_bucket_shows_the_newer_numbers(app: TestApp) {
 
     // More sign-ups, then t2: a manual run in the same bucket replaces the snapshot.
     sign_up(&app, 2, 3).await;
+    app.count().await;
     let (second, written) = run_metrics_job(&*app.stores.metrics, &NoQueues, at)
         .await
         .unwrap();
@@ -193,6 +195,7 @@ async fn concurrent_runs_leave_the_latest_taken(app: TestApp) {
     assert_eq!(taken_at(&stored), latest);
     assert!(snapshots.contains(&stored));
     // Taken after the last sign-up: a run now replaces it and counts all five users.
+    app.count().await;
     let (last, written) = run_metrics_job(&*app.stores.metrics, &NoQueues, at)
         .await
         .unwrap();

@@ -370,7 +370,7 @@ fn clock_limits() -> Config {
 /// A password reset ends the lock at once and starts the counts afresh.
 async fn a_password_reset_unlocks(app: TestApp) {
     let captured = Arc::new(support::Captured::default());
-    let app = support::with_queue(app, captured.clone());
+    let app = support::with_captured(app, captured.clone());
     let owner = account(&app, "locked@example.com", "Locked").await;
     for _ in 0..5 {
         login(&app, "locked@example.com", "wrong password!!", "192.0.2.1").await;
@@ -384,10 +384,12 @@ async fn a_password_reset_unlocks(app: TestApp) {
         .send(&app)
         .await;
     assert_eq!(forgot.status(), StatusCode::ACCEPTED);
-    let token = captured.token_mailed_to("locked@example.com", |m| match m {
-        shared::jobs::MailMessage::ResetPassword { link } => Some(link),
-        _ => None,
-    });
+    let token = captured
+        .token_mailed_to("locked@example.com", |m| match m {
+            shared::jobs::MailMessage::ResetPassword { link } => Some(link),
+            _ => None,
+        })
+        .await;
     let reset = Call::new(Method::POST, "/api/auth/reset-password")
         .json(json!({ "token": token, "password": "a brand new passphrase" }))
         .sent_from("192.0.2.1")

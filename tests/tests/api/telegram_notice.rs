@@ -38,7 +38,7 @@ fn config() -> Config {
 /// Submits the hostile lead; the jobs it produced.
 async fn hostile_lead(app: TestApp) -> Vec<Job> {
     let captured = Arc::new(Captured::default());
-    let app = support::with_queue(app, captured.clone());
+    let app = support::with_captured(app, captured.clone());
     let response = Call::new(Method::POST, "/api/leads")
         .json(json!({
             "phone": "+1 (415) 555-2671",
@@ -54,7 +54,7 @@ async fn hostile_lead(app: TestApp) -> Vec<Job> {
         "{:?}",
         response.body()
     );
-    captured.jobs()
+    captured.jobs().await
 }
 
 /// `text` split at its only `open`…`close` pair: (outside, inside).

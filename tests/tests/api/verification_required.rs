@@ -19,9 +19,10 @@ fn required() -> Config {
     }
 }
 
-fn verify_mails(mails: &Captured, to: &str) -> usize {
+async fn verify_mails(mails: &Captured, to: &str) -> usize {
     mails
         .jobs()
+        .await
         .iter()
         .filter(|job| {
             matches!(&job.work, shared::jobs::Work::Email(mail)
@@ -74,7 +75,9 @@ async fn an_unverified_address_holds_no_session(app: TestApp) {
     assert_problem(&refreshed, StatusCode::FORBIDDEN, "email_not_verified");
 
     // Verified: everything works.
-    let token = mails.token_mailed_to("new@example.com", links::verify);
+    let token = mails
+        .token_mailed_to("new@example.com", links::verify)
+        .await;
     let verified = Call::new(Method::POST, "/api/auth/verify-email")
         .json(json!({ "token": token }))
         .send(&app)
@@ -98,7 +101,7 @@ async fn a_link_can_be_asked_for_by_address(app: TestApp) {
         .send(&app)
         .await;
     assert_eq!(registered.status(), StatusCode::CREATED);
-    assert_eq!(verify_mails(&mails, "lost@example.com"), 1);
+    assert_eq!(verify_mails(&mails, "lost@example.com").await, 1);
 
     let known = resend_by_address(&app, "lost@example.com").await;
     let unknown = resend_by_address(&app, "nobody@example.com").await;
@@ -107,8 +110,8 @@ async fn a_link_can_be_asked_for_by_address(app: TestApp) {
     assert_eq!(known.body(), unknown.body(), "the same answer either way");
     // At most one a minute: the welcome mail was just sent, so nothing more yet, and the
     // answer does not tell.
-    assert_eq!(verify_mails(&mails, "lost@example.com"), 1);
-    assert_eq!(verify_mails(&mails, "nobody@example.com"), 0);
+    assert_eq!(verify_mails(&mails, "lost@example.com").await, 1);
+    assert_eq!(verify_mails(&mails, "nobody@example.com").await, 0);
 
     let invalid = resend_by_address(&app, "not an address").await;
     assert_problem(
@@ -138,8 +141,10 @@ async fn a_resend_by_address_mails_an_unverified_account(app: TestApp) {
         .unwrap();
     let asked = resend_by_address(&app, "old@example.com").await;
     assert_eq!(asked.status(), StatusCode::ACCEPTED);
-    assert_eq!(verify_mails(&mails, "old@example.com"), 1);
-    let token = mails.token_mailed_to("old@example.com", links::verify);
+    assert_eq!(verify_mails(&mails, "old@example.com").await, 1);
+    let token = mails
+        .token_mailed_to("old@example.com", links::verify)
+        .await;
     let verified = Call::new(Method::POST, "/api/auth/verify-email")
         .json(json!({ "token": token }))
         .send(&app)
@@ -148,7 +153,7 @@ async fn a_resend_by_address_mails_an_unverified_account(app: TestApp) {
     // Verified accounts are mailed nothing more, with the same answer.
     let again = resend_by_address(&app, "old@example.com").await;
     assert_eq!(again.status(), StatusCode::ACCEPTED);
-    assert_eq!(verify_mails(&mails, "old@example.com"), 1);
+    assert_eq!(verify_mails(&mails, "old@example.com").await, 1);
 }
 
 on_both_stores! {

@@ -19,7 +19,7 @@ use shared::config::Config;
 use shared::jobs::sqs::SqsQueue;
 use shared::jobs::worker::Worker;
 use shared::jobs::{
-    Deliveries, Job, MailMessage, Notice, SecurityEvent, TelegramDelivery, Work, sweep,
+    Deliveries, Job, MailMessage, Notice, SecurityEvent, TelegramDelivery, Work, reconcile_outbox,
 };
 use shared::notify::mail::{MailSettings, MailTransport, SmtpSettings};
 use shared::notify::telegram::{Telegram, TelegramConfig};
@@ -397,7 +397,7 @@ async fn a_message_delivered_twice_sends_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sweeper_delivers_what_a_dead_queue_left_in_the_outbox() {
+async fn the_reconciliation_delivers_what_a_dead_queue_left_in_the_outbox() {
     let sqs = sqs_client().await;
     let email_queue = create_queue(&sqs).await;
     let telegram_queue = create_queue(&sqs).await;
@@ -424,11 +424,17 @@ async fn the_sweeper_delivers_what_a_dead_queue_left_in_the_outbox() {
         Some(email_queue.url.clone()),
         Some(telegram_queue.url.clone()),
     );
-    // Only jobs strictly older than the sweep's `now` are due.
-    let swept = sweep(&live_queue, &app.stores, now_ms() + 1, Duration::ZERO)
+    // The relay could not send them (no such queue): they wait in the outbox.
+    app.relay.drain().await.expect("the relay ran");
+    assert_eq!(
+        app.stores.outbox.outbox_due(i64::MAX, 10).await.unwrap(),
+        stranded
+    );
+    // Only jobs strictly older than the pass's `now` are due.
+    let swept = reconcile_outbox(&app.stores, &live_queue, now_ms() + 1, Duration::ZERO)
         .await
-        .expect("outbox swept");
-    assert_eq!(swept, stranded.len());
+        .expect("outbox reconciled");
+    assert_eq!(swept.sent, stranded.len());
     assert!(
         app.stores
             .outbox

@@ -19,8 +19,8 @@ use crate::metrics::counts::{Delta, day_of};
 use crate::store::keys;
 use crate::store::table::schema::{SORT_KEY, TTL_ATTRIBUTE};
 use crate::store::table::{
-    Action, Condition, MAX_TRANSACTION_ACTIONS, Put, Query, TableError, Update, get_n, get_s,
-    item, ttl_from_ms,
+    Action, Condition, MAX_TRANSACTION_ACTIONS, Put, Query, TableError, Update, get_n, get_s, item,
+    ttl_from_ms,
 };
 use crate::store::{Counted, MetricsStore, StoreError};
 

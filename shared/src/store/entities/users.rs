@@ -6,8 +6,8 @@ mod items;
 
 use async_trait::async_trait;
 
-pub(super) use items::{active_user, claim_email, confirmed_email_update, release_email};
 pub(super) use items::user_from_item;
+pub(super) use items::{active_user, claim_email, confirmed_email_update, release_email};
 use items::{listed_user_from_item, profile_update, user_to_item};
 
 use super::TableStore;

@@ -16,15 +16,21 @@ use shared::config::Config;
 use shared::secrets::KeyProvider;
 use shared::store::Stores;
 use shared::store::entities::TableStore;
-use shared::store::table::Table;
-use shared::store::table::dynamodb::{self, DynamoTable};
+use shared::store::table::dynamodb::{self, DynamoTable, StreamFeed};
+use shared::store::table::{Change, ChangeFeed, Table, TableError};
+use shared::stream::{Consumer, Runner};
 use tower::ServiceExt;
 
 /// An app on a fresh store and the router over it; the temp dir (embedded store) lives as
-/// long as it does.
+/// long as it does. Its stream consumers (counts, outbox relay) run when a test says so
+/// (`settle`), over the embedded engine's change log or the DynamoDB Local table's stream.
 pub struct TestApp {
     pub app: Arc<App>,
     pub router: Router,
+    /// The `counts` consumer on the table's stream.
+    pub counts: Arc<Runner>,
+    /// The outbox relay on the table's stream, sending to the app's queue.
+    pub relay: Arc<Runner>,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -38,17 +44,80 @@ impl std::ops::Deref for TestApp {
 impl TestApp {
     pub fn new(app: App, dir: Option<tempfile::TempDir>) -> Self {
         let app = Arc::new(app);
+        let runner = |consumer: Consumer| {
+            let feed: Arc<dyn ChangeFeed> = match app.embedded_store() {
+                Some(table) => Arc::new(table.change_log(consumer.name()).expect("change log")),
+                None => Arc::new(LazyStream::new(&app.config.table_name)),
+            };
+            Arc::new(Runner {
+                feed,
+                stores: app.stores.clone(),
+                consumer,
+            })
+        };
         Self {
             router: local_api::router(app.clone()),
+            counts: runner(Consumer::Counts),
+            relay: runner(Consumer::Relay(app.queue.clone())),
             app,
             _dir: dir,
         }
+    }
+
+    /// Runs both stream consumers until every change so far is handled: counters counted, jobs
+    /// relayed to the app's queue.
+    pub async fn settle(&self) {
+        self.count().await;
+        self.relay.drain().await.expect("outbox relay ran");
+    }
+
+    /// Runs the `counts` consumer until every change so far is counted (jobs stay in the
+    /// outbox).
+    pub async fn count(&self) {
+        self.counts.drain().await.expect("counts consumer ran");
+    }
+}
+
+/// The stream of a DynamoDB Local table, opened on first use.
+struct LazyStream {
+    table: String,
+    feed: tokio::sync::OnceCell<StreamFeed>,
+}
+
+impl LazyStream {
+    fn new(table: &str) -> Self {
+        Self {
+            table: table.to_owned(),
+            feed: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    async fn feed(&self) -> Result<&StreamFeed, TableError> {
+        self.feed
+            .get_or_try_init(|| async {
+                emulator_endpoint();
+                StreamFeed::of_table(&aws_config::load_from_env().await, &self.table).await
+            })
+            .await
+    }
+}
+
+#[async_trait::async_trait]
+impl ChangeFeed for LazyStream {
+    async fn pending(&self, max: usize) -> Result<Vec<Change>, TableError> {
+        self.feed().await?.pending(max).await
+    }
+
+    async fn acknowledge(&self, through: &Change) -> Result<(), TableError> {
+        self.feed().await?.acknowledge(through).await
     }
 }
 
 /// The same app with another job queue (e.g. a `Captured` one to read what was sent).
 pub fn with_queue(app: TestApp, queue: Arc<dyn shared::jobs::JobQueue>) -> TestApp {
-    let TestApp { app, router, _dir } = app;
+    let TestApp {
+        app, router, _dir, ..
+    } = app;
     drop(router);
     let app = Arc::try_unwrap(app)
         .ok()
@@ -62,7 +131,9 @@ pub fn with_posts(
     app: TestApp,
     wrap: impl FnOnce(Arc<dyn shared::store::PostStore>) -> Arc<dyn shared::store::PostStore>,
 ) -> TestApp {
-    let TestApp { app, router, _dir } = app;
+    let TestApp {
+        app, router, _dir, ..
+    } = app;
     drop(router);
     let mut app = Arc::try_unwrap(app)
         .ok()
@@ -74,7 +145,15 @@ pub fn with_posts(
 /// The same app with a `Captured` queue, and that queue.
 pub fn capturing(app: TestApp) -> (TestApp, Arc<Captured>) {
     let captured = Arc::new(Captured::default());
-    (with_queue(app, captured.clone()), captured)
+    (with_captured(app, captured.clone()), captured)
+}
+
+/// The same app sending its jobs to `captured`, which settles the app's stream before it is
+/// read.
+pub fn with_captured(app: TestApp, captured: Arc<Captured>) -> TestApp {
+    let app = with_queue(app, captured.clone());
+    let _ = captured.relay.set(app.relay.clone());
+    app
 }
 
 /// Which link of a mail a test follows (for `Captured::token_mailed_to`).
@@ -106,30 +185,43 @@ pub mod links {
     }
 }
 
-/// A queue that keeps what it is sent, so a test can read the mails a flow produced.
+/// A queue that keeps what it is sent, so a test can read the mails a flow produced. Reading
+/// it first relays whatever the app's changes wrote to the outbox (`with_captured`).
 #[derive(Default)]
-pub struct Captured(std::sync::Mutex<Vec<shared::jobs::Job>>);
+pub struct Captured {
+    sent: std::sync::Mutex<Vec<shared::jobs::Job>>,
+    relay: std::sync::OnceLock<Arc<Runner>>,
+}
 
 #[async_trait::async_trait]
 impl shared::jobs::JobQueue for Captured {
     async fn send(&self, job: &shared::jobs::Job) -> Result<(), shared::BoxError> {
-        self.0.lock().unwrap().push(job.clone());
+        self.sent.lock().unwrap().push(job.clone());
         Ok(())
     }
 }
 
 impl Captured {
-    pub fn jobs(&self) -> Vec<shared::jobs::Job> {
-        self.0.lock().unwrap().clone()
+    /// Every job sent so far, once the app's stream is settled. A job relayed twice (a
+    /// redelivered change) is listed once, as workers run it once.
+    pub async fn jobs(&self) -> Vec<shared::jobs::Job> {
+        if let Some(relay) = self.relay.get() {
+            relay.drain().await.expect("outbox relay ran");
+        }
+        let mut seen = std::collections::HashSet::new();
+        let sent = self.sent.lock().unwrap().clone();
+        sent.into_iter()
+            .filter(|job| seen.insert(job.id.clone()))
+            .collect()
     }
 
     /// The token in the last mail to `to` whose message `pick` accepts.
-    pub fn token_mailed_to(
+    pub async fn token_mailed_to(
         &self,
         to: &str,
         pick: impl Fn(&shared::jobs::MailMessage) -> Option<&str>,
     ) -> String {
-        let jobs = self.jobs();
+        let jobs = self.jobs().await;
         let link = jobs
             .iter()
             .rev()

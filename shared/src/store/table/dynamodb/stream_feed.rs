@@ -26,10 +26,7 @@ struct State {
 
 impl StreamFeed {
     /// The stream of `table` (which must have one).
-    pub async fn of_table(
-        sdk: &aws_config::SdkConfig,
-        table: &str,
-    ) -> Result<Self, TableError> {
+    pub async fn of_table(sdk: &aws_config::SdkConfig, table: &str) -> Result<Self, TableError> {
         let tables = aws_sdk_dynamodb::Client::new(sdk);
         let described = tables
             .describe_table()
@@ -45,9 +42,12 @@ impl StreamFeed {
         // DynamoDB Local serves its streams on its own endpoint, which the SDK would otherwise
         // take from `AWS_ENDPOINT_URL` (the emulator of the other services).
         let mut config = aws_sdk_dynamodbstreams::config::Builder::from(sdk);
-        if let Some(url) = ["AWS_ENDPOINT_URL_DYNAMODB_STREAMS", "AWS_ENDPOINT_URL_DYNAMODB"]
-            .iter()
-            .find_map(|name| std::env::var(name).ok())
+        if let Some(url) = [
+            "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
+            "AWS_ENDPOINT_URL_DYNAMODB",
+        ]
+        .iter()
+        .find_map(|name| std::env::var(name).ok())
         {
             config = config.endpoint_url(url);
         }

@@ -1,7 +1,8 @@
 //! The change log: what DynamoDB Streams would carry, one row per item change, written in the
 //! same SQLite transaction as the change itself (so a change is logged if and only if it
-//! committed). Rows are removed once acknowledged, or a day after they were written when nobody
-//! reads them (a stream's retention).
+//! committed). Each consumer reads it at its own pace, as each event source mapping reads a
+//! stream (`ChangeLog`); a row is removed once every reader has acknowledged it, or a day after
+//! it was written (a stream's retention).
 
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -15,6 +16,10 @@ CREATE TABLE IF NOT EXISTS changes (
     at INTEGER NOT NULL,
     old TEXT,
     new TEXT
+);
+CREATE TABLE IF NOT EXISTS change_readers (
+    reader TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL
 );
 ";
 
@@ -55,35 +60,66 @@ fn decode(text: Option<String>) -> Result<Option<Item>, TableError> {
     text.as_deref().map(codec::decode).transpose()
 }
 
-#[async_trait]
-impl ChangeFeed for SqliteTable {
-    async fn pending(&self, max: usize) -> Result<Vec<Change>, TableError> {
-        self.read(move |conn| {
-            let mut statement = conn
-                .prepare_cached("SELECT seq, old, new FROM changes ORDER BY seq LIMIT ?1")
-                .map_err(sql_error)?;
-            let rows = statement
-                .query_map([max as i64], |row| {
-                    Ok((
-                        row.get::<_, i64>(0)?,
-                        row.get::<_, Option<String>>(1)?,
-                        row.get::<_, Option<String>>(2)?,
-                    ))
-                })
-                .map_err(sql_error)?;
-            let mut changes = Vec::new();
-            for row in rows {
-                let (seq, old, new) = row.map_err(sql_error)?;
-                changes.push(Change {
-                    id: format!("local-{seq}"),
-                    sequence: sequence(seq),
-                    old: decode(old)?,
-                    new: decode(new)?,
-                });
-            }
-            Ok(changes)
+/// One reader's view of the change log: what it has not acknowledged yet.
+pub struct ChangeLog {
+    table: SqliteTable,
+    reader: String,
+}
+
+impl SqliteTable {
+    /// The change log as `reader` reads it, from the first change it has not acknowledged (from
+    /// the oldest kept, for a new reader).
+    pub fn change_log(&self, reader: &str) -> Result<ChangeLog, TableError> {
+        self.inner
+            .writer()
+            .execute(
+                "INSERT OR IGNORE INTO change_readers (reader, seq) VALUES (?1, 0)",
+                [reader],
+            )
+            .map_err(sql_error)?;
+        Ok(ChangeLog {
+            table: SqliteTable {
+                inner: self.inner.clone(),
+            },
+            reader: reader.to_owned(),
         })
-        .await
+    }
+}
+
+#[async_trait]
+impl ChangeFeed for ChangeLog {
+    async fn pending(&self, max: usize) -> Result<Vec<Change>, TableError> {
+        let reader = self.reader.clone();
+        self.table
+            .read(move |conn| {
+                let mut statement = conn
+                    .prepare_cached(
+                        "SELECT seq, old, new FROM changes WHERE seq > \
+                     (SELECT seq FROM change_readers WHERE reader = ?1) ORDER BY seq LIMIT ?2",
+                    )
+                    .map_err(sql_error)?;
+                let rows = statement
+                    .query_map(params![reader, max as i64], |row| {
+                        Ok((
+                            row.get::<_, i64>(0)?,
+                            row.get::<_, Option<String>>(1)?,
+                            row.get::<_, Option<String>>(2)?,
+                        ))
+                    })
+                    .map_err(sql_error)?;
+                let mut changes = Vec::new();
+                for row in rows {
+                    let (seq, old, new) = row.map_err(sql_error)?;
+                    changes.push(Change {
+                        id: format!("local-{seq}"),
+                        sequence: sequence(seq),
+                        old: decode(old)?,
+                        new: decode(new)?,
+                    });
+                }
+                Ok(changes)
+            })
+            .await
     }
 
     async fn acknowledge(&self, through: &Change) -> Result<(), TableError> {
@@ -91,18 +127,28 @@ impl ChangeFeed for SqliteTable {
             .sequence
             .parse()
             .map_err(|_| TableError::backend("not a change of this log"))?;
-        self.write(move |conn| {
-            conn.prepare_cached("DELETE FROM changes WHERE seq <= ?1")
-                .and_then(|mut statement| statement.execute([seq]))
+        let reader = self.reader.clone();
+        self.table
+            .write(move |conn| {
+                conn.prepare_cached(
+                    "UPDATE change_readers SET seq = MAX(seq, ?2) WHERE reader = ?1",
+                )
+                .and_then(|mut statement| statement.execute(params![reader, seq]))
+                .and_then(|_| {
+                    conn.prepare_cached(
+                        "DELETE FROM changes WHERE seq <= (SELECT MIN(seq) FROM change_readers)",
+                    )
+                })
+                .and_then(|mut statement| statement.execute([]))
                 .map_err(sql_error)?;
-            Ok(())
-        })
-        .await
+                Ok(())
+            })
+            .await
     }
 }
 
 impl SqliteTable {
-    /// How many changes wait in the log.
+    /// How many changes the log keeps (not yet acknowledged by every reader).
     pub async fn changes_waiting(&self) -> Result<u64, TableError> {
         self.read(|conn| {
             conn.query_row("SELECT COUNT(*) FROM changes", [], |row| row.get(0))

@@ -11,6 +11,7 @@
 //! reader trusts TTL alone): `purge_expired` removes older ones, once at `open`.
 
 mod changes;
+pub use changes::ChangeLog;
 mod codec;
 mod eval;
 mod query;

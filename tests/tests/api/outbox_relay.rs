@@ -1,5 +1,5 @@
-//! The outbox sweeper on both stores: an unreadable row is moved out of the way and a job its
-//! queue refuses is left for the next sweep, and neither stops the rest of the sweep.
+//! The outbox reconciliation on both stores: an unreadable row is moved out of the way and a
+//! job its queue refuses is left for the next pass, and neither stops the rest of the pass.
 
 use crate::support;
 
@@ -8,8 +8,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use shared::config::Config;
-use shared::jobs::sweeper::{SweepSummary, sweep_outbox, sweep_result};
 use shared::jobs::{Job, JobQueue, MailMessage};
+use shared::jobs::{RelaySummary, reconcile_outbox};
 use shared::store::keys;
 use shared::store::table::{Put, item};
 use support::{Captured, TestApp};
@@ -31,13 +31,18 @@ fn ids(jobs: &[Job]) -> Vec<String> {
 }
 
 async fn outbox_ids(app: &TestApp) -> Vec<String> {
-    let rows = app
-        .stores
-        .outbox
-        .outbox_rows(i64::MAX, None, 1000)
-        .await
-        .expect("outbox listed");
-    rows.into_iter().map(|row| row.id).collect()
+    let mut rows = Vec::new();
+    for shard in 0..keys::OUTBOX_SHARDS {
+        let listed = app
+            .stores
+            .outbox
+            .outbox_rows(shard, i64::MAX, None, 1000)
+            .await
+            .expect("outbox listed");
+        rows.extend(listed.into_iter().map(|row| (row.created_at, row.id)));
+    }
+    rows.sort();
+    rows.into_iter().map(|(_, id)| id).collect()
 }
 
 /// Writes an outbox row whose job text is `raw`, straight through the table (no writer of this
@@ -50,7 +55,10 @@ async fn put_raw_row(app: &TestApp, id: &str, raw: &str, created_at: i64) {
             ("id", id.into()),
             ("job", raw.into()),
             ("createdAt", created_at.into()),
-            ("GSI1PK", keys::OUTBOX.into()),
+            (
+                "GSI1PK",
+                keys::outbox_shard(keys::shard_of(id, keys::OUTBOX_SHARDS)).into(),
+            ),
             ("GSI1SK", keys::time_sort_key(created_at, id).into()),
         ],
     );
@@ -96,8 +104,8 @@ impl JobQueue for Refusing {
     }
 }
 
-/// Good jobs before and after a row that is not JSON: one sweep sends both, moves the row to
-/// the dead letters with its text and the error, and the next sweep finds nothing left.
+/// Good jobs before and after a row that is not JSON: one pass sends both, moves the row to
+/// the dead letters with its text and the error, and the next pass finds nothing left.
 async fn an_unreadable_row_is_dead_lettered_and_the_rest_sent(app: TestApp) {
     let (first, last) = (mail(1_000), mail(3_000));
     app.stores
@@ -117,18 +125,22 @@ async fn an_unreadable_row_is_dead_lettered_and_the_rest_sent(app: TestApp) {
     );
 
     let queue = Captured::default();
-    let summary = sweep_outbox(&queue, &app.stores, NOW, Duration::ZERO)
+    let summary = reconcile_outbox(&app.stores, &queue, NOW, Duration::ZERO)
         .await
-        .expect("outbox swept");
+        .expect("outbox reconciled");
     assert_eq!(
         summary,
-        SweepSummary {
+        RelaySummary {
             sent: 2,
             failed: 0,
-            dead_lettered: 1
+            dead_lettered: 1,
+            resumed: 0,
         }
     );
-    assert_eq!(ids(&queue.jobs()), [first.id.clone(), last.id.clone()]);
+    assert_eq!(
+        ids(&queue.jobs().await),
+        [first.id.clone(), last.id.clone()]
+    );
     assert!(outbox_ids(&app).await.is_empty());
     let dead = app.stores.outbox.outbox_dead_letters(10).await.unwrap();
     assert_eq!(dead.len(), 1, "{dead:?}");
@@ -137,28 +149,28 @@ async fn an_unreadable_row_is_dead_lettered_and_the_rest_sent(app: TestApp) {
     assert_eq!(dead[0].created_at, 2_000);
     assert_eq!(dead[0].dead_at, NOW);
     assert!(!dead[0].error.is_empty());
-    // The Lambda reports the sweep as failed, so its errors alarm fires.
-    assert!(sweep_result(summary).is_err());
+    // The Lambda reports the pass as failed, so its errors alarm fires.
+    assert!(!summary.is_clean());
 
-    // The next sweep is not held up by it: a job written since is sent.
+    // The next pass is not held up by it: a job written since is sent.
     let later = mail(4_000);
     app.stores
         .outbox
         .add_to_outbox(std::slice::from_ref(&later))
         .await
         .unwrap();
-    let summary = sweep_outbox(&queue, &app.stores, NOW, Duration::ZERO)
+    let summary = reconcile_outbox(&app.stores, &queue, NOW, Duration::ZERO)
         .await
         .unwrap();
     assert_eq!(
         summary,
-        SweepSummary {
+        RelaySummary {
             sent: 1,
-            ..SweepSummary::default()
+            ..RelaySummary::default()
         }
     );
-    assert!(sweep_result(summary).is_ok());
-    assert_eq!(queue.jobs().last(), Some(&later));
+    assert!(summary.is_clean());
+    assert_eq!(queue.jobs().await.last(), Some(&later));
     assert!(outbox_ids(&app).await.is_empty());
     assert_eq!(
         app.stores.outbox.outbox_dead_letters(10).await.unwrap(),
@@ -167,37 +179,38 @@ async fn an_unreadable_row_is_dead_lettered_and_the_rest_sent(app: TestApp) {
 }
 
 /// A job its queue refuses is counted and stays in the outbox; the others are sent and
-/// removed; once the queue takes it, the next sweep sends it.
-async fn a_refused_job_stays_for_the_next_sweep(app: TestApp) {
+/// removed; once the queue takes it, the next pass sends it.
+async fn a_refused_job_stays_for_the_next_pass(app: TestApp) {
     let jobs = [mail(1_000), mail(2_000), mail(3_000)];
     app.stores.outbox.add_to_outbox(&jobs).await.unwrap();
     let refused = jobs[1].clone();
     let queue = Refusing::new([refused.id.clone()]);
 
-    let summary = sweep_outbox(&queue, &app.stores, NOW, Duration::ZERO)
+    let summary = reconcile_outbox(&app.stores, &queue, NOW, Duration::ZERO)
         .await
-        .expect("outbox swept");
+        .expect("outbox reconciled");
     assert_eq!(
         summary,
-        SweepSummary {
+        RelaySummary {
             sent: 2,
             failed: 1,
-            dead_lettered: 0
+            dead_lettered: 0,
+            resumed: 0,
         }
     );
-    assert!(sweep_result(summary).is_err());
+    assert!(!summary.is_clean());
     assert_eq!(ids(&queue.sent()), [jobs[0].id.clone(), jobs[2].id.clone()]);
     assert_eq!(outbox_ids(&app).await, std::slice::from_ref(&refused.id));
 
     queue.accept_everything();
-    let summary = sweep_outbox(&queue, &app.stores, NOW, Duration::ZERO)
+    let summary = reconcile_outbox(&app.stores, &queue, NOW, Duration::ZERO)
         .await
         .unwrap();
     assert_eq!(
         summary,
-        SweepSummary {
+        RelaySummary {
             sent: 1,
-            ..SweepSummary::default()
+            ..RelaySummary::default()
         }
     );
     assert_eq!(queue.sent().last(), Some(&refused));
@@ -220,15 +233,16 @@ async fn refused_jobs_never_hold_up_later_ones(app: TestApp) {
     app.stores.outbox.add_to_outbox(&later).await.unwrap();
     let queue = Refusing::new(ids(&refused));
 
-    let summary = sweep_outbox(&queue, &app.stores, NOW, Duration::ZERO)
+    let summary = reconcile_outbox(&app.stores, &queue, NOW, Duration::ZERO)
         .await
         .unwrap();
     assert_eq!(
         summary,
-        SweepSummary {
+        RelaySummary {
             sent: 2,
             failed: 105,
-            dead_lettered: 0
+            dead_lettered: 0,
+            resumed: 0,
         }
     );
     assert_eq!(ids(&queue.sent()), ids(&later));
@@ -245,17 +259,17 @@ async fn young_rows_are_left_alone(app: TestApp) {
         .unwrap();
     put_raw_row(&app, "young-corrupt-row", "{", NOW - 500).await;
     let queue = Captured::default();
-    let summary = sweep_outbox(&queue, &app.stores, NOW, Duration::from_secs(60))
+    let summary = reconcile_outbox(&app.stores, &queue, NOW, Duration::from_secs(60))
         .await
         .unwrap();
     assert_eq!(
         summary,
-        SweepSummary {
+        RelaySummary {
             sent: 1,
-            ..SweepSummary::default()
+            ..RelaySummary::default()
         }
     );
-    assert_eq!(queue.jobs(), [old]);
+    assert_eq!(queue.jobs().await, [old]);
     assert_eq!(
         outbox_ids(&app).await,
         [young.id.clone(), "young-corrupt-row".into()]
@@ -268,7 +282,7 @@ fn config() -> Config {
 
 on_both_stores! {
     an_unreadable_row_is_dead_lettered_and_the_rest_sent => config(),
-    a_refused_job_stays_for_the_next_sweep => config(),
+    a_refused_job_stays_for_the_next_pass => config(),
     refused_jobs_never_hold_up_later_ones => config(),
     young_rows_are_left_alone => config(),
 }
