@@ -161,7 +161,7 @@ fn token_of(body: &Value, name: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn no_index_entry_carries_a_secret_and_credential_writes_leave_entries_alone() {
     let mails = Arc::new(Captured::default());
-    let app = support::with_queue(
+    let app = support::with_captured(
         support::dynamo_app_with(Config::for_tests()).await,
         mails.clone(),
     );
@@ -242,7 +242,7 @@ async fn no_index_entry_carries_a_secret_and_credential_writes_leave_entries_alo
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_user_listing_shows_the_public_view_from_the_index_alone() {
     let mails = Arc::new(Captured::default());
-    let app = support::with_queue(
+    let app = support::with_captured(
         support::dynamo_app_with(Config::for_tests()).await,
         mails.clone(),
     );

@@ -302,10 +302,11 @@ pub async fn dynamo_app_on(client: aws_sdk_dynamodb::Client, config: Config) -> 
         table_name: table,
         ..config
     };
-    TestApp::new(
-        App::new(config, Stores::from_adapter(store), test_keys()),
-        None,
-    )
+    // Jobs the relay sends are kept, as the embedded store's queue keeps them: a test reads them
+    // with `with_captured`.
+    let app = App::new(config, Stores::from_adapter(store), test_keys())
+        .with_queue(Arc::new(Captured::default()));
+    TestApp::new(app, None)
 }
 
 /// A response with its body read, so tests can look at it more than once.
