@@ -24,12 +24,12 @@ pub async fn run(app: Arc<App>) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// On the embedded store, the stream consumers and the e-mail and Telegram workers run here;
+/// The stream consumers and the e-mail and Telegram workers run here, on the embedded store or
+/// against the emulators (`emulated`);
 /// without SMTP or a bot token configured they write files under `DATA_DIR`.
 async fn start_workers(app: &Arc<App>) -> Result<(), BoxError> {
     let Some(store) = app.embedded_store().cloned() else {
-        tracing::warn!("not on the embedded store: jobs go to the configured queues (if any)");
-        return Ok(());
+        return crate::emulated::start(app.clone()).await;
     };
     let needs = Needs {
         mail: false,

@@ -2,7 +2,9 @@
 //! the SQLite engine and against DynamoDB Local (AWS's own emulator), and every answer must be
 //! the same: equal values, or errors of the same `TableError` variant (`ConditionFailed` with the
 //! same action indexes). After each case the whole contents of every partition the case used
-//! (table and indexes) are compared too, so a silent divergence is caught.
+//! (table and indexes) are compared too, so a silent divergence is caught, and so is every
+//! change each engine's stream carried (DynamoDB Streams; the embedded engine's change log):
+//! for every item, the same changes with the same old and new images, in the same order.
 //!
 //! Runs on the emulator `scripts/test` starts (`AWS_ENDPOINT_URL_DYNAMODB`); without it the test
 //! fails and says how to start one. By hand:
@@ -75,12 +77,12 @@ use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestError, TestRunner};
-use shared::store::table::dynamodb::{self, DynamoTable};
+use shared::store::table::dynamodb::{self, DynamoTable, StreamFeed};
 use shared::store::table::schema::key_names;
-use shared::store::table::sqlite::SqliteTable;
+use shared::store::table::sqlite::{ChangeLog, SqliteTable};
 use shared::store::table::{
-    Action, Check, Compare, Condition, Delete, Index, Item, Key, Put, Query, QueryPage, Read,
-    Returns, SortRange, Table, TableError, Update, UpdateAction, Value,
+    Action, Change, ChangeFeed, Check, Compare, Condition, Delete, Index, Item, Key, Put, Query,
+    QueryPage, Read, Returns, SortRange, Table, TableError, Update, UpdateAction, Value,
 };
 
 /// The seed every run starts from (override with `PROPTEST_RNG_SEED`).
@@ -132,10 +134,50 @@ async fn shared_table(client: &aws_sdk_dynamodb::Client) -> String {
         .clone()
 }
 
+/// The shared table's stream, read forward once, its changes kept by the case prefix of their
+/// item's key until that case asks for them.
+struct SharedStream {
+    feed: StreamFeed,
+    by_prefix: BTreeMap<String, Vec<Change>>,
+}
+
+static STREAM: tokio::sync::OnceCell<tokio::sync::Mutex<SharedStream>> =
+    tokio::sync::OnceCell::const_new();
+
+/// Each item's changes, in order: (old image, new image).
+type ChangesByItem = BTreeMap<Key, Vec<(Option<Item>, Option<Item>)>>;
+
+fn by_item(changes: Vec<Change>) -> ChangesByItem {
+    let mut by_item: ChangesByItem = BTreeMap::new();
+    for change in changes {
+        let key = Key::of(change.item().expect("a change has an image")).expect("a keyed image");
+        by_item
+            .entry(key)
+            .or_default()
+            .push((change.old, change.new));
+    }
+    by_item
+}
+
+/// The case prefix (`t<n>-`) of a change's item.
+fn prefix_of(change: &Change) -> String {
+    let pk = change
+        .item()
+        .and_then(|item| Key::of(item).ok())
+        .map(|key| key.pk)
+        .unwrap_or_default();
+    match pk.split_once('-') {
+        Some((case, _)) => format!("{case}-"),
+        None => pk,
+    }
+}
+
 /// Both engines, empty as far as this prefix goes.
 struct Pair {
     dynamo: DynamoTable,
     sqlite: SqliteTable,
+    /// The embedded engine's change log, as this test reads it.
+    changes: ChangeLog,
     /// Prepended to every table partition key and index partition value.
     prefix: String,
     _dir: tempfile::TempDir,
@@ -151,10 +193,12 @@ impl Pair {
     fn on(client: aws_sdk_dynamodb::Client, table: String) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let sqlite = SqliteTable::open(&dir.path().join("table.db")).expect("SQLite table opens");
+        let changes = sqlite.change_log("differential").expect("change log");
         let n = NEXT_PREFIX.fetch_add(1, Ordering::Relaxed);
         Self {
             dynamo: DynamoTable::new(client, table),
             sqlite,
+            changes,
             prefix: format!("t{n}-"),
             _dir: dir,
         }
@@ -209,6 +253,79 @@ impl Pair {
             }
         }
         Err(format!("{query:?} still had pages after {MAX_PAGES}"))
+    }
+
+    /// The changes each engine's stream carried for this case: DynamoDB Local's stream of the
+    /// shared table (this prefix's share) and the SQLite change log, item by item.
+    async fn compare_changes(&self) -> Result<(), String> {
+        let mut sqlite = Vec::new();
+        loop {
+            let batch = self
+                .changes
+                .pending(1000)
+                .await
+                .map_err(|e| e.to_string())?;
+            let Some(last) = batch.last() else { break };
+            self.changes
+                .acknowledge(last)
+                .await
+                .map_err(|e| e.to_string())?;
+            sqlite.extend(batch);
+        }
+        let sqlite = by_item(sqlite);
+        let stream = STREAM
+            .get_or_try_init(|| async {
+                let sdk = aws_config::load_from_env().await;
+                let table = shared_table(&dynamo_client().await).await;
+                let feed = StreamFeed::of_table(&sdk, &table).await?;
+                Ok::<_, TableError>(tokio::sync::Mutex::new(SharedStream {
+                    feed,
+                    by_prefix: BTreeMap::new(),
+                }))
+            })
+            .await
+            .map_err(|e| e.to_string())?;
+        let mut stream = stream.lock().await;
+        let mut dynamo = Vec::new();
+        // A record can reach the stream a moment after its write answered: read again briefly
+        // before calling a difference one.
+        for attempt in 0..5 {
+            loop {
+                let batch = stream.feed.pending(1000).await.map_err(|e| e.to_string())?;
+                let Some(last) = batch.last() else { break };
+                stream
+                    .feed
+                    .acknowledge(last)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                for change in batch {
+                    stream
+                        .by_prefix
+                        .entry(prefix_of(&change))
+                        .or_default()
+                        .push(change);
+                }
+            }
+            dynamo.extend(stream.by_prefix.remove(&self.prefix).unwrap_or_default());
+            if by_item(dynamo.clone()) == sqlite || attempt == 4 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let dynamo = by_item(dynamo);
+        if dynamo == sqlite {
+            return Ok(());
+        }
+        for key in dynamo.keys().chain(sqlite.keys()) {
+            if dynamo.get(key) != sqlite.get(key) {
+                return Err(format!(
+                    "the streams disagree on {key:?}\nDynamoDB Local: {:?}\nSQLite:         {:?}",
+                    dynamo.get(key),
+                    sqlite.get(key)
+                ));
+            }
+        }
+        unreachable!("different maps differ at some key")
     }
 
     /// Whole contents under this prefix: every table partition and every index partition the
@@ -1117,6 +1234,7 @@ async fn run_case(pair: &Pair, ops: &[Op]) -> Result<(Vec<(String, &'static str)
         seen.push((op.kind(), outcome.label()));
     }
     pair.compare_contents().await?;
+    pair.compare_changes().await?;
     Ok((seen, requests))
 }
 

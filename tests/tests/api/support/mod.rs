@@ -64,17 +64,32 @@ impl TestApp {
         }
     }
 
-    /// Runs both stream consumers until every change so far is handled: counters counted, jobs
-    /// relayed to the app's queue.
-    pub async fn settle(&self) {
-        self.count().await;
-        self.relay.drain().await.expect("outbox relay ran");
-    }
-
     /// Runs the `counts` consumer until every change so far is counted (jobs stay in the
     /// outbox).
     pub async fn count(&self) {
         self.counts.drain().await.expect("counts consumer ran");
+    }
+}
+
+/// A reader of the app's stream of its own (its own place in it, from the oldest change kept):
+/// on the embedded engine a change-log reader named `name`, on DynamoDB a stream feed.
+pub fn change_reader(app: &TestApp, name: &str) -> Arc<dyn ChangeFeed> {
+    match app.embedded_store() {
+        Some(table) => Arc::new(table.change_log(name).expect("change log")),
+        None => Arc::new(LazyStream::new(&app.config.table_name)),
+    }
+}
+
+/// Every change `feed` has not handed out yet, acknowledged as read.
+pub async fn read_all(feed: &dyn ChangeFeed) -> Vec<Change> {
+    let mut all = Vec::new();
+    loop {
+        let batch = feed.pending(100).await.expect("changes read");
+        let Some(last) = batch.last() else {
+            return all;
+        };
+        feed.acknowledge(last).await.expect("changes acknowledged");
+        all.extend(batch);
     }
 }
 

@@ -2,6 +2,7 @@
 //! `MAX_BATCH_GET` keys), its conditions and updates rendered as expressions (`render`). Writes
 //! retry contention and throttling (`retry`).
 
+mod capacity;
 mod convert;
 mod create;
 #[cfg(test)]
@@ -13,10 +14,13 @@ mod stream_event;
 mod stream_feed;
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
-use aws_sdk_dynamodb::types::{self, KeysAndAttributes, ReturnValue, TransactWriteItem};
+use aws_sdk_dynamodb::types::{
+    self, KeysAndAttributes, ReturnConsumedCapacity, ReturnValue, TransactWriteItem,
+};
 
 use super::schema::{index_def, key_names};
 use super::{
@@ -28,6 +32,7 @@ use convert::{Attributes, from_attributes, key_attributes, to_attributes};
 use render::Expressions;
 use retry::{ATTEMPTS, classify, classify_transaction, request_error, retrying};
 
+pub use capacity::{CallRecord, CapacityLog};
 pub use create::create_table;
 pub use stream_event::{batch_response, changes_of_event};
 #[cfg(feature = "dynamodb-streams")]
@@ -37,6 +42,7 @@ pub use stream_feed::StreamFeed;
 pub struct DynamoTable {
     client: Client,
     table: String,
+    capacity: Option<Arc<dyn CapacityLog>>,
 }
 
 impl DynamoTable {
@@ -44,6 +50,35 @@ impl DynamoTable {
         Self {
             client,
             table: table.into(),
+            capacity: None,
+        }
+    }
+
+    /// The same table, reporting every call and the capacity it consumed to `log`.
+    pub fn with_capacity_log(self, log: Arc<dyn CapacityLog>) -> Self {
+        Self {
+            capacity: Some(log),
+            ..self
+        }
+    }
+
+    /// Asks for consumed capacity only when someone records it.
+    fn capacity_mode(&self) -> ReturnConsumedCapacity {
+        match self.capacity {
+            Some(_) => ReturnConsumedCapacity::Indexes,
+            None => ReturnConsumedCapacity::None,
+        }
+    }
+
+    fn record<'a>(
+        &self,
+        operation: &'static str,
+        keys: impl FnOnce() -> Vec<Key>,
+        index: Option<&'static str>,
+        consumed: impl IntoIterator<Item = &'a types::ConsumedCapacity>,
+    ) {
+        if let Some(log) = &self.capacity {
+            log.record(capacity::record_of(operation, keys(), index, consumed));
         }
     }
 
@@ -56,10 +91,27 @@ impl DynamoTable {
             let output = self
                 .client
                 .batch_get_item()
-                .request_items(&self.table, request)
+                .request_items(&self.table, request.clone())
+                .return_consumed_capacity(self.capacity_mode())
                 .send()
                 .await
                 .map_err(request_error)?;
+            self.record(
+                "BatchGetItem",
+                || {
+                    request
+                        .keys()
+                        .iter()
+                        .filter_map(|k| {
+                            from_attributes(k.clone())
+                                .ok()
+                                .and_then(|i| Key::of(&i).ok())
+                        })
+                        .collect()
+                },
+                None,
+                output.consumed_capacity(),
+            );
             let mut responses = output.responses.unwrap_or_default();
             for item in responses.remove(&self.table).unwrap_or_default() {
                 items.push(from_attributes(item)?);
@@ -174,9 +226,16 @@ impl Table for DynamoTable {
             .table_name(&self.table)
             .set_key(Some(key_attributes(key)))
             .consistent_read(read == Read::Consistent)
+            .return_consumed_capacity(self.capacity_mode())
             .send()
             .await
             .map_err(request_error)?;
+        self.record(
+            "GetItem",
+            || vec![key.clone()],
+            None,
+            output.consumed_capacity(),
+        );
         output.item.map(from_attributes).transpose()
     }
 
@@ -232,9 +291,16 @@ impl Table for DynamoTable {
             .set_limit(query.limit.map(|limit| limit.min(i32::MAX as u32) as i32))
             .set_exclusive_start_key(query.start.as_ref().map(to_attributes))
             .set_consistent_read(consistent.then_some(true))
+            .return_consumed_capacity(self.capacity_mode())
             .send()
             .await
             .map_err(request_error)?;
+        self.record(
+            "Query",
+            || vec![Key::new(query.partition.clone(), "")],
+            index_def(query.index).map(|def| def.name),
+            output.consumed_capacity(),
+        );
         Ok(QueryPage {
             items: items(output.items)?,
             scanned: output.scanned_count.max(0) as u32,
@@ -256,8 +322,15 @@ impl Table for DynamoTable {
             .set_item(Some(to_attributes(&put.item)))
             .set_condition_expression(condition)
             .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values());
-        retrying(|| request.clone().send(), classify).await?;
+            .set_expression_attribute_values(e.values())
+            .return_consumed_capacity(self.capacity_mode());
+        let output = retrying(|| request.clone().send(), classify).await?;
+        self.record(
+            "PutItem",
+            || Key::of(&put.item).into_iter().collect(),
+            None,
+            output.consumed_capacity(),
+        );
         Ok(())
     }
 
@@ -279,8 +352,15 @@ impl Table for DynamoTable {
             .set_condition_expression(condition)
             .set_expression_attribute_names(e.names())
             .set_expression_attribute_values(e.values())
-            .return_values(return_values);
+            .return_values(return_values)
+            .return_consumed_capacity(self.capacity_mode());
         let output = retrying(|| request.clone().send(), classify).await?;
+        self.record(
+            "UpdateItem",
+            || vec![update.key.clone()],
+            None,
+            output.consumed_capacity(),
+        );
         if returns == Returns::Nothing {
             return Ok(None);
         }
@@ -301,8 +381,15 @@ impl Table for DynamoTable {
             .set_key(Some(key_attributes(&delete.key)))
             .set_condition_expression(condition)
             .set_expression_attribute_names(e.names())
-            .set_expression_attribute_values(e.values());
-        retrying(|| request.clone().send(), classify).await?;
+            .set_expression_attribute_values(e.values())
+            .return_consumed_capacity(self.capacity_mode());
+        let output = retrying(|| request.clone().send(), classify).await?;
+        self.record(
+            "DeleteItem",
+            || vec![delete.key.clone()],
+            None,
+            output.consumed_capacity(),
+        );
         Ok(())
     }
 
@@ -322,9 +409,15 @@ impl Table for DynamoTable {
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
-            .client_request_token(uuid::Uuid::new_v4().to_string());
-        retrying(|| request.clone().send(), classify_transaction)
-            .await
-            .map(|_| ())
+            .client_request_token(uuid::Uuid::new_v4().to_string())
+            .return_consumed_capacity(self.capacity_mode());
+        let output = retrying(|| request.clone().send(), classify_transaction).await?;
+        self.record(
+            "TransactWriteItems",
+            || actions.iter().filter_map(|a| a.key().ok()).collect(),
+            None,
+            output.consumed_capacity(),
+        );
+        Ok(())
     }
 }

@@ -1,0 +1,598 @@
+//! Every route and stream consumer run through the real handlers on DynamoDB Local, each
+//! DynamoDB call recorded with the capacity it consumed (`ReturnConsumedCapacity=INDEXES`):
+//! - no `TransactWriteItems` of a request holds an item another user's requests also write
+//!   (two users walk the same journey; their transactional items never meet);
+//! - the measured table in `docs/capacity.md` is what the code does now: a route whose calls
+//!   or units change fails this test until the document is regenerated
+//!   (`UPDATE_CAPACITY_DOC=1 cargo test -p api-tests --test api capacity`) and its model read
+//!   again.
+
+use crate::support;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write;
+use std::sync::{Arc, Mutex};
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use shared::App;
+use shared::clock::now_ms;
+use shared::config::Config;
+use shared::config::RateLimits;
+use shared::domain::Role;
+use shared::metrics::{QueueDepth, QueueDepths, run_metrics_job};
+use shared::store::Stores;
+use shared::store::entities::TableStore;
+use shared::store::table::Key;
+use shared::store::table::dynamodb::{self, CallRecord, CapacityLog, DynamoTable};
+use support::{Call, Captured, TestApp, TestResponse, body_json, links};
+
+const DOC: &str = "docs/capacity.md";
+const BEGIN: &str = "<!-- measured:begin -->";
+const END: &str = "<!-- measured:end -->";
+const PASSWORD: &str = "correct horse battery";
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<CallRecord>>);
+
+impl CapacityLog for Recorder {
+    fn record(&self, call: CallRecord) {
+        self.0.lock().unwrap().push(call);
+    }
+}
+
+impl Recorder {
+    fn take(&self) -> Vec<CallRecord> {
+        std::mem::take(&mut self.0.lock().unwrap())
+    }
+}
+
+struct NoQueues;
+
+#[async_trait::async_trait]
+impl QueueDepths for NoQueues {
+    async fn depths(&self) -> Result<Vec<QueueDepth>, shared::BoxError> {
+        Ok(Vec::new())
+    }
+}
+
+/// What one route (or consumer) did, summed over the times it ran.
+#[derive(Default, Clone)]
+struct Cost {
+    runs: u32,
+    calls: BTreeMap<&'static str, u32>,
+    read_units: f64,
+    write_units: f64,
+    index_write_units: f64,
+    transact_items: u32,
+}
+
+impl Cost {
+    fn add(&mut self, calls: &[CallRecord]) {
+        self.runs += 1;
+        for call in calls {
+            *self.calls.entry(call.operation).or_insert(0) += 1;
+            let reads = matches!(call.operation, "GetItem" | "BatchGetItem" | "Query");
+            let units = call.table_units + call.index_units.values().sum::<f64>();
+            if reads {
+                self.read_units += units;
+            } else {
+                self.write_units += call.table_units;
+                self.index_write_units += call.index_units.values().sum::<f64>();
+            }
+            if call.operation == "TransactWriteItems" {
+                self.transact_items += call.keys.len() as u32;
+            }
+        }
+    }
+
+    /// Per run: calls as `2 Get, 1 Query`, then units, rounded to tenths.
+    fn row(&self, name: &str) -> String {
+        let per = |x: f64| x / f64::from(self.runs.max(1));
+        let calls: Vec<String> = self
+            .calls
+            .iter()
+            .map(|(op, n)| {
+                let n = f64::from(*n) / f64::from(self.runs.max(1));
+                format!("{} {op}", trim(n))
+            })
+            .collect();
+        // A transactional write is billed twice the units of a plain one; DynamoDB Local
+        // reports it once.
+        let billed = per(self.write_units + self.index_write_units)
+            + per(f64::from(self.transact_items)).min(per(self.write_units));
+        format!(
+            "| {name} | {} | {} | {} | {} | {} |",
+            calls.join(", "),
+            trim(per(self.read_units)),
+            trim(per(self.write_units)),
+            trim(per(self.index_write_units)),
+            trim(billed),
+        )
+    }
+}
+
+fn trim(x: f64) -> String {
+    let rounded = (x * 10.0).round() / 10.0;
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.0}")
+    } else {
+        format!("{rounded:.1}")
+    }
+}
+
+struct Measured {
+    app: TestApp,
+    recorder: Arc<Recorder>,
+    mails: Arc<Captured>,
+    costs: BTreeMap<String, Cost>,
+    /// Per actor, the keys of every item its requests wrote in transactions.
+    transactional: BTreeMap<String, BTreeSet<Key>>,
+}
+
+impl Measured {
+    async fn new() -> Self {
+        let client = support::dynamo_client().await;
+        let table = format!("capacity-{}", uuid::Uuid::new_v4().simple());
+        dynamodb::create_table(&client, &table).await.unwrap();
+        let recorder = Arc::new(Recorder::default());
+        let engine = DynamoTable::new(client, &table).with_capacity_log(recorder.clone());
+        let store = Arc::new(TableStore::new(Arc::new(engine)));
+        let config = Config {
+            table_name: table,
+            rate_limits: RateLimits::default(),
+            ..Config::for_tests()
+        };
+        let mails = Arc::new(Captured::default());
+        let app = App::new(config, Stores::from_adapter(store), support::test_keys())
+            .with_queue(mails.clone());
+        let app = support::with_captured(TestApp::new(app, None), mails.clone());
+        Self {
+            app,
+            recorder,
+            mails,
+            costs: BTreeMap::new(),
+            transactional: BTreeMap::new(),
+        }
+    }
+
+    /// Sends `call` as `actor`, recording its DynamoDB calls under `route`.
+    async fn send(&mut self, route: &str, actor: &str, call: Call<'_>) -> TestResponse {
+        self.recorder.take();
+        let response = call.send(&self.app).await;
+        let calls = self.recorder.take();
+        self.note(route, actor, &calls);
+        response
+    }
+
+    fn note(&mut self, route: &str, actor: &str, calls: &[CallRecord]) {
+        self.costs.entry(route.to_owned()).or_default().add(calls);
+        let keys = self.transactional.entry(actor.to_owned()).or_default();
+        for call in calls.iter().filter(|c| c.operation == "TransactWriteItems") {
+            keys.extend(call.keys.iter().cloned());
+        }
+    }
+
+    /// Runs the stream consumers and records what each cost per change handled.
+    async fn consumers(&mut self) {
+        self.recorder.take();
+        let counted = self.app.counts.drain().await.unwrap();
+        let calls = self.recorder.take();
+        if counted > 0 {
+            self.per_change("stream: counts (per 100 changes)", counted, &calls);
+        }
+        let relayed = self.app.relay.drain().await.unwrap();
+        let calls = self.recorder.take();
+        if relayed > 0 {
+            self.per_change("stream: outbox relay (per 100 changes)", relayed, &calls);
+        }
+    }
+
+    /// Consumer costs scaled to 100 changes (a full batch).
+    fn per_change(&mut self, name: &str, changes: usize, calls: &[CallRecord]) {
+        let cost = self.costs.entry(name.to_owned()).or_default();
+        let mut one = Cost::default();
+        one.add(calls);
+        let scale = 100.0 / changes as f64;
+        cost.runs = 1;
+        for (op, n) in one.calls {
+            *cost.calls.entry(op).or_insert(0) += (f64::from(n) * scale).round() as u32;
+        }
+        cost.read_units += one.read_units * scale;
+        cost.write_units += one.write_units * scale;
+        cost.index_write_units += one.index_write_units * scale;
+        cost.transact_items += (f64::from(one.transact_items) * scale).round() as u32;
+    }
+
+    fn table(&self) -> String {
+        let mut out = String::new();
+        writeln!(out, "| route or consumer | DynamoDB calls per request | read units | write units (table) | write units (indexes) | billed write units |").unwrap();
+        writeln!(out, "|---|---|---|---|---|---|").unwrap();
+        for (name, cost) in &self.costs {
+            writeln!(out, "{}", cost.row(name)).unwrap();
+        }
+        out
+    }
+}
+
+fn ok(response: &TestResponse, status: StatusCode) -> Value {
+    assert_eq!(response.status(), status, "{:?}", response.body());
+    body_json(response)
+}
+
+/// Register, verify, sign in, refresh, read and edit oneself, write and read posts, change the
+/// address and the password, reset it, log out: as `email`. Returns the user's id and a token.
+async fn journey(m: &mut Measured, email: &str) -> (String, String) {
+    let who = email.to_owned();
+    let registered = m
+        .send(
+            "POST /api/auth/register",
+            &who,
+            Call::new(Method::POST, "/api/auth/register")
+                .json(json!({ "email": email, "password": PASSWORD, "name": "Walker" })),
+        )
+        .await;
+    let registered = ok(&registered, StatusCode::CREATED);
+    let id = registered["user"]["id"].as_str().unwrap().to_owned();
+    m.consumers().await;
+    let resend = m
+        .send(
+            "POST /api/auth/verify-email/resend",
+            &who,
+            Call::new(Method::POST, "/api/auth/verify-email/resend")
+                .json(json!({ "email": email })),
+        )
+        .await;
+    assert!(resend.status().is_success(), "{:?}", resend.body());
+    m.consumers().await;
+    let token = m.mails.token_mailed_to(email, links::verify).await;
+    let verified = m
+        .send(
+            "POST /api/auth/verify-email",
+            &who,
+            Call::new(Method::POST, "/api/auth/verify-email").json(json!({ "token": token })),
+        )
+        .await;
+    assert!(verified.status().is_success(), "{:?}", verified.body());
+    let login = m
+        .send(
+            "POST /api/auth/login",
+            &who,
+            Call::new(Method::POST, "/api/auth/login")
+                .json(json!({ "email": email, "password": PASSWORD })),
+        )
+        .await;
+    let login = ok(&login, StatusCode::OK);
+    let refresh = login["refreshToken"].as_str().unwrap().to_owned();
+    let refreshed = m
+        .send(
+            "POST /api/auth/refresh",
+            &who,
+            Call::new(Method::POST, "/api/auth/refresh").json(json!({ "refreshToken": refresh })),
+        )
+        .await;
+    let refreshed = ok(&refreshed, StatusCode::OK);
+    let access = refreshed["accessToken"].as_str().unwrap().to_owned();
+    let refresh = refreshed["refreshToken"].as_str().unwrap().to_owned();
+    let me = m
+        .send(
+            "GET /api/users/me",
+            &who,
+            Call::new(Method::GET, "/api/users/me").token(&access),
+        )
+        .await;
+    ok(&me, StatusCode::OK);
+    let renamed = m
+        .send(
+            "PATCH /api/users/me",
+            &who,
+            Call::new(Method::PATCH, "/api/users/me")
+                .token(&access)
+                .json(json!({ "name": "Walker Two" })),
+        )
+        .await;
+    ok(&renamed, StatusCode::OK);
+    let mut post_id = String::new();
+    for status in ["published", "draft"] {
+        let created = m
+            .send(
+                "POST /api/posts",
+                &who,
+                Call::new(Method::POST, "/api/posts").token(&access).json(
+                    json!({ "title": "Notes", "content": "x".repeat(2_000), "status": status, "tags": ["rust"] }),
+                ),
+            )
+            .await;
+        post_id = ok(&created, StatusCode::CREATED)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    }
+    let post_path = format!("/api/posts/{post_id}");
+    let read = m
+        .send(
+            "GET /api/posts/{id}",
+            &who,
+            Call::new(Method::GET, &post_path).token(&access),
+        )
+        .await;
+    ok(&read, StatusCode::OK);
+    let edited = m
+        .send(
+            "PATCH /api/posts/{id}",
+            &who,
+            Call::new(Method::PATCH, &post_path)
+                .token(&access)
+                .json(json!({ "status": "published" })),
+        )
+        .await;
+    ok(&edited, StatusCode::OK);
+    let feed = m
+        .send(
+            "GET /api/posts",
+            &who,
+            Call::new(Method::GET, "/api/posts?limit=20"),
+        )
+        .await;
+    ok(&feed, StatusCode::OK);
+    let by_author = format!("/api/users/{id}/posts");
+    let listed = m
+        .send(
+            "GET /api/users/{id}/posts",
+            &who,
+            Call::new(Method::GET, &by_author),
+        )
+        .await;
+    ok(&listed, StatusCode::OK);
+    let deleted = m
+        .send(
+            "DELETE /api/posts/{id}",
+            &who,
+            Call::new(Method::DELETE, &post_path).token(&access),
+        )
+        .await;
+    assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
+    let new_address = format!("new-{email}");
+    let change = m
+        .send(
+            "POST /api/users/me/email",
+            &who,
+            Call::new(Method::POST, "/api/users/me/email")
+                .token(&access)
+                .json(json!({ "email": new_address, "password": PASSWORD })),
+        )
+        .await;
+    assert!(change.status().is_success(), "{:?}", change.body());
+    let forgot = m
+        .send(
+            "POST /api/auth/forgot-password",
+            &who,
+            Call::new(Method::POST, "/api/auth/forgot-password").json(json!({ "email": email })),
+        )
+        .await;
+    assert!(forgot.status().is_success(), "{:?}", forgot.body());
+    m.consumers().await;
+    let token = m.mails.token_mailed_to(email, links::reset).await;
+    let reset = m
+        .send(
+            "POST /api/auth/reset-password",
+            &who,
+            Call::new(Method::POST, "/api/auth/reset-password")
+                .json(json!({ "token": token, "password": "a brand new passphrase" })),
+        )
+        .await;
+    assert!(reset.status().is_success(), "{:?}", reset.body());
+    let login = m
+        .send(
+            "POST /api/auth/login",
+            &who,
+            Call::new(Method::POST, "/api/auth/login")
+                .json(json!({ "email": email, "password": "a brand new passphrase" })),
+        )
+        .await;
+    let login = ok(&login, StatusCode::OK);
+    let access = login["accessToken"].as_str().unwrap().to_owned();
+    let refresh_after = login["refreshToken"].as_str().unwrap().to_owned();
+    let changed = m
+        .send(
+            "POST /api/auth/password",
+            &who,
+            Call::new(Method::POST, "/api/auth/password").token(&access).json(
+                json!({ "currentPassword": "a brand new passphrase", "newPassword": "yet another passphrase" }),
+            ),
+        )
+        .await;
+    let changed = ok(&changed, StatusCode::OK);
+    let access = changed["accessToken"].as_str().unwrap().to_owned();
+    let refresh_now = changed["refreshToken"].as_str().unwrap().to_owned();
+    let _ = (refresh, refresh_after);
+    let logout = m
+        .send(
+            "POST /api/auth/logout",
+            &who,
+            Call::new(Method::POST, "/api/auth/logout")
+                .json(json!({ "refreshToken": refresh_now })),
+        )
+        .await;
+    assert!(logout.status().is_success(), "{:?}", logout.body());
+    let lead = m
+        .send(
+            "POST /api/leads",
+            &who,
+            Call::new(Method::POST, "/api/leads")
+                .json(json!({ "phone": "+14155552671", "source": email })),
+        )
+        .await;
+    assert_eq!(lead.status(), StatusCode::ACCEPTED, "{:?}", lead.body());
+    m.consumers().await;
+    (id, access)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_route_is_measured_and_no_transaction_holds_a_shared_item() {
+    let mut m = Measured::new().await;
+    let admin = support::account_with_role(&m.app, "admin@example.com", Role::Admin).await;
+    let admin_login = Call::new(Method::POST, "/api/auth/login")
+        .json(json!({ "email": "admin@example.com", "password": PASSWORD }))
+        .send(&m.app)
+        .await;
+    let admin_access = ok(&admin_login, StatusCode::OK)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let _ = admin;
+    m.consumers().await;
+    m.costs.clear();
+    m.transactional.clear();
+
+    let (ada, _) = journey(&mut m, "ada@example.com").await;
+    let (bob, _) = journey(&mut m, "bob@example.com").await;
+
+    // No item written in one user's transactions is written in the other's.
+    let ada_keys = &m.transactional["ada@example.com"];
+    let bob_keys = &m.transactional["bob@example.com"];
+    let shared: Vec<&Key> = ada_keys.intersection(bob_keys).collect();
+    assert!(
+        shared.is_empty(),
+        "items both users' transactions wrote: {shared:?}"
+    );
+    for key in ada_keys.iter().chain(bob_keys) {
+        assert!(
+            !key.pk.starts_with("COUNTER#"),
+            "a counter in a request transaction: {key:?}"
+        );
+    }
+
+    // The admin's routes, on the users above (each the target of what is done to it).
+    let admin_routes: Vec<(&str, Method, String, Option<Value>)> = vec![
+        (
+            "GET /api/users",
+            Method::GET,
+            "/api/users?limit=20".into(),
+            None,
+        ),
+        (
+            "GET /api/users/{id}",
+            Method::GET,
+            format!("/api/users/{ada}"),
+            None,
+        ),
+        (
+            "PATCH /api/users/{id}",
+            Method::PATCH,
+            format!("/api/users/{ada}"),
+            Some(json!({ "role": "moderator" })),
+        ),
+        (
+            "GET /api/audit",
+            Method::GET,
+            "/api/audit?limit=20".into(),
+            None,
+        ),
+        (
+            "GET /api/leads",
+            Method::GET,
+            "/api/leads?limit=20".into(),
+            None,
+        ),
+        (
+            "DELETE /api/users/{id}",
+            Method::DELETE,
+            format!("/api/users/{bob}"),
+            None,
+        ),
+    ];
+    for (route, method, path, body) in admin_routes {
+        let mut call = Call::new(method, &path).token(&admin_access);
+        if let Some(body) = body {
+            call = call.json(body);
+        }
+        let response = m.send(route, "admin", call).await;
+        assert!(
+            response.status().is_success(),
+            "{route}: {:?}",
+            response.body()
+        );
+    }
+    let leads = Call::new(Method::GET, "/api/leads?limit=1")
+        .token(&admin_access)
+        .send(&m.app)
+        .await;
+    let lead_id = ok(&leads, StatusCode::OK)["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let lead_path = format!("/api/leads/{lead_id}");
+    let lead_edit = m
+        .send(
+            "PATCH /api/leads/{id}",
+            "admin",
+            Call::new(Method::PATCH, &lead_path)
+                .token(&admin_access)
+                .json(json!({ "status": "contacted" })),
+        )
+        .await;
+    ok(&lead_edit, StatusCode::OK);
+    m.consumers().await;
+
+    // The metrics job, then the dashboard that reads its snapshot.
+    m.recorder.take();
+    run_metrics_job(&*m.app.stores.metrics, &NoQueues, now_ms())
+        .await
+        .unwrap();
+    let calls = m.recorder.take();
+    m.note("job: metrics (every 5 minutes)", "job", &calls);
+    for route in ["/api/dashboard/metrics", "/api/dashboard/insights"] {
+        let response = m
+            .send(
+                &format!("GET {route}"),
+                "admin",
+                Call::new(Method::GET, route).token(&admin_access),
+            )
+            .await;
+        ok(&response, StatusCode::OK);
+    }
+
+    // Every route of the route list was measured.
+    let mut missing = Vec::new();
+    for routes in local_api::http_functions() {
+        for spec in routes.specs() {
+            let name = format!("{} {}", spec.method, spec.path);
+            if !m.costs.contains_key(&name) {
+                missing.push(name);
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "routes with no measurement: {missing:?}"
+    );
+
+    let measured = m.table();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(DOC);
+    let doc = std::fs::read_to_string(&path).unwrap_or_default();
+    let current = doc
+        .split_once(BEGIN)
+        .and_then(|(_, rest)| rest.split_once(END))
+        .map(|(table, _)| table.trim().to_owned());
+    if current.as_deref() != Some(measured.trim()) {
+        if std::env::var_os("UPDATE_CAPACITY_DOC").is_some() {
+            let updated = match doc.split_once(BEGIN) {
+                Some((before, rest)) => {
+                    let after = rest.split_once(END).map(|(_, after)| after).unwrap_or("");
+                    format!("{before}{BEGIN}\n{}\n{END}{after}", measured.trim())
+                }
+                None => format!("{doc}\n{BEGIN}\n{}\n{END}\n", measured.trim()),
+            };
+            std::fs::write(&path, updated).unwrap();
+        } else {
+            panic!(
+                "{DOC} does not hold what the routes cost now; run with UPDATE_CAPACITY_DOC=1 and \
+                 read its model again. Measured:\n{measured}\nDocumented:\n{}",
+                current.unwrap_or_default()
+            );
+        }
+    }
+}
