@@ -10,6 +10,7 @@ mod audit;
 mod credential_events;
 mod emulator_setup;
 mod events;
+mod feed_cache;
 mod index_projection;
 mod key_rotation;
 mod lead_flood;

@@ -244,6 +244,10 @@ impl TestResponse {
     pub fn body(&self) -> &Bytes {
         &self.body
     }
+
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
 }
 
 pub fn body_json(response: &TestResponse) -> Value {
