@@ -7,6 +7,7 @@ mod support;
 mod account_cleanup;
 mod account_flows;
 mod audit;
+mod audit_writes;
 mod credential_events;
 mod emulator_setup;
 mod events;
