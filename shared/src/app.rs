@@ -13,7 +13,7 @@ pub use lambdas::worker_from_env;
 
 #[cfg(feature = "sqlite")]
 use crate::BoxError;
-use crate::audit::AuditTrail;
+use crate::audit::{AuditRetry, AuditTrail};
 use crate::auth::{PasswordHasher, Sessions};
 use crate::config::Config;
 use crate::jobs::{Job, JobQueue, NoQueue, Outbox};
@@ -105,6 +105,8 @@ impl App {
         AuditTrail {
             log: &*self.stores.audit,
             retention: self.config.audit_retention,
+            retry: AuditRetry::default(),
+            table: &self.config.table_name,
         }
     }
 
@@ -131,7 +133,8 @@ impl App {
         self.outbox().dispatch(jobs).await;
     }
 
-    /// Records a security event. Never fails the request: a store error is logged.
+    /// Records a security event. Never fails the request: a write the store refuses is retried,
+    /// then logged at ERROR with the event and counted (`AuditTrail::record`).
     pub async fn audit(&self, event: crate::domain::AuditEvent) {
         self.audit_trail().record(event).await;
     }
