@@ -13,7 +13,7 @@ pub use lambdas::worker_from_env;
 
 #[cfg(feature = "sqlite")]
 use crate::BoxError;
-use crate::audit::AuditTrail;
+use crate::audit::{AuditRetry, AuditTrail};
 use crate::auth::{PasswordHasher, Sessions};
 use crate::config::Config;
 use crate::jobs::{JobQueue, NoQueue};
@@ -53,7 +53,9 @@ impl App {
         let table = Arc::new(crate::store::table::sqlite::SqliteTable::open(
             &config.sqlite_path(),
         )?);
-        let store = TableStore::new(table.clone()).with_counter_shards(config.counter_shards);
+        let store = TableStore::new(table.clone())
+            .with_counter_shards(config.counter_shards)
+            .with_audit_shards(config.audit_shards);
         let stores = Stores::from_adapter(Arc::new(store));
         let mut app = Self::new(config, stores, keys).with_queue(table.clone());
         app.embedded = Some(table);
@@ -96,6 +98,8 @@ impl App {
         AuditTrail {
             log: &*self.stores.audit,
             retention: self.config.audit_retention,
+            retry: AuditRetry::default(),
+            table: &self.config.table_name,
         }
     }
 
@@ -117,7 +121,8 @@ impl App {
 
 /// Shorthands for what most handlers do.
 impl App {
-    /// Records a security event. Never fails the request: a store error is logged.
+    /// Records a security event. Never fails the request: a write the store refuses is retried,
+    /// then logged at ERROR with the event and counted (`AuditTrail::record`).
     pub async fn audit(&self, event: crate::domain::AuditEvent) {
         self.audit_trail().record(event).await;
     }

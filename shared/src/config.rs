@@ -54,6 +54,9 @@ pub struct Config {
     pub telegram_dead_letter_queue_url: Option<String>,
     /// Items each dashboard counter is spread over on DynamoDB (`COUNTER_SHARDS`).
     pub counter_shards: u32,
+    /// GSI1 partitions audit events are spread over and listed from (`AUDIT_SHARDS`). Every
+    /// function on a table must use the same count.
+    pub audit_shards: u32,
     /// At most one password-reset mail per account in this time (`RESET_MAIL_GAP_SECS`).
     pub reset_mail_gap: Duration,
     /// Where new leads are mailed as well (Telegram gets them always).
@@ -141,6 +144,7 @@ impl Default for Config {
             email_dead_letter_queue_url: None,
             telegram_dead_letter_queue_url: None,
             counter_shards: 4,
+            audit_shards: 8,
             admin_email: None,
             default_phone_region: None,
             reset_mail_gap: Duration::from_secs(60),
@@ -201,6 +205,12 @@ impl Config {
             counter_shards: match number("COUNTER_SHARDS", defaults.counter_shards as usize)? {
                 n @ 1..=100 => n as u32,
                 _ => return Err(ConfigError("COUNTER_SHARDS must be 1..=100".into())),
+            },
+            // Each page of the unfiltered audit listing queries every shard: past 32 that costs
+            // more than the write rate it buys (~1,000 events a second per shard) is worth.
+            audit_shards: match number("AUDIT_SHARDS", defaults.audit_shards as usize)? {
+                n @ 1..=32 => n as u32,
+                _ => return Err(ConfigError("AUDIT_SHARDS must be 1..=32".into())),
             },
             admin_email: var("ADMIN_EMAIL"),
             reset_mail_gap: seconds("RESET_MAIL_GAP_SECS", defaults.reset_mail_gap)?,

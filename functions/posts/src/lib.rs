@@ -7,7 +7,7 @@ mod write;
 
 use shared::http::Routes;
 
-pub use list::PAGE_MAX_BYTES;
+pub use list::{FEED_CACHE, PAGE_MAX_BYTES};
 
 pub fn routes() -> Routes {
     Routes::new("posts")

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::HeaderMap;
 use serde::Serialize;
 use shared::auth::{AuthError, Principal};
 use shared::domain::{Post, PostStatus, PostSummary, Tag};
 use shared::http::{
-    self, ApiError, Params, PathId, PostSummaryView, PostView, Response, page_body, page_request,
+    ApiError, Params, PathId, PostSummaryView, PostView, Response, page_body, page_request,
+    private_json, shared_json,
 };
 use shared::permissions::{may_list_unpublished, may_read_post};
 use shared::secrets::KeyProvider;
@@ -22,6 +23,14 @@ fn status_filter(params: &Params) -> Result<Option<PostStatus>, ApiError> {
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_status", e.message))
 }
+
+/// A page of published posts an anonymous caller asked for: any cache (a browser, CloudFront,
+/// a proxy) may serve it for `max-age` (10 s), then keep serving it for `stale-while-revalidate`
+/// (30 s more) while it fetches a fresh one. Short, because together they bound how late a
+/// publish, an edit or an unpublish shows in the feed (40 s at most); long enough that a crowd
+/// reading the same page costs about one store read per URL per 10 s per cache instead of one
+/// per reader. A single post changes less often and keeps longer times (`single.rs`).
+pub const FEED_CACHE: &str = "public, max-age=10, stale-while-revalidate=30";
 
 /// A page's JSON stays far below Lambda's 6 MB response limit whatever the posts hold: a page
 /// ends early at this size and its cursor resumes after the last post that fit.
@@ -102,6 +111,7 @@ async fn respond(
     posts: &dyn PostStore,
     keys: &KeyProvider,
     viewer: Option<&Principal>,
+    request: &HeaderMap,
     params: &Params,
     query: PostQuery,
     listing: String,
@@ -134,17 +144,22 @@ async fn respond(
             items.push(item);
         }
     }
-    let page = Page { items, next };
-    http::json(
-        StatusCode::OK,
-        &page_body(page, &keys, &listing, Listed::clone),
-    )
+    let body = page_body(Page { items, next }, &keys, &listing, Listed::clone);
+    // Published posts asked for without credentials: the answer is the same for everyone who
+    // sends this URL, so any cache may share it. With an `Authorization` header the caller may
+    // see drafts, or be refused, so no cache keeps it (`Vary: Authorization` on both).
+    if viewer.is_none() && query.status == Some(PostStatus::Published) {
+        shared_json(request, &body, FEED_CACHE)
+    } else {
+        private_json(&body)
+    }
 }
 
 pub async fn feed(
     State(stores): State<Stores>,
     State(keys): State<KeyProvider>,
     viewer: Option<Principal>,
+    headers: HeaderMap,
     params: Params,
 ) -> Result<Response, ApiError> {
     let author = params
@@ -179,7 +194,8 @@ pub async fn feed(
         query.tag.as_ref().map(Tag::as_str).unwrap_or("")
     );
     let posts = &*stores.posts;
-    respond(posts, &keys, viewer.as_ref(), &params, query, listing).await
+    let viewer = viewer.as_ref();
+    respond(posts, &keys, viewer, &headers, &params, query, listing).await
 }
 
 /// All of an author's posts for the author and staff; published ones for everyone else.
@@ -188,6 +204,7 @@ pub async fn by_author(
     State(keys): State<KeyProvider>,
     viewer: Option<Principal>,
     PathId(author_id): PathId,
+    headers: HeaderMap,
     params: Params,
 ) -> Result<Response, ApiError> {
     let author = stores.users.get_user(&author_id).await?;
@@ -212,6 +229,7 @@ pub async fn by_author(
         &*stores.posts,
         &keys,
         viewer.as_ref(),
+        &headers,
         &params,
         PostQuery::by_author(&author_id, status),
         listing,

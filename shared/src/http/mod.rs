@@ -1,6 +1,7 @@
 //! HTTP glue shared by every function: the route builder, the middleware stack, extractors,
 //! errors as problem+json, entity tags, signed cursors, and the JSON views of the entities.
 
+mod cache;
 mod caller;
 mod cors;
 mod cursor;
@@ -17,9 +18,10 @@ mod service;
 mod tokens;
 mod views;
 
+pub use cache::{PRIVATE_NO_STORE, private_json, shared_json};
 pub use caller::{Caller, client_ip, set_source_ip};
 pub use cursor::{decode_cursor, encode_cursor};
-pub use etag::{etag, if_match, not_modified};
+pub use etag::{body_etag, etag, if_match, none_match, not_modified};
 pub use extract::{Json, Params, PathId, bearer_token, parse_id};
 pub use optimistic::{WRITE_ATTEMPTS, retry_as, retry_lost_races, unless_lost};
 pub use pagination::{PageBody, PageRequest, page_body, page_request};

@@ -1,5 +1,6 @@
 //! The audit log: `AUDIT#<id>` items, listed newest first from three index partitions: every
-//! event on GSI1 (spread over `AUDIT_SHARDS` partitions), by actor on GSI2, by target on GSI3.
+//! event on GSI1 (spread over the store's `audit_shards` partitions, `AUDIT_SHARDS`), by actor
+//! on GSI2, by target on GSI3.
 
 use async_trait::async_trait;
 
@@ -12,22 +13,23 @@ use crate::store::table::{
 };
 use crate::store::{AuditLog, AuditQuery, Page, Position, StoreError};
 
-/// Partitions every event is spread over. Each takes ~1,000 writes a second, so 8 take ~8,000;
-/// a page of the unfiltered listing reads up to `limit` events from each. Raising it later is
-/// safe; lowering it hides the dropped shards' events until they expire.
-pub const AUDIT_SHARDS: u32 = 8;
+// Partitions every event is spread over: `TableStore::audit_shards` (`AUDIT_SHARDS`, default
+// 8). Each takes ~1,000 writes a second, so 8 take ~8,000; a page of the unfiltered listing
+// reads up to `limit` events from each. Raising it later is safe (an event's shard is a hash of
+// its id modulo the count, and reads cover every shard below the count); lowering it hides the
+// dropped shards' events until they expire.
 /// Items one partition's filtered scan may read per page before it returns what it has.
 const FILTERED_READ_CAP: u32 = 1000;
 /// Items one round of a filtered scan reads.
 const FILTERED_ROUND: usize = 250;
 
-fn shard_of(id: &str) -> u32 {
+fn shard_of(id: &str, shards: u32) -> u32 {
     id.bytes()
         .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
-        % AUDIT_SHARDS
+        % shards.max(1)
 }
 
-fn event_item(event: &AuditEvent, keep_until: i64) -> Item {
+fn event_item(event: &AuditEvent, keep_until: i64, shards: u32) -> Item {
     let sort = keys::audit_sort(event);
     let mut item = item(
         &keys::audit_event(&event.id),
@@ -40,7 +42,7 @@ fn event_item(event: &AuditEvent, keep_until: i64) -> Item {
             (TTL_ATTRIBUTE, ttl_from_ms(keep_until)),
             (
                 GSI1.partition_key,
-                keys::audit_shard(shard_of(&event.id)).into(),
+                keys::audit_shard(shard_of(&event.id, shards)).into(),
             ),
             (GSI1.sort_key, (&sort).into()),
         ],
@@ -144,6 +146,11 @@ impl PartitionScan<'_> {
 }
 
 impl TableStore {
+    /// The event's item, on this store's shards.
+    fn event_item(&self, event: &AuditEvent, keep_until: i64) -> Item {
+        event_item(event, keep_until, self.audit_shards)
+    }
+
     async fn scan_partition(
         &self,
         scan: &PartitionScan<'_>,
@@ -192,7 +199,7 @@ impl AuditLog for TableStore {
     /// Written only if absent, so a retried write leaves one event (and the stream one change,
     /// which the dashboard counts failed logins and lockouts from).
     async fn record_event(&self, event: &AuditEvent, keep_until: i64) -> Result<(), StoreError> {
-        let put = Put::if_absent(event_item(event, keep_until));
+        let put = Put::if_absent(self.event_item(event, keep_until));
         match self.table.put(put).await {
             // Already stored by an earlier attempt whose answer was lost.
             Ok(()) | Err(TableError::ConditionFailed(_)) => Ok(()),
@@ -217,7 +224,7 @@ impl AuditLog for TableStore {
         let scans = match (&query.actor, &query.target) {
             (Some(actor), _) => vec![scan(GSI2, keys::audit_by_actor(actor), true)],
             (None, Some(target)) => vec![scan(GSI3, keys::audit_about_target(target), false)],
-            (None, None) => (0..AUDIT_SHARDS)
+            (None, None) => (0..self.audit_shards)
                 .map(|shard| scan(GSI1, keys::audit_shard(shard), false))
                 .collect(),
         };

@@ -26,6 +26,8 @@ use super::table::{Item, Key, Read, Table};
 
 /// Counter shards unless configured (`COUNTER_SHARDS`).
 pub const DEFAULT_COUNTER_SHARDS: u32 = 4;
+/// Audit shards unless configured (`AUDIT_SHARDS`; see `audit`).
+pub const DEFAULT_AUDIT_SHARDS: u32 = 8;
 
 /// Every port, served from one table.
 #[derive(Clone)]
@@ -33,6 +35,8 @@ pub struct TableStore {
     table: Arc<dyn Table>,
     /// Items each dashboard counter is spread over (see `metrics`).
     counter_shards: u32,
+    /// GSI1 partitions the audit log is spread over (see `audit`).
+    audit_shards: u32,
 }
 
 impl TableStore {
@@ -40,12 +44,23 @@ impl TableStore {
         Self {
             table,
             counter_shards: DEFAULT_COUNTER_SHARDS,
+            audit_shards: DEFAULT_AUDIT_SHARDS,
         }
     }
 
     pub fn with_counter_shards(self, shards: u32) -> Self {
         Self {
             counter_shards: shards.max(1),
+            ..self
+        }
+    }
+
+    /// Writes audit events over `shards` GSI1 partitions and reads them back from as many.
+    /// Every instance on a table must agree: an event in a shard a reader does not query is
+    /// not listed (README, "Audit log").
+    pub fn with_audit_shards(self, shards: u32) -> Self {
+        Self {
+            audit_shards: shards.max(1),
             ..self
         }
     }

@@ -31,7 +31,7 @@
 //! | audit event| `AUDIT#<shard>` / at#id              | `AUDIT#ACTOR#<actor>` / at#id                     | `AUDIT#TARGET#<target>` / at#id          |
 //! | tag entry  | `TAG#<tag>#<status>` / feed time#id  | `TAG#<tag>#<status>#AUTHOR#<author>` / feed time#id | –                                      |
 //!
-//! Audit events spread over `AUDIT_SHARDS` partitions of GSI1 (by id), so no one partition
+//! Audit events spread over `AUDIT_SHARDS` (8 by default) partitions of GSI1 (by id), so no one partition
 //! takes every event; the newest-first listing merges the shards.
 //!
 //! A post's tag entries and its index entries hold the listing fields only (`LISTED_ATTRIBUTES`),

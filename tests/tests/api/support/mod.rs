@@ -157,6 +157,22 @@ pub fn with_posts(
     TestApp::new(app, _dir)
 }
 
+/// The same app with its audit log wrapped (e.g. to make its writes fail).
+pub fn with_audit(
+    app: TestApp,
+    wrap: impl FnOnce(Arc<dyn shared::store::AuditLog>) -> Arc<dyn shared::store::AuditLog>,
+) -> TestApp {
+    let TestApp {
+        app, router, _dir, ..
+    } = app;
+    drop(router);
+    let mut app = Arc::try_unwrap(app)
+        .ok()
+        .expect("no other handle on the app");
+    app.stores.audit = wrap(app.stores.audit.clone());
+    TestApp::new(app, _dir)
+}
+
 /// The same app with a `Captured` queue, and that queue.
 pub fn capturing(app: TestApp) -> (TestApp, Arc<Captured>) {
     let captured = Arc::new(Captured::default());
@@ -351,6 +367,10 @@ impl TestResponse {
 
     pub fn body(&self) -> &Bytes {
         &self.body
+    }
+
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
     }
 }
 
