@@ -53,7 +53,9 @@ impl App {
         let table = Arc::new(crate::store::table::sqlite::SqliteTable::open(
             &config.sqlite_path(),
         )?);
-        let store = TableStore::new(table.clone()).with_counter_shards(config.counter_shards);
+        let store = TableStore::new(table.clone())
+            .with_counter_shards(config.counter_shards)
+            .with_listing_shards(config.listing_shards);
         let stores = Stores::from_adapter(Arc::new(store));
         let mut app = Self::new(config, stores, keys).with_queue(table.clone());
         app.embedded = Some(table);

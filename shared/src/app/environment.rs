@@ -69,8 +69,11 @@ fn on_dynamodb(config: Config, keys: KeyProvider, aws: &SdkConfig) -> App {
         aws_sdk_dynamodb::Client::new(aws),
         config.table_name.clone(),
     );
-    let store =
-        Arc::new(TableStore::new(Arc::new(table)).with_counter_shards(config.counter_shards));
+    let store = Arc::new(
+        TableStore::new(Arc::new(table))
+            .with_counter_shards(config.counter_shards)
+            .with_listing_shards(config.listing_shards),
+    );
     #[cfg(feature = "sqs")]
     let queue: Arc<dyn JobQueue> = Arc::new(crate::jobs::sqs::SqsQueue::new(
         aws_sdk_sqs::Client::new(aws),

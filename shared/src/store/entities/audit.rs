@@ -5,6 +5,7 @@ use async_trait::async_trait;
 
 use super::TableStore;
 use super::metrics::counter_updates;
+use super::paging::{FILTERED_READ_CAP, FILTERED_ROUND, IndexPage, merge_pages, position_of};
 use crate::domain::{AuditAction, AuditEvent, AuditOutcome};
 use crate::metrics::counts;
 use crate::store::keys;
@@ -18,15 +19,9 @@ use crate::store::{AuditLog, AuditQuery, Page, Position, StoreError};
 /// a page of the unfiltered listing reads up to `limit` events from each. Raising it later is
 /// safe; lowering it hides the dropped shards' events until they expire.
 pub const AUDIT_SHARDS: u32 = 8;
-/// Items one partition's filtered scan may read per page before it returns what it has.
-const FILTERED_READ_CAP: u32 = 1000;
-/// Items one round of a filtered scan reads.
-const FILTERED_ROUND: usize = 250;
 
 fn shard_of(id: &str) -> u32 {
-    id.bytes()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
-        % AUDIT_SHARDS
+    keys::shard_of(id, AUDIT_SHARDS)
 }
 
 fn event_item(event: &AuditEvent, keep_until: i64) -> Item {
@@ -106,13 +101,6 @@ struct PartitionScan<'a> {
     before: Option<&'a str>,
 }
 
-/// What a partition gave: its matching events, and `floor`, the sort key down to which it was
-/// read (`None`: read to the end).
-struct Scanned {
-    items: Vec<Item>,
-    floor: Option<String>,
-}
-
 impl PartitionScan<'_> {
     /// The first request of the scan (later ones resume after the last key read).
     fn request(&self, limit: usize) -> Query {
@@ -135,7 +123,7 @@ impl PartitionScan<'_> {
         let filter = Condition::all(action.into_iter().chain(target));
         let round = match filter {
             None => limit + 1,
-            Some(_) => FILTERED_ROUND,
+            Some(_) => FILTERED_ROUND as usize,
         };
         Query::on(self.index.index, &self.partition)
             .sort(sort)
@@ -146,11 +134,13 @@ impl PartitionScan<'_> {
 }
 
 impl TableStore {
+    /// Up to `limit` matching events of the partition, newest first, and where it stopped if
+    /// it may hold more (a filtered scan stops after `FILTERED_READ_CAP` items read).
     async fn scan_partition(
         &self,
         scan: &PartitionScan<'_>,
         limit: usize,
-    ) -> Result<Scanned, StoreError> {
+    ) -> Result<IndexPage, StoreError> {
         let request = scan.request(limit);
         let before = scan.before.map(Value::from);
         let mut items: Vec<Item> = Vec::new();
@@ -166,22 +156,26 @@ impl TableStore {
                 let sort = item.get(scan.index.sort_key);
                 before.as_ref().is_none_or(|b| sort != Some(b))
             }));
-            if items.len() >= limit {
+            if items.len() > limit {
                 items.truncate(limit);
-                let floor = get_s(items.last().expect("limit >= 1"), scan.index.sort_key)?;
-                return Ok(Scanned {
+                let last = items.last().expect("limit >= 1");
+                let resume = position_of(last, scan.index.sort_key)?;
+                return Ok(IndexPage {
                     items,
-                    floor: Some(floor),
+                    resume: Some(resume),
                 });
             }
             let Some(last) = page.last_key else {
-                return Ok(Scanned { items, floor: None });
+                return Ok(IndexPage {
+                    items,
+                    resume: None,
+                });
             };
             if read >= FILTERED_READ_CAP {
-                let floor = get_s(&last, scan.index.sort_key)?;
-                return Ok(Scanned {
+                let resume = position_of(&last, scan.index.sort_key)?;
+                return Ok(IndexPage {
                     items,
-                    floor: Some(floor),
+                    resume: Some(resume),
                 });
             }
             start = Some(last);
@@ -231,42 +225,21 @@ impl AuditLog for TableStore {
                 .map(|shard| scan(GSI1, keys::audit_shard(shard), false))
                 .collect(),
         };
-        let scanned = futures_util::future::try_join_all(
+        let pages = futures_util::future::try_join_all(
             scans.iter().map(|scan| self.scan_partition(scan, limit)),
         )
         .await?;
-
-        // Events at or above the highest floor are complete across every partition.
-        let boundary = scanned.iter().filter_map(|s| s.floor.clone()).max();
-        let mut events = Vec::new();
-        for item in scanned.iter().flat_map(|s| &s.items) {
-            let event = event_from_item(item)?;
-            let sort = keys::audit_sort(&event);
-            if boundary.as_ref().is_none_or(|b| &sort >= b) {
-                events.push((sort, event));
-            }
-        }
-        events.sort_by(|a, b| b.0.cmp(&a.0));
-        let last = |events: &[(String, AuditEvent)]| events.last().map(|(sort, _)| sort.clone());
-        let next = if events.len() > limit {
-            events.truncate(limit);
-            last(&events)
-        } else if events.len() == limit && boundary.is_some() {
-            last(&events)
-        } else {
-            // Short: either everything was read, or a partition stopped at the boundary.
-            boundary
-        };
+        let sort_key = scans[0].index.sort_key;
+        let page = merge_pages(pages, sort_key, false, limit)?;
         Ok(Page {
-            items: events.into_iter().map(|(_, event)| event).collect(),
-            next: next.map(|sort| Position {
-                phase: 0,
-                id: sort
-                    .split_once('#')
-                    .map(|(_, id)| id.to_owned())
-                    .unwrap_or_default(),
-                sort,
-            }),
+            items: page
+                .items
+                .iter()
+                .map(event_from_item)
+                .collect::<Result<_, _>>()?,
+            next: page
+                .resume
+                .map(|(sort, id)| Position { phase: 0, sort, id }),
         })
     }
 }

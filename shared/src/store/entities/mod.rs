@@ -19,10 +19,13 @@ mod users;
 use std::sync::Arc;
 
 use super::StoreError;
+use super::keys::ListingShards;
 use super::table::{Item, Key, Read, Table};
 
 /// Counter shards unless configured (`COUNTER_SHARDS`).
 pub const DEFAULT_COUNTER_SHARDS: u32 = 4;
+/// Listing shards unless configured (`LISTING_SHARDS`).
+pub const DEFAULT_LISTING_SHARDS: u32 = 4;
 
 /// Every port, served from one table.
 #[derive(Clone)]
@@ -30,6 +33,8 @@ pub struct TableStore {
     table: Arc<dyn Table>,
     /// Items each dashboard counter is spread over (see `metrics`).
     counter_shards: u32,
+    /// Partitions each global listing is spread over (see `keys::ListingShards`).
+    listing_shards: ListingShards,
 }
 
 impl TableStore {
@@ -37,12 +42,23 @@ impl TableStore {
         Self {
             table,
             counter_shards: DEFAULT_COUNTER_SHARDS,
+            listing_shards: ListingShards::new(DEFAULT_LISTING_SHARDS),
         }
     }
 
     pub fn with_counter_shards(self, shards: u32) -> Self {
         Self {
             counter_shards: shards.max(1),
+            ..self
+        }
+    }
+
+    /// Spreads each global listing over `shards` index partitions. Every instance on a table
+    /// must use the same count: entries are written to the shard their id maps to, and a
+    /// listing reads shards `0..shards`.
+    pub fn with_listing_shards(self, shards: u32) -> Self {
+        Self {
+            listing_shards: ListingShards::new(shards),
             ..self
         }
     }

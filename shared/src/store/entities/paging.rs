@@ -1,15 +1,22 @@
-//! Paging through one partition of an index, resuming after a `(sort key, id)` position.
+//! Paging through an index: one partition, or a listing spread over several partitions (its
+//! shards) that share its order, read concurrently and merged. A page resumes after a
+//! `(sort key, id)` position, and a sharded listing resumes every shard from that same position:
+//! each item is in one shard and the shards share one order, so the items after it are exactly
+//! the ones no page has listed yet, whichever shard holds them.
+
+use futures_util::future::try_join_all;
 
 use super::TableStore;
 use crate::store::StoreError;
 use crate::store::table::schema::{IndexDef, PARTITION_KEY};
 use crate::store::table::{Condition, Item, Key, Query, SortRange, Value, get_s};
 
-/// Items a filtered query may read per request: a selective filter returns a short page and a
-/// cursor rather than running query after query against the function's time limit.
-const FILTERED_READ_CAP: u32 = 1000;
+/// Items a filtered query may read from one partition per request: a selective filter returns
+/// a short page and a cursor rather than running query after query against the function's
+/// time limit.
+pub(super) const FILTERED_READ_CAP: u32 = 1000;
 /// Items one round of a filtered query reads.
-const FILTERED_ROUND: u32 = 250;
+pub(super) const FILTERED_ROUND: u32 = 250;
 
 pub(super) type TableKey = Box<dyn Fn(&str) -> Key + Send + Sync>;
 
@@ -24,8 +31,8 @@ pub(super) struct IndexQuery {
     pub table_key: TableKey,
 }
 
-/// Up to a page of items, and where the next page resumes (index sort key, item id) if more
-/// may follow.
+/// Up to a page of items in the listing's order, and where the next page resumes (index sort
+/// key, item id) if more may follow.
 pub(super) struct IndexPage {
     pub items: Vec<Item>,
     pub resume: Option<(String, String)>,
@@ -39,10 +46,62 @@ fn id_of(key: &Item) -> Result<String, StoreError> {
         .ok_or_else(|| StoreError::backend(format!("unexpected key {pk}")))
 }
 
+/// Where a listing on an index with sort key `sort_key` stands after `item` (an item or a
+/// page's last key): its sort key and id.
+pub(super) fn position_of(item: &Item, sort_key: &str) -> Result<(String, String), StoreError> {
+    Ok((get_s(item, sort_key)?, id_of(item)?))
+}
+
+/// Merges the pages the partitions of one listing gave after the same position (each in the
+/// listing's order, each at most `limit` items, `resume` set where one stopped with more to
+/// read) into the listing's next `limit` items: ascending sort keys when `forward`, descending
+/// otherwise.
+///
+/// A partition that stopped early may hold items before the others' last ones, so the page
+/// goes no further than the earliest place where one stopped (items read past it are read
+/// again by the next page). Up to there every partition was read, so the page holds every item
+/// between the position and its end exactly once, and the next page resumes after its last item
+/// (or that place) in every partition. A page is short only when a partition stopped early on
+/// its read cap: a full page's worth of items was read from every other one.
+pub(super) fn merge_pages(
+    pages: Vec<IndexPage>,
+    sort_key: &str,
+    forward: bool,
+    limit: usize,
+) -> Result<IndexPage, StoreError> {
+    let order = |a: &str, b: &str| if forward { a.cmp(b) } else { b.cmp(a) };
+    let stop = pages
+        .iter()
+        .filter_map(|page| page.resume.clone())
+        .min_by(|a, b| order(&a.0, &b.0));
+    let mut entries: Vec<(String, Item)> = Vec::new();
+    for item in pages.into_iter().flat_map(|page| page.items) {
+        let sort = get_s(&item, sort_key)?;
+        if stop
+            .as_ref()
+            .is_none_or(|(end, _)| order(&sort, end).is_le())
+        {
+            entries.push((sort, item));
+        }
+    }
+    entries.sort_by(|a, b| order(&a.0, &b.0));
+    let resume = if entries.len() > limit {
+        entries.truncate(limit);
+        let (sort, item) = entries.last().expect("limit is at least one");
+        Some((sort.clone(), id_of(item)?))
+    } else {
+        stop
+    };
+    Ok(IndexPage {
+        items: entries.into_iter().map(|(_, item)| item).collect(),
+        resume,
+    })
+}
+
 impl TableStore {
-    /// Up to `limit` items after (`sort`, `id`). Keeps querying while the 1 MB page limit or a
-    /// filter leaves the page short, but a filtered query reads at most `FILTERED_READ_CAP`
-    /// items and then returns what it has with a position to resume from.
+    /// Up to `limit` items of one partition after (`sort`, `id`). Keeps querying while the 1 MB
+    /// page limit or a filter leaves the page short, but a filtered query reads at most
+    /// `FILTERED_READ_CAP` items and then returns what it has with a position to resume from.
     pub(super) async fn query_index(
         &self,
         query: &IndexQuery,
@@ -84,7 +143,7 @@ impl TableStore {
             if items.len() > limit {
                 items.truncate(limit);
                 let last = items.last().expect("limit is at least one");
-                let resume = (get_s(last, query.index.sort_key)?, id_of(last)?);
+                let resume = position_of(last, query.index.sort_key)?;
                 return Ok(IndexPage {
                     items,
                     resume: Some(resume),
@@ -97,7 +156,7 @@ impl TableStore {
                 });
             };
             if query.filter.is_some() && read >= FILTERED_READ_CAP {
-                let resume = (get_s(&key, query.index.sort_key)?, id_of(&key)?);
+                let resume = position_of(&key, query.index.sort_key)?;
                 return Ok(IndexPage {
                     items,
                     resume: Some(resume),
@@ -105,5 +164,25 @@ impl TableStore {
             }
             start = Some(key);
         }
+    }
+
+    /// A page of a listing spread over shards: `shards` holds the same query on each shard's
+    /// partition (one index, one order). Every shard is read concurrently from the same
+    /// position, up to `limit` items each, and the pages merged: `limit` items when that many
+    /// follow, for as many queries as there are shards.
+    pub(super) async fn query_shards(
+        &self,
+        shards: &[IndexQuery],
+        after: Option<(&str, &str)>,
+        limit: usize,
+    ) -> Result<IndexPage, StoreError> {
+        let first = shards.first().expect("a listing has at least one shard");
+        let pages = try_join_all(
+            shards
+                .iter()
+                .map(|shard| self.query_index(shard, after, limit)),
+        )
+        .await?;
+        merge_pages(pages, first.index.sort_key, first.forward, limit)
     }
 }
