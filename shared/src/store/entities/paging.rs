@@ -61,8 +61,9 @@ pub(super) fn position_of(item: &Item, sort_key: &str) -> Result<(String, String
 /// goes no further than the earliest place where one stopped (items read past it are read
 /// again by the next page). Up to there every partition was read, so the page holds every item
 /// between the position and its end exactly once, and the next page resumes after its last item
-/// (or that place) in every partition. A page is short only when a partition stopped early on
-/// its read cap: a full page's worth of items was read from every other one.
+/// (or that place) in every partition. A page is short with more to follow only when a
+/// partition stopped on its read cap: one that stops with `limit` items holds `limit` items up
+/// to where it stopped, and so fills the page.
 pub(super) fn merge_pages(
     pages: Vec<IndexPage>,
     sort_key: &str,
@@ -184,5 +185,176 @@ impl TableStore {
         )
         .await?;
         merge_pages(pages, first.index.sort_key, first.forward, limit)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::table::item;
+
+    const SORT: &str = "GSI1SK";
+
+    fn entry(sort: &str) -> Item {
+        let id = format!("id-{sort}");
+        item(
+            &Key::new(format!("POST#{id}"), "POST"),
+            [(SORT, sort.into())],
+        )
+    }
+
+    fn sorts(page: &IndexPage) -> Vec<String> {
+        page.items.iter().map(|i| get_s(i, SORT).unwrap()).collect()
+    }
+
+    /// What one partition (its sort keys, in any order) gives after `after`: up to `limit`
+    /// items in the listing's order, and where it stopped if more follow; with a `cap`, a
+    /// filtered read that stops after `cap` entries (every third entry matches).
+    fn read(
+        partition: &[String],
+        after: Option<&str>,
+        limit: usize,
+        forward: bool,
+        cap: Option<usize>,
+    ) -> IndexPage {
+        let mut sorted: Vec<&String> = partition
+            .iter()
+            .filter(|s| {
+                after.is_none_or(|a| {
+                    if forward {
+                        s.as_str() > a
+                    } else {
+                        s.as_str() < a
+                    }
+                })
+            })
+            .collect();
+        sorted.sort();
+        if !forward {
+            sorted.reverse();
+        }
+        let mut items = Vec::new();
+        for (read, sort) in sorted.iter().enumerate() {
+            if cap.is_none_or(|_| sort.ends_with('0')) {
+                items.push(entry(sort));
+            }
+            if items.len() > limit {
+                items.truncate(limit);
+                let resume = position_of(items.last().unwrap(), SORT).unwrap();
+                return IndexPage {
+                    items,
+                    resume: Some(resume),
+                };
+            }
+            if cap.is_some_and(|cap| read + 1 >= cap && read + 1 < sorted.len()) {
+                let resume = (sort.to_string(), format!("id-{sort}"));
+                return IndexPage {
+                    items,
+                    resume: Some(resume),
+                };
+            }
+        }
+        IndexPage {
+            items,
+            resume: None,
+        }
+    }
+
+    #[test]
+    fn merges_in_order_and_resumes_after_the_last_item() {
+        let partitions = [
+            vec!["05", "02"],
+            vec!["09", "04", "01"],
+            vec!["08", "07", "06", "03"],
+        ]
+        .map(|p| p.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        let pages = partitions
+            .iter()
+            .map(|p| read(p, None, 3, false, None))
+            .collect();
+        let page = merge_pages(pages, SORT, false, 3).unwrap();
+        assert_eq!(sorts(&page), ["09", "08", "07"]);
+        assert_eq!(page.resume, Some(("07".into(), "id-07".into())));
+
+        // Everything read: no position to resume from.
+        let pages = partitions
+            .iter()
+            .map(|p| read(p, Some("03"), 5, false, None))
+            .collect();
+        let page = merge_pages(pages, SORT, false, 5).unwrap();
+        assert_eq!(sorts(&page), ["02", "01"]);
+        assert_eq!(page.resume, None);
+    }
+
+    #[test]
+    fn a_partition_that_stopped_early_ends_the_page_where_it_stopped() {
+        let stopped = IndexPage {
+            items: vec![entry("10")],
+            resume: Some(("20".into(), "id-20".into())),
+        };
+        let read_on = IndexPage {
+            items: vec![entry("05"), entry("15"), entry("25")],
+            resume: None,
+        };
+        let page = merge_pages(vec![stopped, read_on], SORT, true, 10).unwrap();
+        // "25" may have items of the first partition before it: it is read again next page.
+        assert_eq!(sorts(&page), ["05", "10", "15"]);
+        assert_eq!(page.resume, Some(("20".into(), "id-20".into())));
+    }
+
+    /// Paging a listing spread over partitions, with any page size, filtered or not, in either
+    /// order, lists every item once, in order.
+    #[test]
+    fn pages_walk_every_item_once_in_order() {
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as usize
+        };
+        for round in 0..200 {
+            let shards = 1 + next() % 5;
+            let count = next() % 60;
+            let mut partitions = vec![Vec::new(); shards];
+            for i in 0..count {
+                partitions[next() % shards].push(format!("{i:03}{}", next() % 2 * 5));
+            }
+            let limit = 1 + next() % 7;
+            let forward = round % 2 == 0;
+            let cap = (round % 3 == 0).then(|| 1 + next() % 4);
+            let mut expected: Vec<String> = partitions
+                .iter()
+                .flatten()
+                .filter(|s| cap.is_none() || s.ends_with('0'))
+                .cloned()
+                .collect();
+            expected.sort();
+            if !forward {
+                expected.reverse();
+            }
+            let mut seen = Vec::new();
+            let mut after: Option<(String, String)> = None;
+            for _ in 0..1000 {
+                let pages = partitions
+                    .iter()
+                    .map(|p| read(p, after.as_ref().map(|a| a.0.as_str()), limit, forward, cap))
+                    .collect();
+                let page = merge_pages(pages, SORT, forward, limit).unwrap();
+                assert!(page.items.len() <= limit);
+                if cap.is_none() && page.resume.is_some() {
+                    assert_eq!(page.items.len(), limit, "a short page without a read cap");
+                }
+                seen.extend(sorts(&page));
+                after = page.resume;
+                if after.is_none() {
+                    break;
+                }
+            }
+            assert_eq!(
+                seen, expected,
+                "round {round}: {shards} shards, limit {limit}"
+            );
+        }
     }
 }
