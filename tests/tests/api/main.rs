@@ -25,6 +25,7 @@ mod outbox_sweeper;
 mod races;
 mod rate_limits;
 mod role_held;
+mod sharded_listings;
 mod store_conformance;
 mod table_differential;
 mod telegram;
