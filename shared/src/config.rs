@@ -147,7 +147,7 @@ impl Default for Config {
             email_dead_letter_queue_url: None,
             telegram_dead_letter_queue_url: None,
             counter_shards: 4,
-            listing_shards: 4,
+            listing_shards: crate::store::entities::DEFAULT_LISTING_SHARDS,
             admin_email: None,
             default_phone_region: None,
             reset_mail_gap: Duration::from_secs(60),
