@@ -55,7 +55,8 @@ impl App {
         )?);
         let store = TableStore::new(table.clone())
             .with_counter_shards(config.counter_shards)
-            .with_audit_shards(config.audit_shards);
+            .with_audit_shards(config.audit_shards)
+            .with_listing_shards(config.listing_shards);
         let stores = Stores::from_adapter(Arc::new(store));
         let mut app = Self::new(config, stores, keys).with_queue(table.clone());
         app.embedded = Some(table);

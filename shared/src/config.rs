@@ -57,6 +57,9 @@ pub struct Config {
     /// GSI1 partitions audit events are spread over and listed from (`AUDIT_SHARDS`). Every
     /// function on a table must use the same count.
     pub audit_shards: u32,
+    /// Index partitions each global listing (users, posts of a status, posts with a tag) is
+    /// spread over (`LISTING_SHARDS`); every instance on a table must use the same count.
+    pub listing_shards: u32,
     /// At most one password-reset mail per account in this time (`RESET_MAIL_GAP_SECS`).
     pub reset_mail_gap: Duration,
     /// Where new leads are mailed as well (Telegram gets them always).
@@ -74,6 +77,9 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
 pub struct ConfigError(pub String);
+
+/// Every page of a global listing queries each of its shards.
+const MAX_LISTING_SHARDS: usize = 32;
 
 pub(crate) fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
@@ -145,6 +151,7 @@ impl Default for Config {
             telegram_dead_letter_queue_url: None,
             counter_shards: 4,
             audit_shards: 8,
+            listing_shards: crate::store::entities::DEFAULT_LISTING_SHARDS,
             admin_email: None,
             default_phone_region: None,
             reset_mail_gap: Duration::from_secs(60),
@@ -211,6 +218,14 @@ impl Config {
             audit_shards: match number("AUDIT_SHARDS", defaults.audit_shards as usize)? {
                 n @ 1..=32 => n as u32,
                 _ => return Err(ConfigError("AUDIT_SHARDS must be 1..=32".into())),
+            },
+            listing_shards: match number("LISTING_SHARDS", defaults.listing_shards as usize)? {
+                n @ 1..=MAX_LISTING_SHARDS => n as u32,
+                _ => {
+                    return Err(ConfigError(format!(
+                        "LISTING_SHARDS must be 1..={MAX_LISTING_SHARDS}"
+                    )));
+                }
             },
             admin_email: var("ADMIN_EMAIL"),
             reset_mail_gap: seconds("RESET_MAIL_GAP_SECS", defaults.reset_mail_gap)?,

@@ -16,7 +16,8 @@ use shared::domain::{
     PostStatus, PostTitle, Tag, User,
 };
 use shared::http::PostSummaryView;
-use shared::store::entities::TableStore;
+use shared::store::entities::{DEFAULT_LISTING_SHARDS, TableStore};
+use shared::store::keys::{self, ListingShards};
 use shared::store::table::dynamodb::{DynamoTable, create_table};
 use shared::store::table::schema;
 use shared::store::{Effects, PostQuery, PostStore, UserStore};
@@ -128,34 +129,52 @@ async fn partition(client: &Client, table: &str, id: &str) -> Vec<Item> {
         .unwrap_or_default()
 }
 
-/// Bytes of the items one index query for a page of the listing returns.
+/// Bytes of the items the index queries for a page of the listing return: one query per shard
+/// of the feed and tag listings (each reading a page and one more), one for an author's.
 async fn index_page_bytes(
     client: &Client,
     table: &str,
     listing: &str,
     query: &PostQuery,
     author: &str,
+    page_size: i32,
 ) -> usize {
-    let (index, partition) = match listing {
-        "feed" => ("GSI1", "STATUS#published".to_owned()),
+    let shards = ListingShards::new(DEFAULT_LISTING_SHARDS);
+    let (index, partitions): (_, Vec<String>) = match listing {
+        "feed" => (
+            "GSI1",
+            shards
+                .all()
+                .map(|shard| keys::posts_with_status(PostStatus::Published, shard))
+                .collect(),
+        ),
         "tag" => (
             "GSI1",
-            format!("TAG#{}#published", query.tag.as_ref().unwrap().as_str()),
+            shards
+                .all()
+                .map(|shard| {
+                    keys::tagged(query.tag.as_ref().unwrap(), PostStatus::Published, shard)
+                })
+                .collect(),
         ),
-        _ => ("GSI2", format!("AUTHOR#{author}")),
+        _ => ("GSI2", vec![keys::posts_by_author(author)]),
     };
-    let output = client
-        .query()
-        .table_name(table)
-        .index_name(index)
-        .key_condition_expression("#pk = :pk")
-        .expression_attribute_names("#pk", format!("{index}PK"))
-        .expression_attribute_values(":pk", AttributeValue::S(partition))
-        .limit(20)
-        .send()
-        .await
-        .unwrap();
-    output.items().iter().map(item_size).sum()
+    let mut bytes = 0;
+    for partition in partitions {
+        let output = client
+            .query()
+            .table_name(table)
+            .index_name(index)
+            .key_condition_expression("#pk = :pk")
+            .expression_attribute_names("#pk", format!("{index}PK"))
+            .expression_attribute_values(":pk", AttributeValue::S(partition))
+            .limit(page_size + 1)
+            .send()
+            .await
+            .unwrap();
+        bytes += output.items().iter().map(item_size).sum::<usize>();
+    }
+    bytes
 }
 
 fn now_ms() -> i64 {
@@ -227,7 +246,8 @@ async fn main() {
         ("author", PostQuery::by_author(&author.id, None)),
     ] {
         let page = store.list_posts(&query, None, page_size).await.unwrap();
-        let index_bytes = index_page_bytes(&client, &table, name, &query, &author.id).await;
+        let index_bytes =
+            index_page_bytes(&client, &table, name, &query, &author.id, page_size as i32).await;
         let json = serde_json::to_vec(
             &page
                 .items

@@ -72,7 +72,8 @@ fn on_dynamodb(config: Config, keys: KeyProvider, aws: &SdkConfig) -> App {
     let store = Arc::new(
         TableStore::new(Arc::new(table))
             .with_counter_shards(config.counter_shards)
-            .with_audit_shards(config.audit_shards),
+            .with_audit_shards(config.audit_shards)
+            .with_listing_shards(config.listing_shards),
     );
     #[cfg(feature = "sqs")]
     let queue: Arc<dyn JobQueue> = Arc::new(crate::jobs::sqs::SqsQueue::new(

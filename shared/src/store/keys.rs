@@ -10,6 +10,42 @@ pub fn time_sort_key(at: i64, id: &str) -> String {
     format!("{at:013}#{id}")
 }
 
+// ---- shards ------------------------------------------------------------------------------
+
+/// Which of `shards` partitions the item `id` goes to: a hash of the id, so an item always
+/// lands in the same one and items spread evenly. Stored keys carry it: it must never change.
+pub fn shard_of(id: &str, shards: u32) -> u32 {
+    id.bytes()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
+        % shards.max(1)
+}
+
+/// How many partitions each global listing (every user, users of a role, posts of a status,
+/// posts with a tag) is spread over (`LISTING_SHARDS`), so that no one index partition takes
+/// every write of its kind. A listing reads all of them and merges them in its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListingShards(u32);
+
+impl ListingShards {
+    pub fn new(count: u32) -> Self {
+        Self(count.max(1))
+    }
+
+    pub fn count(self) -> u32 {
+        self.0
+    }
+
+    /// The shard the listing entries of item `id` go to.
+    pub fn of(self, id: &str) -> u32 {
+        shard_of(id, self.0)
+    }
+
+    /// Every shard, each read for a page.
+    pub fn all(self) -> std::ops::Range<u32> {
+        0..self.0
+    }
+}
+
 // ---- users -------------------------------------------------------------------------------
 
 pub fn user(id: &str) -> Key {
@@ -21,12 +57,14 @@ pub fn email_marker(email: &Email) -> Key {
     Key::new(format!("EMAIL#{email}"), "EMAIL")
 }
 
-/// Every active user (GSI1 by e-mail, GSI3 by name).
-pub const USERS: &str = "USERS";
+/// One shard of every active user (GSI1 by e-mail, GSI3 by name).
+pub fn users(shard: u32) -> String {
+    format!("USERS#{shard}")
+}
 
-/// Active users holding `role` (GSI2, by e-mail).
-pub fn users_with_role(role: Role) -> String {
-    format!("USERS#{role}")
+/// One shard of the active users holding `role` (GSI2, by e-mail).
+pub fn users_with_role(role: Role, shard: u32) -> String {
+    format!("USERS#{role}#{shard}")
 }
 
 /// Sort key of the by-name listing (GSI3): the lower-cased name, then the id.
@@ -67,9 +105,9 @@ pub fn post_tag(id: &str, tag: &Tag) -> Key {
     Key::new(post_partition(id), format!("TAG#{}", tag.as_str()))
 }
 
-/// Posts with a status, newest first (GSI1).
-pub fn posts_with_status(status: PostStatus) -> String {
-    format!("STATUS#{status}")
+/// One shard of the posts with a status, newest first (GSI1).
+pub fn posts_with_status(status: PostStatus, shard: u32) -> String {
+    format!("STATUS#{status}#{shard}")
 }
 
 /// An author's visible posts (GSI2).
@@ -82,9 +120,9 @@ pub fn posts_by_author_with_status(author_id: &str, status: PostStatus) -> Strin
     format!("AUTHOR#{author_id}#{status}")
 }
 
-/// Tag entries with a status (GSI1).
-pub fn tagged(tag: &Tag, status: PostStatus) -> String {
-    format!("TAG#{}#{status}", tag.as_str())
+/// One shard of the tag entries with a status (GSI1).
+pub fn tagged(tag: &Tag, status: PostStatus, shard: u32) -> String {
+    format!("TAG#{}#{status}#{shard}", tag.as_str())
 }
 
 /// Tag entries with a status by one author (GSI2).
@@ -214,14 +252,6 @@ pub fn outbox_shard(shard: u32) -> String {
     format!("{OUTBOX}#{shard}")
 }
 
-/// A stable spread of ids over `shards` partitions (FNV-1a of the id's bytes).
-pub fn shard_of(id: &str, shards: u32) -> u32 {
-    let hash = id.bytes().fold(0x811c_9dc5_u32, |h, b| {
-        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
-    });
-    hash % shards.max(1)
-}
-
 /// Marks a stream change counted (so a redelivery is not).
 pub fn counted(change_id: &str) -> Key {
     Key::new(format!("COUNTED#{change_id}"), "COUNTED")
@@ -348,5 +378,43 @@ mod tests {
             )
         };
         assert_eq!(user_name_sort(&user), "ada lovelace#u1");
+    }
+
+    /// Index partitions carry the shard an id hashes to: the hash must never change (audit
+    /// events are stored with it too).
+    #[test]
+    fn shards_keep_their_stored_form() {
+        let id = "0b9f6a1e-3c1d-4c8e-9d57-2f4f8a6c1b20";
+        let shards: Vec<u32> = [1, 2, 3, 4, 8].map(|n| shard_of(id, n)).to_vec();
+        assert_eq!(shards, [0, 1, 1, 1, 5]);
+        assert_eq!(shard_of("u1", 3), 1);
+        assert_eq!(shard_of("u1", 0), 0, "no shard count reads as one");
+        assert_eq!(ListingShards::new(3).of(id), 1);
+        assert_eq!(ListingShards::new(0).count(), 1);
+
+        let tag = Tag::parse("rust").unwrap();
+        assert_eq!(users(2), "USERS#2");
+        assert_eq!(users_with_role(Role::Admin, 0), "USERS#admin#0");
+        assert_eq!(
+            posts_with_status(PostStatus::Published, 3),
+            "STATUS#published#3"
+        );
+        assert_eq!(tagged(&tag, PostStatus::Draft, 1), "TAG#rust#draft#1");
+        assert_eq!(
+            tagged_by_author(&tag, PostStatus::Draft, "a"),
+            "TAG#rust#draft#AUTHOR#a"
+        );
+    }
+
+    #[test]
+    fn ids_spread_over_every_shard() {
+        let shards = ListingShards::new(4);
+        let mut counts = [0; 4];
+        for i in 0..400u128 {
+            let id =
+                uuid::Uuid::from_u128(i.wrapping_mul(0x9e37_79b9_7f4a_7c15_f39c_c060_5ced_c835));
+            counts[shards.of(&id.to_string()) as usize] += 1;
+        }
+        assert!(counts.iter().all(|&n| n > 50), "{counts:?}");
     }
 }

@@ -37,6 +37,12 @@ pub struct Successor {
 
 /// Where a listing page ended: the sort-key value and id of its last item (the HTTP layer
 /// carries it in a signed cursor).
+///
+/// A listing spread over shards needs no more than this: its shards share one order and each
+/// item is in exactly one of them, so every shard resumes after this same position, and the
+/// items after it are exactly those no page listed yet, wherever they are. It names no shard
+/// and no shard count: it stays valid if an item moves to another shard (its place in the order
+/// does not change), and under another `LISTING_SHARDS` it resumes at the same place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Position {
     pub phase: u8,

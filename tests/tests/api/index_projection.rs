@@ -15,6 +15,7 @@ use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use shared::config::Config;
 use shared::domain::Role;
+use shared::store::keys;
 use shared::store::table::schema;
 use support::links;
 use support::{Call, Captured, TestApp, account, account_with_role, body_json};
@@ -75,10 +76,11 @@ async fn all_entries(app: &TestApp) -> BTreeMap<(String, String, String), Item> 
 /// The user's entry in each index, found by the listings' own queries (its partition in each).
 async fn user_entries(app: &TestApp, id: &str, role: Role) -> BTreeMap<String, Item> {
     let client = support::dynamo_client().await;
+    let shard = keys::ListingShards::new(app.config.listing_shards).of(id);
     let partitions = [
-        (schema::GSI1, "USERS".to_owned()),
-        (schema::GSI2, format!("USERS#{role}")),
-        (schema::GSI3, "USERS".to_owned()),
+        (schema::GSI1, keys::users(shard)),
+        (schema::GSI2, keys::users_with_role(role, shard)),
+        (schema::GSI3, keys::users(shard)),
     ];
     let mut entries = BTreeMap::new();
     for (index, partition) in partitions {

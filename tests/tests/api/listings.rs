@@ -138,7 +138,7 @@ on_both_stores! {
 
 /// Counts the DynamoDB `Query` calls a client makes.
 #[derive(Debug, Clone, Default)]
-struct CountQueries(Arc<AtomicUsize>);
+pub(crate) struct CountQueries(pub(crate) Arc<AtomicUsize>);
 
 impl Intercept for CountQueries {
     fn name(&self) -> &'static str {
@@ -159,6 +159,11 @@ impl Intercept for CountQueries {
 }
 
 async fn counting_app() -> (TestApp, CountQueries) {
+    counting_app_with(config()).await
+}
+
+/// An app on DynamoDB Local whose client counts its queries.
+pub(crate) async fn counting_app_with(config: Config) -> (TestApp, CountQueries) {
     support::emulator_endpoint();
     let counter = CountQueries::default();
     let sdk_config = aws_config::load_from_env().await;
@@ -166,7 +171,7 @@ async fn counting_app() -> (TestApp, CountQueries) {
         .interceptor(counter.clone())
         .build();
     let client = aws_sdk_dynamodb::Client::from_conf(client_config);
-    (support::dynamo_app_on(client, config()).await, counter)
+    (support::dynamo_app_on(client, config).await, counter)
 }
 
 /// A selective filter (one draft among many published posts, one author inside a busy tag)

@@ -123,7 +123,7 @@ impl AccountStore for TableStore {
     ) -> Result<(), StoreError> {
         let mut actions = vec![
             spend_token(token, next.updated_at),
-            confirmed_email_update(previous, next, token).into(),
+            confirmed_email_update(previous, next, token, self.listing_shards).into(),
         ];
         // An admin may have set the address to this one meanwhile: then its marker is already
         // the user's (and a transaction may not touch one item twice).

@@ -5,6 +5,7 @@
 use async_trait::async_trait;
 
 use super::TableStore;
+use super::paging::{FILTERED_READ_CAP, FILTERED_ROUND, IndexPage, merge_pages, position_of};
 use crate::domain::{AuditAction, AuditEvent, AuditOutcome};
 use crate::store::keys;
 use crate::store::table::schema::{GSI1, GSI2, GSI3, IndexDef, TTL_ATTRIBUTE};
@@ -18,15 +19,8 @@ use crate::store::{AuditLog, AuditQuery, Page, Position, StoreError};
 // reads up to `limit` events from each. Raising it later is safe (an event's shard is a hash of
 // its id modulo the count, and reads cover every shard below the count); lowering it hides the
 // dropped shards' events until they expire.
-/// Items one partition's filtered scan may read per page before it returns what it has.
-const FILTERED_READ_CAP: u32 = 1000;
-/// Items one round of a filtered scan reads.
-const FILTERED_ROUND: usize = 250;
-
 fn shard_of(id: &str, shards: u32) -> u32 {
-    id.bytes()
-        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)))
-        % shards.max(1)
+    keys::shard_of(id, shards)
 }
 
 fn event_item(event: &AuditEvent, keep_until: i64, shards: u32) -> Item {
@@ -106,13 +100,6 @@ struct PartitionScan<'a> {
     before: Option<&'a str>,
 }
 
-/// What a partition gave: its matching events, and `floor`, the sort key down to which it was
-/// read (`None`: read to the end).
-struct Scanned {
-    items: Vec<Item>,
-    floor: Option<String>,
-}
-
 impl PartitionScan<'_> {
     /// The first request of the scan (later ones resume after the last key read).
     fn request(&self, limit: usize) -> Query {
@@ -135,7 +122,7 @@ impl PartitionScan<'_> {
         let filter = Condition::all(action.into_iter().chain(target));
         let round = match filter {
             None => limit + 1,
-            Some(_) => FILTERED_ROUND,
+            Some(_) => FILTERED_ROUND as usize,
         };
         Query::on(self.index.index, &self.partition)
             .sort(sort)
@@ -151,11 +138,13 @@ impl TableStore {
         event_item(event, keep_until, self.audit_shards)
     }
 
+    /// Up to `limit` matching events of the partition, newest first, and where it stopped if
+    /// it may hold more (a filtered scan stops after `FILTERED_READ_CAP` items read).
     async fn scan_partition(
         &self,
         scan: &PartitionScan<'_>,
         limit: usize,
-    ) -> Result<Scanned, StoreError> {
+    ) -> Result<IndexPage, StoreError> {
         let request = scan.request(limit);
         let before = scan.before.map(Value::from);
         let mut items: Vec<Item> = Vec::new();
@@ -171,22 +160,26 @@ impl TableStore {
                 let sort = item.get(scan.index.sort_key);
                 before.as_ref().is_none_or(|b| sort != Some(b))
             }));
-            if items.len() >= limit {
+            if items.len() > limit {
                 items.truncate(limit);
-                let floor = get_s(items.last().expect("limit >= 1"), scan.index.sort_key)?;
-                return Ok(Scanned {
+                let last = items.last().expect("limit >= 1");
+                let resume = position_of(last, scan.index.sort_key)?;
+                return Ok(IndexPage {
                     items,
-                    floor: Some(floor),
+                    resume: Some(resume),
                 });
             }
             let Some(last) = page.last_key else {
-                return Ok(Scanned { items, floor: None });
+                return Ok(IndexPage {
+                    items,
+                    resume: None,
+                });
             };
             if read >= FILTERED_READ_CAP {
-                let floor = get_s(&last, scan.index.sort_key)?;
-                return Ok(Scanned {
+                let resume = position_of(&last, scan.index.sort_key)?;
+                return Ok(IndexPage {
                     items,
-                    floor: Some(floor),
+                    resume: Some(resume),
                 });
             }
             start = Some(last);
@@ -228,42 +221,21 @@ impl AuditLog for TableStore {
                 .map(|shard| scan(GSI1, keys::audit_shard(shard), false))
                 .collect(),
         };
-        let scanned = futures_util::future::try_join_all(
+        let pages = futures_util::future::try_join_all(
             scans.iter().map(|scan| self.scan_partition(scan, limit)),
         )
         .await?;
-
-        // Events at or above the highest floor are complete across every partition.
-        let boundary = scanned.iter().filter_map(|s| s.floor.clone()).max();
-        let mut events = Vec::new();
-        for item in scanned.iter().flat_map(|s| &s.items) {
-            let event = event_from_item(item)?;
-            let sort = keys::audit_sort(&event);
-            if boundary.as_ref().is_none_or(|b| &sort >= b) {
-                events.push((sort, event));
-            }
-        }
-        events.sort_by(|a, b| b.0.cmp(&a.0));
-        let last = |events: &[(String, AuditEvent)]| events.last().map(|(sort, _)| sort.clone());
-        let next = if events.len() > limit {
-            events.truncate(limit);
-            last(&events)
-        } else if events.len() == limit && boundary.is_some() {
-            last(&events)
-        } else {
-            // Short: either everything was read, or a partition stopped at the boundary.
-            boundary
-        };
+        let sort_key = scans[0].index.sort_key;
+        let page = merge_pages(pages, sort_key, false, limit)?;
         Ok(Page {
-            items: events.into_iter().map(|(_, event)| event).collect(),
-            next: next.map(|sort| Position {
-                phase: 0,
-                id: sort
-                    .split_once('#')
-                    .map(|(_, id)| id.to_owned())
-                    .unwrap_or_default(),
-                sort,
-            }),
+            items: page
+                .items
+                .iter()
+                .map(event_from_item)
+                .collect::<Result<_, _>>()?,
+            next: page
+                .resume
+                .map(|(sort, id)| Position { phase: 0, sort, id }),
         })
     }
 }

@@ -22,12 +22,15 @@ use std::sync::Arc;
 pub use changes::read_change;
 
 use super::StoreError;
+use super::keys::ListingShards;
 use super::table::{Item, Key, Read, Table};
 
 /// Counter shards unless configured (`COUNTER_SHARDS`).
 pub const DEFAULT_COUNTER_SHARDS: u32 = 4;
 /// Audit shards unless configured (`AUDIT_SHARDS`; see `audit`).
 pub const DEFAULT_AUDIT_SHARDS: u32 = 8;
+/// Listing shards unless configured (`LISTING_SHARDS`).
+pub const DEFAULT_LISTING_SHARDS: u32 = 4;
 
 /// Every port, served from one table.
 #[derive(Clone)]
@@ -37,6 +40,8 @@ pub struct TableStore {
     counter_shards: u32,
     /// GSI1 partitions the audit log is spread over (see `audit`).
     audit_shards: u32,
+    /// Partitions each global listing is spread over (see `keys::ListingShards`).
+    listing_shards: ListingShards,
 }
 
 impl TableStore {
@@ -45,6 +50,7 @@ impl TableStore {
             table,
             counter_shards: DEFAULT_COUNTER_SHARDS,
             audit_shards: DEFAULT_AUDIT_SHARDS,
+            listing_shards: ListingShards::new(DEFAULT_LISTING_SHARDS),
         }
     }
 
@@ -61,6 +67,16 @@ impl TableStore {
     pub fn with_audit_shards(self, shards: u32) -> Self {
         Self {
             audit_shards: shards.max(1),
+            ..self
+        }
+    }
+
+    /// Spreads each global listing over `shards` index partitions. Every instance on a table
+    /// must use the same count: entries are written to the shard their id maps to, and a
+    /// listing reads shards `0..shards`.
+    pub fn with_listing_shards(self, shards: u32) -> Self {
+        Self {
+            listing_shards: ListingShards::new(shards),
             ..self
         }
     }

@@ -8,14 +8,14 @@ use async_trait::async_trait;
 
 pub(super) use items::user_from_item;
 pub(super) use items::{active_user, claim_email, confirmed_email_update, release_email};
-use items::{listed_user_from_item, profile_update, user_to_item};
+use items::{listed_user_from_item, profile_update, user_partitions, user_to_item};
 
 use super::TableStore;
 use super::effects::effect_actions;
 use super::paging::{IndexQuery, TableKey};
 use super::role_held::role_still_held;
 use crate::domain::{Email, Role, User};
-use crate::store::keys;
+use crate::store::keys::{self, ListingShards};
 use crate::store::table::schema::{GSI1, GSI2, GSI3};
 use crate::store::table::{Condition, Put, Returns, TableError, Update, get_s};
 use crate::store::{Effects, Page, Position, RoleHeld};
@@ -33,14 +33,14 @@ impl TableStore {
     }
 }
 
-/// The index query of a user listing's phase: by e-mail (0), then by name (1).
-fn users_query(query: &UserQuery, phase: u8) -> IndexQuery {
+/// The index query of a user listing's phase on one shard: by e-mail (0), then by name (1).
+fn users_query(query: &UserQuery, phase: u8, shard: u32) -> IndexQuery {
     let prefix = query.prefix.clone();
     let table_key: TableKey = Box::new(keys::user);
     if phase == 0 {
         let (index, partition) = match query.role {
-            Some(role) => (GSI2, keys::users_with_role(role)),
-            None => (GSI1, keys::USERS.to_owned()),
+            Some(role) => (GSI2, keys::users_with_role(role, shard)),
+            None => (GSI1, keys::users(shard)),
         };
         return IndexQuery {
             index,
@@ -58,7 +58,7 @@ fn users_query(query: &UserQuery, phase: u8) -> IndexQuery {
     }
     IndexQuery {
         index: GSI3,
-        partition: keys::USERS.to_owned(),
+        partition: keys::users(shard),
         sort_prefix: prefix,
         filter: Some(filter),
         forward: true,
@@ -66,10 +66,18 @@ fn users_query(query: &UserQuery, phase: u8) -> IndexQuery {
     }
 }
 
+/// A user listing's phase, on every shard.
+fn users_shards(query: &UserQuery, phase: u8, shards: ListingShards) -> Vec<IndexQuery> {
+    shards
+        .all()
+        .map(|shard| users_query(query, phase, shard))
+        .collect()
+}
+
 #[async_trait]
 impl UserStore for TableStore {
     async fn create_user(&self, user: &User, effects: &Effects) -> Result<(), StoreError> {
-        let mut item = user_to_item(user);
+        let mut item = user_to_item(user, self.listing_shards);
         if let Some(token) = effects
             .token
             .as_ref()
@@ -109,7 +117,7 @@ impl UserStore for TableStore {
         held: Option<&RoleHeld>,
         effects: &Effects,
     ) -> Result<(), StoreError> {
-        let mut actions = vec![profile_update(previous, next).into()];
+        let mut actions = vec![profile_update(previous, next, self.listing_shards).into()];
         if previous.email != next.email {
             actions.push(release_email(&previous.email, &previous.id));
             actions.push(claim_email(&next.email, &next.id));
@@ -130,8 +138,12 @@ impl UserStore for TableStore {
         let update = active_user(id)
             .set("role", role.as_str())
             .set("updatedAt", now)
-            .set(GSI2.partition_key, keys::users_with_role(role))
             .add("version", 1);
+        let update = user_partitions(id, role, self.listing_shards)
+            .into_iter()
+            .fold(update, |update, (name, partition)| {
+                update.set(name, partition)
+            });
         self.run_user_update(update).await
     }
 
@@ -203,8 +215,9 @@ impl UserStore for TableStore {
             let start = after
                 .filter(|p| p.phase == phase)
                 .map(|p| (p.sort.as_str(), p.id.as_str()));
+            let shards = users_shards(query, phase, self.listing_shards);
             let page = self
-                .query_index(&users_query(query, phase), start, limit - users.len())
+                .query_shards(&shards, start, limit - users.len())
                 .await?;
             for item in &page.items {
                 users.push(listed_user_from_item(item)?);

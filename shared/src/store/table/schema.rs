@@ -23,16 +23,19 @@
 //! filters on is in the index partition, so a query reads only what it returns:
 //! | item       | GSI1 (PK / SK)                       | GSI2 (PK / SK)                                    | GSI3 (PK / SK)                           |
 //! |------------|--------------------------------------|---------------------------------------------------|------------------------------------------|
-//! | user       | `USERS` / email                      | `USERS#<role>` / email                            | `USERS` / name#id                        |
-//! | post       | `STATUS#<status>` / feed time#id     | `AUTHOR#<author>` / created#id                    | `AUTHOR#<author>#<status>` / created#id  |
+//! | user       | `USERS#<shard>` / email              | `USERS#<role>#<shard>` / email                    | `USERS#<shard>` / name#id                |
+//! | post       | `STATUS#<status>#<shard>` / feed time#id | `AUTHOR#<author>` / created#id                | `AUTHOR#<author>#<status>` / created#id  |
 //! | outbox job | `OUTBOX` / created#id                | –                                                 | –                                        |
 //! | unreadable | `OUTBOX_DEAD` / dead at#id           | –                                                 | –                                        |
 //! | lead       | `LEADS` / created#id                 | –                                                 | –                                        |
 //! | audit event| `AUDIT#<shard>` / at#id              | `AUDIT#ACTOR#<actor>` / at#id                     | `AUDIT#TARGET#<target>` / at#id          |
-//! | tag entry  | `TAG#<tag>#<status>` / feed time#id  | `TAG#<tag>#<status>#AUTHOR#<author>` / feed time#id | –                                      |
+//! | tag entry  | `TAG#<tag>#<status>#<shard>` / feed time#id | `TAG#<tag>#<status>#AUTHOR#<author>` / feed time#id | –                               |
 //!
-//! Audit events spread over `AUDIT_SHARDS` (8 by default) partitions of GSI1 (by id), so no one partition
-//! takes every event; the newest-first listing merges the shards.
+//! Audit events spread over `AUDIT_SHARDS` partitions of GSI1 (by id), and every global listing
+//! (users, users of a role, posts of a status, posts with a tag) over `LISTING_SHARDS`
+//! partitions (`keys::ListingShards`, by id), so no one partition takes every write of its
+//! kind; a listing reads every shard and merges them in its order. Listings that name a user
+//! (an author's posts, an actor's events) are one partition each.
 //!
 //! A post's tag entries and its index entries hold the listing fields only (`LISTED_ATTRIBUTES`),
 //! never the body: an edit writes the body once, and a page of listings stays small. The indexes

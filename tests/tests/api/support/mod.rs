@@ -328,7 +328,10 @@ pub async fn dynamo_app_on(client: aws_sdk_dynamodb::Client, config: Config) -> 
     dynamodb::create_table(&client, &table)
         .await
         .expect("table created");
-    let store = dynamo_store(client, &table);
+    let store = Arc::new(
+        TableStore::new(Arc::new(DynamoTable::new(client, &table)))
+            .with_listing_shards(config.listing_shards),
+    );
     let config = Config {
         table_name: table,
         ..config

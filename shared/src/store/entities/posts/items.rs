@@ -4,7 +4,7 @@
 use crate::domain::{Post, PostContent, PostStatus, PostSummary, PostTitle, Tag, excerpt};
 use crate::store::StoreError;
 use crate::store::entities::corrupt;
-use crate::store::keys;
+use crate::store::keys::{self, ListingShards};
 use crate::store::table::schema::{GSI1, GSI2, GSI3};
 use crate::store::table::{Item, Key, Value, get_bool, get_n, get_opt_n, get_s, item};
 
@@ -39,9 +39,9 @@ fn listed_item(key: &Key, kind: &str, post: &Post) -> Item {
     item
 }
 
-/// The post itself, with its body; listed by status and by author (and author and status)
-/// unless its author was deleted.
-pub(super) fn main_item(post: &Post) -> Item {
+/// The post itself, with its body; listed by status (in the shard its id maps to) and by
+/// author (and author and status) unless its author was deleted.
+pub(super) fn main_item(post: &Post, shards: ListingShards) -> Item {
     let mut item = listed_item(&keys::post(&post.id), "post", post);
     set(&mut item, [("content", post.content.as_str().into())]);
     if !post.author_deleted {
@@ -51,7 +51,7 @@ pub(super) fn main_item(post: &Post) -> Item {
             [
                 (
                     GSI1.partition_key,
-                    keys::posts_with_status(post.status).into(),
+                    keys::posts_with_status(post.status, shards.of(&post.id)).into(),
                 ),
                 (GSI1.sort_key, keys::post_feed_sort(post).into()),
                 (
@@ -67,14 +67,18 @@ pub(super) fn main_item(post: &Post) -> Item {
     item
 }
 
-/// One entry per tag, listed by tag and by tag and author; no body.
-pub(super) fn tag_item(post: &Post, tag: &Tag) -> Item {
+/// One entry per tag, listed by tag (in the shard the post's id maps to) and by tag and
+/// author; no body.
+pub(super) fn tag_item(post: &Post, tag: &Tag, shards: ListingShards) -> Item {
     let mut item = listed_item(&keys::post_tag(&post.id, tag), "post_tag", post);
     let by_author = keys::tagged_by_author(tag, post.status, &post.author_id);
     set(
         &mut item,
         [
-            (GSI1.partition_key, keys::tagged(tag, post.status).into()),
+            (
+                GSI1.partition_key,
+                keys::tagged(tag, post.status, shards.of(&post.id)).into(),
+            ),
             (GSI1.sort_key, keys::post_feed_sort(post).into()),
             (GSI2.partition_key, by_author.into()),
             (GSI2.sort_key, keys::post_feed_sort(post).into()),

@@ -57,13 +57,13 @@ impl TableStore {
         expect: Expect,
         extra: Vec<Action>,
     ) -> Result<(), TableError> {
-        let main = Put::new(main_item(next)).when(expect.condition());
+        let main = Put::new(main_item(next, self.listing_shards)).when(expect.condition());
         let mut actions = vec![main.into()];
         if !next.author_deleted {
             let tags = next
                 .tags
                 .iter()
-                .map(|tag| Put::new(tag_item(next, tag)).into());
+                .map(|tag| Put::new(tag_item(next, tag, self.listing_shards)).into());
             actions.extend(tags);
         }
         for tag in previous_tags {
@@ -157,14 +157,26 @@ impl TableStore {
         Err(StoreError::Conflict)
     }
 
-    /// The index partition holding exactly what the query lists, so nothing is filtered.
-    fn posts_query(&self, query: &PostQuery) -> IndexQuery {
+    /// The index partitions holding exactly what the query lists, so nothing is filtered: the
+    /// shards of the status or tag listing, or an author's one partition.
+    fn posts_query(&self, query: &PostQuery) -> Vec<IndexQuery> {
+        if query.author.is_some() {
+            return vec![self.posts_query_on(query, 0)];
+        }
+        self.listing_shards
+            .all()
+            .map(|shard| self.posts_query_on(query, shard))
+            .collect()
+    }
+
+    /// The query's index partition; `shard` picks one of a status or tag listing's shards.
+    fn posts_query_on(&self, query: &PostQuery, shard: u32) -> IndexQuery {
         let status = query.listed_status();
         let (index, partition, table_key): (_, _, TableKey) =
             match (&query.tag, &query.author, query.status) {
                 (Some(tag), None, _) => {
                     let tag = tag.clone();
-                    let partition = keys::tagged(&tag, status);
+                    let partition = keys::tagged(&tag, status, shard);
                     (
                         GSI1,
                         partition,
@@ -188,7 +200,11 @@ impl TableStore {
                     keys::posts_by_author_with_status(author, status),
                     Box::new(keys::post),
                 ),
-                (None, None, _) => (GSI1, keys::posts_with_status(status), Box::new(keys::post)),
+                (None, None, _) => (
+                    GSI1,
+                    keys::posts_with_status(status, shard),
+                    Box::new(keys::post),
+                ),
             };
         IndexQuery {
             index,
@@ -280,7 +296,7 @@ impl PostStore for TableStore {
     ) -> Result<Page<PostSummary>, StoreError> {
         let start = after.map(|p| (p.sort.as_str(), p.id.as_str()));
         let page = self
-            .query_index(&self.posts_query(query), start, limit)
+            .query_shards(&self.posts_query(query), start, limit)
             .await?;
         let mut items = page
             .items
@@ -305,7 +321,7 @@ impl PostStore for TableStore {
         let query = PostQuery::by_author(author_id, None);
         let start = after.map(|p| (p.sort.as_str(), p.id.as_str()));
         let page = self
-            .query_index(&self.posts_query(&query), start, limit.max(1))
+            .query_shards(&self.posts_query(&query), start, limit.max(1))
             .await?;
         let ids = page
             .items

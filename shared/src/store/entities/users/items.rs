@@ -4,15 +4,30 @@
 
 use crate::domain::{DisplayName, Email, Role, User};
 use crate::store::entities::corrupt;
-use crate::store::keys;
+use crate::store::keys::{self, ListingShards};
 use crate::store::table::schema::{GSI1, GSI2, GSI3};
 use crate::store::table::{
     Action, Condition, Delete, Item, Put, Update, get_bool, get_n, get_opt_n, get_s, item,
 };
 use crate::store::{AccountToken, StoreError};
 
-pub(super) fn user_to_item(user: &User) -> Item {
-    item(
+/// The user's index partitions, in the shard its id maps to: every active user (GSI1 by
+/// e-mail, GSI3 by name) and those of its role (GSI2).
+pub(super) fn user_partitions(
+    id: &str,
+    role: Role,
+    shards: ListingShards,
+) -> [(&'static str, String); 3] {
+    let shard = shards.of(id);
+    [
+        (GSI1.partition_key, keys::users(shard)),
+        (GSI2.partition_key, keys::users_with_role(role, shard)),
+        (GSI3.partition_key, keys::users(shard)),
+    ]
+}
+
+pub(super) fn user_to_item(user: &User, shards: ListingShards) -> Item {
+    let mut item = item(
         &keys::user(&user.id),
         [
             ("type", "user".into()),
@@ -27,14 +42,15 @@ pub(super) fn user_to_item(user: &User) -> Item {
             ("sessionGeneration", user.session_generation.into()),
             ("emailVerified", user.email_verified.into()),
             // Only active users are listed: the index entries are sparse.
-            (GSI1.partition_key, keys::USERS.into()),
             (GSI1.sort_key, user.email.as_str().into()),
-            (GSI2.partition_key, keys::users_with_role(user.role).into()),
             (GSI2.sort_key, user.email.as_str().into()),
-            (GSI3.partition_key, keys::USERS.into()),
             (GSI3.sort_key, keys::user_name_sort(user).into()),
         ],
-    )
+    );
+    for (name, partition) in user_partitions(&user.id, user.role, shards) {
+        item.insert(name.to_owned(), partition.into());
+    }
+    item
 }
 
 pub(in crate::store::entities) fn user_from_item(item: &Item) -> Result<User, StoreError> {
@@ -96,24 +112,28 @@ pub(in crate::store::entities) fn active_user(id: &str) -> Update {
 
 /// Name, e-mail, role and their index keys, at `next.version`, if the stored version is still
 /// `previous.version` and the user is not deleted.
-fn profile_set(previous: &User, next: &User) -> Update {
-    Update::new(keys::user(&next.id))
+fn profile_set(previous: &User, next: &User, shards: ListingShards) -> Update {
+    let update = Update::new(keys::user(&next.id))
         .set("email", next.email.as_str())
         .set("name", next.name.as_str())
         .set("role", next.role.as_str())
         .set("updatedAt", next.updated_at)
         .set("version", next.version)
         .set(GSI1.sort_key, next.email.as_str())
-        .set(GSI2.partition_key, keys::users_with_role(next.role))
         .set(GSI2.sort_key, next.email.as_str())
         .set(GSI3.sort_key, keys::user_name_sort(next))
         .set("emailVerified", next.email_verified)
-        .when(Condition::eq("version", previous.version).and(Condition::absent("deletedAt")))
+        .when(Condition::eq("version", previous.version).and(Condition::absent("deletedAt")));
+    user_partitions(&next.id, next.role, shards)
+        .into_iter()
+        .fold(update, |update, (name, partition)| {
+            update.set(name, partition)
+        })
 }
 
 /// The profile edit: name, e-mail, role and their index keys, at `next.version`.
-pub(super) fn profile_update(previous: &User, next: &User) -> Update {
-    let update = profile_set(previous, next);
+pub(super) fn profile_update(previous: &User, next: &User, shards: ListingShards) -> Update {
+    let update = profile_set(previous, next, shards);
     if previous.email == next.email {
         update
     } else {
@@ -127,8 +147,9 @@ pub(in crate::store::entities) fn confirmed_email_update(
     previous: &User,
     next: &User,
     token: &AccountToken,
+    shards: ListingShards,
 ) -> Update {
-    profile_set(previous, next)
+    profile_set(previous, next, shards)
         .remove("pendingEmailToken")
         .remove("resetToken")
         .when(Condition::eq("pendingEmailToken", &token.hash))
