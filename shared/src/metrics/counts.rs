@@ -139,6 +139,7 @@ pub fn became_active(day: &str) -> Delta {
 
 /// What one change in the table adds to the counters. A user counts while active; a post
 /// while it exists and its author's clean-up has not hidden it.
+#[allow(clippy::borrowed_box)] // the filters take what `Option<Box<_>>::as_ref` gives
 pub fn of_change(changed: &Changed) -> Vec<Delta> {
     match changed {
         Changed::User { before, after } => {
