@@ -166,7 +166,8 @@ impl Measured {
         let mails = Arc::new(Captured::default());
         let app = App::new(config, Stores::from_adapter(store), support::test_keys())
             .with_queue(mails.clone());
-        let app = support::with_captured(TestApp::new(app, None), mails.clone());
+        let dropped = support::DroppedTable::named(&app.config.table_name);
+        let app = support::with_captured(TestApp::new(app, Some(Box::new(dropped))), mails.clone());
         Self {
             app,
             recorder,

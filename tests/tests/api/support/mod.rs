@@ -31,7 +31,40 @@ pub struct TestApp {
     pub counts: Arc<Runner>,
     /// The outbox relay on the table's stream, sending to the app's queue.
     pub relay: Arc<Runner>,
-    _dir: Option<tempfile::TempDir>,
+    _dir: Option<Owned>,
+}
+
+/// What a test app keeps alive besides the app: the embedded store's folder, or its DynamoDB
+/// Local table (`DroppedTable`).
+pub type Owned = Box<dyn std::any::Any + Send + Sync>;
+
+/// A DynamoDB Local table deleted when the test app that made it is dropped: the emulator
+/// slows down as hundreds of tables and their streams pile up in one run.
+pub struct DroppedTable(String);
+
+impl DroppedTable {
+    pub fn named(table: &str) -> Self {
+        Self(table.to_owned())
+    }
+}
+
+impl Drop for DroppedTable {
+    fn drop(&mut self) {
+        let name = std::mem::take(&mut self.0);
+        // On a runtime and client of its own: the test's runtime may be shutting down. Best
+        // effort.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let client = aws_sdk_dynamodb::Client::new(&aws_config::load_from_env().await);
+                client.delete_table().table_name(name).send().await.ok()
+            })
+        })
+        .join();
+    }
 }
 
 impl std::ops::Deref for TestApp {
@@ -42,7 +75,7 @@ impl std::ops::Deref for TestApp {
 }
 
 impl TestApp {
-    pub fn new(app: App, dir: Option<tempfile::TempDir>) -> Self {
+    pub fn new(app: App, dir: Option<Owned>) -> Self {
         let app = Arc::new(app);
         let runner = |consumer: Consumer| {
             let feed: Arc<dyn ChangeFeed> = match app.embedded_store() {
@@ -281,7 +314,7 @@ pub fn sqlite_app_with(config: Config) -> TestApp {
     };
     TestApp::new(
         App::embedded(config, test_keys()).expect("embedded store opens"),
-        Some(dir),
+        Some(Box::new(dir)),
     )
 }
 
@@ -340,7 +373,8 @@ pub async fn dynamo_app_on(client: aws_sdk_dynamodb::Client, config: Config) -> 
     // with `with_captured`.
     let app = App::new(config, Stores::from_adapter(store), test_keys())
         .with_queue(Arc::new(Captured::default()));
-    TestApp::new(app, None)
+    let name = app.config.table_name.clone();
+    TestApp::new(app, Some(Box::new(DroppedTable(name))))
 }
 
 /// A response with its body read, so tests can look at it more than once.
