@@ -46,7 +46,8 @@ async fn create_table(aws: &SdkConfig, table: &str) -> Result<(), BoxError> {
     Ok(())
 }
 
-async fn create_queue_with_dlq(aws: &SdkConfig, name: &str) -> Result<(), BoxError> {
+/// The queue `name` and its dead-letter queue `<name>-dlq` (after `MAX_RECEIVES` receives).
+pub async fn create_queue_with_dlq(aws: &SdkConfig, name: &str) -> Result<(), BoxError> {
     let client = aws_sdk_sqs::Client::new(aws);
     let dlq = client
         .create_queue()

@@ -15,11 +15,9 @@ use shared::store::table::dynamodb::StreamFeed;
 use shared::stream::{Consumer, Runner};
 use shared::{App, BoxError};
 
-/// The emulator's queues, as `infra --bin setup-emulator` makes them (name, dead letters).
-const QUEUES: [(&str, &str); 2] = [
-    ("email-queue", "email-queue-dlq"),
-    ("telegram-queue", "telegram-queue-dlq"),
-];
+/// The emulator's queues as `infra --bin setup-emulator` makes them, unless `EMAIL_QUEUE_URL` /
+/// `TELEGRAM_QUEUE_URL` name others; each one's dead letters are `<name>-dlq`.
+const QUEUES: [&str; 2] = ["email-queue", "telegram-queue"];
 /// How long a receive waits for a message (SQS long polling).
 const WAIT_SECS: i32 = 1;
 
@@ -27,12 +25,16 @@ const WAIT_SECS: i32 = 1;
 pub async fn start(app: Arc<App>) -> Result<(), BoxError> {
     let aws = shared::app::aws_sdk_config(&app.config).await;
     let sqs = aws_sdk_sqs::Client::new(&aws);
+    let configured = [&app.config.email_queue_url, &app.config.telegram_queue_url];
     let mut urls = Vec::new();
-    for (queue, dead_letters) in QUEUES {
-        urls.push((
-            url_of(&sqs, queue).await?,
-            url_of(&sqs, dead_letters).await?,
-        ));
+    for (name, configured) in QUEUES.into_iter().zip(configured) {
+        let url = match configured {
+            Some(url) => url.clone(),
+            None => url_of(&sqs, name).await?,
+        };
+        let name = url.rsplit('/').next().unwrap_or(name).to_owned();
+        let dead_letters = url_of(&sqs, &format!("{name}-dlq")).await?;
+        urls.push((url, dead_letters));
     }
     let queue = Arc::new(SqsQueue::new(
         sqs.clone(),

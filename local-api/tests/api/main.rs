@@ -7,5 +7,6 @@ mod auth_flow;
 mod bad_input;
 mod connection_limits;
 mod dashboard_page;
+mod emulated_flow;
 mod posts_flow;
 mod promote;
