@@ -48,10 +48,19 @@ pub(super) fn to_attributes(item: &Item) -> Attributes {
 }
 
 pub(super) fn from_attributes(attributes: Attributes) -> Result<Item, TableError> {
+    item_of(attributes, from_attribute)
+}
+
+/// An item from named attributes in any of DynamoDB's shapes (the SDK's, a stream event's
+/// JSON, the streams SDK's), each read with `read`.
+pub(super) fn item_of<V>(
+    attributes: impl IntoIterator<Item = (String, V)>,
+    read: impl Fn(&str, V) -> Result<Value, TableError>,
+) -> Result<Item, TableError> {
     attributes
         .into_iter()
         .map(|(name, value)| {
-            let value = from_attribute(&name, value)?;
+            let value = read(&name, value)?;
             Ok((name, value))
         })
         .collect()

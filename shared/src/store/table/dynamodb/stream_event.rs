@@ -4,6 +4,7 @@
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
 
+use super::convert::item_of;
 use crate::store::table::{Change, Item, TableError, Value};
 
 #[derive(Deserialize)]
@@ -57,13 +58,7 @@ pub fn batch_response(first_failed: Option<&Change>) -> Json {
 }
 
 fn image(attributes: Map<String, Json>) -> Result<Item, TableError> {
-    attributes
-        .into_iter()
-        .map(|(name, value)| {
-            let value = attribute(&name, value)?;
-            Ok((name, value))
-        })
-        .collect()
+    item_of(attributes, attribute)
 }
 
 /// One attribute in DynamoDB's JSON (`{"S": "…"}`, `{"N": "7"}`, …); only the types the table

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodbstreams::types::{AttributeValue, ShardIteratorType};
 use tokio::sync::Mutex;
 
+use super::convert::item_of;
 use crate::store::table::{Change, ChangeFeed, Item, TableError, Value};
 
 pub struct StreamFeed {
@@ -168,13 +169,7 @@ impl ChangeFeed for StreamFeed {
 }
 
 fn image(attributes: HashMap<String, AttributeValue>) -> Result<Item, TableError> {
-    attributes
-        .into_iter()
-        .map(|(name, value)| {
-            let value = attribute(&name, value)?;
-            Ok((name, value))
-        })
-        .collect()
+    item_of(attributes, attribute)
 }
 
 fn attribute(name: &str, value: AttributeValue) -> Result<Value, TableError> {
