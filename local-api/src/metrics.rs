@@ -1,5 +1,6 @@
 //! The metrics job locally: once at start and every five minutes while serving, or once with
-//! `local-api metrics`. On the embedded store the queue depths come from its own queue.
+//! `local-api metrics`. On the embedded store the queue depths come from its own queue, and the
+//! change log is counted up before each snapshot.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,6 +8,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use shared::clock::now_ms;
 use shared::metrics::{BUCKET_MS, QueueDepth, QueueDepths, run_metrics_job};
+use shared::stream::{Consumer, Runner};
 use shared::{App, BoxError};
 
 /// No queue to read (a local run against DynamoDB): the snapshot lists none.
@@ -37,9 +39,19 @@ pub async fn run_once(app: Arc<App>) -> Result<(), BoxError> {
     Ok(())
 }
 
+/// On the embedded store, the change log is counted up first (what the server's counts consumer
+/// would do a moment later), so a snapshot taken by hand holds every committed change.
 async fn snapshot_now(app: &App) -> Result<(shared::metrics::Snapshot, bool), BoxError> {
     match app.embedded_store() {
-        Some(store) => run_metrics_job(&*app.stores.metrics, &**store, now_ms()).await,
+        Some(store) => {
+            let counts = Runner {
+                feed: Arc::new(store.change_log(Consumer::Counts.name())?),
+                stores: app.stores.clone(),
+                consumer: Consumer::Counts,
+            };
+            counts.drain().await?;
+            run_metrics_job(&*app.stores.metrics, &**store, now_ms()).await
+        }
         None => run_metrics_job(&*app.stores.metrics, &NoQueues, now_ms()).await,
     }
 }
