@@ -12,9 +12,11 @@ pub async fn run(app: Arc<App>) -> Result<(), BoxError> {
     let host = std::env::var("HOST").unwrap_or_else(|_| "127.0.0.1".into());
     let port = std::env::var("PORT").unwrap_or_else(|_| "3000".into());
     let limits = Limits::from_env()?;
+    // Bound first: a second server on a taken port (and the same data) exits before it takes
+    // any job from the queue or the change log.
+    let listener = tokio::net::TcpListener::bind(format!("{host}:{port}")).await?;
     start_workers(&app).await?;
     crate::metrics::start_timer(app.clone());
-    let listener = tokio::net::TcpListener::bind(format!("{host}:{port}")).await?;
     // Tests and scripts wait for this exact line.
     println!("listening on http://{}", listener.local_addr()?);
 

@@ -52,8 +52,9 @@ pub fn bounded_text(raw: &str, max: usize, required: bool) -> Result<Option<Stri
             format!("must be at most {max} characters"),
         ));
     }
-    // Messages may span lines; nothing else invisible.
-    let single_line: String = text.replace(['\n', '\r', '\t'], " ");
+    // Messages may span lines (any line break, the Unicode separators included); nothing else
+    // invisible.
+    let single_line: String = text.replace(['\n', '\r', '\t', '\u{2028}', '\u{2029}'], " ");
     visible_text(&single_line)?;
     Ok(Some(text.to_owned()))
 }

@@ -2,18 +2,29 @@
 
 use super::Invalid;
 
-/// Characters that render as nothing or reorder what follows: C0/C1 controls, zero-width
-/// characters, bidirectional overrides and isolates, the byte-order mark. A name holding one
-/// can impersonate another or hide text.
+/// Characters that render as nothing, break the line or reorder what follows: C0/C1 controls,
+/// the line and paragraph separators, zero-width and other invisible characters (soft hyphen,
+/// combining grapheme joiner, Mongolian vowel separator, Hangul fillers, tag characters,
+/// interlinear annotation marks), bidirectional marks, overrides and isolates, the byte-order
+/// mark. A name holding one can impersonate another, hide text or add a line to a notice.
 pub fn is_hidden_or_control(c: char) -> bool {
     c.is_control()
         || matches!(
             c,
-            '\u{200B}'..='\u{200F}'
-                | '\u{202A}'..='\u{202E}'
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'..='\u{1160}'
+                | '\u{180E}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
                 | '\u{2060}'..='\u{2064}'
-                | '\u{2066}'..='\u{2069}'
+                | '\u{2066}'..='\u{206F}'
+                | '\u{3164}'
                 | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF9}'..='\u{FFFB}'
+                | '\u{E0000}'..='\u{E007F}'
         )
 }
 
@@ -31,6 +42,25 @@ pub fn visible_text(text: &str) -> Result<(), Invalid> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_separators_and_invisible_marks_are_refused() {
+        for c in [
+            '\u{2028}',
+            '\u{2029}',
+            '\u{00AD}',
+            '\u{061C}',
+            '\u{180E}',
+            '\u{FFF9}',
+            '\u{E0041}',
+            '\u{034F}',
+            '\u{115F}',
+            '\u{3164}',
+        ] {
+            assert!(visible_text(&format!("a{c}b")).is_err(), "{:04X}", c as u32);
+        }
+        assert!(visible_text("Zoë Ünal-O'Brien 李").is_ok());
+    }
 
     #[test]
     fn rejects_controls_zero_width_and_bidi_overrides() {

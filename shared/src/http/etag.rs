@@ -57,11 +57,21 @@ fn tags(value: &str) -> impl Iterator<Item = (bool, &str)> {
 /// included) by weak comparison, as RFC 9110 says for this header: a weak `W/"x"` matches a
 /// strong `"x"`. The answer is then 304 Not Modified.
 pub fn none_match(headers: &HeaderMap, tag: &str) -> bool {
-    let Some(value) = headers.get(IF_NONE_MATCH).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = combined(headers, &IF_NONE_MATCH) else {
         return false;
     };
     let opaque = tag.strip_prefix("W/").unwrap_or(tag).trim_matches('"');
-    value.trim() == "*" || tags(value).any(|(_, candidate)| candidate == opaque)
+    value.split(',').any(|part| part.trim() == "*")
+        || tags(&value).any(|(_, candidate)| candidate == opaque)
+}
+
+/// Every line of a list header as one list (RFC 9110: several lines are one comma-separated
+/// list); `None` when absent or not text.
+fn combined(headers: &HeaderMap, name: &http::header::HeaderName) -> Option<String> {
+    let mut lines = headers.get_all(name).iter().peekable();
+    lines.peek()?;
+    let lines: Option<Vec<&str>> = lines.map(|v| v.to_str().ok()).collect();
+    Some(lines?.join(", "))
 }
 
 /// `If-Match` against the current version: `Ok(None)` when absent or `*` (any version will
@@ -69,15 +79,15 @@ pub fn none_match(headers: &HeaderMap, tag: &str) -> bool {
 /// comparison (the write must then be conditional on it), 412 otherwise. A weak tag never
 /// matches.
 pub fn if_match(headers: &HeaderMap, current: u64) -> Result<Option<u64>, ApiError> {
-    let Some(value) = headers.get(IF_MATCH) else {
+    if headers.get(IF_MATCH).is_none() {
         return Ok(None);
-    };
-    let value = value.to_str().map_err(|_| ApiError::PreconditionFailed)?;
-    if value.trim() == "*" {
+    }
+    let value = combined(headers, &IF_MATCH).ok_or(ApiError::PreconditionFailed)?;
+    if value.split(',').any(|part| part.trim() == "*") {
         return Ok(None);
     }
     let current_tag = current.to_string();
-    if tags(value).any(|(weak, tag)| !weak && tag == current_tag) {
+    if tags(&value).any(|(weak, tag)| !weak && tag == current_tag) {
         Ok(Some(current))
     } else {
         Err(ApiError::PreconditionFailed)
@@ -93,6 +103,22 @@ pub fn not_modified(headers: &HeaderMap, version: u64) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn several_header_lines_are_one_list() {
+        let mut headers = HeaderMap::new();
+        headers.append(IF_NONE_MATCH, "\"x\"".parse().unwrap());
+        headers.append(IF_NONE_MATCH, etag(7).parse().unwrap());
+        assert!(not_modified(&headers, 7));
+        let mut star = HeaderMap::new();
+        star.append(IF_NONE_MATCH, "\"x\"".parse().unwrap());
+        star.append(IF_NONE_MATCH, "*".parse().unwrap());
+        assert!(not_modified(&star, 1));
+        let mut matching = HeaderMap::new();
+        matching.append(IF_MATCH, "\"1\"".parse().unwrap());
+        matching.append(IF_MATCH, "\"3\"".parse().unwrap());
+        assert_eq!(if_match(&matching, 3).unwrap(), Some(3));
+    }
 
     fn headers(name: http::header::HeaderName, value: &str) -> HeaderMap {
         let mut headers = HeaderMap::new();

@@ -115,9 +115,9 @@ pub async fn reconcile_outbox(
     Ok(summary)
 }
 
-/// Handles outbox rows: queued jobs are sent in batches and removed, clean-ups run within
-/// `CLEANUP_BUDGET` (one left unfinished is rewritten, so the stream brings it back), and a row
-/// that does not read as a job is moved to the dead letters. Returns what happened and, per
+/// Handles outbox rows: a row that does not read as a job is moved to the dead letters, queued
+/// jobs are sent in batches and removed, then clean-ups run within `CLEANUP_BUDGET` (one left
+/// unfinished is rewritten, so the stream brings it back). Returns what happened and, per
 /// row, whether it was handled.
 async fn handle_rows(
     stores: &Stores,
@@ -129,7 +129,7 @@ async fn handle_rows(
     let rows: Vec<OutboxRow> = rows.into_iter().collect();
     let mut handled = vec![false; rows.len()];
     let mut queued: Vec<(usize, Job)> = Vec::new();
-    let cleanup_deadline = Instant::now() + CLEANUP_BUDGET;
+    let mut cleanups: Vec<(usize, String)> = Vec::new();
     for (index, row) in rows.iter().enumerate() {
         match &row.job {
             Err(unreadable) => {
@@ -154,17 +154,7 @@ async fn handle_rows(
                 }
             }
             Ok(job) => match &job.work {
-                Work::AccountCleanup { user_id } => {
-                    handled[index] = clean_up(
-                        stores,
-                        &row.id,
-                        user_id,
-                        cleanup_deadline,
-                        now,
-                        &mut summary,
-                    )
-                    .await;
-                }
+                Work::AccountCleanup { user_id } => cleanups.push((index, user_id.clone())),
                 _ => queued.push((index, job.clone())),
             },
         }
@@ -191,6 +181,20 @@ async fn handle_rows(
                 summary.failed += 1;
             }
         }
+    }
+    // Clean-ups last: a large one must not hold up the batch's mail.
+    let cleanup_deadline = Instant::now() + CLEANUP_BUDGET;
+    for (index, user_id) in cleanups {
+        let row = &rows[index];
+        handled[index] = clean_up(
+            stores,
+            &row.id,
+            &user_id,
+            cleanup_deadline,
+            now,
+            &mut summary,
+        )
+        .await;
     }
     (summary, handled)
 }

@@ -174,7 +174,7 @@ pub fn render_notice(notice: &Notice) -> String {
     match notice {
         Notice::NewSignup { email, name } => format!(
             "<b>New signup</b>\nName: {}\nE-mail: {}",
-            escape(name),
+            escape(&one_line(name)),
             escape(email)
         ),
         Notice::Security { email, event } => format!(

@@ -83,9 +83,13 @@ pub async fn run_job(
             tracing::info!(job = %job.id, "already done; not run again");
             return Ok(());
         }
-        Claim::Busy => {
+        // Comes back once the lease is over: then either the run finished (done) or it died
+        // and this delivery claims it. Sooner would only spend the message's receives (a run
+        // that died holds its lease, and a queue's fifth receive dead-letters the job).
+        Claim::Busy { until } => {
+            let wait = Duration::from_millis((until - now).max(0) as u64);
             return Err(JobFailure::Retry {
-                after: Some(Duration::from_secs(60)),
+                after: Some(wait + Duration::from_secs(1)),
                 reason: "another delivery is running it".into(),
             });
         }

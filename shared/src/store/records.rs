@@ -218,8 +218,9 @@ pub enum Claim {
     Claimed,
     /// It ran to the end before: do not run it again.
     Done,
-    /// Another delivery is running it right now.
-    Busy,
+    /// Another delivery is running it, or was until it died: its lease holds until `until`
+    /// (epoch ms).
+    Busy { until: i64 },
 }
 
 /// One rate-limit counter in one fixed window: `key` names the rule, the subject and the window.

@@ -213,6 +213,40 @@ async fn an_address_change_is_confirmed_by_the_new_address(app: TestApp) {
     account(&app, "old@example.com", "Someone else").await;
 }
 
+/// A delivery that finds the claim of a run that died (killed mid-send) comes back when that
+/// run's lease ends, not before: the queue's receives are not spent while the lease holds, so
+/// the job is not dead-lettered before anyone may run it again.
+async fn a_job_held_by_a_dead_run_is_retried_when_its_lease_ends(app: TestApp) {
+    use shared::jobs::{Deliveries, JobFailure, run_job};
+    let job = Job::email("held@example.com", "Held", MailMessage::PasswordChanged, 1);
+    let now = now_ms();
+    let lease = 300_000;
+    // The run that died.
+    app.stores
+        .job_records
+        .claim_job(&job.id, now, lease)
+        .await
+        .unwrap();
+    let later = now + 10_000;
+    let failure = run_job(
+        &*app.stores.job_records,
+        &Deliveries::default(),
+        &job,
+        later,
+    )
+    .await
+    .unwrap_err();
+    match failure {
+        JobFailure::Retry {
+            after: Some(after), ..
+        } => assert!(
+            after.as_millis() as i64 >= now + lease - later,
+            "back before the lease ends: {after:?}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
 /// Job claims: one run per job id, a finished job never runs again, a dead run's lease ends.
 async fn job_claims_run_each_job_once(app: TestApp) {
     let records = &app.stores.job_records;
@@ -223,7 +257,9 @@ async fn job_claims_run_each_job_once(app: TestApp) {
     );
     assert_eq!(
         records.claim_job("job-1", now, 60_000).await.unwrap(),
-        Claim::Busy
+        Claim::Busy {
+            until: now + 60_000
+        }
     );
     // The run died: once its lease is over, the next delivery claims it.
     assert_eq!(
@@ -412,6 +448,7 @@ on_both_stores! {
     reset_mails_are_one_a_minute => config(),
     an_address_change_is_confirmed_by_the_new_address => config(),
     job_claims_run_each_job_once => config(),
+    a_job_held_by_a_dead_run_is_retried_when_its_lease_ends => config(),
     security_events_tell_the_user_and_the_admins => Config {
         refresh_grace: std::time::Duration::from_secs(1),
         ..config()

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use super::TableStore;
 use crate::store::keys;
 use crate::store::table::schema::TTL_ATTRIBUTE;
-use crate::store::table::{Condition, Delete, Item, Put, TableError, get_s, item, ttl_from_ms};
+use crate::store::table::{
+    Condition, Delete, Item, Put, TableError, get_n, get_s, item, ttl_from_ms,
+};
 use crate::store::{Claim, JobRecords, StoreError};
 
 /// How long a finished job's record is kept: longer than any redelivery.
@@ -37,9 +39,14 @@ impl JobRecords for TableStore {
             Ok(()) => Ok(Claim::Claimed),
             Err(TableError::ConditionFailed(_)) => {
                 let current = self.get_consistent(&keys::job_record(job_id)).await?;
-                let done =
-                    current.is_some_and(|item| get_s(&item, "state").is_ok_and(|s| s == DONE));
-                Ok(if done { Claim::Done } else { Claim::Busy })
+                Ok(match current {
+                    Some(item) if get_s(&item, "state").is_ok_and(|s| s == DONE) => Claim::Done,
+                    Some(item) => Claim::Busy {
+                        until: get_n(&item, "leaseUntil").unwrap_or(now + lease_ms),
+                    },
+                    // Released between the write and the read: the next delivery claims it.
+                    None => Claim::Busy { until: now },
+                })
             }
             Err(e) => Err(e.into()),
         }
