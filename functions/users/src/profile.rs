@@ -167,7 +167,7 @@ pub struct SelfDeletion {
 /// Soft delete by an admin, or by the user themselves with `?self=true` and their password in
 /// the body (`{"password": …}`; counted against the account's lock like a login). Ends every session and
 /// frees the e-mail, with a clean-up job in the outbox and a mail to the user; then hides the
-/// posts. The sweeper runs the clean-up again later, so it finishes even if this request dies
+/// posts. The relay runs the clean-up job from the stream, so it finishes even if this request dies
 /// half-way; an admin repeating the request finishes it at once.
 pub async fn delete(
     State(app): State<AppState>,

@@ -18,8 +18,8 @@ pub struct Job {
 }
 
 /// What a job does. Mails and notices go to their own queue and worker; the clean-up after an
-/// account's deletion is run by the outbox sweeper itself, in pages within a time budget (see
-/// `jobs::sweep` and `jobs::run_account_cleanup`).
+/// account's deletion is run by the outbox relay itself, in pages within a time budget (see
+/// `jobs::relay_changes` and `jobs::run_account_cleanup`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum Work {
@@ -185,7 +185,7 @@ impl Job {
         )
     }
 
-    /// The queue the job travels on; `None` for work the sweeper runs itself.
+    /// The queue the job travels on; `None` for work the outbox relay runs itself.
     pub fn queue(&self) -> Option<Queue> {
         match self.work {
             Work::Email(_) => Some(Queue::Email),

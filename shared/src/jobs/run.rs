@@ -136,7 +136,7 @@ async fn deliver(deliveries: &Deliveries, job: &Job) -> Result<(), JobFailure> {
         }
         Work::AccountCleanup { .. } => {
             return Err(JobFailure::Permanent(
-                "the sweeper runs clean-ups, not workers".into(),
+                "the outbox relay runs clean-ups, not workers".into(),
             ));
         }
     }

@@ -195,11 +195,11 @@ async fn listed_ids(app: &TestApp, author: &Account, token: &str) -> Vec<String>
 /// Relays the outbox as the stream does (an unfinished clean-up comes back to the relay until
 /// it is done); how many passes of the stream that took until no clean-up job for `user_id`
 /// is left in the outbox.
-async fn sweep_until_clean(app: &TestApp, user_id: &str) -> usize {
-    for sweeps in 1..=20 {
+async fn relay_until_clean(app: &TestApp, user_id: &str) -> usize {
+    for passes in 1..=20 {
         app.relay.run_once().await.unwrap();
         if cleanups_for(app, user_id).await == 0 {
-            return sweeps;
+            return passes;
         }
     }
     panic!("the clean-up never finished");
@@ -264,9 +264,9 @@ async fn deleting_a_prolific_author_is_quick_and_the_job_hides_the_rest(app: Tes
     // The clean-up job hides every other post, in pages.
     let pages_before = counting.taken().0;
     let started = Instant::now();
-    let sweeps = sweep_until_clean(&app, &author.id).await;
+    let passes = relay_until_clean(&app, &author.id).await;
     eprintln!(
-        "clean-up of {} posts: {sweeps} sweep(s), {} page(s), {:?}",
+        "clean-up of {} posts: {passes} relay pass(es), {} page(s), {:?}",
         POSTS - hidden,
         counting.taken().0 - pages_before,
         started.elapsed()
@@ -340,12 +340,12 @@ async fn the_cleanup_resumes_and_concurrent_runs_hide_each_post_once(app: TestAp
     ])
     .await;
     assert!(runs.iter().all(|run| matches!(run, Ok(true))), "{runs:?}");
-    let sweeps = join_all([
+    let passes = join_all([
         reconcile_outbox(&app.stores, &*app.queue, now_ms() + 1, Duration::ZERO),
         reconcile_outbox(&app.stores, &*app.queue, now_ms() + 1, Duration::ZERO),
     ])
     .await;
-    assert!(sweeps.iter().all(Result::is_ok), "{sweeps:?}");
+    assert!(passes.iter().all(Result::is_ok), "{passes:?}");
     assert_eq!(cleanups_for(&app, &author.id).await, 0);
     assert_eq!(hidden_count(&app, &posts).await, POSTS);
     assert_eq!(totals(&app).await.posts, 3);
@@ -402,7 +402,7 @@ async fn a_repeated_deletion_leaves_a_job_for_what_remains(app: TestApp) {
     assert_eq!(again.status(), StatusCode::NO_CONTENT);
     assert!(hidden_count(&app, &posts).await <= REQUEST_PAGE);
     assert_eq!(cleanups_for(&app, &author.id).await, 1);
-    sweep_until_clean(&app, &author.id).await;
+    relay_until_clean(&app, &author.id).await;
     assert_eq!(hidden_count(&app, &posts).await, 60);
     assert_eq!(totals(&app).await.posts, 0);
 }
@@ -423,7 +423,7 @@ async fn a_usual_account_is_cleaned_up_by_the_request(app: TestApp) {
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert_eq!(hidden_count(&app, &posts).await, 5);
     assert_eq!(totals(&app).await.posts, 0);
-    assert_eq!(sweep_until_clean(&app, &author.id).await, 1);
+    assert_eq!(relay_until_clean(&app, &author.id).await, 1);
     assert_eq!(hidden_count(&app, &posts).await, 5);
 }
 
