@@ -61,7 +61,10 @@ pub fn bounded_text(raw: &str, max: usize, required: bool) -> Result<Option<Stri
 
 /// Like `bounded_text`, on one line (names, sources).
 pub fn bounded_line(raw: &str, max: usize, required: bool) -> Result<Option<String>, Invalid> {
-    if raw.trim().contains(['\n', '\r', '\t']) {
+    if raw
+        .trim()
+        .contains(['\n', '\r', '\t', '\u{2028}', '\u{2029}'])
+    {
         return Err(Invalid::new("invalid_characters", "must be one line"));
     }
     bounded_text(raw, max, required)

@@ -4,8 +4,8 @@ use super::Invalid;
 
 /// Characters that render as nothing, break the line or reorder what follows: C0/C1 controls,
 /// the line and paragraph separators, zero-width and other invisible characters (soft hyphen,
-/// combining grapheme joiner, Mongolian vowel separator, Hangul fillers, tag characters,
-/// interlinear annotation marks), bidirectional marks, overrides and isolates, the byte-order
+/// combining grapheme joiner, Mongolian vowel separator, Hangul fillers, interlinear
+/// annotation marks; not the tag characters, which spell subdivision flags in emoji), bidirectional marks, overrides and isolates, the byte-order
 /// mark. A name holding one can impersonate another, hide text or add a line to a notice.
 pub fn is_hidden_or_control(c: char) -> bool {
     c.is_control()
@@ -24,7 +24,6 @@ pub fn is_hidden_or_control(c: char) -> bool {
                 | '\u{FEFF}'
                 | '\u{FFA0}'
                 | '\u{FFF9}'..='\u{FFFB}'
-                | '\u{E0000}'..='\u{E007F}'
         )
 }
 
@@ -46,20 +45,16 @@ mod tests {
     #[test]
     fn line_separators_and_invisible_marks_are_refused() {
         for c in [
-            '\u{2028}',
-            '\u{2029}',
-            '\u{00AD}',
-            '\u{061C}',
-            '\u{180E}',
-            '\u{FFF9}',
-            '\u{E0041}',
-            '\u{034F}',
-            '\u{115F}',
-            '\u{3164}',
+            '\u{2028}', '\u{2029}', '\u{00AD}', '\u{061C}', '\u{180E}', '\u{FFF9}', '\u{034F}',
+            '\u{115F}', '\u{3164}',
         ] {
             assert!(visible_text(&format!("a{c}b")).is_err(), "{:04X}", c as u32);
         }
         assert!(visible_text("Zoë Ünal-O'Brien 李").is_ok());
+        // England's flag: a black flag and tag characters.
+        assert!(
+            visible_text("\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}").is_ok()
+        );
     }
 
     #[test]
