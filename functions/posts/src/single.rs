@@ -2,7 +2,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::header::{CACHE_CONTROL, ETAG};
+use axum::http::header::{CACHE_CONTROL, ETAG, VARY};
 use axum::http::{HeaderMap, StatusCode};
 use shared::auth::Principal;
 use shared::domain::{Post, PostStatus};
@@ -25,19 +25,22 @@ pub async fn readable_post(
     }
 }
 
-/// The post as JSON with its `ETag`; published posts may be cached by anyone.
-pub fn post_response(status: StatusCode, post: &Post) -> Result<Response, ApiError> {
+/// The post as JSON with its `ETag`. With `shared` (read without credentials), a published post
+/// may be kept by any cache; every other answer (a write's, a signed-in reader's, a draft) by
+/// none, as the feed does.
+pub fn post_response(status: StatusCode, post: &Post, shared: bool) -> Result<Response, ApiError> {
     let response = with_header(
         http::json(status, &PostView::from(post))?,
         ETAG,
         &etag(post.version),
     );
-    Ok(cache_headers(response, post))
+    Ok(cache_headers(response, post, shared))
 }
 
-fn cache_headers(response: Response, post: &Post) -> Response {
+fn cache_headers(response: Response, post: &Post, shared: bool) -> Response {
+    let response = with_header(response, VARY, "Authorization");
     match post.status {
-        PostStatus::Published => with_header(response, CACHE_CONTROL, PUBLIC_CACHE),
+        PostStatus::Published if shared => with_header(response, CACHE_CONTROL, PUBLIC_CACHE),
         _ => with_header(response, CACHE_CONTROL, "private, no-store"),
     }
 }
@@ -53,7 +56,7 @@ pub async fn get(
         let mut response = Response::new(Body::empty());
         *response.status_mut() = StatusCode::NOT_MODIFIED;
         let response = with_header(response, ETAG, &etag(post.version));
-        return Ok(cache_headers(response, &post));
+        return Ok(cache_headers(response, &post, viewer.is_none()));
     }
-    post_response(StatusCode::OK, &post)
+    post_response(StatusCode::OK, &post, viewer.is_none())
 }

@@ -66,7 +66,7 @@ pub async fn create(
         Err(StoreError::NotFound) => return Err(AuthError::SessionEnded.into()),
         Err(e) => return Err(e.into()),
     }
-    let response = post_response(StatusCode::CREATED, &post)?;
+    let response = post_response(StatusCode::CREATED, &post, false)?;
     Ok(with_header(
         response,
         LOCATION,
@@ -98,7 +98,7 @@ pub async fn patch(
         Ok(unless_lost(stored.await)?.map(|()| next))
     })
     .await
-    .and_then(|next| post_response(StatusCode::OK, &next))
+    .and_then(|next| post_response(StatusCode::OK, &next, false))
 }
 
 pub async fn delete(

@@ -369,6 +369,16 @@ async fn published_posts_carry_etags_and_answer_304(app: TestApp) {
         header(&first, "cache-control"),
         Some("public, max-age=60, stale-while-revalidate=300")
     );
+    // Asked with credentials, or answered to a write, it is kept by no cache (as the feed).
+    let signed_in = Call::new(Method::GET, &path)
+        .token(&author.access)
+        .send(&app)
+        .await;
+    assert_eq!(
+        header(&signed_in, "cache-control"),
+        Some("private, no-store")
+    );
+    assert_eq!(header(&signed_in, "vary"), Some("Authorization"));
     let tag = header(&first, "etag").unwrap().to_owned();
     let again = Call::new(Method::GET, &path)
         .header("if-none-match", tag.clone())
