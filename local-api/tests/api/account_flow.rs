@@ -75,6 +75,21 @@ fn notices(dir: &Path) -> Vec<Value> {
         .collect()
 }
 
+/// Waits for the Telegram worker to write a notice mentioning `text` (its queue is polled on its
+/// own, so it may come after the mail of the same change).
+async fn notice_about(dir: &Path, text: &str) -> Value {
+    for _ in 0..100 {
+        if let Some(notice) = notices(dir)
+            .into_iter()
+            .find(|n| n["text"].as_str().is_some_and(|t| t.contains(text)))
+        {
+            return notice;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("no notice about {text}: {:?}", notices(dir));
+}
+
 async fn me(server: &Server, token: &str) -> Value {
     let response = server.get_authed("/api/users/me", token).await;
     assert_eq!(response.status(), 200);
@@ -116,14 +131,7 @@ async fn verification_and_password_reset_by_mailed_link() {
     let token = token_in(&welcome, "verify-email");
 
     // The admins hear of the signup, every value escaped for Telegram's HTML.
-    let notice = notices(data)
-        .into_iter()
-        .find(|n| {
-            n["text"]
-                .as_str()
-                .is_some_and(|t| t.contains("alice@example.com"))
-        })
-        .expect("a signup notice");
+    let notice = notice_about(data, "alice@example.com").await;
     assert_eq!(notice["parse_mode"], "HTML");
     assert!(
         notice["text"]
