@@ -81,8 +81,8 @@ use shared::store::table::dynamodb::{self, DynamoTable, StreamFeed};
 use shared::store::table::schema::key_names;
 use shared::store::table::sqlite::{ChangeLog, SqliteTable};
 use shared::store::table::{
-    Action, Change, ChangeFeed, Check, Compare, Condition, Delete, Index, Item, Key, Put, Query,
-    QueryPage, Read, Returns, SortRange, Table, TableError, Update, UpdateAction, Value,
+    Action, Change, Check, Compare, Condition, Delete, Index, Item, Key, Put, Query, QueryPage,
+    Read, Returns, SortRange, Table, TableError, Update, UpdateAction, Value,
 };
 
 /// The seed every run starts from (override with `PROPTEST_RNG_SEED`).
@@ -258,21 +258,7 @@ impl Pair {
     /// The changes each engine's stream carried for this case: DynamoDB Local's stream of the
     /// shared table (this prefix's share) and the SQLite change log, item by item.
     async fn compare_changes(&self) -> Result<(), String> {
-        let mut sqlite = Vec::new();
-        loop {
-            let batch = self
-                .changes
-                .pending(1000)
-                .await
-                .map_err(|e| e.to_string())?;
-            let Some(last) = batch.last() else { break };
-            self.changes
-                .acknowledge(last)
-                .await
-                .map_err(|e| e.to_string())?;
-            sqlite.extend(batch);
-        }
-        let sqlite = by_item(sqlite);
+        let sqlite = by_item(crate::support::read_all(&self.changes).await);
         let stream = STREAM
             .get_or_try_init(|| async {
                 let sdk = aws_config::load_from_env().await;
@@ -290,21 +276,12 @@ impl Pair {
         // A record can reach the stream a moment after its write answered: read again briefly
         // before calling a difference one.
         for attempt in 0..5 {
-            loop {
-                let batch = stream.feed.pending(1000).await.map_err(|e| e.to_string())?;
-                let Some(last) = batch.last() else { break };
+            for change in crate::support::read_all(&stream.feed).await {
                 stream
-                    .feed
-                    .acknowledge(last)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                for change in batch {
-                    stream
-                        .by_prefix
-                        .entry(prefix_of(&change))
-                        .or_default()
-                        .push(change);
-                }
+                    .by_prefix
+                    .entry(prefix_of(&change))
+                    .or_default()
+                    .push(change);
             }
             dynamo.extend(stream.by_prefix.remove(&self.prefix).unwrap_or_default());
             if by_item(dynamo.clone()) == sqlite || attempt == 4 {

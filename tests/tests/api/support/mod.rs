@@ -161,17 +161,21 @@ impl ChangeFeed for LazyStream {
     }
 }
 
-/// The same app with another job queue (e.g. a `Captured` one to read what was sent).
-pub fn with_queue(app: TestApp, queue: Arc<dyn shared::jobs::JobQueue>) -> TestApp {
+/// The same app changed by `change`, with a router and stream consumers of its own.
+fn rebuilt(app: TestApp, change: impl FnOnce(App) -> App) -> TestApp {
     let TestApp {
         app, router, _dir, ..
     } = app;
     drop(router);
     let app = Arc::try_unwrap(app)
         .ok()
-        .expect("no other handle on the app")
-        .with_queue(queue);
-    TestApp::new(app, _dir)
+        .expect("no other handle on the app");
+    TestApp::new(change(app), _dir)
+}
+
+/// The same app with another job queue (e.g. a `Captured` one to read what was sent).
+pub fn with_queue(app: TestApp, queue: Arc<dyn shared::jobs::JobQueue>) -> TestApp {
+    rebuilt(app, |app| app.with_queue(queue))
 }
 
 /// The same app with its post store wrapped (e.g. to make a race happen every time).
@@ -179,15 +183,10 @@ pub fn with_posts(
     app: TestApp,
     wrap: impl FnOnce(Arc<dyn shared::store::PostStore>) -> Arc<dyn shared::store::PostStore>,
 ) -> TestApp {
-    let TestApp {
-        app, router, _dir, ..
-    } = app;
-    drop(router);
-    let mut app = Arc::try_unwrap(app)
-        .ok()
-        .expect("no other handle on the app");
-    app.stores.posts = wrap(app.stores.posts.clone());
-    TestApp::new(app, _dir)
+    rebuilt(app, |mut app| {
+        app.stores.posts = wrap(app.stores.posts.clone());
+        app
+    })
 }
 
 /// The same app with its audit log wrapped (e.g. to make its writes fail).
@@ -195,15 +194,10 @@ pub fn with_audit(
     app: TestApp,
     wrap: impl FnOnce(Arc<dyn shared::store::AuditLog>) -> Arc<dyn shared::store::AuditLog>,
 ) -> TestApp {
-    let TestApp {
-        app, router, _dir, ..
-    } = app;
-    drop(router);
-    let mut app = Arc::try_unwrap(app)
-        .ok()
-        .expect("no other handle on the app");
-    app.stores.audit = wrap(app.stores.audit.clone());
-    TestApp::new(app, _dir)
+    rebuilt(app, |mut app| {
+        app.stores.audit = wrap(app.stores.audit.clone());
+        app
+    })
 }
 
 /// The same app with a `Captured` queue, and that queue.
