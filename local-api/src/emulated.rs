@@ -23,8 +23,11 @@ const WAIT_SECS: i32 = 1;
 
 /// Starts the stream consumers and one poller per queue; they run until the process ends.
 pub async fn start(app: Arc<App>) -> Result<(), BoxError> {
-    let aws = shared::app::aws_sdk_config(&app.config).await;
-    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let aws = app
+        .aws
+        .as_ref()
+        .ok_or("the emulated mode runs on DynamoDB")?;
+    let sqs = aws_sdk_sqs::Client::new(aws);
     let configured = [&app.config.email_queue_url, &app.config.telegram_queue_url];
     let mut urls = Vec::new();
     for (name, configured) in QUEUES.into_iter().zip(configured) {

@@ -1,6 +1,7 @@
 //! The state a function builds once at start-up and every request shares: the composition
 //! root. Lower layers take only the parts they use; the views below hand them those parts.
 
+mod aws_http;
 mod environment;
 mod lambdas;
 
@@ -30,6 +31,9 @@ pub struct App {
     pub hasher: PasswordHasher,
     /// Where committed jobs go: SQS on AWS, the embedded store's queue locally.
     pub queue: Arc<dyn JobQueue>,
+    /// The AWS SDK configuration the app's clients were built from, when it uses AWS: a
+    /// function builds its other clients from it, sharing their connections.
+    pub aws: Option<aws_config::SdkConfig>,
     #[cfg(feature = "sqlite")]
     embedded: Option<Arc<crate::store::table::sqlite::SqliteTable>>,
 }
@@ -42,6 +46,7 @@ impl App {
             stores,
             keys,
             queue: Arc::new(NoQueue("no job queue is configured")),
+            aws: None,
             #[cfg(feature = "sqlite")]
             embedded: None,
         }

@@ -19,17 +19,28 @@ impl App {
 
     /// Builds the store, key set and queue `config` names.
     pub async fn from_config(config: Config) -> Result<Self, BoxError> {
+        Self::build(config, true).await
+    }
+
+    /// For workers, stream consumers and jobs, which sign and check no token: no key set is
+    /// fetched (they hold a random one nobody else knows).
+    pub async fn from_env_without_keys() -> Result<Self, BoxError> {
+        Self::build(Config::from_env()?, false).await
+    }
+
+    async fn build(config: Config, signs_tokens: bool) -> Result<Self, BoxError> {
         if !config.rate_limits.enabled {
             tracing::warn!("RATE_LIMITS=off: no application-layer rate limit or lockout applies");
         }
         let needs_aws = config.store == StoreKind::DynamoDb
-            || (config.auth_keys.is_none() && config.auth_keys_secret_id.is_some());
+            || (signs_tokens && config.auth_keys.is_none() && config.auth_keys_secret_id.is_some());
         let aws = if needs_aws {
-            Some(aws_sdk_config(&config).await)
+            Some(aws_sdk_config(&config).await?)
         } else {
             None
         };
         let keys = match (&config.auth_keys, &config.auth_keys_secret_id, &aws) {
+            _ if !signs_tokens => KeyProvider::fixed(KeySet::generate()),
             (Some(json), _, _) => KeyProvider::fixed(KeySet::from_json(json.expose_secret())?),
             (None, Some(secret_id), Some(aws)) => {
                 KeyProvider::secrets_manager(
@@ -45,13 +56,16 @@ impl App {
                 return Err("set AUTH_KEYS_SECRET_ID (or AUTH_KEYS) to the signing-key set".into());
             }
         };
-        match (config.store, aws) {
+        let app = match (config.store, &aws) {
             #[cfg(feature = "dynamodb")]
-            (StoreKind::DynamoDb, Some(aws)) => Ok(on_dynamodb(config, keys, &aws)),
+            (StoreKind::DynamoDb, Some(aws)) => on_dynamodb(config, keys, aws),
             #[cfg(feature = "sqlite")]
-            (StoreKind::Sqlite, _) => Self::embedded(config, keys),
-            (store, _) => Err(format!("this build does not include the {store:?} store").into()),
-        }
+            (StoreKind::Sqlite, _) => Self::embedded(config, keys)?,
+            (store, _) => {
+                return Err(format!("this build does not include the {store:?} store").into());
+            }
+        };
+        Ok(Self { aws, ..app })
     }
 }
 
@@ -90,18 +104,20 @@ fn on_dynamodb(config: Config, keys: KeyProvider, aws: &SdkConfig) -> App {
 
 /// The AWS SDK configuration from the environment, with time limits: a dependency that hangs
 /// costs at most two attempts of `aws_attempt_timeout`, well inside the function's timeout.
-pub async fn aws_sdk_config(config: &Config) -> SdkConfig {
+/// Every client built from it shares one HTTPS client (one connection pool, one trust store).
+pub async fn aws_sdk_config(config: &Config) -> Result<SdkConfig, BoxError> {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(config.aws_connect_timeout)
         .read_timeout(config.aws_attempt_timeout)
         .operation_attempt_timeout(config.aws_attempt_timeout)
         .operation_timeout(config.aws_attempt_timeout * 2 + config.aws_connect_timeout)
         .build();
-    aws_config::defaults(BehaviorVersion::latest())
+    Ok(aws_config::defaults(BehaviorVersion::latest())
+        .http_client(super::aws_http::https_client()?)
         .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(2))
         .load()
-        .await
+        .await)
 }
 
 /// Local runs with no key configured keep a generated key set beside the data, so tokens

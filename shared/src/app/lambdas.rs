@@ -20,8 +20,11 @@ pub async fn serve_lambda(routes: Routes) -> Result<(), BoxError> {
 pub async fn worker_from_env(
     needs: crate::jobs::Needs,
 ) -> Result<crate::jobs::worker::Worker, BoxError> {
-    let app = App::from_env().await?;
-    let aws = super::aws_sdk_config(&app.config).await;
+    let app = App::from_env_without_keys().await?;
+    let aws = app
+        .aws
+        .clone()
+        .ok_or("workers run on DynamoDB (STORE=dynamodb)")?;
     let deliveries =
         crate::jobs::Deliveries::from_env(Some(&aws), &app.config.data_dir, needs).await?;
     let dead_letter_url =

@@ -32,7 +32,7 @@ async fn a_hung_store_answers_503_within_the_time_budget() {
         aws_connect_timeout: Duration::from_millis(300),
         ..Config::for_tests()
     };
-    let sdk = shared::app::aws_sdk_config(&config).await;
+    let sdk = shared::app::aws_sdk_config(&config).await.unwrap();
     let dynamo = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .endpoint_url(black_hole().await)
         .region(Region::new("us-east-1"))

@@ -13,7 +13,7 @@ use shared::{App, BoxError, telemetry};
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     telemetry::init();
-    let app = Arc::new(App::from_env().await?);
+    let app = Arc::new(App::from_env_without_keys().await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = app.clone();
         async move {

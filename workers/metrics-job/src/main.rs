@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use lambda_http::lambda_runtime::{self, LambdaEvent, service_fn};
-use shared::app::aws_sdk_config;
 use shared::jobs::sqs_depths::SqsDepths;
 use shared::metrics::{ScheduledEvent, run_metrics_job};
 use shared::{App, BoxError, telemetry};
@@ -11,8 +10,12 @@ use shared::{App, BoxError, telemetry};
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     telemetry::init();
-    let app = Arc::new(App::from_env().await?);
-    let sqs = aws_sdk_sqs::Client::new(&aws_sdk_config(&app.config).await);
+    let app = Arc::new(App::from_env_without_keys().await?);
+    let aws = app
+        .aws
+        .as_ref()
+        .ok_or("the metrics job runs on DynamoDB (STORE=dynamodb)")?;
+    let sqs = aws_sdk_sqs::Client::new(aws);
     let depths = Arc::new(SqsDepths::configured(sqs, &app.config));
     lambda_runtime::run(service_fn(move |event: LambdaEvent<ScheduledEvent>| {
         let (app, depths) = (app.clone(), depths.clone());

@@ -18,7 +18,7 @@ const RECONCILE_MIN_AGE: Duration = Duration::from_secs(3600);
 #[tokio::main]
 async fn main() -> Result<(), BoxError> {
     telemetry::init();
-    let app = Arc::new(App::from_env().await?);
+    let app = Arc::new(App::from_env_without_keys().await?);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let app = app.clone();
         async move { handle(&app, event.payload).await }
