@@ -16,6 +16,10 @@ function startPrimary() {
   const count = Number(process.env.WORKERS) || os.availableParallelism();
   let listening = 0;
   let stopping = false;
+  const stop = () => {
+    stopping = true;
+    for (const worker of Object.values(cluster.workers)) worker.process.kill('SIGTERM');
+  };
   cluster.on('listening', (worker, address) => {
     listening += 1;
     if (listening === count) console.log(`listening on http://${HOST}:${address.port}`);
@@ -25,12 +29,8 @@ function startPrimary() {
       console.error(`worker ${worker.process.pid} died (${signal || code}); stopping`);
       stop();
     }
+    if (Object.keys(cluster.workers).length === 0) process.exit(0);
   });
-  function stop() {
-    stopping = true;
-    for (const worker of Object.values(cluster.workers)) worker.kill('SIGTERM');
-    process.exitCode = 0;
-  }
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   for (let i = 0; i < count; i += 1) cluster.fork();
@@ -39,7 +39,11 @@ function startPrimary() {
 function startWorker() {
   const { app, pool } = require('./app');
   const server = app.listen(PORT, HOST);
-  const stop = () => server.close(() => pool.end());
+  const stop = () => {
+    setTimeout(() => process.exit(1), 5000).unref();
+    server.close(() => pool.end().then(() => process.exit(0)));
+    server.closeIdleConnections();
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
