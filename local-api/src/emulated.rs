@@ -45,7 +45,7 @@ pub async fn start(app: Arc<App>) -> Result<(), BoxError> {
         Some(urls[1].0.clone()),
     ));
     for consumer in [Consumer::Counts, Consumer::Relay(queue)] {
-        let feed = StreamFeed::of_table(&aws, &app.config.table_name).await?;
+        let feed = StreamFeed::of_table(aws, &app.config.table_name).await?;
         Arc::new(Runner {
             feed: Arc::new(feed),
             stores: app.stores.clone(),
@@ -61,7 +61,7 @@ pub async fn start(app: Arc<App>) -> Result<(), BoxError> {
     for (url, dead_letter_url) in urls {
         let worker = Worker {
             job_records: app.stores.job_records.clone(),
-            deliveries: Deliveries::from_env(Some(&aws), &app.config.data_dir, needs).await?,
+            deliveries: Deliveries::from_env(Some(aws), &app.config.data_dir, needs).await?,
             sqs: sqs.clone(),
             dead_letter_url,
         };

@@ -37,6 +37,10 @@ pub struct Config {
     /// Secrets Manager id of the JSON key set (deployed runs).
     pub auth_keys_secret_id: Option<String>,
     pub secrets_cache_ttl: Duration,
+    /// HTTP functions open the store's connection during init, beside the key fetch (one read
+    /// of a missing item), so the first request does not pay the TLS handshake
+    /// (`CONNECT_DURING_INIT`, on by default).
+    pub connect_during_init: bool,
     /// Password checks waiting for a hashing worker before new ones are turned away (503).
     pub password_hash_queue: usize,
     /// How long one call to an AWS service may take (each attempt; two attempts at most), so a
@@ -140,6 +144,7 @@ impl Default for Config {
             auth_keys: None,
             auth_keys_secret_id: None,
             secrets_cache_ttl: Duration::from_secs(300),
+            connect_during_init: true,
             password_hash_queue: 64,
             aws_attempt_timeout: Duration::from_millis(3000),
             aws_connect_timeout: Duration::from_millis(1000),
@@ -197,6 +202,7 @@ impl Config {
             auth_keys: var("AUTH_KEYS").map(SecretString::from),
             auth_keys_secret_id: var("AUTH_KEYS_SECRET_ID"),
             secrets_cache_ttl: seconds("SECRETS_CACHE_TTL_SECS", defaults.secrets_cache_ttl)?,
+            connect_during_init: flag("CONNECT_DURING_INIT", defaults.connect_during_init)?,
             password_hash_queue: number("PASSWORD_HASH_QUEUE", defaults.password_hash_queue)?,
             aws_attempt_timeout: millis("AWS_ATTEMPT_TIMEOUT_MS", defaults.aws_attempt_timeout)?,
             aws_connect_timeout: millis("AWS_CONNECT_TIMEOUT_MS", defaults.aws_connect_timeout)?,

@@ -39,28 +39,31 @@ impl App {
         } else {
             None
         };
-        let keys = match (&config.auth_keys, &config.auth_keys_secret_id, &aws) {
-            _ if !signs_tokens => KeyProvider::fixed(KeySet::generate()),
-            (Some(json), _, _) => KeyProvider::fixed(KeySet::from_json(json.expose_secret())?),
-            (None, Some(secret_id), Some(aws)) => {
-                KeyProvider::secrets_manager(
-                    aws_sdk_secretsmanager::Client::new(aws),
-                    secret_id.clone(),
-                    config.secrets_cache_ttl,
-                )
-                .await?
-            }
-            #[cfg(feature = "sqlite")]
-            _ if config.store == StoreKind::Sqlite => KeyProvider::fixed(local_key_set(&config)?),
-            _ => {
-                return Err("set AUTH_KEYS_SECRET_ID (or AUTH_KEYS) to the signing-key set".into());
-            }
-        };
+        let keys = key_provider(&config, aws.as_ref(), signs_tokens);
         let app = match (config.store, &aws) {
             #[cfg(feature = "dynamodb")]
-            (StoreKind::DynamoDb, Some(aws)) => on_dynamodb(config, keys, aws),
+            (StoreKind::DynamoDb, Some(aws)) => {
+                use crate::store::table::dynamodb::DynamoTable;
+                let table = DynamoTable::new(
+                    aws_sdk_dynamodb::Client::new(aws),
+                    config.table_name.clone(),
+                );
+                // The key fetch and the store's TLS handshake, at once: the first request then
+                // finds both done. (Workers have no fetch to overlap: they connect on first use.)
+                let connect = async {
+                    if signs_tokens && config.connect_during_init {
+                        table.connect().await;
+                    }
+                };
+                let (keys, ()) = tokio::join!(keys, connect);
+                let keys = keys?;
+                on_dynamodb(config, keys, table, aws)
+            }
             #[cfg(feature = "sqlite")]
-            (StoreKind::Sqlite, _) => Self::embedded(config, keys)?,
+            (StoreKind::Sqlite, _) => {
+                let keys = keys.await?;
+                Self::embedded(config, keys)?
+            }
             (store, _) => {
                 return Err(format!("this build does not include the {store:?} store").into());
             }
@@ -69,20 +72,53 @@ impl App {
     }
 }
 
+/// The signing keys: none for a function that signs no token, the environment's
+/// (`AUTH_KEYS`), Secrets Manager's (`AUTH_KEYS_SECRET_ID`, fetched now), or locally a generated
+/// set kept beside the data.
+async fn key_provider(
+    config: &Config,
+    aws: Option<&SdkConfig>,
+    signs_tokens: bool,
+) -> Result<KeyProvider, BoxError> {
+    if !signs_tokens {
+        return Ok(KeyProvider::fixed(KeySet::generate()));
+    }
+    if let Some(json) = &config.auth_keys {
+        return Ok(KeyProvider::fixed(KeySet::from_json(json.expose_secret())?));
+    }
+    #[cfg(feature = "secrets")]
+    if let (Some(secret_id), Some(aws)) = (&config.auth_keys_secret_id, aws) {
+        return Ok(KeyProvider::secrets_manager(
+            aws_sdk_secretsmanager::Client::new(aws),
+            secret_id.clone(),
+            config.secrets_cache_ttl,
+        )
+        .await?);
+    }
+    #[cfg(not(feature = "secrets"))]
+    let _ = aws;
+    #[cfg(feature = "sqlite")]
+    if config.store == StoreKind::Sqlite {
+        return Ok(KeyProvider::fixed(local_key_set(config)?));
+    }
+    Err("set AUTH_KEYS_SECRET_ID (or AUTH_KEYS) to the signing-key set".into())
+}
+
 /// The app on the DynamoDB table `config.table_name`, sending jobs to SQS when built with it.
 #[cfg(feature = "dynamodb")]
-fn on_dynamodb(config: Config, keys: KeyProvider, aws: &SdkConfig) -> App {
+#[cfg_attr(not(feature = "sqs"), allow(unused_variables))]
+fn on_dynamodb(
+    config: Config,
+    keys: KeyProvider,
+    table: crate::store::table::dynamodb::DynamoTable,
+    aws: &SdkConfig,
+) -> App {
     use std::sync::Arc;
 
     use crate::jobs::JobQueue;
     use crate::store::Stores;
     use crate::store::entities::TableStore;
-    use crate::store::table::dynamodb::DynamoTable;
 
-    let table = DynamoTable::new(
-        aws_sdk_dynamodb::Client::new(aws),
-        config.table_name.clone(),
-    );
     let store = Arc::new(
         TableStore::new(Arc::new(table))
             .with_counter_shards(config.counter_shards)

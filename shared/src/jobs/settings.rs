@@ -44,21 +44,9 @@ async fn secret_json<T: for<'de> Deserialize<'de>>(
     secret_id: &str,
 ) -> Result<T, BoxError> {
     let aws = aws.ok_or("secrets need the AWS configuration")?;
-    let output = aws_sdk_secretsmanager::Client::new(aws)
-        .get_secret_value()
-        .secret_id(secret_id)
-        .send()
-        .await
-        .map_err(|e| {
-            format!(
-                "reading secret {secret_id}: {}",
-                aws_sdk_secretsmanager::error::DisplayErrorContext(e)
-            )
-        })?;
-    let text = output
-        .secret_string()
-        .ok_or_else(|| format!("secret {secret_id} has no string value"))?;
-    serde_json::from_str(text)
+    let client = aws_sdk_secretsmanager::Client::new(aws);
+    let text = crate::secrets::secret_string(&client, secret_id).await?;
+    serde_json::from_str(&text)
         .map_err(|e| format!("secret {secret_id} is not the expected JSON: {e}").into())
 }
 

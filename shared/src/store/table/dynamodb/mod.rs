@@ -22,7 +22,7 @@ use aws_sdk_dynamodb::types::{
     self, KeysAndAttributes, ReturnConsumedCapacity, ReturnValue, TransactWriteItem,
 };
 
-use super::schema::{index_def, key_names};
+use super::schema::{PARTITION_KEY, SORT_KEY, index_def, key_names};
 use super::{
     Action, Check, Delete, Index, Item, Key, MAX_BATCH_GET, Put, Query, QueryPage, Read, Returns,
     Table, TableError, Update,
@@ -59,6 +59,24 @@ impl DynamoTable {
         Self {
             capacity: Some(log),
             ..self
+        }
+    }
+
+    /// Opens the connection to the table's endpoint (TLS handshake, credentials, signing): one
+    /// read of an item that never exists. A failure is only logged: requests report their own.
+    pub async fn connect(&self) {
+        let read = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key(PARTITION_KEY, types::AttributeValue::S("CONNECT".into()))
+            .key(SORT_KEY, types::AttributeValue::S("CONNECT".into()))
+            .projection_expression("#pk")
+            .expression_attribute_names("#pk", PARTITION_KEY)
+            .send()
+            .await;
+        if let Err(error) = read {
+            tracing::warn!(error = %aws_sdk_dynamodb::error::DisplayErrorContext(error), "could not reach the table during init");
         }
     }
 
