@@ -41,7 +41,7 @@ impl Principal {
 }
 
 impl Sessions<'_> {
-    /// Verifies the access token, then reads the user and session (two concurrent key lookups)
+    /// Verifies the access token, then reads the user and session (one read of two keys)
     /// so logout, role changes and deletions take effect at once rather than when the token
     /// expires.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
