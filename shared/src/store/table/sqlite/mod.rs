@@ -162,6 +162,22 @@ fn connect(path: &Path) -> Result<Connection, TableError> {
     Ok(conn)
 }
 
+/// The items with `keys`, read in one read transaction: one snapshot, and the file and WAL
+/// locks taken once rather than once per key.
+fn snapshot(conn: &Connection, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+    conn.prepare_cached("BEGIN")
+        .and_then(|mut begin| begin.execute([]))
+        .map_err(sql_error)?;
+    let items: Result<Vec<_>, _> = keys.iter().map(|key| load(conn, key)).collect();
+    // Ends the read whatever it found (nothing was written, so COMMIT only releases locks).
+    let end = conn
+        .prepare_cached("COMMIT")
+        .and_then(|mut commit| commit.execute([]));
+    let items = items?;
+    end.map_err(sql_error)?;
+    Ok(items)
+}
+
 /// A lock still held after the busy timeout is contention; anything else a backend failure.
 fn sql_error(e: rusqlite::Error) -> TableError {
     match e.sqlite_error_code() {
@@ -261,7 +277,7 @@ impl Table for SqliteTable {
         }
         let few = keys.len() <= FEW_KEYS;
         let keys = keys.to_vec();
-        let lookup = move |conn: &Connection| keys.iter().map(|key| load(conn, key)).collect();
+        let lookup = move |conn: &Connection| snapshot(conn, &keys);
         if few {
             self.read_keys(lookup).await
         } else {
