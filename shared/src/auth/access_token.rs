@@ -67,18 +67,28 @@ pub fn issue_access_token(
     encode(&header, &claims, &EncodingKey::from_secret(secret)).map_err(AuthError::Signing)
 }
 
-/// The `kid` a token names in its header, unverified: which key set to verify it with.
-pub fn token_kid(token: &str) -> Option<String> {
-    decode_header(token).ok()?.kid
-}
-
 pub fn verify_access_token(
     keys: &KeySet,
     config: &Config,
     token: &str,
 ) -> Result<AccessClaims, AuthError> {
+    let header = decode_header(token).map_err(|_| AuthError::InvalidToken)?;
+    verify_with_header(keys, config, token, &header)
+}
+
+/// The token's header, unverified: its `kid` says which key set to verify it with.
+pub(crate) fn token_header(token: &str) -> Result<Header, AuthError> {
+    decode_header(token).map_err(|_| AuthError::InvalidToken)
+}
+
+/// `verify_access_token` with the token's header already read (`token_header`).
+pub(crate) fn verify_with_header(
+    keys: &KeySet,
+    config: &Config,
+    token: &str,
+    header: &Header,
+) -> Result<AccessClaims, AuthError> {
     let invalid = || AuthError::InvalidToken;
-    let header = decode_header(token).map_err(|_| invalid())?;
     if header.alg != Algorithm::HS256 {
         return Err(invalid());
     }

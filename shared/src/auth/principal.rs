@@ -1,8 +1,8 @@
 //! Who is calling: a verified access token whose session and user are still live.
 
-use super::access_token::token_kid;
+use super::AuthError;
+use super::access_token::{token_header, verify_with_header};
 use super::sessions::Sessions;
-use super::{AuthError, verify_access_token};
 use crate::domain::{Role, User};
 use crate::store::UserStore;
 
@@ -41,15 +41,17 @@ impl Principal {
 }
 
 impl Sessions<'_> {
-    /// Verifies the access token, then reads the user and session (two concurrent key lookups)
+    /// Verifies the access token, then reads the user and session (one read of two keys)
     /// so logout, role changes and deletions take effect at once rather than when the token
     /// expires.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
-        let keys = match token_kid(access_token) {
-            Some(kid) => self.keys.with_kid(&kid).await,
+        // A header that does not decode is refused before any key is looked up.
+        let header = token_header(access_token)?;
+        let keys = match &header.kid {
+            Some(kid) => self.keys.with_kid(kid).await,
             None => self.keys.current().await,
         };
-        let claims = verify_access_token(&keys, self.config, access_token)?;
+        let claims = verify_with_header(&keys, self.config, access_token, &header)?;
         let (user, _) = self
             .live_session(&claims.sub, &claims.sid)
             .await?

@@ -97,11 +97,11 @@ impl Sessions<'_> {
         user_id: &str,
         session_id: &str,
     ) -> Result<Option<(User, Session)>, AuthError> {
-        let (user, session) = tokio::join!(
-            self.users.get_user(user_id),
-            self.sessions.get_session(user_id, session_id),
-        );
-        let (Some(user), Some(session)) = (user?, session?) else {
+        let (user, session) = self
+            .sessions
+            .get_user_and_session(user_id, session_id)
+            .await?;
+        let (Some(user), Some(session)) = (user, session) else {
             return Ok(None);
         };
         let live = user.is_active()

@@ -166,6 +166,13 @@ pub trait SessionStore: Send + Sync {
         user_id: &str,
         session_id: &str,
     ) -> Result<Option<Session>, StoreError>;
+    /// `get_user` and `get_session` at once, read together: what every authenticated request
+    /// checks.
+    async fn get_user_and_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<(Option<User>, Option<Session>), StoreError>;
     /// The refresh token with this hash, unless it has expired.
     async fn find_refresh_token(&self, hash: &str) -> Result<Option<RefreshRecord>, StoreError>;
     /// Atomically marks `spent_hash` spent for `next` (derived with the key `kid`), stores

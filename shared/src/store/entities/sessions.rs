@@ -4,11 +4,14 @@
 use async_trait::async_trait;
 
 use super::TableStore;
+use super::users::user_from_item;
 use crate::clock::now_ms;
+use crate::domain::User;
 use crate::store::keys;
 use crate::store::table::schema::TTL_ATTRIBUTE;
 use crate::store::table::{
-    Condition, Item, Put, Returns, TableError, Update, get_n, get_opt_n, get_s, item, ttl_from_ms,
+    Condition, Item, Put, Read, Returns, TableError, Update, get_n, get_opt_n, get_s, item,
+    ttl_from_ms,
 };
 use crate::store::{RefreshRecord, Session, SessionStore, StoreError, Successor};
 
@@ -100,6 +103,23 @@ impl SessionStore for TableStore {
             .await?;
         let session = item.as_ref().map(session_from_item).transpose()?;
         Ok(session.filter(|session| session.expires_at > now_ms()))
+    }
+
+    async fn get_user_and_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+    ) -> Result<(Option<User>, Option<Session>), StoreError> {
+        let keys = [keys::user(user_id), keys::session(user_id, session_id)];
+        let items = self.table.get_each(&keys, Read::Consistent).await?;
+        let [user, session] = <[Option<Item>; 2]>::try_from(items)
+            .map_err(|_| StoreError::backend("a read of two keys did not answer two"))?;
+        let user = user.as_ref().map(user_from_item).transpose()?;
+        let session = session.as_ref().map(session_from_item).transpose()?;
+        Ok((
+            user,
+            session.filter(|session| session.expires_at > now_ms()),
+        ))
     }
 
     async fn find_refresh_token(&self, hash: &str) -> Result<Option<RefreshRecord>, StoreError> {

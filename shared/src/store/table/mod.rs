@@ -42,6 +42,16 @@ pub const MAX_BATCH_GET: usize = 100;
 pub trait Table: Send + Sync {
     /// The item with this key.
     async fn get(&self, key: &Key, read: Read) -> Result<Option<Item>, TableError>;
+    /// What `get` answers for each key, in the order given: a few whole items a request needs
+    /// together (an authenticated request's user and session). By default concurrent `get`s,
+    /// reporting the first key's error first; an engine may read them in one round instead.
+    async fn get_each(&self, keys: &[Key], read: Read) -> Result<Vec<Option<Item>>, TableError> {
+        let reads = keys.iter().map(|key| self.get(key, read));
+        futures_util::future::join_all(reads)
+            .await
+            .into_iter()
+            .collect()
+    }
     /// The items with these keys that exist, in no particular order; with `attributes`, only
     /// those attributes of each (the key among them if the caller needs it).
     async fn get_many(

@@ -4,8 +4,9 @@
 //! One writer connection behind a mutex takes every write, each as one `BEGIN IMMEDIATE`
 //! transaction that reads the items it touches, checks every condition and rule, and only then
 //! writes; so a condition and its write are atomic, and a transaction is all or nothing. Reads
-//! go to a small pool of reader connections, which WAL mode lets run beside the writer. All
-//! SQLite work runs on the blocking thread pool.
+//! go to a small pool of reader connections, which WAL mode lets run beside the writer. Writes,
+//! queries and batch reads run on the blocking thread pool; a read of one or two keys runs
+//! where it is asked when a reader is idle (`read_keys`).
 //!
 //! Expired items stay until a day after their TTL (DynamoDB deletes them lazily too, and no
 //! reader trusts TTL alone): `purge_expired` removes older ones, once at `open`.
@@ -35,6 +36,8 @@ use write::{Outcome, load};
 
 /// Reader connections in the pool.
 const READERS: usize = 4;
+/// The most keys a lookup may read without leaving the calling thread (`read_keys`).
+const FEW_KEYS: usize = 4;
 /// How long a connection waits for a lock another process holds before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long past its TTL an item is kept (DynamoDB usually deletes within a day or two).
@@ -110,6 +113,21 @@ impl SqliteTable {
             .map_err(TableError::backend)?
     }
 
+    /// Runs `work`, a lookup of a few keys, here on an idle reader connection, or like `read`
+    /// when every reader is lent. Such a lookup is a few B-tree pages SQLite mostly has cached,
+    /// answered in microseconds: less than handing it to a blocking thread and waking this task
+    /// again costs, which made up most of an authenticated request's time. A WAL reader never
+    /// waits for the writer, so this does not hold up the runtime behind a write.
+    async fn read_keys<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, TableError> + Send + 'static,
+    ) -> Result<T, TableError> {
+        if let Some(conn) = self.inner.readers.try_take() {
+            return work(&conn);
+        }
+        self.read(work).await
+    }
+
     /// Runs `work` on the writer connection, off the async runtime.
     async fn write<T: Send + 'static>(
         &self,
@@ -144,6 +162,22 @@ fn connect(path: &Path) -> Result<Connection, TableError> {
     Ok(conn)
 }
 
+/// The items with `keys`, read in one read transaction: one snapshot, and the file and WAL
+/// locks taken once rather than once per key.
+fn snapshot(conn: &Connection, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+    conn.prepare_cached("BEGIN")
+        .and_then(|mut begin| begin.execute([]))
+        .map_err(sql_error)?;
+    let items: Result<Vec<_>, _> = keys.iter().map(|key| load(conn, key)).collect();
+    // Ends the read whatever it found (nothing was written, so COMMIT only releases locks).
+    let end = conn
+        .prepare_cached("COMMIT")
+        .and_then(|mut commit| commit.execute([]));
+    let items = items?;
+    end.map_err(sql_error)?;
+    Ok(items)
+}
+
 /// A lock still held after the busy timeout is contention; anything else a backend failure.
 fn sql_error(e: rusqlite::Error) -> TableError {
     match e.sqlite_error_code() {
@@ -171,6 +205,19 @@ impl Pool {
             idle: Mutex::new(connections),
             returned: Condvar::new(),
         }
+    }
+
+    /// An idle connection, if one is.
+    fn try_take(&self) -> Option<Lent<'_>> {
+        let conn = self
+            .idle
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop()?;
+        Some(Lent {
+            pool: self,
+            conn: Some(conn),
+        })
     }
 
     /// An idle connection, waiting for one if all are lent.
@@ -220,7 +267,22 @@ impl Table for SqliteTable {
     async fn get(&self, key: &Key, _read: Read) -> Result<Option<Item>, TableError> {
         validate::key(key)?;
         let key = key.clone();
-        self.read(move |conn| load(conn, &key)).await
+        self.read_keys(move |conn| load(conn, &key)).await
+    }
+
+    /// Every key on one connection, in one go.
+    async fn get_each(&self, keys: &[Key], _read: Read) -> Result<Vec<Option<Item>>, TableError> {
+        for key in keys {
+            validate::key(key)?;
+        }
+        let few = keys.len() <= FEW_KEYS;
+        let keys = keys.to_vec();
+        let lookup = move |conn: &Connection| snapshot(conn, &keys);
+        if few {
+            self.read_keys(lookup).await
+        } else {
+            self.read(lookup).await
+        }
     }
 
     async fn get_many(
