@@ -257,6 +257,16 @@ impl Table for DynamoTable {
         output.item.map(from_attributes).transpose()
     }
 
+    /// One `BatchGetItem`: one round trip on one connection (a cold start opens no second
+    /// one), for the read units of as many `GetItem`s.
+    async fn get_each(&self, keys: &[Key], read: Read) -> Result<Vec<Option<Item>>, TableError> {
+        let found = self.get_many(keys, read, None).await?;
+        Ok(keys
+            .iter()
+            .map(|key| found.iter().find(|item| item_has_key(item, key)).cloned())
+            .collect())
+    }
+
     async fn get_many(
         &self,
         keys: &[Key],
@@ -438,4 +448,9 @@ impl Table for DynamoTable {
         );
         Ok(())
     }
+}
+
+fn item_has_key(item: &Item, key: &Key) -> bool {
+    let is = |name, value: &str| matches!(item.get(name), Some(super::Value::S(s)) if s == value);
+    is(PARTITION_KEY, &key.pk) && is(SORT_KEY, &key.sk)
 }
