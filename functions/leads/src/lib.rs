@@ -6,6 +6,8 @@ mod phone;
 
 use shared::http::Routes;
 
+pub use phone::load_metadata as load_phone_metadata;
+
 pub fn routes() -> Routes {
     Routes::new("leads")
         .post("/api/leads", form::submit)

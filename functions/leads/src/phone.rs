@@ -27,6 +27,11 @@ pub fn parse_phone(raw: &str, default_region: Option<&str>) -> Result<String, In
     Ok(number.format().mode(phonenumber::Mode::E164).to_string())
 }
 
+/// Loads the metadata every parse needs (it loads once per process, on first use).
+pub fn load_metadata() {
+    let _ = parse_phone("+1 415 555 2671", None);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use super::App;
+use crate::auth::PasswordHasher;
 use crate::http::Routes;
 use crate::{BoxError, telemetry};
 
@@ -10,8 +11,10 @@ use crate::{BoxError, telemetry};
 /// served with the function's routes.
 pub async fn serve_lambda(routes: Routes) -> Result<(), BoxError> {
     telemetry::init();
-    let app = Arc::new(App::from_env().await?);
-    lambda_http::run(crate::lambda::service(routes, app)).await
+    let mut app = App::from_env().await?;
+    // A sandbox serves one request at a time: one hashing thread, so one argon2 block in memory.
+    app.hasher = PasswordHasher::new(1, app.config.password_hash_queue);
+    lambda_http::run(crate::lambda::service(routes, Arc::new(app))).await
 }
 
 /// An SQS worker (`email-worker`, `telegram-worker`) from the environment: the store's job
