@@ -5,7 +5,7 @@
 use super::{AuthError, KeySet, RefreshToken, issue_access_token};
 use crate::clock::now_ms;
 use crate::config::Config;
-use crate::domain::User;
+use crate::domain::{User, is_stored_id};
 use crate::jobs::{Job, MailMessage, SecurityEvent};
 use crate::secrets::KeyProvider;
 use crate::store::{OutboxStore, RefreshRecord, Session, SessionStore, StoreError, UserStore};
@@ -97,6 +97,10 @@ impl Sessions<'_> {
         user_id: &str,
         session_id: &str,
     ) -> Result<Option<(User, Session)>, AuthError> {
+        // A signed token's ids are ours; anything else names no session (and no key to read).
+        if !is_stored_id(user_id) || !is_stored_id(session_id) {
+            return Ok(None);
+        }
         let (user, session) = self
             .sessions
             .get_user_and_session(user_id, session_id)

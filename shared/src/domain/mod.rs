@@ -6,6 +6,7 @@ mod audit;
 mod display_name;
 mod email;
 mod field_errors;
+mod id;
 mod lead;
 mod password;
 mod post;
@@ -18,6 +19,7 @@ pub use audit::{AuditAction, AuditEvent, AuditOutcome, MAX_USER_AGENT_CHARS};
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use field_errors::{FieldError, FieldErrors, Invalid};
+pub use id::{is_stored_id, parse_id};
 pub use lead::{
     Lead, LeadStatus, MAX_LEAD_NAME_CHARS, MAX_MESSAGE_CHARS, MAX_SOURCE_CHARS, bounded_line,
     bounded_text,

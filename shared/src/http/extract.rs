@@ -107,13 +107,7 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     }
 }
 
-/// An id in its stored form (lower-case, hyphenated UUID), if `raw` is one.
-pub fn parse_id(raw: &str) -> Option<String> {
-    if raw.len() > 45 {
-        return None;
-    }
-    uuid::Uuid::try_parse(raw).ok().map(|id| id.to_string())
-}
+pub use crate::domain::parse_id;
 
 /// The query string as name → first value.
 pub struct Params(HashMap<String, String>);

@@ -161,7 +161,36 @@ async fn a_malformed_logout_body_is_refused_with_or_without_scope(app: TestApp) 
     );
 }
 
+/// A token signed with the app's key (only its holder can make one) whose ids are not ids, some
+/// too long to be a key at all: a clean 401, never a store error.
+async fn signed_tokens_with_ids_that_are_not_ids_are_refused(app: TestApp) {
+    let ada = account(&app, "ada@example.com", "Ada").await;
+    let keys = app.keys.current().await;
+    let claims = verify_access_token(&keys, &app.config, &ada.access).unwrap();
+    let now = now_ms() / 1000;
+    let long = "a".repeat(5000);
+    let upper = claims.sub.to_uppercase();
+    for (sub, sid) in [
+        (long.as_str(), claims.sid.as_str()),
+        (claims.sub.as_str(), long.as_str()),
+        (upper.as_str(), claims.sid.as_str()),
+        ("u1", "s1"),
+    ] {
+        let token = issue_access_token(&keys, &app.config, sub, claims.role, sid, now).unwrap();
+        let refused = Call::new(Method::GET, "/api/users/me")
+            .token(&token)
+            .send(&app)
+            .await;
+        assert_eq!(
+            refused.status(),
+            StatusCode::UNAUTHORIZED,
+            "{sub:.20} {sid:.20}"
+        );
+    }
+}
+
 on_both_stores! {
+    signed_tokens_with_ids_that_are_not_ids_are_refused => Config::for_tests(),
     logout_with_an_expired_bearer_ends_the_session => Config::for_tests(),
     logout_with_a_garbage_bearer_ends_the_session => Config::for_tests(),
     logout_everywhere_still_needs_a_valid_bearer => Config::for_tests(),
