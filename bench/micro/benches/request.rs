@@ -3,9 +3,8 @@
 //! domain parser (`Email::parse`, `DisplayName::parse`, `Password::parse`, `PostTitle::parse`...)
 //! into `FieldErrors`.
 //!
-//! The body structs and the field-by-field steps are copies of the handlers' (register's
-//! `RegisterBody`, posts' `PostBody` and `create`), which are private to their crates; the
-//! functions they call are the shared ones.
+//! The body structs and the field-by-field checks are the handlers' own
+//! (`register::parse_body`, `posts::parse_new_post`).
 
 use std::hint::black_box;
 use std::pin::pin;
@@ -15,10 +14,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, Request};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http::header::CONTENT_TYPE;
-use serde::Deserialize;
-use shared::domain::{
-    DisplayName, Email, FieldErrors, NewPost, Password, PostContent, PostStatus, PostTitle, Tag,
-};
+use shared::domain::{DisplayName, Email, NewPost, Password};
 use shared::http::{ApiError, Json};
 
 /// The extractor's future: the body is already in memory, so it is ready at the first poll.
@@ -41,58 +37,14 @@ fn extract<T: serde::de::DeserializeOwned>(body: &'static [u8]) -> Result<T, Api
     ready(Json::<T>::from_request(json_request(body), &())).map(|Json(body)| body)
 }
 
-/// functions/register: `RegisterBody`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RegisterBody {
-    email: Option<String>,
-    password: Option<String>,
-    name: Option<String>,
-}
-
 /// functions/register: `register`, up to the rate limit.
 fn register(body: &'static [u8]) -> Result<(Email, DisplayName, Password), ApiError> {
-    let body: RegisterBody = extract(body)?;
-    let mut errors = FieldErrors::default();
-    let email = errors.parse("email", body.email, Email::parse);
-    let name = errors.parse("name", body.name, DisplayName::parse);
-    let password = errors.parse("password", body.password, |raw| {
-        Password::parse(raw, email.as_ref())
-    });
-    let (Some(email), Some(name), Some(password)) = (email, name, password) else {
-        return Err(ApiError::Validation(errors.into_vec()));
-    };
-    Ok((email, name, password))
-}
-
-/// functions/posts: `PostBody`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PostBody {
-    title: Option<String>,
-    content: Option<String>,
-    status: Option<String>,
-    tags: Option<Vec<String>>,
+    register::parse_body(extract(body)?)
 }
 
 /// functions/posts: `create`, up to `Post::new`.
 fn create_post(body: &'static [u8]) -> Result<NewPost, ApiError> {
-    let body: PostBody = extract(body)?;
-    let mut errors = FieldErrors::default();
-    let title = errors.parse("title", body.title, PostTitle::parse);
-    let content = errors.parse("content", body.content, PostContent::parse);
-    let status = errors.parse_optional("status", body.status, PostStatus::parse);
-    let tags = errors.parse_optional("tags", body.tags, Tag::parse_list);
-    let (Some(title), Some(content)) = (title, content) else {
-        return Err(ApiError::Validation(errors.into_vec()));
-    };
-    ApiError::check(errors)?;
-    Ok(NewPost {
-        title,
-        content,
-        status,
-        tags,
-    })
+    posts::parse_new_post(extract(body)?)
 }
 
 const REGISTER: &[u8] =

@@ -8,6 +8,7 @@ mod write;
 use shared::http::Routes;
 
 pub use list::{FEED_CACHE, PAGE_MAX_BYTES};
+pub use write::{PostBody, parse_new_post};
 
 pub fn routes() -> Routes {
     Routes::new("posts")

@@ -39,11 +39,8 @@ fn parse_changes(body: PostBody, errors: &mut FieldErrors) -> PostChanges {
     }
 }
 
-pub async fn create(
-    State(stores): State<Stores>,
-    principal: Principal,
-    Json(body): Json<PostBody>,
-) -> Result<Response, ApiError> {
+/// A new post's fields, each checked (every field's problems reported at once).
+pub fn parse_new_post(body: PostBody) -> Result<NewPost, ApiError> {
     let mut errors = FieldErrors::default();
     let title = errors.parse("title", body.title, PostTitle::parse);
     let content = errors.parse("content", body.content, PostContent::parse);
@@ -53,12 +50,20 @@ pub async fn create(
         return Err(ApiError::Validation(errors.into_vec()));
     };
     ApiError::check(errors)?;
-    let new = NewPost {
+    Ok(NewPost {
         title,
         content,
         status,
         tags,
-    };
+    })
+}
+
+pub async fn create(
+    State(stores): State<Stores>,
+    principal: Principal,
+    Json(body): Json<PostBody>,
+) -> Result<Response, ApiError> {
+    let new = parse_new_post(body)?;
     let post = Post::new(principal.id(), new, now_ms());
     match stores.posts.create_post(&post).await {
         Ok(()) => {}

@@ -22,17 +22,14 @@ pub fn routes() -> Routes {
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RegisterBody {
+pub struct RegisterBody {
     email: Option<String>,
     password: Option<String>,
     name: Option<String>,
 }
 
-async fn register(
-    State(app): State<AppState>,
-    caller: Caller,
-    Json(body): Json<RegisterBody>,
-) -> Result<Response, ApiError> {
+/// The body's fields, each checked (every field's problems reported at once).
+pub fn parse_body(body: RegisterBody) -> Result<(Email, DisplayName, Password), ApiError> {
     let mut errors = FieldErrors::default();
     let email = errors.parse("email", body.email, Email::parse);
     let name = errors.parse("name", body.name, DisplayName::parse);
@@ -42,6 +39,15 @@ async fn register(
     let (Some(email), Some(name), Some(password)) = (email, name, password) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
+    Ok((email, name, password))
+}
+
+async fn register(
+    State(app): State<AppState>,
+    caller: Caller,
+    Json(body): Json<RegisterBody>,
+) -> Result<Response, ApiError> {
+    let (email, name, password) = parse_body(body)?;
 
     let now = now_ms();
     let limits = &app.config.rate_limits;
