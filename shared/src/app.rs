@@ -2,12 +2,13 @@
 //! root. Lower layers take only the parts they use; the views below hand them those parts.
 
 mod aws_http;
+mod aws_sdk;
 mod environment;
 mod lambdas;
 
 use std::sync::Arc;
 
-pub use environment::aws_sdk_config;
+pub use aws_sdk::{aws_sdk_config, from_environment as aws_sdk_config_from_environment};
 pub use lambdas::serve_lambda;
 #[cfg(all(feature = "sqs", feature = "dynamodb", feature = "delivery"))]
 pub use lambdas::worker_from_env;
@@ -33,7 +34,7 @@ pub struct App {
     pub queue: Arc<dyn JobQueue>,
     /// The AWS SDK configuration the app's clients were built from, when it uses AWS: a
     /// function builds its other clients from it, sharing their connections.
-    pub aws: Option<aws_config::SdkConfig>,
+    pub aws: Option<aws_types::SdkConfig>,
     #[cfg(feature = "sqlite")]
     embedded: Option<Arc<crate::store::table::sqlite::SqliteTable>>,
 }

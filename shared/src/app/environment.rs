@@ -1,8 +1,6 @@
 //! Building the app from the environment: config, store adapter, key set, job queue.
 
-use aws_config::retry::RetryConfig;
-use aws_config::timeout::TimeoutConfig;
-use aws_config::{BehaviorVersion, SdkConfig};
+use aws_types::SdkConfig;
 use secrecy::ExposeSecret;
 
 use super::App;
@@ -35,7 +33,7 @@ impl App {
         let needs_aws = config.store == StoreKind::DynamoDb
             || (signs_tokens && config.auth_keys.is_none() && config.auth_keys_secret_id.is_some());
         let aws = if needs_aws {
-            Some(aws_sdk_config(&config).await?)
+            Some(super::aws_sdk::aws_sdk_config(&config).await?)
         } else {
             None
         };
@@ -136,24 +134,6 @@ fn on_dynamodb(
         "this function is built without a queue",
     ));
     App::new(config, Stores::from_adapter(store), keys).with_queue(queue)
-}
-
-/// The AWS SDK configuration from the environment, with time limits: a dependency that hangs
-/// costs at most two attempts of `aws_attempt_timeout`, well inside the function's timeout.
-/// Every client built from it shares one HTTPS client (one connection pool, one trust store).
-pub async fn aws_sdk_config(config: &Config) -> Result<SdkConfig, BoxError> {
-    let timeouts = TimeoutConfig::builder()
-        .connect_timeout(config.aws_connect_timeout)
-        .read_timeout(config.aws_attempt_timeout)
-        .operation_attempt_timeout(config.aws_attempt_timeout)
-        .operation_timeout(config.aws_attempt_timeout * 2 + config.aws_connect_timeout)
-        .build();
-    Ok(aws_config::defaults(BehaviorVersion::latest())
-        .http_client(super::aws_http::https_client()?)
-        .timeout_config(timeouts)
-        .retry_config(RetryConfig::standard().with_max_attempts(2))
-        .load()
-        .await)
 }
 
 /// Local runs with no key configured keep a generated key set beside the data, so tokens

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use aws_config::SdkConfig;
+use aws_types::SdkConfig;
 use secrecy::SecretString;
 use serde::Deserialize;
 

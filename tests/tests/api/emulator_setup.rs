@@ -98,3 +98,27 @@ async fn creates_table_queues_and_secret_idempotently() {
         .await;
     assert_eq!(me.status(), StatusCode::OK);
 }
+
+/// Lambda binaries configure the SDK from the environment alone (no aws-config chain): the
+/// endpoints, region and credentials it names reach every service a function calls.
+#[tokio::test]
+async fn the_environment_only_configuration_reaches_every_service() {
+    support::emulator_endpoint();
+    let aws = shared::app::aws_sdk_config_from_environment(|name| std::env::var(name).ok())
+        .expect("the test environment names a region and credentials");
+    aws_sdk_dynamodb::Client::new(&aws)
+        .list_tables()
+        .send()
+        .await
+        .expect("DynamoDB on AWS_ENDPOINT_URL_DYNAMODB");
+    aws_sdk_sqs::Client::new(&aws)
+        .list_queues()
+        .send()
+        .await
+        .expect("SQS on AWS_ENDPOINT_URL");
+    aws_sdk_secretsmanager::Client::new(&aws)
+        .list_secrets()
+        .send()
+        .await
+        .expect("Secrets Manager on AWS_ENDPOINT_URL");
+}

@@ -27,7 +27,7 @@ struct State {
 
 impl StreamFeed {
     /// The stream of `table` (which must have one).
-    pub async fn of_table(sdk: &aws_config::SdkConfig, table: &str) -> Result<Self, TableError> {
+    pub async fn of_table(sdk: &aws_types::SdkConfig, table: &str) -> Result<Self, TableError> {
         let tables = aws_sdk_dynamodb::Client::new(sdk);
         let described = tables
             .describe_table()
