@@ -86,6 +86,7 @@ async fn creates_table_queues_and_secret_idempotently() {
         aws_sdk_secretsmanager::Client::new(&aws),
         names.secret.clone(),
         config.secrets_cache_ttl,
+        config.access_token_alg,
     )
     .await
     .unwrap();

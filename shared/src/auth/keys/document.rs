@@ -97,6 +97,21 @@ impl KeySetDocument {
             .insert(key.alg.clone(), kid.to_owned());
         Ok(())
     }
+
+    /// Removes the signing key `kid`; the active key of an algorithm stays until another is.
+    pub fn remove(&mut self, kid: &str) -> Result<(), String> {
+        if self.active_signing_keys.values().any(|active| active == kid) {
+            return Err(format!(
+                "`{kid}` is active: activate another key of its algorithm first"
+            ));
+        }
+        let before = self.signing_keys.len();
+        self.signing_keys.retain(|key| key.kid != kid);
+        if self.signing_keys.len() == before {
+            return Err(format!("no signing key `{kid}`"));
+        }
+        Ok(())
+    }
 }
 
 fn short_id() -> String {
