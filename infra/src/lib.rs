@@ -80,7 +80,13 @@ pub async fn create_queue_with_dlq(aws: &SdkConfig, name: &str) -> Result<(), Bo
 /// algorithm (a secret from before signing keys) gets one added.
 async fn create_secret(aws: &SdkConfig, name: &str) -> Result<(), BoxError> {
     let client = aws_sdk_secretsmanager::Client::new(aws);
-    if client.describe_secret().secret_id(name).send().await.is_err() {
+    if client
+        .describe_secret()
+        .secret_id(name)
+        .send()
+        .await
+        .is_err()
+    {
         let mut document = KeySetDocument::generate(SigningAlg::default());
         activate_missing(&mut document);
         client

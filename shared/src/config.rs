@@ -218,9 +218,8 @@ impl Config {
             secrets_cache_ttl: seconds("SECRETS_CACHE_TTL_SECS", defaults.secrets_cache_ttl)?,
             access_token_alg: match var("ACCESS_TOKEN_ALG") {
                 None => defaults.access_token_alg,
-                Some(name) => SigningAlg::parse(name.trim()).ok_or_else(|| {
-                    ConfigError("ACCESS_TOKEN_ALG must be EdDSA or ES256".into())
-                })?,
+                Some(name) => SigningAlg::parse(name.trim())
+                    .ok_or_else(|| ConfigError("ACCESS_TOKEN_ALG must be EdDSA or ES256".into()))?,
             },
             hs256_accepted_until: var("HS256_ACCEPTED_UNTIL")
                 .map(|text| {

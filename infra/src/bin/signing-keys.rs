@@ -52,7 +52,10 @@ async fn main() -> Result<(), shared::BoxError> {
     let command: Vec<&str> = args.rest.iter().map(String::as_str).collect();
     if command == ["print"] {
         let mut document = KeySetDocument::generate(args.alg);
-        println!("{}", serde_json::to_string_pretty(&document.signing_keys.remove(0))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&document.signing_keys.remove(0))?
+        );
         return Ok(());
     }
     let secret_id = args

@@ -139,7 +139,10 @@ pub(crate) fn verify_with_header(
 /// HS256 tokens verify while the set signs HS256 (no signing key active yet), and after that only
 /// until `HS256_ACCEPTED_UNTIL`: the migration window, as long as the last HS256 token lives.
 fn hs256_accepted(keys: &KeySet, config: &Config, now_ms: i64) -> bool {
-    keys.signs_hs256() || config.hs256_accepted_until.is_some_and(|until| now_ms < until)
+    keys.signs_hs256()
+        || config
+            .hs256_accepted_until
+            .is_some_and(|until| now_ms < until)
 }
 
 #[cfg(test)]

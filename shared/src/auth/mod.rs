@@ -9,9 +9,9 @@ mod password_hash;
 mod principal;
 mod refresh_token;
 mod sessions;
-mod token_header;
 #[cfg(test)]
 mod token_forgeries;
+mod token_header;
 
 pub use access_token::{AccessClaims, issue_access_token, verify_access_token};
 pub use account_tokens::{

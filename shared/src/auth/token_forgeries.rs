@@ -76,7 +76,11 @@ fn upgraded(alg: SigningAlg) -> (KeySetDocument, KeySet) {
 }
 
 fn hs256_only() -> KeySet {
-    KeySet::new("k1".into(), [("k1".to_owned(), HMAC.as_bytes().to_vec())].into()).unwrap()
+    KeySet::new(
+        "k1".into(),
+        [("k1".to_owned(), HMAC.as_bytes().to_vec())].into(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -141,7 +145,10 @@ fn the_header_must_name_the_keys_own_algorithm() {
             hs256_accepted_until: Some(crate::clock::now_ms() + 60_000),
             ..Config::for_tests()
         };
-        assert_eq!(verify_with(&eddsa, &window, &confused), Err("invalid_token"));
+        assert_eq!(
+            verify_with(&eddsa, &window, &confused),
+            Err("invalid_token")
+        );
     }
     // An HS256 token naming the HMAC key, signed with that key but the header naming EdDSA.
     let header = json!({"typ": "JWT", "alg": "EdDSA", "kid": "k1"});
@@ -162,7 +169,10 @@ fn a_header_that_brings_a_key_or_an_extension_is_refused_even_when_signed() {
             ("jwk", public),
             ("jku", json!("https://attacker.example/jwks.json")),
             ("x5u", json!("https://attacker.example/cert.pem")),
-            ("x5c", json!(["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"])),
+            (
+                "x5c",
+                json!(["MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA"]),
+            ),
             ("crit", json!(["exp"])),
         ] {
             let mut header = part(&token, 0);
@@ -171,7 +181,10 @@ fn a_header_that_brings_a_key_or_an_extension_is_refused_even_when_signed() {
             assert_eq!(verify(&keys, &token), Err("invalid_token"), "{name}");
         }
         // The same header without them verifies: the refusal is theirs.
-        assert_eq!(verify(&keys, &signed(&keys, &part(&token, 0), &claims)), Ok(()));
+        assert_eq!(
+            verify(&keys, &signed(&keys, &part(&token, 0), &claims)),
+            Ok(())
+        );
     }
 }
 

@@ -73,7 +73,10 @@ mod tests {
     fn reads_our_headers() {
         let header =
             TokenHeader::read(&token(r#"{"typ":"JWT","alg":"EdDSA","kid":"k1"}"#)).unwrap();
-        assert_eq!((header.alg(), header.kid.as_str()), (Some(Algorithm::EdDSA), "k1"));
+        assert_eq!(
+            (header.alg(), header.kid.as_str()),
+            (Some(Algorithm::EdDSA), "k1")
+        );
         let ours = serde_json::to_string(&TokenHeader::new(Algorithm::ES256, "k2")).unwrap();
         assert_eq!(ours, r#"{"typ":"JWT","alg":"ES256","kid":"k2"}"#);
     }

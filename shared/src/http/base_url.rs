@@ -32,9 +32,10 @@ pub fn api_base_url(config: &Config, parts: &Parts) -> String {
         _ => "http",
     };
     let stage = match parts.extensions.get::<RequestContext>() {
-        Some(RequestContext::ApiGatewayV1(context)) if host.contains(".execute-api.") => {
-            context.stage.as_deref().filter(|stage| is_path_segment(stage))
-        }
+        Some(RequestContext::ApiGatewayV1(context)) if host.contains(".execute-api.") => context
+            .stage
+            .as_deref()
+            .filter(|stage| is_path_segment(stage)),
         _ => None,
     };
     match stage {
@@ -76,7 +77,9 @@ mod tests {
             let mut context =
                 lambda_http::aws_lambda_events::apigw::ApiGatewayProxyRequestContext::default();
             context.stage = Some(stage.into());
-            parts.extensions.insert(RequestContext::ApiGatewayV1(context));
+            parts
+                .extensions
+                .insert(RequestContext::ApiGatewayV1(context));
         }
         parts
     }
@@ -85,7 +88,10 @@ mod tests {
     fn names_the_url_the_request_came_to() {
         let config = Config::for_tests();
         let url = |host, proto, stage| api_base_url(&config, &parts(host, proto, stage));
-        assert_eq!(url(Some("127.0.0.1:3000"), None, None), "http://127.0.0.1:3000");
+        assert_eq!(
+            url(Some("127.0.0.1:3000"), None, None),
+            "http://127.0.0.1:3000"
+        );
         assert_eq!(
             url(
                 Some("abc123.execute-api.eu-west-1.amazonaws.com"),

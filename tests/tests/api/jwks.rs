@@ -77,10 +77,19 @@ async fn publishes_every_signing_key_and_nothing_secret(app: TestApp) {
     let body = body_json(&response);
     let keys = body["keys"].as_array().unwrap();
     let published: Vec<&str> = keys.iter().map(|k| k["kid"].as_str().unwrap()).collect();
-    let kids: Vec<&str> = document.signing_keys.iter().map(|k| k.kid.as_str()).collect();
+    let kids: Vec<&str> = document
+        .signing_keys
+        .iter()
+        .map(|k| k.kid.as_str())
+        .collect();
     assert_eq!(published, kids);
     for (key, private) in keys.iter().zip(&document.signing_keys) {
-        let mut members: Vec<&str> = key.as_object().unwrap().keys().map(String::as_str).collect();
+        let mut members: Vec<&str> = key
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
         members.sort_unstable();
         let expected: &[&str] = match private.alg.as_str() {
             "EdDSA" => &["alg", "crv", "kid", "kty", "use", "x"],
@@ -91,7 +100,12 @@ async fn publishes_every_signing_key_and_nothing_secret(app: TestApp) {
         assert_eq!(key["use"], "sig");
     }
     let text = String::from_utf8(response.body().to_vec()).unwrap();
-    for secret in document.signing_keys.iter().map(|k| k.d.as_str()).chain([HMAC]) {
+    for secret in document
+        .signing_keys
+        .iter()
+        .map(|k| k.d.as_str())
+        .chain([HMAC])
+    {
         assert!(!text.contains(secret), "a secret in the JWKS: {text}");
     }
 
@@ -121,7 +135,10 @@ async fn publishes_every_signing_key_and_nothing_secret(app: TestApp) {
 }
 
 async fn a_set_without_signing_keys_publishes_none(app: TestApp) {
-    let legacy = KeySet::new("k1".into(), [("k1".to_owned(), HMAC.as_bytes().to_vec())].into());
+    let legacy = KeySet::new(
+        "k1".into(),
+        [("k1".to_owned(), HMAC.as_bytes().to_vec())].into(),
+    );
     let app = instance(&app, app.config.clone(), legacy.unwrap());
     let jwks = get(&app, "/.well-known/jwks.json").await;
     assert_eq!(body_json(&jwks), json!({"keys": []}));
@@ -194,7 +211,15 @@ async fn a_key_not_in_the_jwks_is_refused_under_any_of_our_key_ids(app: TestApp)
         let forged_token = forger
             .app
             .sessions()
-            .start(&forger.stores.users.get_user(&ada.id).await.unwrap().unwrap())
+            .start(
+                &forger
+                    .stores
+                    .users
+                    .get_user(&ada.id)
+                    .await
+                    .unwrap()
+                    .unwrap(),
+            )
             .await
             .unwrap()
             .access_token;
@@ -207,7 +232,10 @@ async fn a_key_not_in_the_jwks_is_refused_under_any_of_our_key_ids(app: TestApp)
 /// An HS256 token from before the switch: refused by default, accepted inside
 /// `HS256_ACCEPTED_UNTIL`, refused after it.
 async fn hs256_tokens_pass_only_inside_the_migration_window(app: TestApp) {
-    let before = KeySet::new("k1".into(), [("k1".to_owned(), HMAC.as_bytes().to_vec())].into());
+    let before = KeySet::new(
+        "k1".into(),
+        [("k1".to_owned(), HMAC.as_bytes().to_vec())].into(),
+    );
     let before = instance(&app, app.config.clone(), before.unwrap());
     let ada = account(&before, "hs256@example.com", "Ada").await;
     let header = ada.access.split('.').next().unwrap();

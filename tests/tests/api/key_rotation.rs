@@ -85,7 +85,10 @@ async fn a_retried_refresh_survives_a_rollout(app: TestApp) {
         successor,
         "the same successor"
     );
-    let access = body_json(&retry)["accessToken"].as_str().unwrap().to_owned();
+    let access = body_json(&retry)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(me(&old, &access).await, StatusCode::OK);
     // The family lives on.
     let next = support::refresh_with(&new, &successor).await;

@@ -71,9 +71,7 @@ impl KeySetDocument {
             hmac_keys: BTreeMap::from([(kid, random_secret())]),
         };
         let kid = document.add_signing_key(alg);
-        document
-            .activate(&kid)
-            .expect("the key was just added");
+        document.activate(&kid).expect("the key was just added");
         document
     }
 
@@ -100,7 +98,11 @@ impl KeySetDocument {
 
     /// Removes the signing key `kid`; the active key of an algorithm stays until another is.
     pub fn remove(&mut self, kid: &str) -> Result<(), String> {
-        if self.active_signing_keys.values().any(|active| active == kid) {
+        if self
+            .active_signing_keys
+            .values()
+            .any(|active| active == kid)
+        {
             return Err(format!(
                 "`{kid}` is active: activate another key of its algorithm first"
             ));

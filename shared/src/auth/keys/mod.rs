@@ -14,8 +14,8 @@ use aws_lc_rs::hmac;
 use jsonwebtoken::{Algorithm, DecodingKey};
 
 pub use document::KeySetDocument;
-pub use signing_key::{PrivateJwk, PublicJwk, SigningAlg};
 use signing_key::SigningKey;
+pub use signing_key::{PrivateJwk, PublicJwk, SigningAlg};
 
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -91,7 +91,9 @@ impl KeySet {
                 .position(|key| key.kid() == kid)
                 .ok_or_else(|| format!("activeSigningKeys.{name}: no signing key `{kid}`"))?;
             if set.signing_keys[index].alg() != active {
-                return Err(format!("activeSigningKeys.{name}: `{kid}` is not an {name} key"));
+                return Err(format!(
+                    "activeSigningKeys.{name}: `{kid}` is not an {name} key"
+                ));
             }
             if active == alg {
                 set.signer = Some(index);
@@ -232,7 +234,11 @@ impl fmt::Debug for KeySet {
             .field("kids", &self.keys.keys().collect::<Vec<_>>())
             .field(
                 "signing_kids",
-                &self.signing_keys.iter().map(SigningKey::kid).collect::<Vec<_>>(),
+                &self
+                    .signing_keys
+                    .iter()
+                    .map(SigningKey::kid)
+                    .collect::<Vec<_>>(),
             )
             .field("signer", &self.signer().kid)
             .finish()
@@ -283,10 +289,16 @@ mod tests {
         assert!(KeySet::from_document(&document, SigningAlg::ES256).is_err());
         document.activate(&es).unwrap();
         let es256 = KeySet::from_document(&document, SigningAlg::ES256).unwrap();
-        assert_eq!((es256.signer().kid, es256.signer().alg), (es.as_str(), Algorithm::ES256));
+        assert_eq!(
+            (es256.signer().kid, es256.signer().alg),
+            (es.as_str(), Algorithm::ES256)
+        );
         // Every key verifies with its own algorithm only.
         assert_eq!(es256.verifier(&es).unwrap().0, Algorithm::ES256);
-        assert_eq!(es256.verifier(&document.active_kid).unwrap().0, Algorithm::HS256);
+        assert_eq!(
+            es256.verifier(&document.active_kid).unwrap().0,
+            Algorithm::HS256
+        );
     }
 
     #[test]
@@ -325,12 +337,16 @@ mod tests {
             let document = KeySetDocument::generate(alg);
             let json = document.to_json();
             let keys = KeySet::from_json(&json, alg).unwrap();
-            let again = KeySet::from_json(&KeySetDocument::from_json(&json).unwrap().to_json(), alg)
-                .unwrap();
+            let again =
+                KeySet::from_json(&KeySetDocument::from_json(&json).unwrap().to_json(), alg)
+                    .unwrap();
             assert_eq!(keys.active(), again.active());
             assert_eq!(keys.signer().kid, again.signer().kid);
             let printed = format!("{keys:?}");
-            assert!(!printed.contains(&document.hmac_keys[&document.active_kid]), "{printed}");
+            assert!(
+                !printed.contains(&document.hmac_keys[&document.active_kid]),
+                "{printed}"
+            );
             assert!(!printed.contains(&document.signing_keys[0].d), "{printed}");
         }
     }

@@ -163,9 +163,10 @@ impl SigningKey {
                 )
             }
             SigningAlg::ES256 => {
-                let y = jwk.y.as_deref().ok_or_else(|| {
-                    format!("signing key `{kid}`: an ES256 key needs y")
-                })?;
+                let y = jwk
+                    .y
+                    .as_deref()
+                    .ok_or_else(|| format!("signing key `{kid}`: an ES256 key needs y"))?;
                 let point = [&[0x04][..], &x, &decode_coordinate(kid, "y", y, len)?].concat();
                 Pair::P256(
                     EcdsaKeyPair::from_private_key_and_public_key(
@@ -347,10 +348,12 @@ mod tests {
         for jwk in cases {
             assert!(SigningKey::from_jwk(&jwk).is_err(), "{:?}", jwk.kid);
         }
-        assert!(serde_json::from_str::<PrivateJwk>(
-            r#"{"kid":"k","alg":"EdDSA","kty":"OKP","crv":"Ed25519","x":"","d":"","p":""}"#
-        )
-        .is_err());
+        assert!(
+            serde_json::from_str::<PrivateJwk>(
+                r#"{"kid":"k","alg":"EdDSA","kty":"OKP","crv":"Ed25519","x":"","d":"","p":""}"#
+            )
+            .is_err()
+        );
     }
 
     #[test]
