@@ -4,6 +4,7 @@
 //! `template_events`: template.yaml's API events and the `cargo lambda watch` router, generated
 //! from the route list (`sync-routes`).
 
+pub mod signing_keys;
 pub mod template_events;
 
 use aws_config::SdkConfig;

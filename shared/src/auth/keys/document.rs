@@ -96,6 +96,21 @@ impl KeySetDocument {
         Ok(())
     }
 
+    /// Leaves `alg` without an active key (after every instance has moved to another algorithm);
+    /// never the last algorithm that has one, which would make the set sign HS256 again.
+    pub fn deactivate(&mut self, alg: SigningAlg) -> Result<(), String> {
+        if !self.active_signing_keys.contains_key(alg.name()) {
+            return Err(format!("no {alg} key is active"));
+        }
+        if self.active_signing_keys.len() == 1 {
+            return Err(format!(
+                "the {alg} key is the only active one: activate another algorithm's first"
+            ));
+        }
+        self.active_signing_keys.remove(alg.name());
+        Ok(())
+    }
+
     /// Removes the signing key `kid`; the active key of an algorithm stays until another is.
     pub fn remove(&mut self, kid: &str) -> Result<(), String> {
         if self
