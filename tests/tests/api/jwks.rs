@@ -13,7 +13,7 @@ use shared::App;
 use shared::auth::{KeySet, KeySetDocument, SigningAlg};
 use shared::config::Config;
 use shared::secrets::KeyProvider;
-use support::{Call, TestApp, account, body_json, header};
+use support::{Call, TestApp, account, body_json, get_me, header};
 
 const HMAC: &str = "0123456789abcdef0123456789abcdef-hmac";
 
@@ -48,13 +48,6 @@ fn signing(app: &TestApp, document: &KeySetDocument, alg: SigningAlg) -> TestApp
 async fn get(app: &TestApp, path: &str) -> support::TestResponse {
     Call::new(Method::GET, path)
         .header("host", "api.example.com")
-        .send(app)
-        .await
-}
-
-async fn me(app: &TestApp, token: &str) -> support::TestResponse {
-    Call::new(Method::GET, "/api/users/me")
-        .token(token)
         .send(app)
         .await
 }
@@ -200,7 +193,7 @@ async fn a_key_not_in_the_jwks_is_refused_under_any_of_our_key_ids(app: TestApp)
         ours.activate(&kid).unwrap();
         let server = signing(&app, &ours, alg);
         let ada = account(&server, &format!("{alg}-forged@example.com"), "Ada").await;
-        assert_eq!(me(&server, &ada.access).await.status(), StatusCode::OK);
+        assert_eq!(get_me(&server, &ada.access).await.status(), StatusCode::OK);
 
         let mut forged = with_hmac_k1(KeySetDocument::generate(alg));
         forged.signing_keys[0].kid = kid.clone();
@@ -224,7 +217,7 @@ async fn a_key_not_in_the_jwks_is_refused_under_any_of_our_key_ids(app: TestApp)
             .unwrap()
             .access_token;
         assert_eq!(claims(&forged_token)["sub"], session["sub"]);
-        let response = me(&server, &forged_token).await;
+        let response = get_me(&server, &forged_token).await;
         support::assert_problem(&response, StatusCode::UNAUTHORIZED, "invalid_token");
     }
 }
@@ -257,15 +250,15 @@ async fn hs256_tokens_pass_only_inside_the_migration_window(app: TestApp) {
         )
     };
     let now = shared::clock::now_ms();
-    let response = me(&upgraded(None), &ada.access).await;
+    let response = get_me(&upgraded(None), &ada.access).await;
     support::assert_problem(&response, StatusCode::UNAUTHORIZED, "invalid_token");
     assert_eq!(
-        me(&upgraded(Some(now + 60_000)), &ada.access)
+        get_me(&upgraded(Some(now + 60_000)), &ada.access)
             .await
             .status(),
         StatusCode::OK
     );
-    let response = me(&upgraded(Some(now - 1_000)), &ada.access).await;
+    let response = get_me(&upgraded(Some(now - 1_000)), &ada.access).await;
     support::assert_problem(&response, StatusCode::UNAUTHORIZED, "invalid_token");
     // The session itself goes on: its refresh token gets an EdDSA access token.
     let refreshed = support::refresh_with(&upgraded(None), &ada.refresh).await;

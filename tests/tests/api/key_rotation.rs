@@ -60,11 +60,7 @@ fn refresh_token(body: &Value) -> String {
 }
 
 async fn me(app: &TestApp, access: &str) -> StatusCode {
-    Call::new(Method::GET, "/api/users/me")
-        .token(access)
-        .send(app)
-        .await
-        .status()
+    support::get_me(app, access).await.status()
 }
 
 async fn a_retried_refresh_survives_a_rollout(app: TestApp) {
@@ -120,10 +116,7 @@ async fn a_removed_signing_key_logs_its_tokens_out(app: TestApp) {
         KeyProvider::fixed(KeySet::from_document(&retired, SigningAlg::EdDSA).unwrap()),
     );
     let ada = account(&old, "retired@example.com", "Ada").await;
-    let me = Call::new(Method::GET, "/api/users/me")
-        .token(&ada.access)
-        .send(&retired)
-        .await;
+    let me = support::get_me(&retired, &ada.access).await;
     support::assert_problem(&me, StatusCode::UNAUTHORIZED, "invalid_token");
     // The refresh token is not signed: the session goes on with a token of the new key.
     let next = support::refresh_with(&retired, &ada.refresh).await;
