@@ -91,7 +91,7 @@ async fn key_provider(
     signs_tokens: bool,
 ) -> Result<KeyProvider, BoxError> {
     if !signs_tokens {
-        return Ok(KeyProvider::fixed(KeySet::generate()));
+        return Ok(KeyProvider::fixed(KeySet::throwaway()));
     }
     let alg = config.access_token_alg;
     if let Some(json) = &config.auth_keys {

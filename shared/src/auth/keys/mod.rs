@@ -134,6 +134,14 @@ impl KeySet {
         })
     }
 
+    /// A random HMAC key nobody else holds, and no signing key: for workers and jobs, which sign
+    /// and check nothing (so Lambda binaries link no key generation).
+    pub fn throwaway() -> Self {
+        let kid = "throwaway".to_owned();
+        let secret = document::random_secret().into_bytes();
+        Self::new(kid.clone(), BTreeMap::from([(kid, secret)])).expect("a 64-character key")
+    }
+
     /// A fresh set signing with the default algorithm (EdDSA).
     pub fn generate() -> Self {
         Self::generate_with(SigningAlg::default())
