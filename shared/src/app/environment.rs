@@ -45,7 +45,7 @@ impl App {
                 tracing::warn!(
                     alg = %config.access_token_alg,
                     "the key set has no active signing key: access tokens are HS256 until one is \
-                     added (cargo run -p infra --bin new-signing-key)"
+                     added (cargo run -p infra --bin signing-keys -- new --activate)"
                 );
             }
             Ok::<_, BoxError>(keys)
