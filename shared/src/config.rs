@@ -7,6 +7,8 @@ use std::time::Duration;
 use ipnet::IpNet;
 use secrecy::SecretString;
 
+use crate::auth::SigningAlg;
+
 mod rate_limits;
 
 pub use rate_limits::{RateLimits, Rule};
@@ -37,6 +39,15 @@ pub struct Config {
     /// Secrets Manager id of the JSON key set (deployed runs).
     pub auth_keys_secret_id: Option<String>,
     pub secrets_cache_ttl: Duration,
+    /// What access tokens are signed with (`ACCESS_TOKEN_ALG`: `EdDSA`, the default, or `ES256`):
+    /// the key set's active key of this algorithm.
+    pub access_token_alg: SigningAlg,
+    /// HS256 access tokens verify until then (ms since the epoch; `HS256_ACCEPTED_UNTIL`, RFC
+    /// 3339) once a signing key is active: the window for tokens issued before the switch.
+    pub hs256_accepted_until: Option<i64>,
+    /// The API's public URL (`API_BASE_URL`), for the discovery document's `jwks_uri`; without
+    /// it, the URL the request came to.
+    pub api_base_url: Option<String>,
     /// HTTP functions open the store's connection during init, beside the key fetch (one read
     /// of a missing item), so the first request does not pay the TLS handshake
     /// (`CONNECT_DURING_INIT`, on by default).
@@ -144,6 +155,9 @@ impl Default for Config {
             auth_keys: None,
             auth_keys_secret_id: None,
             secrets_cache_ttl: Duration::from_secs(300),
+            access_token_alg: SigningAlg::default(),
+            hs256_accepted_until: None,
+            api_base_url: None,
             connect_during_init: true,
             password_hash_queue: 64,
             aws_attempt_timeout: Duration::from_millis(3000),
@@ -202,6 +216,27 @@ impl Config {
             auth_keys: var("AUTH_KEYS").map(SecretString::from),
             auth_keys_secret_id: var("AUTH_KEYS_SECRET_ID"),
             secrets_cache_ttl: seconds("SECRETS_CACHE_TTL_SECS", defaults.secrets_cache_ttl)?,
+            access_token_alg: match var("ACCESS_TOKEN_ALG") {
+                None => defaults.access_token_alg,
+                Some(name) => SigningAlg::parse(name.trim())
+                    .ok_or_else(|| ConfigError("ACCESS_TOKEN_ALG must be EdDSA or ES256".into()))?,
+            },
+            hs256_accepted_until: var("HS256_ACCEPTED_UNTIL")
+                .map(|text| {
+                    crate::clock::parse_rfc3339(text.trim()).ok_or_else(|| {
+                        ConfigError("HS256_ACCEPTED_UNTIL must be an RFC 3339 time".into())
+                    })
+                })
+                .transpose()?,
+            api_base_url: var("API_BASE_URL")
+                .map(|url| {
+                    let url = url.trim().trim_end_matches('/');
+                    match url.starts_with("https://") || url.starts_with("http://") {
+                        true => Ok(url.to_owned()),
+                        false => Err(ConfigError("API_BASE_URL must be an http(s) URL".into())),
+                    }
+                })
+                .transpose()?,
             connect_during_init: flag("CONNECT_DURING_INIT", defaults.connect_during_init)?,
             password_hash_queue: number("PASSWORD_HASH_QUEUE", defaults.password_hash_queue)?,
             aws_attempt_timeout: millis("AWS_ATTEMPT_TIMEOUT_MS", defaults.aws_attempt_timeout)?,

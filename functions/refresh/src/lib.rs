@@ -1,4 +1,7 @@
-//! `POST /api/auth/refresh` (rotate) and `POST /api/auth/logout` (revoke).
+//! `POST /api/auth/refresh` (rotate) and `POST /api/auth/logout` (revoke); the public keys that
+//! verify access tokens (`/.well-known/jwks.json`, `/.well-known/openid-configuration`).
+
+mod well_known;
 
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use serde::Deserialize;
@@ -13,6 +16,11 @@ pub fn routes() -> Routes {
     Routes::new("refresh")
         .post("/api/auth/refresh", rotate)
         .post("/api/auth/logout", logout)
+        .get("/.well-known/jwks.json", well_known::jwks)
+        .get(
+            "/.well-known/openid-configuration",
+            well_known::openid_configuration,
+        )
 }
 
 #[derive(Deserialize)]

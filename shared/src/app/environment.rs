@@ -37,7 +37,17 @@ impl App {
         } else {
             None
         };
-        let keys = key_provider(&config, aws.as_ref(), signs_tokens);
+        let keys = async {
+            let keys = key_provider(&config, aws.as_ref(), signs_tokens).await?;
+            if signs_tokens && keys.current().await.signs_hs256() {
+                tracing::warn!(
+                    alg = %config.access_token_alg,
+                    "the key set has no active signing key: access tokens are HS256 until one is \
+                     added (cargo run -p infra --bin signing-keys -- new --activate)"
+                );
+            }
+            Ok::<_, BoxError>(keys)
+        };
         let app = match (config.store, &aws) {
             #[cfg(feature = "dynamodb")]
             (StoreKind::DynamoDb, Some(aws)) => {
@@ -79,10 +89,14 @@ async fn key_provider(
     signs_tokens: bool,
 ) -> Result<KeyProvider, BoxError> {
     if !signs_tokens {
-        return Ok(KeyProvider::fixed(KeySet::generate()));
+        return Ok(KeyProvider::fixed(KeySet::throwaway()));
     }
+    let alg = config.access_token_alg;
     if let Some(json) = &config.auth_keys {
-        return Ok(KeyProvider::fixed(KeySet::from_json(json.expose_secret())?));
+        return Ok(KeyProvider::fixed(KeySet::from_json(
+            json.expose_secret(),
+            alg,
+        )?));
     }
     #[cfg(feature = "secrets")]
     if let (Some(secret_id), Some(aws)) = (&config.auth_keys_secret_id, aws) {
@@ -90,6 +104,7 @@ async fn key_provider(
             aws_sdk_secretsmanager::Client::new(aws),
             secret_id.clone(),
             config.secrets_cache_ttl,
+            alg,
         )
         .await?);
     }
@@ -137,16 +152,29 @@ fn on_dynamodb(
 }
 
 /// Local runs with no key configured keep a generated key set beside the data, so tokens
-/// survive a restart. Never used with DynamoDB.
+/// survive a restart; a set with no active key of `ACCESS_TOKEN_ALG` (one from before signing
+/// keys, or another algorithm's) gets one added. Never used with DynamoDB.
 #[cfg(feature = "sqlite")]
 fn local_key_set(config: &Config) -> Result<KeySet, BoxError> {
+    use crate::auth::KeySetDocument;
+
+    let alg = config.access_token_alg;
     let path = config.data_dir.join("auth-keys.json");
-    if let Ok(text) = std::fs::read_to_string(&path) {
-        return Ok(KeySet::from_json(&text)?);
-    }
+    let document = match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let mut document = KeySetDocument::from_json(&text)?;
+            if document.active_signing_keys.contains_key(alg.name()) {
+                return Ok(KeySet::from_document(&document, alg)?);
+            }
+            let kid = document.add_signing_key(alg);
+            document.activate(&kid)?;
+            document
+        }
+        Err(_) => KeySetDocument::generate(alg),
+    };
+    let keys = KeySet::from_document(&document, alg)?;
     std::fs::create_dir_all(&config.data_dir)?;
-    let keys = KeySet::generate();
-    std::fs::write(&path, keys.to_json())?;
+    std::fs::write(&path, document.to_json())?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -9,13 +9,16 @@ mod password_hash;
 mod principal;
 mod refresh_token;
 mod sessions;
+#[cfg(test)]
+mod token_forgeries;
+mod token_header;
 
 pub use access_token::{AccessClaims, issue_access_token, verify_access_token};
 pub use account_tokens::{
     RESET_PASSWORD_TTL, VERIFY_EMAIL_TTL, account_link, account_token_hash, issue_account_token,
 };
 pub use error::AuthError;
-pub use keys::KeySet;
+pub use keys::{KeySet, KeySetDocument, PrivateJwk, PublicJwk, SigningAlg};
 pub use password_hash::PasswordHasher;
 pub use principal::Principal;
 pub use refresh_token::RefreshToken;

@@ -47,10 +47,7 @@ impl Sessions<'_> {
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
         // A header that does not decode is refused before any key is looked up.
         let header = token_header(access_token)?;
-        let keys = match &header.kid {
-            Some(kid) => self.keys.with_kid(kid).await,
-            None => self.keys.current().await,
-        };
+        let keys = self.keys.with_kid(&header.kid).await;
         let claims = verify_with_header(&keys, self.config, access_token, &header)?;
         let (user, _) = self
             .live_session(&claims.sub, &claims.sid)

@@ -398,3 +398,19 @@ async fn every_file_in_events_works() {
     assert!(kinds["v1"] >= 10 && kinds["v2"] >= 8, "{kinds:?}");
     assert_eq!((kinds["sqs"], kinds["schedule"]), (2, 2), "{kinds:?}");
 }
+
+/// The key documents as API Gateway delivers them: the discovery document points at the JWKS
+/// under the stage, on the host the client used.
+#[tokio::test]
+async fn the_key_documents_name_the_url_the_client_used() {
+    let app = support::sqlite_app_with(Config::for_tests());
+    let discovery = invoke(&app, "openid-configuration", &Value::Null).await;
+    assert_eq!(discovery.status(), StatusCode::OK);
+    assert_eq!(
+        body_json(&discovery)["jwks_uri"],
+        "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/.well-known/jwks.json"
+    );
+    let jwks = invoke(&app, "jwks", &Value::Null).await;
+    assert_eq!(jwks.status(), StatusCode::OK);
+    assert_eq!(body_json(&jwks)["keys"].as_array().unwrap().len(), 1);
+}

@@ -14,6 +14,7 @@ mod emulator_setup;
 mod events;
 mod feed_cache;
 mod index_projection;
+mod jwks;
 mod key_rotation;
 mod lead_flood;
 mod leads;

@@ -2,11 +2,13 @@
 //! built from its domain value (`From<&Post> for PostView`...); the domain does not know them.
 
 mod audit;
+mod jwks;
 mod leads;
 mod posts;
 mod users;
 
 pub use audit::AuditEventView;
+pub use jwks::{DiscoveryView, JwksView};
 pub use leads::LeadView;
 pub use posts::{PostSummaryView, PostView};
 pub use users::UserView;

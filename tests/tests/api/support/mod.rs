@@ -531,6 +531,14 @@ pub async fn refresh_with(app: &TestApp, token: &str) -> TestResponse {
         .await
 }
 
+/// `GET /api/users/me` with an access token.
+pub async fn get_me(app: &TestApp, token: &str) -> TestResponse {
+    Call::new(Method::GET, "/api/users/me")
+        .token(token)
+        .send(app)
+        .await
+}
+
 /// A registered user: id, tokens.
 pub struct Account {
     pub id: String,
