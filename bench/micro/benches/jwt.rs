@@ -10,7 +10,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use shared::auth::{AccessClaims, KeySet, issue_access_token, verify_access_token};
 use shared::config::Config;
-use shared::domain::Role;
+use shared::domain::{Authentication, Role};
 
 const USER_ID: &str = "01964a52-7c3e-7d8a-9b1f-2c4d6e8fa0b1";
 const SESSION_ID: &str = "01964a52-7c3e-7d8a-9b1f-3d5e7f9a1b2c";
@@ -56,6 +56,7 @@ impl Algorithm for Hs256 {
             USER_ID,
             Role::User,
             SESSION_ID,
+            &Authentication::password(),
             now_secs,
         )
         .expect("an HS256 token is issued")

@@ -3,6 +3,7 @@
 
 mod access_token;
 mod account_tokens;
+mod authentication_claims;
 mod error;
 mod keys;
 mod password_hash;
@@ -19,4 +20,4 @@ pub use keys::KeySet;
 pub use password_hash::PasswordHasher;
 pub use principal::Principal;
 pub use refresh_token::RefreshToken;
-pub use sessions::{IssuedTokens, Sessions, check_verified};
+pub use sessions::{IssuedTokens, LAST_USED_RESOLUTION_MS, Sessions, check_verified};

@@ -10,6 +10,7 @@ use serde_json::json;
 use shared::auth::{issue_access_token, verify_access_token};
 use shared::clock::now_ms;
 use shared::config::Config;
+use shared::domain::Authentication;
 use support::{Account, Call, TestApp, account, assert_problem, refresh_with};
 
 /// An access token for `account`'s session, signed with the app's key, that expired an hour ago.
@@ -23,6 +24,7 @@ async fn expired_access_token(app: &TestApp, account: &Account) -> String {
         &claims.sub,
         claims.role,
         &claims.sid,
+        &Authentication::password(),
         two_hours_ago,
     )
     .unwrap();
@@ -176,7 +178,16 @@ async fn signed_tokens_with_ids_that_are_not_ids_are_refused(app: TestApp) {
         (upper.as_str(), claims.sid.as_str()),
         ("u1", "s1"),
     ] {
-        let token = issue_access_token(&keys, &app.config, sub, claims.role, sid, now).unwrap();
+        let token = issue_access_token(
+            &keys,
+            &app.config,
+            sub,
+            claims.role,
+            sid,
+            &Authentication::password(),
+            now,
+        )
+        .unwrap();
         let refused = Call::new(Method::GET, "/api/users/me")
             .token(&token)
             .send(&app)

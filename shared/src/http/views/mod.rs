@@ -4,9 +4,11 @@
 mod audit;
 mod leads;
 mod posts;
+mod sessions;
 mod users;
 
 pub use audit::AuditEventView;
 pub use leads::LeadView;
 pub use posts::{PostSummaryView, PostView};
+pub use sessions::SessionView;
 pub use users::UserView;
