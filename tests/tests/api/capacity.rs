@@ -256,7 +256,7 @@ fn ok(response: &TestResponse, status: StatusCode) -> Value {
     body_json(response)
 }
 
-/// Register, verify, sign in, refresh, read and edit oneself, write and read posts, change the
+/// Register, verify, sign in, refresh, list and end one's sessions, read and edit oneself, write and read posts, change the
 /// address and the password, reset it, log out: as `email`. Returns the user's id and a token.
 async fn journey(m: &mut Measured, email: &str) -> (String, String) {
     let who = email.to_owned();
@@ -310,6 +310,44 @@ async fn journey(m: &mut Measured, email: &str) -> (String, String) {
     let refreshed = ok(&refreshed, StatusCode::OK);
     let access = refreshed["accessToken"].as_str().unwrap().to_owned();
     let refresh = refreshed["refreshToken"].as_str().unwrap().to_owned();
+    // Two more devices: one ended by id, one with the rest but this one.
+    for _ in 0..2 {
+        let another = Call::new(Method::POST, "/api/auth/login")
+            .json(json!({ "email": email, "password": PASSWORD }))
+            .send(&m.app)
+            .await;
+        ok(&another, StatusCode::OK);
+    }
+    let listed = m
+        .send(
+            "GET /api/auth/sessions",
+            &who,
+            Call::new(Method::GET, "/api/auth/sessions").token(&access),
+        )
+        .await;
+    let listed = ok(&listed, StatusCode::OK);
+    let newest = listed["data"][0]["id"].as_str().unwrap().to_owned();
+    let ended = m
+        .send(
+            "DELETE /api/auth/sessions/{id}",
+            &who,
+            Call::new(Method::DELETE, &format!("/api/auth/sessions/{newest}")).token(&access),
+        )
+        .await;
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT, "{:?}", ended.body());
+    let others = m
+        .send(
+            "POST /api/auth/logout?scope=others",
+            &who,
+            Call::new(Method::POST, "/api/auth/logout?scope=others").token(&access),
+        )
+        .await;
+    assert_eq!(
+        others.status(),
+        StatusCode::NO_CONTENT,
+        "{:?}",
+        others.body()
+    );
     let me = m
         .send(
             "GET /api/users/me",
@@ -501,6 +539,17 @@ async fn every_route_is_measured_and_no_transaction_holds_a_shared_item() {
         );
     }
 
+    // A session of Ada's for the admin to end (her journey ended hers).
+    let ada_login = Call::new(Method::POST, "/api/auth/login")
+        .json(json!({ "email": "ada@example.com", "password": "yet another passphrase" }))
+        .send(&m.app)
+        .await;
+    let ada_access = ok(&ada_login, StatusCode::OK)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ada_session = crate::sessions::sid_of(&m.app, &ada_access).await;
+
     // The admin's routes, on the users above (each the target of what is done to it).
     let admin_routes: Vec<(&str, Method, String, Option<Value>)> = vec![
         (
@@ -531,6 +580,18 @@ async fn every_route_is_measured_and_no_transaction_holds_a_shared_item() {
             "GET /api/leads",
             Method::GET,
             "/api/leads?limit=20".into(),
+            None,
+        ),
+        (
+            "GET /api/users/{id}/sessions",
+            Method::GET,
+            format!("/api/users/{ada}/sessions"),
+            None,
+        ),
+        (
+            "DELETE /api/users/{id}/sessions/{sid}",
+            Method::DELETE,
+            format!("/api/users/{ada}/sessions/{ada_session}"),
             None,
         ),
         (
