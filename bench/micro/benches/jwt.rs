@@ -12,7 +12,7 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use shared::auth::{KeySet, KeySetDocument, SigningAlg, issue_access_token, verify_access_token};
 use shared::config::Config;
-use shared::domain::Role;
+use shared::domain::{Authentication, Role};
 
 const USER_ID: &str = "01964a52-7c3e-7d8a-9b1f-2c4d6e8fa0b1";
 const SESSION_ID: &str = "01964a52-7c3e-7d8a-9b1f-3d5e7f9a1b2c";
@@ -46,6 +46,7 @@ fn jwt(c: &mut Criterion) {
                 USER_ID,
                 Role::User,
                 SESSION_ID,
+                &Authentication::password(),
                 black_box(now_secs()),
             )
             .expect("a token is issued")

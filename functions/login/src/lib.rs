@@ -8,7 +8,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use shared::auth::check_verified;
 use shared::clock::now_ms;
-use shared::domain::{AuditAction, AuditOutcome, Email, FieldErrors};
+use shared::domain::{AuditAction, AuditOutcome, Authentication, Email, FieldErrors};
 use shared::http::{ApiError, AppState, Caller, Json, Response, Routes, token_response};
 use shared::limits::with_quota;
 
@@ -83,7 +83,10 @@ async fn login(
     if let Err(unverified) = check_verified(&app.config, &user) {
         return Ok(with_quota(quota, ApiError::from(unverified)));
     }
-    let tokens = app.sessions().start(&user).await?;
+    let tokens = app
+        .sessions()
+        .start(&user, Authentication::password(), caller.origin())
+        .await?;
     app.count_active(&user.id).await;
     app.audit(
         caller

@@ -2,7 +2,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use shared::auth::Principal;
 use shared::clock::now_ms;
-use shared::domain::{AuditAction, AuditOutcome, FieldErrors, Invalid, Password};
+use shared::domain::{AuditAction, AuditOutcome, Authentication, FieldErrors, Invalid, Password};
 use shared::http::{ApiError, AppState, Caller, Json, Response, token_response};
 use shared::jobs::{Job, MailMessage, SecurityEvent};
 use shared::limits::with_quota;
@@ -88,7 +88,10 @@ pub async fn change(
     )
     .await;
     // Every session, this one included, ended above; the caller continues in a new one.
-    let tokens = app.sessions().start(&changed).await?;
+    let tokens = app
+        .sessions()
+        .start(&changed, Authentication::password(), caller.origin())
+        .await?;
     let response = token_response(axum::http::StatusCode::OK, &changed, tokens)?;
     Ok(with_quota(quota, response))
 }

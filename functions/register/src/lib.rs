@@ -8,7 +8,9 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::auth::{account_link, issue_account_token};
 use shared::clock::now_ms;
-use shared::domain::{AuditAction, AuditOutcome, DisplayName, Email, FieldErrors, Password, User};
+use shared::domain::{
+    AuditAction, AuditOutcome, Authentication, DisplayName, Email, FieldErrors, Password, User,
+};
 use shared::http::{
     self, ApiError, AppState, Caller, Json, Response, Routes, UserView, token_response,
 };
@@ -108,6 +110,9 @@ async fn create_account(
             }),
         );
     }
-    let tokens = app.sessions().start(&user).await?;
+    let tokens = app
+        .sessions()
+        .start(&user, Authentication::password(), caller.origin())
+        .await?;
     token_response(StatusCode::CREATED, &user, tokens)
 }

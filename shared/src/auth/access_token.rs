@@ -12,7 +12,7 @@ use super::AuthError;
 use super::KeySet;
 use super::token_header::TokenHeader;
 use crate::config::Config;
-use crate::domain::Role;
+use crate::domain::{Aal, AuthMethod, Authentication, Role};
 
 /// How far clocks may disagree: for `exp`, `nbf` and `iat`.
 const LEEWAY_SECS: i64 = 5;
@@ -29,6 +29,12 @@ pub struct AccessClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// The session's assurance level and its authentication methods (RFC 8176); tokens issued
+    /// before they were carried read as `aal1` with none.
+    #[serde(default, with = "super::authentication_claims::aal")]
+    pub aal: Aal,
+    #[serde(default, with = "super::authentication_claims::amr")]
+    pub amr: Vec<AuthMethod>,
 }
 
 /// The `role` claim: the role's name (`user`, `moderator`, `admin`).
@@ -53,6 +59,7 @@ pub fn issue_access_token(
     user_id: &str,
     role: Role,
     session_id: &str,
+    authentication: &Authentication,
     now_secs: i64,
 ) -> Result<String, AuthError> {
     let claims = AccessClaims {
@@ -64,6 +71,8 @@ pub fn issue_access_token(
         iat: now_secs,
         exp: now_secs + config.access_token_ttl.as_secs() as i64,
         jti: uuid::Uuid::new_v4().to_string(),
+        aal: authentication.aal,
+        amr: authentication.amr.clone(),
     };
     sign(keys, &claims)
 }
@@ -158,6 +167,10 @@ mod tests {
         crate::clock::now_ms() / 1000
     }
 
+    fn password() -> Authentication {
+        Authentication::password()
+    }
+
     fn code(result: Result<AccessClaims, AuthError>) -> &'static str {
         match result {
             Err(AuthError::TokenExpired) => "token_expired",
@@ -169,13 +182,26 @@ mod tests {
     #[test]
     fn round_trips_every_claim() {
         let (keys, config) = setup();
-        let token = issue_access_token(&keys, &config, "u1", Role::Moderator, "s1", now()).unwrap();
+        let token = issue_access_token(
+            &keys,
+            &config,
+            "u1",
+            Role::Moderator,
+            "s1",
+            &password(),
+            now(),
+        )
+        .unwrap();
         let claims = verify_access_token(&keys, &config, &token).unwrap();
         assert_eq!(
             (claims.sub.as_str(), claims.role, claims.sid.as_str()),
             ("u1", Role::Moderator, "s1")
         );
         assert_eq!(claims.exp - claims.iat, 900);
+        assert_eq!(
+            (claims.aal, claims.amr),
+            (Aal::Aal1, vec![AuthMethod::Password])
+        );
         assert_eq!(claims.iss, config.issuer);
         assert_eq!(claims.aud, config.audience);
         assert!(!claims.jti.is_empty());
@@ -195,6 +221,8 @@ mod tests {
             iat: 1,
             exp: 2,
             jti: "j1".into(),
+            aal: Aal::Aal1,
+            amr: vec![AuthMethod::Password],
         };
         let json = serde_json::to_value(&claims).unwrap();
         assert_eq!(json["role"], "moderator");
@@ -216,10 +244,38 @@ mod tests {
     }
 
     #[test]
-    fn rejects_expired_tokens() {
+    fn aal_and_amr_are_their_wire_names_and_older_tokens_have_none() {
         let (keys, config) = setup();
         let token =
-            issue_access_token(&keys, &config, "u1", Role::User, "s1", now() - 3600).unwrap();
+            issue_access_token(&keys, &config, "u1", Role::User, "s1", &password(), now()).unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        let payload: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert_eq!(payload["aal"], "aal1");
+        assert_eq!(payload["amr"], serde_json::json!(["pwd"]));
+
+        let mut older = payload;
+        older.as_object_mut().unwrap().remove("aal");
+        older.as_object_mut().unwrap().remove("amr");
+        let claims: AccessClaims = serde_json::from_value(older.clone()).unwrap();
+        assert_eq!((claims.aal, claims.amr), (Aal::Aal1, vec![]));
+        older["amr"] = serde_json::json!(["sms"]);
+        assert!(serde_json::from_value::<AccessClaims>(older).is_err());
+    }
+
+    #[test]
+    fn rejects_expired_tokens() {
+        let (keys, config) = setup();
+        let token = issue_access_token(
+            &keys,
+            &config,
+            "u1",
+            Role::User,
+            "s1",
+            &password(),
+            now() - 3600,
+        )
+        .unwrap();
         assert_eq!(
             code(verify_access_token(&keys, &config, &token)),
             "token_expired"
@@ -229,8 +285,16 @@ mod tests {
     #[test]
     fn rejects_tokens_signed_with_another_key() {
         let (keys, config) = setup();
-        let token = issue_access_token(&KeySet::generate(), &config, "u1", Role::User, "s1", now())
-            .unwrap();
+        let token = issue_access_token(
+            &KeySet::generate(),
+            &config,
+            "u1",
+            Role::User,
+            "s1",
+            &password(),
+            now(),
+        )
+        .unwrap();
         assert_eq!(
             code(verify_access_token(&keys, &config, &token)),
             "invalid_token"
@@ -240,7 +304,8 @@ mod tests {
     #[test]
     fn rejects_alg_none_and_tampered_payloads() {
         let (keys, config) = setup();
-        let token = issue_access_token(&keys, &config, "u1", Role::User, "s1", now()).unwrap();
+        let token =
+            issue_access_token(&keys, &config, "u1", Role::User, "s1", &password(), now()).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         let none_header = URL_SAFE_NO_PAD.encode(format!(
             r#"{{"alg":"none","typ":"JWT","kid":"{}"}}"#,
@@ -266,14 +331,16 @@ mod tests {
         let (keys, config) = setup();
         let mut other = config.clone();
         other.audience = "another-api".into();
-        let token = issue_access_token(&keys, &other, "u1", Role::User, "s1", now()).unwrap();
+        let token =
+            issue_access_token(&keys, &other, "u1", Role::User, "s1", &password(), now()).unwrap();
         assert_eq!(
             code(verify_access_token(&keys, &config, &token)),
             "invalid_token"
         );
         let mut other = config.clone();
         other.issuer = "someone-else".into();
-        let token = issue_access_token(&keys, &other, "u1", Role::User, "s1", now()).unwrap();
+        let token =
+            issue_access_token(&keys, &other, "u1", Role::User, "s1", &password(), now()).unwrap();
         assert_eq!(
             code(verify_access_token(&keys, &config, &token)),
             "invalid_token"
@@ -293,7 +360,8 @@ mod tests {
             SigningAlg::EdDSA,
         )
         .unwrap();
-        let token = issue_access_token(&old, &config, "u1", Role::User, "s1", now()).unwrap();
+        let token =
+            issue_access_token(&old, &config, "u1", Role::User, "s1", &password(), now()).unwrap();
         assert!(verify_access_token(&rotated, &config, &token).is_ok());
     }
 }

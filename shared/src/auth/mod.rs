@@ -3,6 +3,7 @@
 
 mod access_token;
 mod account_tokens;
+mod authentication_claims;
 mod error;
 mod keys;
 mod password_hash;
@@ -22,4 +23,4 @@ pub use keys::{KeySet, KeySetDocument, PrivateJwk, PublicJwk, SigningAlg};
 pub use password_hash::PasswordHasher;
 pub use principal::Principal;
 pub use refresh_token::RefreshToken;
-pub use sessions::{IssuedTokens, Sessions, check_verified};
+pub use sessions::{IssuedTokens, LAST_USED_RESOLUTION_MS, Sessions, check_verified};

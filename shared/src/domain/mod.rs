@@ -3,11 +3,14 @@
 //! (`store::keys`) belong to those layers; nothing here knows JSON or storage keys.
 
 mod audit;
+mod authentication;
+mod device;
 mod display_name;
 mod email;
 mod field_errors;
 mod id;
 mod lead;
+mod network;
 mod password;
 mod post;
 mod post_summary;
@@ -16,6 +19,8 @@ mod text;
 mod user;
 
 pub use audit::{AuditAction, AuditEvent, AuditOutcome, MAX_USER_AGENT_CHARS};
+pub use authentication::{Aal, AuthMethod, Authentication};
+pub use device::describe_device;
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use field_errors::{FieldError, FieldErrors, Invalid};
@@ -24,6 +29,7 @@ pub use lead::{
     Lead, LeadStatus, MAX_LEAD_NAME_CHARS, MAX_MESSAGE_CHARS, MAX_SOURCE_CHARS, bounded_line,
     bounded_text,
 };
+pub use network::source_network;
 pub use password::Password;
 pub use post::{
     MAX_CONTENT_CHARS, MAX_TAGS, NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle,

@@ -72,6 +72,16 @@ async fn every_sample_event_is_served_by_its_function() {
     assert_eq!(me.status(), StatusCode::OK);
     assert_eq!(body_json(&me)["id"], registered["user"]["id"]);
 
+    // The session records the address API Gateway saw and the client it named.
+    let sessions = invoke(&app, "sessions-list", &login).await;
+    assert_eq!(sessions.status(), StatusCode::OK, "{:?}", sessions.body());
+    let sessions = body_json(&sessions);
+    let current = &sessions["data"][0];
+    assert_eq!(current["current"], true, "{sessions}");
+    assert_eq!(current["ip"], "203.0.113.7");
+    assert_eq!(current["network"], "203.0.113.0/24");
+    assert_eq!(current["device"], "curl 8");
+
     let refreshed = invoke(&app, "refresh", &login).await;
     assert_eq!(refreshed.status(), StatusCode::OK);
     let refreshed = body_json(&refreshed);

@@ -29,6 +29,8 @@ mod outbox_relay;
 mod races;
 mod rate_limits;
 mod role_held;
+mod session_races;
+mod sessions;
 mod sharded_listings;
 mod store_conformance;
 mod stream_counts;

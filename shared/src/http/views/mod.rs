@@ -5,10 +5,12 @@ mod audit;
 mod jwks;
 mod leads;
 mod posts;
+mod sessions;
 mod users;
 
 pub use audit::AuditEventView;
 pub use jwks::{DiscoveryView, JwksView};
 pub use leads::LeadView;
 pub use posts::{PostSummaryView, PostView};
+pub use sessions::SessionView;
 pub use users::UserView;
