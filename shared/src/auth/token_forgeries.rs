@@ -20,7 +20,17 @@ fn now() -> i64 {
 }
 
 fn issue(keys: &KeySet) -> String {
-    issue_access_token(keys, &Config::for_tests(), "u1", Role::User, "s1", now()).unwrap()
+    let password = crate::domain::Authentication::password();
+    issue_access_token(
+        keys,
+        &Config::for_tests(),
+        "u1",
+        Role::User,
+        "s1",
+        &password,
+        now(),
+    )
+    .unwrap()
 }
 
 fn verify(keys: &KeySet, token: &str) -> Result<(), &'static str> {

@@ -191,7 +191,16 @@ async fn the_signing_keys_command_walks_a_rotation() {
     };
     let config = Config::for_tests();
     let token = |keys: &KeySet| {
-        shared::auth::issue_access_token(keys, &config, "u1", Role::User, "s1", now_secs()).unwrap()
+        shared::auth::issue_access_token(
+            keys,
+            &config,
+            "u1",
+            Role::User,
+            "s1",
+            &shared::domain::Authentication::password(),
+            now_secs(),
+        )
+        .unwrap()
     };
     let before = load().await;
     let old_token = token(&before);

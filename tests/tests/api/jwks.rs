@@ -212,6 +212,8 @@ async fn a_key_not_in_the_jwks_is_refused_under_any_of_our_key_ids(app: TestApp)
                     .await
                     .unwrap()
                     .unwrap(),
+                shared::domain::Authentication::password(),
+                shared::store::SessionOrigin::default(),
             )
             .await
             .unwrap()
