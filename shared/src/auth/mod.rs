@@ -3,6 +3,7 @@
 
 mod access_token;
 mod account_tokens;
+pub mod breached;
 mod error;
 mod keys;
 mod password_hash;
@@ -11,6 +12,7 @@ mod refresh_token;
 mod sessions;
 
 pub use access_token::{AccessClaims, issue_access_token, verify_access_token};
+pub use breached::{BreachedPasswords, Refusal};
 pub use account_tokens::{
     RESET_PASSWORD_TTL, VERIFY_EMAIL_TTL, account_link, account_token_hash, issue_account_token,
 };
