@@ -69,21 +69,17 @@ pub fn build(
         let key = match options.input {
             Input::Hashes => hash_key(line, options.min_count)
                 .map_err(|why| format!("line {}: {why}", number + 1))?,
-            Input::Passwords => password_key(line, &options)
-                .map_err(|why| format!("line {}: {why}", number + 1))?,
+            Input::Passwords => {
+                password_key(line, &options).map_err(|why| format!("line {}: {why}", number + 1))?
+            }
         };
         if let Some(key) = key {
             keys.push(key);
         }
     }
     summary.kept = keys.len() as u64;
-    summary.entries = hash_set::write(
-        &mut keys,
-        options.fingerprint_bytes,
-        options.lowercase,
-        out,
-    )
-    .map_err(|error| format!("writing the set: {error}"))?;
+    summary.entries = hash_set::write(&mut keys, options.fingerprint_bytes, options.lowercase, out)
+        .map_err(|error| format!("writing the set: {error}"))?;
     Ok(summary)
 }
 
@@ -92,7 +88,12 @@ fn hash_key(line: &[u8], min_count: u64) -> Result<Option<u64>, String> {
     let (hex, count) = match text.split_once(':') {
         Some((hex, count)) => (
             hex,
-            Some(count.trim().parse::<u64>().map_err(|_| "a count that is not a number")?),
+            Some(
+                count
+                    .trim()
+                    .parse::<u64>()
+                    .map_err(|_| "a count that is not a number")?,
+            ),
         ),
         None => (text, None),
     };

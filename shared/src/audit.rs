@@ -163,7 +163,12 @@ pub fn event_json(event: &AuditEvent, keep_until: i64) -> String {
 /// One CloudWatch embedded-metric-format document: `AuditWriteFailures` = 1 (Count) in
 /// `ServerlessBackend`, by `TableName`, at `at_ms`.
 pub fn failure_metric_line(table: &str, at_ms: i64) -> String {
-    count_metric_line(WRITE_FAILURES_METRIC, WRITE_FAILURES_DIMENSION, table, at_ms)
+    count_metric_line(
+        WRITE_FAILURES_METRIC,
+        WRITE_FAILURES_DIMENSION,
+        table,
+        at_ms,
+    )
 }
 
 #[cfg(test)]

@@ -12,10 +12,10 @@ mod refresh_token;
 mod sessions;
 
 pub use access_token::{AccessClaims, issue_access_token, verify_access_token};
-pub use breached::{BreachedPasswords, Refusal};
 pub use account_tokens::{
     RESET_PASSWORD_TTL, VERIFY_EMAIL_TTL, account_link, account_token_hash, issue_account_token,
 };
+pub use breached::{BreachedPasswords, Refusal};
 pub use error::AuthError;
 pub use keys::KeySet;
 pub use password_hash::PasswordHasher;

@@ -106,9 +106,16 @@ impl BreachedPasswordsConfig {
         }
         let min_count = match var("BREACHED_PASSWORDS_MIN_COUNT") {
             None => defaults.min_count,
-            Some(text) => text.trim().parse().ok().filter(|&n| n >= 1).ok_or_else(|| {
-                ConfigError("BREACHED_PASSWORDS_MIN_COUNT must be a whole number, 1 or more".into())
-            })?,
+            Some(text) => text
+                .trim()
+                .parse()
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| {
+                    ConfigError(
+                        "BREACHED_PASSWORDS_MIN_COUNT must be a whole number, 1 or more".into(),
+                    )
+                })?,
         };
         Ok(Self {
             check,

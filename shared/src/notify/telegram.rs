@@ -53,7 +53,8 @@ impl Telegram {
     /// If the system's root certificates cannot be read.
     pub fn new(config: TelegramConfig) -> Self {
         Self {
-            client: https_client().expect("the system's root certificates, for the Telegram Bot API"),
+            client: https_client()
+                .expect("the system's root certificates, for the Telegram Bot API"),
             config,
         }
     }

@@ -74,7 +74,11 @@ async fn reset_password(app: &TestApp, token: &str, password: &str) -> TestRespo
 
 /// A 422 naming `field` with `password_breached`, and only that.
 fn assert_breached(response: &TestResponse, field: &str) {
-    let problem = assert_problem(response, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+    let problem = assert_problem(
+        response,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
     let errors = problem["errors"].as_array().expect("field errors");
     assert_eq!(errors.len(), 1, "{problem}");
     assert_eq!(errors[0]["field"], field, "{problem}");
@@ -105,12 +109,20 @@ async fn registration_refuses_a_breached_password_and_sends_only_a_prefix(app: T
     range.list(BREACHED, 42);
     let app = with_breached_passwords(app, online(&range, OnCheckError::Allow));
 
-    assert_breached(&register(&app, "ada@example.com", BREACHED).await, "password");
+    assert_breached(
+        &register(&app, "ada@example.com", BREACHED).await,
+        "password",
+    );
     assert_asked_only_the_prefix_of(&range, BREACHED);
 
     // Nothing was stored: the address is still free.
     let accepted = register(&app, "ada@example.com", CLEAN).await;
-    assert_eq!(accepted.status(), StatusCode::CREATED, "{:?}", accepted.body());
+    assert_eq!(
+        accepted.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        accepted.body()
+    );
     assert_asked_only_the_prefix_of(&range, CLEAN);
 }
 
@@ -125,13 +137,26 @@ async fn a_password_change_refuses_a_breached_new_password(app: TestApp) {
     assert_breached(&refused, "newPassword");
     assert_asked_only_the_prefix_of(&range, BREACHED);
     // The password is unchanged and the session lives on.
-    assert_eq!(login(&app, &ada.email, CLEAN).await.status(), StatusCode::OK);
-    assert_eq!(login(&app, &ada.email, BREACHED).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        login(&app, &ada.email, CLEAN).await.status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        login(&app, &ada.email, BREACHED).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
 
     // A wrong current password is answered as before, and nothing is asked of the range API.
     let wrong = change_password(&app, &ada.access, "not my password", BREACHED).await;
-    let problem = assert_problem(&wrong, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
-    assert_eq!(problem["errors"][0]["field"], "currentPassword", "{problem}");
+    let problem = assert_problem(
+        &wrong,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_eq!(
+        problem["errors"][0]["field"], "currentPassword",
+        "{problem}"
+    );
     assert!(range.received().is_empty());
 
     let accepted = change_password(&app, &ada.access, CLEAN, "a brand new secret").await;
@@ -160,7 +185,10 @@ async fn a_reset_refuses_a_breached_password_and_keeps_the_link(app: TestApp) {
 
     assert_breached(&reset_password(&app, &token, BREACHED).await, "password");
     assert_asked_only_the_prefix_of(&range, BREACHED);
-    assert_eq!(login(&app, "ada@example.com", CLEAN).await.status(), StatusCode::OK);
+    assert_eq!(
+        login(&app, "ada@example.com", CLEAN).await.status(),
+        StatusCode::OK
+    );
 
     // The link was not spent by the refusal.
     let reset = reset_password(&app, &token, "a brand new secret").await;
@@ -174,7 +202,12 @@ async fn padding_that_matches_the_suffix_is_not_a_breach(app: TestApp) {
     range.list(CLEAN, 0);
     let app = with_breached_passwords(app, online(&range, OnCheckError::Refuse));
     let accepted = register(&app, "ada@example.com", CLEAN).await;
-    assert_eq!(accepted.status(), StatusCode::CREATED, "{:?}", accepted.body());
+    assert_eq!(
+        accepted.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        accepted.body()
+    );
     assert_asked_only_the_prefix_of(&range, CLEAN);
 }
 
@@ -196,11 +229,19 @@ async fn a_failing_range_api_lets_passwords_through_when_allowed(app: TestApp) {
     for (i, failure) in FAILURES.into_iter().enumerate() {
         range.answer_with(failure);
         let accepted = register(&app, &format!("user{i}@example.com"), BREACHED).await;
-        assert_eq!(accepted.status(), StatusCode::CREATED, "{i}: {:?}", accepted.body());
+        assert_eq!(
+            accepted.status(),
+            StatusCode::CREATED,
+            "{i}: {:?}",
+            accepted.body()
+        );
     }
     // The built-in list needs no network: still refused.
     range.received();
-    assert_breached(&register(&app, "common@example.com", COMMON).await, "password");
+    assert_breached(
+        &register(&app, "common@example.com", COMMON).await,
+        "password",
+    );
     assert!(range.received().is_empty());
 }
 
@@ -210,13 +251,22 @@ async fn a_failing_range_api_refuses_passwords_when_told(app: TestApp) {
     for (i, failure) in FAILURES.into_iter().enumerate() {
         range.answer_with(failure);
         let refused = register(&app, "ada@example.com", CLEAN).await;
-        assert_problem(&refused, StatusCode::SERVICE_UNAVAILABLE, "service_unavailable");
+        assert_problem(
+            &refused,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "service_unavailable",
+        );
         assert!(refused.headers().get("retry-after").is_some(), "{i}");
     }
     // Once it answers, the same registration goes through: nothing was stored before.
     range.answer_with(Answer::Listing);
     let accepted = register(&app, "ada@example.com", CLEAN).await;
-    assert_eq!(accepted.status(), StatusCode::CREATED, "{:?}", accepted.body());
+    assert_eq!(
+        accepted.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        accepted.body()
+    );
 }
 
 async fn the_offline_set_built_by_the_tool_refuses_what_it_lists(app: TestApp) {
@@ -237,14 +287,22 @@ async fn the_offline_set_built_by_the_tool_refuses_what_it_lists(app: TestApp) {
             ..BreachedPasswordsConfig::default()
         },
     );
-    assert_breached(&register(&app, "ada@example.com", BREACHED).await, "password");
+    assert_breached(
+        &register(&app, "ada@example.com", BREACHED).await,
+        "password",
+    );
     assert_breached(
         &register(&app, "ada@example.com", "another leaked password").await,
         "password",
     );
     // Exactly as listed: case matters in a set built without --lowercase.
     let other_case = register(&app, "ada@example.com", &BREACHED.to_uppercase()).await;
-    assert_eq!(other_case.status(), StatusCode::CREATED, "{:?}", other_case.body());
+    assert_eq!(
+        other_case.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        other_case.body()
+    );
     let clean = register(&app, "bob@example.com", CLEAN).await;
     assert_eq!(clean.status(), StatusCode::CREATED, "{:?}", clean.body());
 }
@@ -256,12 +314,22 @@ async fn common_passwords_are_refused_offline_by_default(app: TestApp) {
         assert_breached(&register(&app, "ada@example.com", common).await, "password");
     }
     let accepted = register(&app, "ada@example.com", BREACHED).await;
-    assert_eq!(accepted.status(), StatusCode::CREATED, "{:?}", accepted.body());
+    assert_eq!(
+        accepted.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        accepted.body()
+    );
 }
 
 async fn off_checks_nothing(app: TestApp) {
     let accepted = register(&app, "ada@example.com", COMMON).await;
-    assert_eq!(accepted.status(), StatusCode::CREATED, "{:?}", accepted.body());
+    assert_eq!(
+        accepted.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        accepted.body()
+    );
 }
 
 async fn login_never_checks_breaches(app: TestApp) {
@@ -336,7 +404,11 @@ async fn an_unreadable_filter_file_follows_the_policy() {
                 ..BreachedPasswordsConfig::default()
             });
             let outcome = checker.check(&password).await;
-            assert_eq!(outcome.is_ok(), accepted, "{path:?} {on_error:?}: {outcome:?}");
+            assert_eq!(
+                outcome.is_ok(),
+                accepted,
+                "{path:?} {on_error:?}: {outcome:?}"
+            );
             if let Err(refusal) = outcome {
                 assert!(matches!(refusal, shared::auth::Refusal::Unchecked(_)));
             }

@@ -166,10 +166,20 @@ mod tests {
     #[test]
     fn the_built_in_list_holds_common_passwords_in_any_case() {
         let set = common_passwords().unwrap();
-        for common in ["password", "iloveyou", "Password1", "QWERTYUIOP", "sunshine"] {
+        for common in [
+            "password",
+            "iloveyou",
+            "Password1",
+            "QWERTYUIOP",
+            "sunshine",
+        ] {
             assert!(set.contains_password(common).unwrap(), "{common}");
         }
-        for rare in ["correct horse battery", "a brand new secret", "x7#Kq!2vLm9@"] {
+        for rare in [
+            "correct horse battery",
+            "a brand new secret",
+            "x7#Kq!2vLm9@",
+        ] {
             assert!(!set.contains_password(rare).unwrap(), "{rare}");
         }
     }

@@ -88,11 +88,7 @@ impl RangeStandIn {
     }
 }
 
-async fn answer(
-    state: &Mutex<State>,
-    uri: &Uri,
-    headers: &HeaderMap,
-) -> (StatusCode, String) {
+async fn answer(state: &Mutex<State>, uri: &Uri, headers: &HeaderMap) -> (StatusCode, String) {
     let (mode, body) = {
         let mut state = state.lock().unwrap();
         state.received.push(Received {
@@ -128,7 +124,8 @@ fn listing(listed: &[(String, u64)], prefix: &str) -> String {
         .filter(|(hash, _)| hash.starts_with(prefix))
         .map(|(hash, times)| format!("{}:{times}", &hash[5..]))
         .collect();
-    lines.extend((0..30).map(|i| format!("{}:0", &sha1_hex(&format!("padding {prefix} {i}"))[5..])));
+    lines
+        .extend((0..30).map(|i| format!("{}:0", &sha1_hex(&format!("padding {prefix} {i}"))[5..])));
     lines.sort();
     lines.join("\r\n")
 }
