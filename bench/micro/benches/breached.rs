@@ -8,17 +8,10 @@ use std::hint::black_box;
 use criterion::{Criterion, criterion_group, criterion_main};
 use shared::auth::breached::{COMMON_PASSWORDS, HashSet, count_in, hash_set, sha1};
 
-/// Deterministic, well-spread keys (SplitMix64).
+/// The keys of the SHA-1 hashes of `count` made-up passwords, as a real set holds them.
 fn keys(count: usize) -> Vec<u64> {
-    let mut state = 7u64;
     (0..count)
-        .map(|_| {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        })
+        .map(|i| hash_set::key_of(&sha1(format!("password {i}").as_bytes())))
         .collect()
 }
 

@@ -43,18 +43,22 @@ fn failing(range: &RangeStandIn, on_error: OnCheckError) -> BreachedPasswordsCon
     }
 }
 
+async fn post(app: &TestApp, path: &str, body: Value) -> TestResponse {
+    Call::new(Method::POST, path).json(body).send(app).await
+}
+
 async fn register(app: &TestApp, email: &str, password: &str) -> TestResponse {
-    Call::new(Method::POST, "/api/auth/register")
-        .json(json!({ "email": email, "password": password, "name": "Ada" }))
-        .send(app)
-        .await
+    let body = json!({ "email": email, "password": password, "name": "Ada" });
+    post(app, "/api/auth/register", body).await
 }
 
 async fn login(app: &TestApp, email: &str, password: &str) -> TestResponse {
-    Call::new(Method::POST, "/api/auth/login")
-        .json(json!({ "email": email, "password": password }))
-        .send(app)
-        .await
+    post(
+        app,
+        "/api/auth/login",
+        json!({ "email": email, "password": password }),
+    )
+    .await
 }
 
 async fn change_password(app: &TestApp, access: &str, current: &str, new: &str) -> TestResponse {
@@ -66,10 +70,16 @@ async fn change_password(app: &TestApp, access: &str, current: &str, new: &str) 
 }
 
 async fn reset_password(app: &TestApp, token: &str, password: &str) -> TestResponse {
-    Call::new(Method::POST, "/api/auth/reset-password")
-        .json(json!({ "token": token, "password": password }))
-        .send(app)
-        .await
+    post(
+        app,
+        "/api/auth/reset-password",
+        json!({ "token": token, "password": password }),
+    )
+    .await
+}
+
+fn assert_status(response: &TestResponse, status: StatusCode) {
+    assert_eq!(response.status(), status, "{:?}", response.body());
 }
 
 /// A 422 naming `field` with `password_breached`, and only that.
@@ -117,12 +127,7 @@ async fn registration_refuses_a_breached_password_and_sends_only_a_prefix(app: T
 
     // Nothing was stored: the address is still free.
     let accepted = register(&app, "ada@example.com", CLEAN).await;
-    assert_eq!(
-        accepted.status(),
-        StatusCode::CREATED,
-        "{:?}",
-        accepted.body()
-    );
+    assert_status(&accepted, StatusCode::CREATED);
     assert_asked_only_the_prefix_of(&range, CLEAN);
 }
 
@@ -160,7 +165,7 @@ async fn a_password_change_refuses_a_breached_new_password(app: TestApp) {
     assert!(range.received().is_empty());
 
     let accepted = change_password(&app, &ada.access, CLEAN, "a brand new secret").await;
-    assert_eq!(accepted.status(), StatusCode::OK, "{:?}", accepted.body());
+    assert_status(&accepted, StatusCode::OK);
     assert_asked_only_the_prefix_of(&range, "a brand new secret");
 }
 
@@ -170,10 +175,12 @@ async fn a_reset_refuses_a_breached_password_and_keeps_the_link(app: TestApp) {
     let app = with_breached_passwords(app, online(&range, OnCheckError::Allow));
     let (app, mails) = support::capturing(app);
     account(&app, "ada@example.com", "Ada").await;
-    let forgot = Call::new(Method::POST, "/api/auth/forgot-password")
-        .json(json!({ "email": "ada@example.com" }))
-        .send(&app)
-        .await;
+    let forgot = post(
+        &app,
+        "/api/auth/forgot-password",
+        json!({ "email": "ada@example.com" }),
+    )
+    .await;
     assert_eq!(forgot.status(), StatusCode::ACCEPTED);
     let token = mails.token_mailed_to("ada@example.com", links::reset).await;
     range.received();
@@ -192,7 +199,7 @@ async fn a_reset_refuses_a_breached_password_and_keeps_the_link(app: TestApp) {
 
     // The link was not spent by the refusal.
     let reset = reset_password(&app, &token, "a brand new secret").await;
-    assert_eq!(reset.status(), StatusCode::NO_CONTENT, "{:?}", reset.body());
+    assert_status(&reset, StatusCode::NO_CONTENT);
     let signed_in = login(&app, "ada@example.com", "a brand new secret").await;
     assert_eq!(signed_in.status(), StatusCode::OK);
 }
@@ -202,12 +209,7 @@ async fn padding_that_matches_the_suffix_is_not_a_breach(app: TestApp) {
     range.list(CLEAN, 0);
     let app = with_breached_passwords(app, online(&range, OnCheckError::Refuse));
     let accepted = register(&app, "ada@example.com", CLEAN).await;
-    assert_eq!(
-        accepted.status(),
-        StatusCode::CREATED,
-        "{:?}",
-        accepted.body()
-    );
+    assert_status(&accepted, StatusCode::CREATED);
     assert_asked_only_the_prefix_of(&range, CLEAN);
 }
 
@@ -229,12 +231,7 @@ async fn a_failing_range_api_lets_passwords_through_when_allowed(app: TestApp) {
     for (i, failure) in FAILURES.into_iter().enumerate() {
         range.answer_with(failure);
         let accepted = register(&app, &format!("user{i}@example.com"), BREACHED).await;
-        assert_eq!(
-            accepted.status(),
-            StatusCode::CREATED,
-            "{i}: {:?}",
-            accepted.body()
-        );
+        assert_status(&accepted, StatusCode::CREATED);
     }
     // The built-in list needs no network: still refused.
     range.received();
@@ -261,12 +258,7 @@ async fn a_failing_range_api_refuses_passwords_when_told(app: TestApp) {
     // Once it answers, the same registration goes through: nothing was stored before.
     range.answer_with(Answer::Listing);
     let accepted = register(&app, "ada@example.com", CLEAN).await;
-    assert_eq!(
-        accepted.status(),
-        StatusCode::CREATED,
-        "{:?}",
-        accepted.body()
-    );
+    assert_status(&accepted, StatusCode::CREATED);
 }
 
 async fn the_offline_set_built_by_the_tool_refuses_what_it_lists(app: TestApp) {
@@ -297,14 +289,9 @@ async fn the_offline_set_built_by_the_tool_refuses_what_it_lists(app: TestApp) {
     );
     // Exactly as listed: case matters in a set built without --lowercase.
     let other_case = register(&app, "ada@example.com", &BREACHED.to_uppercase()).await;
-    assert_eq!(
-        other_case.status(),
-        StatusCode::CREATED,
-        "{:?}",
-        other_case.body()
-    );
+    assert_status(&other_case, StatusCode::CREATED);
     let clean = register(&app, "bob@example.com", CLEAN).await;
-    assert_eq!(clean.status(), StatusCode::CREATED, "{:?}", clean.body());
+    assert_status(&clean, StatusCode::CREATED);
 }
 
 /// The defaults (`offline`): the built-in list, in any case, with no network.
@@ -314,22 +301,12 @@ async fn common_passwords_are_refused_offline_by_default(app: TestApp) {
         assert_breached(&register(&app, "ada@example.com", common).await, "password");
     }
     let accepted = register(&app, "ada@example.com", BREACHED).await;
-    assert_eq!(
-        accepted.status(),
-        StatusCode::CREATED,
-        "{:?}",
-        accepted.body()
-    );
+    assert_status(&accepted, StatusCode::CREATED);
 }
 
 async fn off_checks_nothing(app: TestApp) {
     let accepted = register(&app, "ada@example.com", COMMON).await;
-    assert_eq!(
-        accepted.status(),
-        StatusCode::CREATED,
-        "{:?}",
-        accepted.body()
-    );
+    assert_status(&accepted, StatusCode::CREATED);
 }
 
 async fn login_never_checks_breaches(app: TestApp) {
@@ -341,7 +318,7 @@ async fn login_never_checks_breaches(app: TestApp) {
     range.answer_with(Answer::Status(StatusCode::INTERNAL_SERVER_ERROR));
     range.received();
     let signed_in = login(&app, &ada.email, CLEAN).await;
-    assert_eq!(signed_in.status(), StatusCode::OK, "{:?}", signed_in.body());
+    assert_status(&signed_in, StatusCode::OK);
     let wrong = login(&app, &ada.email, BREACHED).await;
     assert_problem(&wrong, StatusCode::UNAUTHORIZED, "invalid_credentials");
     let unknown = login(&app, "nobody@example.com", BREACHED).await;
