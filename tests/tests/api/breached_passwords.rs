@@ -392,3 +392,42 @@ async fn an_unreadable_filter_file_follows_the_policy() {
         }
     }
 }
+
+/// A range API that reads the first request and closes the connection without an answer (as
+/// a server does to a kept connection it had already closed), then answers the next one.
+#[tokio::test]
+async fn a_connection_dropped_without_an_answer_is_tried_once_more() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let answer = format!("{}:5\r\n", &sha1_hex(BREACHED)[5..]);
+    tokio::spawn(async move {
+        for attempt in 0.. {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut request = [0; 4096];
+            let _ = socket.read(&mut request).await;
+            if attempt == 0 {
+                continue;
+            }
+            let response = format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}",
+                answer.len()
+            );
+            socket.write_all(response.as_bytes()).await.unwrap();
+        }
+    });
+    let checker = BreachedPasswords::new(BreachedPasswordsConfig {
+        check: BreachSources::Online,
+        on_error: OnCheckError::Refuse,
+        timeout: Duration::from_secs(5),
+        url,
+        ..BreachedPasswordsConfig::default()
+    });
+    let password = Password::parse(BREACHED.into(), None).unwrap();
+    let outcome = checker.check(&password).await;
+    assert!(
+        matches!(outcome, Err(shared::auth::Refusal::Breached)),
+        "{outcome:?}"
+    );
+}

@@ -53,11 +53,19 @@ impl RangeApi {
                 self.client.get_or_init(|| client)
             }
         };
-        let request = Request::get(format!("{}/range/{prefix}", self.base))
-            .header("add-padding", "true")
-            .header(header::USER_AGENT, USER_AGENT)
-            .body(Full::new(Bytes::new()))?;
-        let response = client.request(request).await?;
+        let request = || {
+            Request::get(format!("{}/range/{prefix}", self.base))
+                .header("add-padding", "true")
+                .header(header::USER_AGENT, USER_AGENT)
+                .body(Full::new(Bytes::new()))
+        };
+        let response = match client.request(request()?).await {
+            Ok(response) => response,
+            // A kept connection the server had closed (while the sandbox was frozen, say): the
+            // request is a GET, so once more on a new connection, within the same time budget.
+            Err(error) if !error.is_connect() => client.request(request()?).await?,
+            Err(error) => return Err(error.into()),
+        };
         let status = response.status();
         if status != StatusCode::OK {
             return Err(format!("the range API answered {status}").into());
