@@ -3,12 +3,13 @@
 //! `cargo run -p infra --bin breached-filter`).
 //!
 //! A sorted prefix table: each hash is cut to its first `bucket_bits + 8 × fingerprint_bytes`
-//! bits; the first `bucket_bits` pick a bucket (about 256 hashes each), the rest are stored,
+//! bits; the first `bucket_bits` pick a bucket (256 to 512 hashes each on average), the rest are stored,
 //! sorted, as the bucket's fingerprints. A lookup reads two directory entries and one bucket
-//! (under a kilobyte) and searches it, so a file is read in place (positioned reads), never
+//! (a kilobyte or two) and searches it, so a file is read in place (positioned reads), never
 //! loaded whole: a table of the full Have I Been Pwned list (~1 billion hashes, ~3 GB) costs a
-//! function no memory. A password not in the set matches by chance with probability about
-//! 2^(8 − 8 × fingerprint_bytes): 1 in 65,536 with the default 3 bytes, 1 in 256 with 2.
+//! function no memory. A password not in the set matches by chance with probability between
+//! 2^(8 − 8 × fingerprint_bytes) and twice that (the buckets hold 256 to 512 hashes on
+//! average): 1 in 65,536 to 32,768 with the default 3 bytes, 1 in 256 to 128 with 2.
 //!
 //! The file, integers little-endian:
 //! - `BRPWSET1`, then flags (bit 0: the entries are hashes of lower-cased passwords, so a
@@ -138,13 +139,17 @@ impl HashSet {
             self.entries_offset() + start * width as u64,
             &mut bucket_bytes,
         )?;
-        let found = bucket_bytes
-            .chunks_exact(width)
-            .map(fingerprint_value)
-            .collect::<Vec<_>>()
-            .binary_search(&fingerprint)
-            .is_ok();
-        Ok(found)
+        let (mut low, mut high) = (0, bucket_bytes.len() / width);
+        while low < high {
+            let middle = low + (high - low) / 2;
+            let entry = &bucket_bytes[middle * width..(middle + 1) * width];
+            match fingerprint_value(entry).cmp(&fingerprint) {
+                std::cmp::Ordering::Less => low = middle + 1,
+                std::cmp::Ordering::Greater => high = middle,
+                std::cmp::Ordering::Equal => return Ok(true),
+            }
+        }
+        Ok(false)
     }
 
     pub fn len(&self) -> u64 {
