@@ -3,7 +3,10 @@
 //!
 //! `template_events`: template.yaml's API events and the `cargo lambda watch` router, generated
 //! from the route list (`sync-routes`).
+//!
+//! `breached_filter`: the offline set of breached passwords (`breached-filter`).
 
+pub mod breached_filter;
 pub mod signing_keys;
 pub mod template_events;
 

@@ -7,10 +7,13 @@ use std::time::Duration;
 use ipnet::IpNet;
 use secrecy::SecretString;
 
+mod breached_passwords;
+
 use crate::auth::SigningAlg;
 
 mod rate_limits;
 
+pub use breached_passwords::{BreachSources, BreachedPasswordsConfig, OnCheckError};
 pub use rate_limits::{RateLimits, Rule};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,6 +90,8 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// How long audit events are kept (`AUDIT_RETENTION_DAYS`).
     pub audit_retention: Duration,
+    /// How new passwords are checked against known breaches (`BREACHED_PASSWORDS*`).
+    pub breached_passwords: BreachedPasswordsConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -177,6 +182,7 @@ impl Default for Config {
             rate_limits: RateLimits::default(),
             trusted_proxies: Vec::new(),
             audit_retention: Duration::from_secs(90 * 86_400),
+            breached_passwords: BreachedPasswordsConfig::default(),
         }
     }
 }
@@ -279,6 +285,7 @@ impl Config {
             audit_retention: Duration::from_secs(
                 number("AUDIT_RETENTION_DAYS", 90)? as u64 * 86_400,
             ),
+            breached_passwords: BreachedPasswordsConfig::from_env()?,
         })
     }
 

@@ -43,6 +43,10 @@ pub async fn change(
         );
         return Ok(with_quota(quota, ApiError::Validation(errors.into_vec())));
     }
+    // Only once the current password is proven: a stolen access token alone learns nothing.
+    if let Err(refused) = app.check_new_password("newPassword", &new).await {
+        return Ok(with_quota(quota, refused));
+    }
 
     let new_hash = app.hasher.hash(&new).await?;
     let now = now_ms();

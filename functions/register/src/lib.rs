@@ -58,7 +58,12 @@ async fn register(
         .limits()
         .count_request("register", rules, caller.ip, email.as_str(), now)
         .await?;
-    let result = create_account(&app, &caller, email, name, password, now).await;
+    // Counted first, so the breach check (a call out, in `online` mode) is rate limited too.
+    // Its answer does not depend on the address, so it says nothing about existing accounts.
+    let result = match app.check_new_password("password", &password).await {
+        Ok(()) => create_account(&app, &caller, email, name, password, now).await,
+        Err(refused) => Err(refused),
+    };
     Ok(with_quota(quota, result))
 }
 

@@ -4,6 +4,7 @@
 mod access_token;
 mod account_tokens;
 mod authentication_claims;
+pub mod breached;
 mod error;
 mod keys;
 mod password_hash;
@@ -18,6 +19,7 @@ pub use access_token::{AccessClaims, issue_access_token, verify_access_token};
 pub use account_tokens::{
     RESET_PASSWORD_TTL, VERIFY_EMAIL_TTL, account_link, account_token_hash, issue_account_token,
 };
+pub use breached::{BreachedPasswords, Refusal};
 pub use error::AuthError;
 pub use keys::{KeySet, KeySetDocument, PrivateJwk, PublicJwk, SigningAlg};
 pub use password_hash::PasswordHasher;

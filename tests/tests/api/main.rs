@@ -8,6 +8,7 @@ mod account_cleanup;
 mod account_flows;
 mod audit;
 mod audit_writes;
+mod breached_passwords;
 mod capacity;
 mod credential_events;
 mod emulator_setup;
