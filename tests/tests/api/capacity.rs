@@ -662,6 +662,21 @@ async fn every_route_is_measured_and_no_transaction_holds_a_shared_item() {
         ok(&response, StatusCode::OK);
     }
 
+    // The public keys: from the cached key set, no store call.
+    for route in [
+        "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
+    ] {
+        let response = m
+            .send(
+                &format!("GET {route}"),
+                "anonymous",
+                Call::new(Method::GET, route),
+            )
+            .await;
+        ok(&response, StatusCode::OK);
+    }
+
     // Every route of the route list was measured.
     let mut missing = Vec::new();
     for routes in local_api::http_functions() {
