@@ -18,11 +18,7 @@ use shared::store::table::schema;
 async fn creates_table_queues_and_secret_idempotently() {
     support::emulator_endpoint();
     let aws = aws_config::load_from_env().await;
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let names = Names {
-        table: format!("setup-{suffix}"),
-        secret: format!("keys-{suffix}"),
-    };
+    let names = fresh_names();
     setup(&aws, &names).await.unwrap();
     setup(&aws, &names).await.expect("a second run is a no-op");
 
@@ -132,11 +128,7 @@ async fn the_environment_only_configuration_reaches_every_service() {
 async fn an_hmac_only_secret_gets_signing_keys() {
     support::emulator_endpoint();
     let aws = aws_config::load_from_env().await;
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let names = Names {
-        table: format!("setup-{suffix}"),
-        secret: format!("keys-{suffix}"),
-    };
+    let names = fresh_names();
     let secrets = aws_sdk_secretsmanager::Client::new(&aws);
     let old = r#"{"activeKid":"k1","k1":"0123456789abcdef0123456789abcdef-old"}"#;
     secrets
@@ -256,4 +248,13 @@ async fn the_signing_keys_command_walks_a_rotation() {
 
 fn now_secs() -> i64 {
     shared::clock::now_ms() / 1000
+}
+
+/// A table and secret of this test's own, so runs never share them.
+fn fresh_names() -> Names {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    Names {
+        table: format!("setup-{suffix}"),
+        secret: format!("keys-{suffix}"),
+    }
 }
