@@ -83,7 +83,7 @@ async fn logout(
     caller: Caller,
     req: Request,
 ) -> Result<Response, ApiError> {
-    match params.get("scope") {
+    match params.get("scope")? {
         Some("all") => {
             let principal = bearer_with_optional_body(&app, req).await?;
             app.stores

@@ -19,12 +19,12 @@ pub async fn list(
         return Err(ApiError::Forbidden);
     }
     let role = params
-        .get("role")
+        .get("role")?
         .map(Role::parse)
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_role", e.message))?;
     let prefix = params
-        .get("q")
+        .get("q")?
         .map(|q| q.trim().to_lowercase())
         .filter(|q| !q.is_empty());
     if prefix.as_ref().is_some_and(|q| q.chars().count() > 100) {
