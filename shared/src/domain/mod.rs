@@ -20,7 +20,7 @@ mod user;
 
 pub use audit::{AuditAction, AuditEvent, AuditOutcome, MAX_USER_AGENT_CHARS};
 pub use authentication::{Aal, AuthMethod, Authentication};
-pub use device::describe_device;
+pub use device::{describe_device, user_agent};
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use field_errors::{FieldError, FieldErrors, Invalid};
