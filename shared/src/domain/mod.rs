@@ -30,7 +30,7 @@ pub use lead::{
     bounded_text,
 };
 pub use network::source_network;
-pub use password::Password;
+pub use password::{EnteredPassword, Password};
 pub use post::{
     MAX_CONTENT_CHARS, MAX_TAGS, NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle,
     Tag,

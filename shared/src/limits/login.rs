@@ -12,7 +12,7 @@ use super::counters::{Limits, Taken, counter, ip_subject, subject, too_many};
 use crate::audit::AuditTrail;
 use crate::auth::PasswordHasher;
 use crate::clock::{now_ms, rfc3339};
-use crate::domain::{AuditAction, AuditOutcome, User};
+use crate::domain::{AuditAction, AuditOutcome, EnteredPassword, User};
 use crate::http::{ApiError, Caller};
 use crate::store::LoginState;
 
@@ -129,7 +129,7 @@ impl<'a> Logins<'a> {
         let attempt = self.admit(user.email.as_str(), caller.ip, now_ms()).await?;
         match self
             .hasher
-            .verify(password, Some(&user.password_hash))
+            .verify(&EnteredPassword::new(password), Some(&user.password_hash))
             .await
         {
             Ok(true) => {

@@ -27,6 +27,7 @@ mod metrics;
 mod metrics_rerun;
 mod openapi;
 mod outbox_relay;
+mod password_spellings;
 mod races;
 mod rate_limits;
 mod role_held;
