@@ -21,6 +21,7 @@ mod lead_flood;
 mod leads;
 mod listing_bodies;
 mod listings;
+mod login_races;
 mod logout;
 mod mail;
 mod metrics;

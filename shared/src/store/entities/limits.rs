@@ -9,7 +9,7 @@ use crate::store::table::schema::TTL_ATTRIBUTE;
 use crate::store::table::{
     Condition, Item, Put, Returns, TableError, Update, get_n, item, ttl_from_ms,
 };
-use crate::store::{Counter, LimitStore, LoginState, StoreError};
+use crate::store::{Counter, CounterState, LimitStore, LoginState, StoreError};
 
 fn state_from_item(item: &Item) -> Result<LoginState, StoreError> {
     Ok(LoginState {
@@ -17,6 +17,25 @@ fn state_from_item(item: &Item) -> Result<LoginState, StoreError> {
         epoch: get_n(item, "epoch")?,
         locked_until: get_n(item, "lockedUntil")?,
         lockouts: get_n(item, "lockouts")?,
+    })
+}
+
+/// A counter taken only with `take` has no pending attempts.
+fn counter_from_item(item: &Item) -> Result<CounterState, StoreError> {
+    let or_zero = |name: &str| -> Result<i64, StoreError> {
+        Ok(if item.contains_key(name) {
+            get_n(item, name)?
+        } else {
+            0
+        })
+    };
+    let pending = u32::try_from(or_zero("pending")?)
+        .map_err(|_| StoreError::backend("a counter's pending count is out of range"))?;
+    let pending_until = or_zero("pendingUntil")?;
+    Ok(CounterState {
+        count: get_n(item, "count")?,
+        pending,
+        pending_until,
     })
 }
 
@@ -46,6 +65,52 @@ impl LimitStore for TableStore {
             Ok(_) | Err(TableError::ConditionFailed(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    async fn reserve(
+        &self,
+        counter: &Counter,
+        pending_until: i64,
+    ) -> Result<Option<u32>, StoreError> {
+        let update = Update::new(keys::limit_counter(&counter.key))
+            .set_if_absent(TTL_ATTRIBUTE, ttl_from_ms(counter.window_end))
+            .add("count", 1)
+            .add("pending", 1)
+            .set("pendingUntil", pending_until)
+            .when(Condition::absent("count").or(Condition::lt("count", counter.limit)));
+        match self.table.update(update, Returns::New).await {
+            Ok(counted) => counted
+                .map(|item| get_n(&item, "count"))
+                .transpose()?
+                .map(Some)
+                .ok_or_else(|| StoreError::backend("a counter update returned no count")),
+            Err(TableError::ConditionFailed(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn settle(
+        &self,
+        counter: &Counter,
+        counts: bool,
+    ) -> Result<Option<CounterState>, StoreError> {
+        let mut update = Update::new(keys::limit_counter(&counter.key)).add("pending", -1);
+        if !counts {
+            update = update.add("count", -1);
+        }
+        let update = update.when(Condition::gt("pending", 0).and(Condition::gt("count", 0)));
+        match self.table.update(update, Returns::New).await {
+            Ok(Some(item)) => counter_from_item(&item).map(Some),
+            Ok(None) | Err(TableError::ConditionFailed(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn counter_state(&self, counter: &Counter) -> Result<Option<CounterState>, StoreError> {
+        self.get_consistent(&keys::limit_counter(&counter.key))
+            .await?
+            .map(|item| counter_from_item(&item))
+            .transpose()
     }
 
     async fn login_state(&self, account: &str) -> Result<LoginState, StoreError> {

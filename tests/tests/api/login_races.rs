@@ -1,0 +1,241 @@
+//! Sign-ins racing on one account, on both stores: each attempt reserves its counts before its
+//! hash runs and settles them after (given back when the password was right, kept when wrong).
+//! A right password is not refused because other attempts are still being checked, and however
+//! many wrong guesses arrive at once, no more are checked than the counts allow.
+
+use crate::support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use futures_util::future::join_all;
+use serde_json::json;
+use shared::clock::now_ms;
+use shared::config::Config;
+use shared::domain::AuditAction;
+use shared::limits::{RateLimits, Rule};
+use shared::store::{AuditQuery, Counter, CounterState};
+use support::{Call, TestApp, TestResponse, account, assert_problem, header};
+
+const PASSWORD: &str = "correct horse battery";
+
+fn rule(text: &str) -> Rule {
+    Rule::parse(text).unwrap()
+}
+
+/// The default login limits (5 failures per account and address, 20 per account, 100 per
+/// address in 15 minutes), on.
+fn default_limits() -> Config {
+    Config {
+        rate_limits: RateLimits::default(),
+        ..Config::for_tests()
+    }
+}
+
+/// Five failures lock the account; the other limits are out of reach of one burst.
+fn lock_after_five() -> Config {
+    Config {
+        rate_limits: RateLimits {
+            login_account: rule("5/1d"),
+            login_account_ip: rule("2000/1d"),
+            login_ip: rule("2000/1d"),
+            ..RateLimits::default()
+        },
+        ..Config::for_tests()
+    }
+}
+
+async fn login(app: &TestApp, email: &str, password: &str, ip: &str) -> TestResponse {
+    Call::new(Method::POST, "/api/auth/login")
+        .json(json!({ "email": email, "password": password }))
+        .sent_from(ip)
+        .send(app)
+        .await
+}
+
+fn seconds(response: &TestResponse, name: &str) -> u64 {
+    header(response, name)
+        .unwrap_or_else(|| panic!("no {name} header"))
+        .parse()
+        .unwrap()
+}
+
+async fn parallel_logins(
+    app: &Arc<TestApp>,
+    n: usize,
+    password: &'static str,
+) -> Vec<TestResponse> {
+    let logins = (0..n).map(|_| {
+        let app = app.clone();
+        tokio::spawn(async move { login(&app, "ada@example.com", password, "198.51.100.7").await })
+    });
+    join_all(logins)
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
+async fn lockouts(app: &TestApp) -> usize {
+    let query = AuditQuery {
+        action: Some(AuditAction::Lockout),
+        ..AuditQuery::default()
+    };
+    let page = app.stores.audit.list_events(&query, None, 100).await;
+    page.unwrap().items.len()
+}
+
+/// 30 right passwords at once from one address (the per-account-and-address limit is 5): each
+/// waits for the ones being checked to give their place back, and every one signs in. Nothing
+/// counts, nothing locks, and the counts are all back.
+async fn right_passwords_at_once_all_sign_in(app: TestApp) {
+    let app = Arc::new(app);
+    account(&app, "ada@example.com", "Ada").await;
+    let hashes = app.hasher.runs();
+    let answers = parallel_logins(&app, 30, PASSWORD).await;
+    for answer in &answers {
+        assert_eq!(answer.status(), StatusCode::OK, "{:?}", answer.body());
+    }
+    assert_eq!(app.hasher.runs() - hashes, 30, "each checked once");
+    assert_eq!(lockouts(&app).await, 0);
+    let after = login(&app, "ada@example.com", "wrong password!!", "198.51.100.7").await;
+    assert_problem(&after, StatusCode::UNAUTHORIZED, "invalid_credentials");
+    assert_eq!(
+        seconds(&after, "ratelimit-remaining"),
+        4,
+        "only that failure counts"
+    );
+}
+
+/// 1,000 wrong guesses at once: exactly five are checked (five hashes, five 401s), every other
+/// one is refused before hashing, the account locks once, and then even the right password is
+/// refused.
+async fn a_thousand_wrong_guesses_at_once_check_five(app: TestApp) {
+    let app = Arc::new(app);
+    account(&app, "ada@example.com", "Ada").await;
+    let hashes = app.hasher.runs();
+    let started = std::time::Instant::now();
+    let answers = parallel_logins(&app, 1000, "wrong password!!").await;
+    let checked = answers
+        .iter()
+        .filter(|a| a.status() == StatusCode::UNAUTHORIZED)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|a| a.status() == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    eprintln!("flood answered in {:?}", started.elapsed());
+    assert_eq!((checked, refused), (5, 995));
+    assert_eq!(app.hasher.runs() - hashes, 5, "only the admitted ones hash");
+    assert_eq!(lockouts(&app).await, 1);
+    let hashes = app.hasher.runs();
+    let locked = login(&app, "ada@example.com", PASSWORD, "203.0.113.9").await;
+    assert_problem(&locked, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+    // The lock (15 minutes) started while the flood was still being answered.
+    let since_the_lock = started.elapsed().as_secs() + 1;
+    let wait = seconds(&locked, "retry-after");
+    assert!((900 - since_the_lock..=900).contains(&wait), "{wait}");
+    assert_eq!(app.hasher.runs(), hashes);
+}
+
+/// Five attempts being checked fill the count; a sixth with the right password waits for them
+/// rather than being refused for a window's length: it signs in once they turn out right. While
+/// they never settle, it is refused after its wait with the real wait in `Retry-After` (until the
+/// attempts being checked must have ended), not the window's quarter of an hour.
+async fn a_right_password_waits_for_attempts_being_checked(app: TestApp) {
+    let app = Arc::new(app);
+    account(&app, "ada@example.com", "Ada").await;
+    let ip = Some("198.51.100.7".parse().unwrap());
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        held.push(
+            app.logins()
+                .admit("ada@example.com", ip, now_ms())
+                .await
+                .unwrap(),
+        );
+    }
+    // Nothing settles: after its wait, a 429 saying so, with seconds rather than minutes.
+    let refused = login(&app, "ada@example.com", PASSWORD, "198.51.100.7").await;
+    let problem = assert_problem(&refused, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("being checked"),
+        "{problem}"
+    );
+    let wait = seconds(&refused, "retry-after");
+    assert!((1..=10).contains(&wait), "{wait}");
+
+    // Now they settle (right passwords) while a sign-in waits for them.
+    let waiting = {
+        let app = app.clone();
+        tokio::spawn(async move { login(&app, "ada@example.com", PASSWORD, "198.51.100.7").await })
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for attempt in &held {
+        attempt.succeeded().await;
+    }
+    let signed_in = waiting.await.unwrap();
+    assert_eq!(signed_in.status(), StatusCode::OK, "{:?}", signed_in.body());
+    assert_eq!(lockouts(&app).await, 0);
+}
+
+/// Store conformance: a reservation is pending until settled; settled as counting it stays
+/// taken, otherwise it is given back; a full counter refuses reservations.
+async fn reservations_settle_into_counts_or_back(app: TestApp) {
+    let limits = &app.stores.limits;
+    let counter = Counter {
+        key: format!("test#{}", uuid::Uuid::new_v4()),
+        limit: 3,
+        window_end: now_ms() + 60_000,
+    };
+    assert_eq!(limits.counter_state(&counter).await.unwrap(), None);
+    let until = now_ms() + 10_000;
+    for expected in 1..=3 {
+        assert_eq!(
+            limits.reserve(&counter, until).await.unwrap(),
+            Some(expected)
+        );
+    }
+    assert_eq!(limits.reserve(&counter, until).await.unwrap(), None);
+    let state = |count, pending| CounterState {
+        count,
+        pending,
+        pending_until: until,
+    };
+    assert_eq!(
+        limits.counter_state(&counter).await.unwrap(),
+        Some(state(3, 3))
+    );
+    assert_eq!(
+        limits.settle(&counter, true).await.unwrap(),
+        Some(state(3, 2))
+    );
+    assert_eq!(
+        limits.settle(&counter, false).await.unwrap(),
+        Some(state(2, 1))
+    );
+    assert_eq!(
+        limits.settle(&counter, true).await.unwrap(),
+        Some(state(2, 0))
+    );
+    // Nothing pending is left to settle.
+    assert_eq!(limits.settle(&counter, false).await.unwrap(), None);
+    assert_eq!(
+        limits.counter_state(&counter).await.unwrap(),
+        Some(state(2, 0))
+    );
+    // A plain take counts at once, beside the reservations.
+    assert_eq!(limits.take(&counter, now_ms()).await.unwrap(), Some(3));
+    assert_eq!(limits.reserve(&counter, until).await.unwrap(), None);
+}
+
+on_both_stores! {
+    right_passwords_at_once_all_sign_in => default_limits(),
+    a_thousand_wrong_guesses_at_once_check_five => lock_after_five(),
+    a_right_password_waits_for_attempts_being_checked => default_limits(),
+    reservations_settle_into_counts_or_back => Config::for_tests(),
+}
