@@ -15,7 +15,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
-use argon2::{AssociatedData, Algorithm, Argon2, Block, Params, ParamsBuilder, Version};
+use argon2::{Algorithm, Argon2, AssociatedData, Block, Params, ParamsBuilder, Version};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use tokio::sync::oneshot;
 
@@ -313,7 +313,10 @@ mod tests {
         let hash = hasher.hash(&password).await.unwrap();
         for typed in [decomposed, composed] {
             let entered = EnteredPassword::new(typed);
-            assert!(hasher.verify(&entered, Some(&hash)).await.unwrap(), "{typed}");
+            assert!(
+                hasher.verify(&entered, Some(&hash)).await.unwrap(),
+                "{typed}"
+            );
         }
 
         let salt = SaltString::encode_b64(b"sixteen byte slt").unwrap();
@@ -361,11 +364,9 @@ mod tests {
         let checks: Vec<_> = (0..12)
             .map(|_| {
                 let hasher = hasher.clone();
-                tokio::spawn(async move {
-                    hasher
-                        .verify(&EnteredPassword::new("password"), None)
-                        .await
-                })
+                tokio::spawn(
+                    async move { hasher.verify(&EnteredPassword::new("password"), None).await },
+                )
             })
             .collect();
         let mut busy = 0;

@@ -115,10 +115,7 @@ mod tests {
 
     #[test]
     fn a_user_agent_is_kept_without_what_hides_or_reorders_text() {
-        assert_eq!(
-            user_agent("curl/8.5.0").as_deref(),
-            Some("curl/8.5.0")
-        );
+        assert_eq!(user_agent("curl/8.5.0").as_deref(), Some("curl/8.5.0"));
         assert_eq!(
             user_agent(" Mozilla/5.0\t(\u{202E}evil)\u{200B}\u{2066} ").as_deref(),
             Some("Mozilla/5.0(evil)")

@@ -9,8 +9,7 @@ pub fn parse_id(raw: &str) -> Option<String> {
 
 /// Whether `raw` is an id exactly as stored (what a key may be built from).
 pub fn is_stored_id(raw: &str) -> bool {
-    raw.len() == 36
-        && uuid::Uuid::try_parse(raw).is_ok_and(|id| id.hyphenated().to_string() == raw)
+    raw.len() == 36 && uuid::Uuid::try_parse(raw).is_ok_and(|id| id.hyphenated().to_string() == raw)
 }
 
 #[cfg(test)]

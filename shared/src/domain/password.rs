@@ -143,7 +143,8 @@ mod tests {
         let err = Password::parse("ADA@example.com".into(), Some(&email)).unwrap_err();
         assert_eq!(err.code, "same_as_email");
         // Full-width, it is still the address.
-        let err = Password::parse("ａｄａ＠ｅｘａｍｐｌｅ.ｃｏｍ".into(), Some(&email)).unwrap_err();
+        let err =
+            Password::parse("ａｄａ＠ｅｘａｍｐｌｅ.ｃｏｍ".into(), Some(&email)).unwrap_err();
         assert_eq!(err.code, "same_as_email");
     }
 
@@ -163,7 +164,9 @@ mod tests {
         let full_width = Password::parse("ｐａｓｓｗｏｒｄ１２３".into(), None).unwrap();
         assert_eq!(full_width.expose(), "password123");
         assert_eq!(
-            Password::parse("ﬁne ﬁne ﬁne".into(), None).unwrap().expose(),
+            Password::parse("ﬁne ﬁne ﬁne".into(), None)
+                .unwrap()
+                .expose(),
             "fine fine fine"
         );
         let entered = EnteredPassword::new("pa\u{308}ss wo\u{308}rd 9x");
@@ -194,7 +197,12 @@ mod tests {
             );
         }
         // Spaces, non-ASCII letters, emoji and invisible-but-typeable marks stay allowed.
-        for good in ["  spaced  out  ", "Ünïcödé pässwörd", "🦀🦀🦀🦀 crab", "zero\u{200D}width ok"] {
+        for good in [
+            "  spaced  out  ",
+            "Ünïcödé pässwörd",
+            "🦀🦀🦀🦀 crab",
+            "zero\u{200D}width ok",
+        ] {
             assert!(Password::parse(good.into(), None).is_ok(), "{good:?}");
         }
         // A sign-in is not judged: an old password is checked as it is.

@@ -107,7 +107,10 @@ mod tests {
             without_hidden("\u{FEFF}a\u{2066}b\u{2069}c\u{0600}d\u{2028}e\u{85}f\u{0}g"),
             "abcdefg"
         );
-        assert_eq!(without_hidden("Zoë 李 🦀 (Windows NT 10.0)"), "Zoë 李 🦀 (Windows NT 10.0)");
+        assert_eq!(
+            without_hidden("Zoë 李 🦀 (Windows NT 10.0)"),
+            "Zoë 李 🦀 (Windows NT 10.0)"
+        );
         for c in ['\u{061C}', '\u{200E}', '\u{2060}', '\u{1D173}', '\u{E0001}'] {
             assert!(is_format(c), "{:04X}", c as u32);
         }

@@ -323,7 +323,10 @@ async fn other_spellings_of_a_breached_password_are_refused(app: TestApp) {
     range.list("monkey business 1987", 3);
     let app = with_breached_passwords(app, online(&range, OnCheckError::Refuse));
     let doubled = "monkey  business   1987";
-    assert_breached(&register(&app, "ada@example.com", doubled).await, "password");
+    assert_breached(
+        &register(&app, "ada@example.com", doubled).await,
+        "password",
+    );
     // The password as given, then the folded one: two prefixes, nothing more of either hash.
     let asked: Vec<String> = range.received().into_iter().map(|r| r.path).collect();
     let prefix = |password: &str| format!("/range/{}", &sha1_hex(password)[..5]);

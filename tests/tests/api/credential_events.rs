@@ -322,7 +322,10 @@ async fn a_link_racing_a_password_change_lands_whole_or_not_at_all(app: TestApp)
         let changed_password = changed.status() == StatusCode::OK;
         assert_eq!(
             app.hasher
-                .verify(&EnteredPassword::new(NEW_PASSWORD), Some(&user.password_hash))
+                .verify(
+                    &EnteredPassword::new(NEW_PASSWORD),
+                    Some(&user.password_hash)
+                )
                 .await
                 .unwrap(),
             changed_password

@@ -215,8 +215,16 @@ async fn discovery_names_the_issuer_the_jwks_and_the_algorithms(app: TestApp) {
 /// request can use), while every other route keeps to `CORS_ALLOWED_ORIGINS`.
 async fn any_origin_may_read_the_public_keys(app: TestApp) {
     let stranger = "https://verifier.example";
-    assert!(!app.config.cors_origins.iter().any(|o| o == stranger || o == "*"));
-    for path in ["/.well-known/jwks.json", "/.well-known/openid-configuration"] {
+    assert!(
+        !app.config
+            .cors_origins
+            .iter()
+            .any(|o| o == stranger || o == "*")
+    );
+    for path in [
+        "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
+    ] {
         for method in [Method::GET, Method::HEAD] {
             let response = Call::new(method.clone(), path)
                 .header("origin", stranger)
@@ -237,7 +245,10 @@ async fn any_origin_may_read_the_public_keys(app: TestApp) {
         assert!(preflight.status().is_success(), "{}", preflight.status());
         assert_eq!(header(&preflight, "access-control-allow-origin"), Some("*"));
         let allowed = header(&preflight, "access-control-allow-headers").unwrap();
-        assert!(allowed.to_lowercase().contains("if-none-match"), "{allowed}");
+        assert!(
+            allowed.to_lowercase().contains("if-none-match"),
+            "{allowed}"
+        );
         let methods = header(&preflight, "access-control-allow-methods").unwrap();
         assert!(!methods.contains("POST"), "{methods}");
     }
@@ -251,7 +262,11 @@ async fn any_origin_may_read_the_public_keys(app: TestApp) {
             .header("access-control-request-method", "POST")
             .send(&app)
             .await;
-        assert_eq!(header(&response, "access-control-allow-origin"), None, "{path}");
+        assert_eq!(
+            header(&response, "access-control-allow-origin"),
+            None,
+            "{path}"
+        );
     }
     // A listed origin is still answered as before.
     let listed = &app.config.cors_origins[0];

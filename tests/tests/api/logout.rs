@@ -223,7 +223,10 @@ async fn a_parameter_sent_twice_is_refused(app: TestApp) {
             .send(&app)
             .await;
         let problem = assert_problem(&response, StatusCode::BAD_REQUEST, "duplicate_parameter");
-        assert!(problem["detail"].as_str().unwrap().contains("`scope`"), "{problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains("`scope`"),
+            "{problem}"
+        );
     }
     // Nothing was ended: both sessions carry on.
     for signed_in in [&ada.refresh, &other] {
