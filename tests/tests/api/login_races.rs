@@ -8,21 +8,18 @@ use crate::support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use futures_util::future::join_all;
-use serde_json::json;
 use shared::clock::now_ms;
 use shared::config::Config;
 use shared::domain::AuditAction;
-use shared::limits::{RateLimits, Rule};
-use shared::store::{AuditQuery, Counter, CounterState};
-use support::{Call, TestApp, TestResponse, account, assert_problem, header};
+use shared::limits::RateLimits;
+use shared::store::{Counter, CounterState};
+use support::{TestApp, TestResponse, account, assert_problem};
+
+use crate::rate_limits::{events, login, number, rule};
 
 const PASSWORD: &str = "correct horse battery";
-
-fn rule(text: &str) -> Rule {
-    Rule::parse(text).unwrap()
-}
 
 /// The default login limits (5 failures per account and address, 20 per account, 100 per
 /// address in 15 minutes), on.
@@ -46,21 +43,6 @@ fn lock_after_five() -> Config {
     }
 }
 
-async fn login(app: &TestApp, email: &str, password: &str, ip: &str) -> TestResponse {
-    Call::new(Method::POST, "/api/auth/login")
-        .json(json!({ "email": email, "password": password }))
-        .sent_from(ip)
-        .send(app)
-        .await
-}
-
-fn seconds(response: &TestResponse, name: &str) -> u64 {
-    header(response, name)
-        .unwrap_or_else(|| panic!("no {name} header"))
-        .parse()
-        .unwrap()
-}
-
 async fn parallel_logins(
     app: &Arc<TestApp>,
     n: usize,
@@ -78,12 +60,7 @@ async fn parallel_logins(
 }
 
 async fn lockouts(app: &TestApp) -> usize {
-    let query = AuditQuery {
-        action: Some(AuditAction::Lockout),
-        ..AuditQuery::default()
-    };
-    let page = app.stores.audit.list_events(&query, None, 100).await;
-    page.unwrap().items.len()
+    events(app, AuditAction::Lockout).await.len()
 }
 
 /// 30 right passwords at once from one address (the per-account-and-address limit is 5): each
@@ -102,7 +79,7 @@ async fn right_passwords_at_once_all_sign_in(app: TestApp) {
     let after = login(&app, "ada@example.com", "wrong password!!", "198.51.100.7").await;
     assert_problem(&after, StatusCode::UNAUTHORIZED, "invalid_credentials");
     assert_eq!(
-        seconds(&after, "ratelimit-remaining"),
+        number(&after, "ratelimit-remaining"),
         4,
         "only that failure counts"
     );
@@ -134,7 +111,7 @@ async fn a_thousand_wrong_guesses_at_once_check_five(app: TestApp) {
     assert_problem(&locked, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
     // The lock (15 minutes) started while the flood was still being answered.
     let since_the_lock = started.elapsed().as_secs() + 1;
-    let wait = seconds(&locked, "retry-after");
+    let wait = number(&locked, "retry-after");
     assert!((900 - since_the_lock..=900).contains(&wait), "{wait}");
     assert_eq!(app.hasher.runs(), hashes);
 }
@@ -166,7 +143,7 @@ async fn a_right_password_waits_for_attempts_being_checked(app: TestApp) {
             .contains("being checked"),
         "{problem}"
     );
-    let wait = seconds(&refused, "retry-after");
+    let wait = number(&refused, "retry-after");
     assert!((1..=10).contains(&wait), "{wait}");
 
     // Now they settle (right passwords) while a sign-in waits for them.

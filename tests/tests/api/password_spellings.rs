@@ -44,6 +44,24 @@ async fn login(app: &TestApp, email: &str, password: &str) -> TestResponse {
     post(app, "/api/auth/login", None, body).await
 }
 
+/// Signs in as `email` with `typed`, then changes the password from `current` to `new`.
+async fn change_password(
+    app: &TestApp,
+    email: &str,
+    typed: &str,
+    current: &str,
+    new: &str,
+) -> TestResponse {
+    let signed_in = login(app, email, typed).await;
+    assert_status(&signed_in, StatusCode::OK);
+    let access = body_json(&signed_in)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = json!({ "currentPassword": current, "newPassword": new });
+    post(app, "/api/auth/password", Some(&access), body).await
+}
+
 fn assert_status(response: &TestResponse, status: StatusCode) {
     assert_eq!(response.status(), status, "{:?}", response.body());
 }
@@ -84,17 +102,7 @@ async fn one_password_however_it_is_typed(app: TestApp) {
     );
 
     // A change confirms the current password in the other spelling and sets a full-width one.
-    let access = body_json(&login(&app, "ada@example.com", COMPOSED).await)["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let changed = post(
-        &app,
-        "/api/auth/password",
-        Some(&access),
-        json!({ "currentPassword": DECOMPOSED, "newPassword": FULL_WIDTH }),
-    )
-    .await;
+    let changed = change_password(&app, "ada@example.com", COMPOSED, DECOMPOSED, FULL_WIDTH).await;
     assert_status(&changed, StatusCode::OK);
     let signed_in = login(&app, "ada@example.com", HALF_WIDTH).await;
     assert_status(&signed_in, StatusCode::OK);
@@ -180,17 +188,8 @@ async fn passwords_hashed_before_normalisation_still_sign_in(app: TestApp) {
     );
     assert_eq!(app.hasher.runs() - hashes, 3, "one hash per attempt");
 
-    let access = body_json(&login(&app, "nfd@example.com", DECOMPOSED).await)["accessToken"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let changed = post(
-        &app,
-        "/api/auth/password",
-        Some(&access),
-        json!({ "currentPassword": DECOMPOSED, "newPassword": DECOMPOSED }),
-    )
-    .await;
+    let changed =
+        change_password(&app, "nfd@example.com", DECOMPOSED, DECOMPOSED, DECOMPOSED).await;
     assert_status(&changed, StatusCode::OK);
     assert!(
         stored_hash(&app, "nfd@example.com")

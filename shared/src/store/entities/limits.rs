@@ -39,13 +39,19 @@ fn counter_from_item(item: &Item) -> Result<CounterState, StoreError> {
     })
 }
 
-#[async_trait]
-impl LimitStore for TableStore {
-    async fn take(&self, counter: &Counter, _now: i64) -> Result<Option<u32>, StoreError> {
+impl TableStore {
+    /// Adds one to the counter unless it already holds its limit, writing `also` with it: the
+    /// count after adding, or `None` when it was full.
+    async fn add_one(
+        &self,
+        counter: &Counter,
+        also: impl FnOnce(Update) -> Update,
+    ) -> Result<Option<u32>, StoreError> {
         let update = Update::new(keys::limit_counter(&counter.key))
             .set_if_absent(TTL_ATTRIBUTE, ttl_from_ms(counter.window_end))
-            .add("count", 1)
-            .when(Condition::absent("count").or(Condition::lt("count", counter.limit)));
+            .add("count", 1);
+        let update =
+            also(update).when(Condition::absent("count").or(Condition::lt("count", counter.limit)));
         match self.table.update(update, Returns::New).await {
             Ok(counted) => counted
                 .map(|item| get_n(&item, "count"))
@@ -55,6 +61,13 @@ impl LimitStore for TableStore {
             Err(TableError::ConditionFailed(_)) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+}
+
+#[async_trait]
+impl LimitStore for TableStore {
+    async fn take(&self, counter: &Counter, _now: i64) -> Result<Option<u32>, StoreError> {
+        self.add_one(counter, |update| update).await
     }
 
     async fn give_back(&self, counter: &Counter) -> Result<(), StoreError> {
@@ -72,21 +85,10 @@ impl LimitStore for TableStore {
         counter: &Counter,
         pending_until: i64,
     ) -> Result<Option<u32>, StoreError> {
-        let update = Update::new(keys::limit_counter(&counter.key))
-            .set_if_absent(TTL_ATTRIBUTE, ttl_from_ms(counter.window_end))
-            .add("count", 1)
-            .add("pending", 1)
-            .set("pendingUntil", pending_until)
-            .when(Condition::absent("count").or(Condition::lt("count", counter.limit)));
-        match self.table.update(update, Returns::New).await {
-            Ok(counted) => counted
-                .map(|item| get_n(&item, "count"))
-                .transpose()?
-                .map(Some)
-                .ok_or_else(|| StoreError::backend("a counter update returned no count")),
-            Err(TableError::ConditionFailed(_)) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        self.add_one(counter, |update| {
+            update.add("pending", 1).set("pendingUntil", pending_until)
+        })
+        .await
     }
 
     async fn settle(
