@@ -85,15 +85,30 @@ async fn right_passwords_at_once_all_sign_in(app: TestApp) {
     );
 }
 
+/// Each status and how many answered it.
+fn statuses(answers: &[TestResponse]) -> std::collections::BTreeMap<u16, usize> {
+    let mut statuses = std::collections::BTreeMap::new();
+    for answer in answers {
+        *statuses.entry(answer.status().as_u16()).or_default() += 1;
+    }
+    statuses
+}
+
 /// 1,000 wrong guesses at once: exactly five are checked (five hashes, five 401s), every other
 /// one is refused before hashing, the account locks once, and then even the right password is
-/// refused.
+/// refused. On DynamoDB Local, 200: the emulator answers a few hundred requests a second on this
+/// machine, and a thousand at once time out there (503), which says nothing of the rule.
 async fn a_thousand_wrong_guesses_at_once_check_five(app: TestApp) {
     let app = Arc::new(app);
     account(&app, "ada@example.com", "Ada").await;
+    let guesses = if app.embedded_store().is_some() {
+        1000
+    } else {
+        200
+    };
     let hashes = app.hasher.runs();
     let started = std::time::Instant::now();
-    let answers = parallel_logins(&app, 1000, "wrong password!!").await;
+    let answers = parallel_logins(&app, guesses, "wrong password!!").await;
     let checked = answers
         .iter()
         .filter(|a| a.status() == StatusCode::UNAUTHORIZED)
@@ -102,8 +117,12 @@ async fn a_thousand_wrong_guesses_at_once_check_five(app: TestApp) {
         .iter()
         .filter(|a| a.status() == StatusCode::TOO_MANY_REQUESTS)
         .count();
-    eprintln!("flood answered in {:?}", started.elapsed());
-    assert_eq!((checked, refused), (5, 995));
+    assert_eq!(
+        (checked, refused),
+        (5, guesses - 5),
+        "{:?}",
+        statuses(&answers)
+    );
     assert_eq!(app.hasher.runs() - hashes, 5, "only the admitted ones hash");
     assert_eq!(lockouts(&app).await, 1);
     let hashes = app.hasher.runs();
