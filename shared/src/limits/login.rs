@@ -6,8 +6,9 @@
 //! no more are checked than the counts have room for; the reservation is given back if the
 //! password was right and kept if it was wrong. A count full of failures refuses until its
 //! window ends. A count full only because attempts are still being checked is not a reason to
-//! refuse a right password: a new attempt waits for them (up to `WAIT_FOR_IN_FLIGHT_MS`), and is
-//! checked as soon as one gives its place back, or refused once they have all failed.
+//! refuse a right password: a new attempt waits for them (up to `login_wait`), and is checked as
+//! soon as one gives its place back, or refused once they have all failed. One not settled
+//! `login_attempt_max` after it started died with its request, and counts as failed.
 //!
 //! Accounts are keyed by the address typed, registered or not, so a lock looks the same for an
 //! account that does not exist.
@@ -28,11 +29,6 @@ const TOO_MANY_ATTEMPTS: &str = "too many failed sign-ins; wait before trying ag
 const BEING_CHECKED: &str =
     "other sign-ins to this account are still being checked; try again in a moment";
 
-/// How long after reserving its counts an attempt may still be running: the functions' timeout.
-/// A reservation not settled by then (its request died) counts as a failure.
-const ATTEMPT_RUNS_AT_MOST_MS: i64 = 10_000;
-/// How long an attempt waits for attempts still being checked to settle when they fill a count.
-const WAIT_FOR_IN_FLIGHT_MS: u64 = 5_000;
 /// The first pause between looks at a count being settled; each later one doubles, up to the
 /// second.
 const FIRST_PAUSE: Duration = Duration::from_millis(50);
@@ -140,7 +136,7 @@ impl<'a> Logins<'a> {
         let clock = || now + started.elapsed().as_millis() as i64;
         let mut pause = FIRST_PAUSE;
         loop {
-            let pending_until = clock() + ATTEMPT_RUNS_AT_MOST_MS;
+            let pending_until = clock() + rules.login_attempt_max.as_millis() as i64;
             let full = match self
                 .limits
                 .reserve_all(counters.clone(), clock(), pending_until)
@@ -154,7 +150,7 @@ impl<'a> Logins<'a> {
                     Full::Failures(quota) => return Err(too_many(quota, TOO_MANY_ATTEMPTS)),
                     Full::Room => break,
                     Full::InFlight { until, limit } => {
-                        if started.elapsed() >= Duration::from_millis(WAIT_FOR_IN_FLIGHT_MS) {
+                        if started.elapsed() >= rules.login_wait {
                             let quota = Quota {
                                 limit,
                                 remaining: 0,
