@@ -127,6 +127,7 @@ mod tests {
         Principal {
             user,
             session_id: "s".into(),
+            authentication: crate::domain::Authentication::password(),
         }
     }
 

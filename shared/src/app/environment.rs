@@ -66,8 +66,48 @@ impl App {
                 return Err(format!("this build does not include the {store:?} store").into());
             }
         };
-        Ok(Self { aws, ..app })
+        let mfa_keys = mfa_key_provider(&app.config, aws.as_ref())?;
+        Ok(Self { aws, mfa_keys, ..app })
     }
+}
+
+/// The second-factor keys: the environment's (`MFA_KEYS`), Secrets Manager's
+/// (`MFA_KEYS_SECRET_ID`, fetched on first use), locally a set generated beside the data, and
+/// otherwise none (enrolling answers 503 rather than seal with a key only this process has).
+fn mfa_key_provider(
+    config: &Config,
+    aws: Option<&SdkConfig>,
+) -> Result<crate::auth::mfa::MfaKeyProvider, BoxError> {
+    use crate::auth::mfa::{MfaKeyProvider, MfaKeys};
+    if let Some(json) = &config.mfa_keys {
+        return Ok(MfaKeyProvider::fixed(MfaKeys::from_json(
+            json.expose_secret(),
+        )?));
+    }
+    #[cfg(feature = "secrets")]
+    if let (Some(secret_id), Some(aws)) = (&config.mfa_keys_secret_id, aws) {
+        return Ok(MfaKeyProvider::secrets_manager(
+            aws_sdk_secretsmanager::Client::new(aws),
+            secret_id.clone(),
+            config.secrets_cache_ttl,
+        ));
+    }
+    #[cfg(not(feature = "secrets"))]
+    let _ = aws;
+    #[cfg(feature = "sqlite")]
+    if config.store == StoreKind::Sqlite {
+        return Ok(MfaKeyProvider::fixed(local_mfa_keys(config)?));
+    }
+    Ok(MfaKeyProvider::not_configured())
+}
+
+/// Local runs keep a generated second-factor key set beside the data (`mfa-keys.json`, mode
+/// 600), as they keep the signing keys: enrolled factors survive a restart.
+#[cfg(feature = "sqlite")]
+fn local_mfa_keys(config: &Config) -> Result<crate::auth::mfa::MfaKeys, BoxError> {
+    use crate::auth::mfa::MfaKeys;
+    let text = local_secret(config, "mfa-keys.json", || MfaKeys::generate().to_json())?;
+    Ok(MfaKeys::from_json(&text)?)
 }
 
 /// The signing keys: none for a function that signs no token, the environment's
@@ -140,17 +180,29 @@ fn on_dynamodb(
 /// survive a restart. Never used with DynamoDB.
 #[cfg(feature = "sqlite")]
 fn local_key_set(config: &Config) -> Result<KeySet, BoxError> {
-    let path = config.data_dir.join("auth-keys.json");
+    let text = local_secret(config, "auth-keys.json", || KeySet::generate().to_json())?;
+    Ok(KeySet::from_json(&text)?)
+}
+
+/// The text of `name` in the data folder, written there first (mode 600) by `generate` if it
+/// is not there yet.
+#[cfg(feature = "sqlite")]
+fn local_secret(
+    config: &Config,
+    name: &str,
+    generate: impl FnOnce() -> String,
+) -> Result<String, BoxError> {
+    let path = config.data_dir.join(name);
     if let Ok(text) = std::fs::read_to_string(&path) {
-        return Ok(KeySet::from_json(&text)?);
+        return Ok(text);
     }
     std::fs::create_dir_all(&config.data_dir)?;
-    let keys = KeySet::generate();
-    std::fs::write(&path, keys.to_json())?;
+    let text = generate();
+    std::fs::write(&path, &text)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     }
-    Ok(keys)
+    Ok(text)
 }

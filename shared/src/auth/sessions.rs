@@ -5,7 +5,7 @@
 use super::{AuthError, KeySet, RefreshToken, issue_access_token};
 use crate::clock::now_ms;
 use crate::config::Config;
-use crate::domain::{User, is_stored_id};
+use crate::domain::{Authentication, User, is_stored_id};
 use crate::jobs::{Job, MailMessage, SecurityEvent};
 use crate::secrets::KeyProvider;
 use crate::store::{OutboxStore, RefreshRecord, Session, SessionStore, StoreError, UserStore};
@@ -25,6 +25,14 @@ pub struct Sessions<'a> {
 pub struct IssuedTokens {
     pub access_token: String,
     pub refresh_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
+/// A new access token for a session that carries on with its refresh token.
+#[derive(Debug)]
+pub struct IssuedAccess {
+    pub access_token: String,
     /// Seconds until the access token expires.
     pub expires_in: u64,
 }
@@ -61,9 +69,19 @@ impl Sessions<'_> {
         })
     }
 
-    /// Starts a new session (token family) for a user who just proved who they are. The session
-    /// belongs to the user's current session generation: ending all sessions bumps it.
+    /// Starts a new session (token family) for a user who just proved who they are with their
+    /// password. The session belongs to the user's current session generation: ending all
+    /// sessions bumps it.
     pub async fn start(&self, user: &User) -> Result<IssuedTokens, AuthError> {
+        self.start_as(user, Authentication::password()).await
+    }
+
+    /// `start`, for a sign-in that proved `authentication`.
+    pub async fn start_as(
+        &self,
+        user: &User,
+        authentication: Authentication,
+    ) -> Result<IssuedTokens, AuthError> {
         let now = now_ms();
         let keys = self.keys.current().await;
         let token = RefreshToken::generate();
@@ -75,6 +93,7 @@ impl Sessions<'_> {
             created_at: now,
             expires_at,
             revoked_at: None,
+            authentication,
         };
         let record = RefreshRecord {
             hash: token.hash(),
@@ -232,6 +251,36 @@ impl Sessions<'_> {
     async fn successor_is_head(&self, successor: &RefreshToken) -> Result<bool, AuthError> {
         let record = self.sessions.find_refresh_token(&successor.hash()).await?;
         Ok(record.is_some_and(|r| r.spent_at.is_none()))
+    }
+
+    /// Raises the session `principal` came in on to `authentication` (a second factor was
+    /// just proven) and answers a new access token for it; the refresh token carries on, and
+    /// what it issues next keeps the new level. `SessionEnded` if the session ended meanwhile.
+    pub async fn raise(
+        &self,
+        principal: &super::Principal,
+        authentication: &Authentication,
+    ) -> Result<IssuedAccess, AuthError> {
+        match self
+            .sessions
+            .raise_session(principal.id(), &principal.session_id, authentication)
+            .await
+        {
+            Err(StoreError::Conflict) => return Err(AuthError::SessionEnded),
+            other => other?,
+        }
+        let keys = self.keys.current().await;
+        Ok(IssuedAccess {
+            access_token: issue_access_token(
+                &keys,
+                self.config,
+                principal.id(),
+                principal.role(),
+                &principal.session_id,
+                now_ms() / 1000,
+            )?,
+            expires_in: self.config.access_token_ttl.as_secs(),
+        })
     }
 
     /// Revokes the family `presented` belongs to, returning its user. Unknown tokens are

@@ -3,11 +3,13 @@
 //! (`store::keys`) belong to those layers; nothing here knows JSON or storage keys.
 
 mod audit;
+mod authentication;
 mod display_name;
 mod email;
 mod field_errors;
 mod id;
 mod lead;
+mod mfa;
 mod password;
 mod post;
 mod post_summary;
@@ -15,6 +17,7 @@ mod role;
 mod text;
 mod user;
 
+pub use authentication::{Aal, AuthMethod, Authentication};
 pub use audit::{AuditAction, AuditEvent, AuditOutcome, MAX_USER_AGENT_CHARS};
 pub use display_name::DisplayName;
 pub use email::Email;
@@ -24,6 +27,7 @@ pub use lead::{
     Lead, LeadStatus, MAX_LEAD_NAME_CHARS, MAX_MESSAGE_CHARS, MAX_SOURCE_CHARS, bounded_line,
     bounded_text,
 };
+pub use mfa::{RECOVERY_ALPHABET, RECOVERY_CODE_CHARS, RecoveryCode, TOTP_DIGITS, TotpCode};
 pub use password::Password;
 pub use post::{
     MAX_CONTENT_CHARS, MAX_TAGS, NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle,

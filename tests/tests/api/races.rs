@@ -306,6 +306,7 @@ async fn sessions_do_not_depend_on_clocks(app: TestApp) {
         created_at: behind,
         expires_at: now_ms() + 600_000,
         revoked_at: None,
+        authentication: shared::domain::Authentication::password(),
     };
     let record = shared::store::RefreshRecord {
         hash: shared::auth::RefreshToken::generate().hash(),

@@ -36,6 +36,7 @@ fn session_for(user: &User, expires_in_ms: i64) -> (Session, RefreshRecord, Refr
         created_at: now,
         expires_at: now + expires_in_ms,
         revoked_at: None,
+        authentication: shared::domain::Authentication::password(),
     };
     let record = RefreshRecord {
         hash: token.hash(),

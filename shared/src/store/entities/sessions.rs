@@ -6,14 +6,24 @@ use async_trait::async_trait;
 use super::TableStore;
 use super::users::user_from_item;
 use crate::clock::now_ms;
-use crate::domain::User;
+use crate::domain::{Authentication, User};
 use crate::store::keys;
 use crate::store::table::schema::TTL_ATTRIBUTE;
 use crate::store::table::{
-    Condition, Item, Put, Read, Returns, TableError, Update, get_n, get_opt_n, get_s, item,
-    ttl_from_ms,
+    Condition, Item, Put, Read, Returns, TableError, Update, Value, get_n, get_opt_n, get_opt_s,
+    get_s, get_strings, item, ttl_from_ms,
 };
 use crate::store::{RefreshRecord, Session, SessionStore, StoreError, Successor};
+
+fn amr_value(authentication: &Authentication) -> Value {
+    Value::L(
+        authentication
+            .amr_names()
+            .into_iter()
+            .map(Value::from)
+            .collect(),
+    )
+}
 
 fn session_to_item(session: &Session) -> Item {
     let mut item = item(
@@ -25,6 +35,8 @@ fn session_to_item(session: &Session) -> Item {
             ("generation", session.generation.into()),
             ("createdAt", session.created_at.into()),
             ("expiresAt", session.expires_at.into()),
+            ("aal", session.authentication.aal.as_str().into()),
+            ("amr", amr_value(&session.authentication)),
             (TTL_ATTRIBUTE, ttl_from_ms(session.expires_at)),
         ],
     );
@@ -42,6 +54,11 @@ fn session_from_item(item: &Item) -> Result<Session, StoreError> {
         created_at: get_n(item, "createdAt")?,
         expires_at: get_n(item, "expiresAt")?,
         revoked_at: get_opt_n(item, "revokedAt")?,
+        authentication: Authentication::from_stored(
+            get_opt_s(item, "aal")?.as_deref(),
+            &get_strings(item, "amr")?,
+        )
+        .map_err(super::corrupt)?,
     })
 }
 
@@ -150,6 +167,20 @@ impl SessionStore for TableStore {
             Put::if_absent(refresh_to_item(next)).into(),
         ];
         Ok(self.table.transact(actions).await?)
+    }
+
+    async fn raise_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        authentication: &Authentication,
+    ) -> Result<(), StoreError> {
+        let update = Update::new(keys::session(user_id, session_id))
+            .set("aal", authentication.aal.as_str())
+            .set("amr", amr_value(authentication))
+            .when(Condition::item_exists().and(Condition::absent("revokedAt")));
+        self.table.update(update, Returns::Nothing).await?;
+        Ok(())
     }
 
     async fn revoke_session(
