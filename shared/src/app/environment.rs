@@ -67,7 +67,11 @@ impl App {
             }
         };
         let mfa_keys = mfa_key_provider(&app.config, aws.as_ref())?;
-        Ok(Self { aws, mfa_keys, ..app })
+        Ok(Self {
+            aws,
+            mfa_keys,
+            ..app
+        })
     }
 }
 

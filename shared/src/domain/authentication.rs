@@ -143,7 +143,10 @@ mod tests {
     #[test]
     fn a_second_factor_raises_to_aal2_and_adds_its_method_once() {
         let raised = Authentication::password().with_second_factor(AuthMethod::Otp);
-        assert_eq!((raised.aal, raised.amr_names()), (Aal::Aal2, vec!["pwd", "otp"]));
+        assert_eq!(
+            (raised.aal, raised.amr_names()),
+            (Aal::Aal2, vec!["pwd", "otp"])
+        );
         let again = raised.with_second_factor(AuthMethod::Otp);
         assert_eq!(again, raised);
         let recovered = raised.with_second_factor(AuthMethod::Recovery);

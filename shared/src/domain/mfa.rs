@@ -100,7 +100,10 @@ mod tests {
         assert_eq!(TotpCode::parse("1234567").unwrap_err().code, "wrong_length");
         assert_eq!(TotpCode::parse("").unwrap_err().code, "wrong_length");
         assert_eq!(TotpCode::parse("12345a").unwrap_err().code, "not_digits");
-        assert_eq!(TotpCode::parse("１２３４５６").unwrap_err().code, "not_digits");
+        assert_eq!(
+            TotpCode::parse("１２３４５６").unwrap_err().code,
+            "not_digits"
+        );
         assert_eq!(TotpCode::parse("-12345").unwrap_err().code, "not_digits");
         assert!(!format!("{:?}", TotpCode::parse("123456").unwrap()).contains("123"));
     }
@@ -116,8 +119,14 @@ mod tests {
             "wrong_length"
         );
         // Read as Crockford's base 32 is: `o` is `0`, `i` and `l` are `1`; `u` is nothing.
-        assert_eq!(RecoveryCode::parse("ABCDE-2345O").unwrap().as_str(), "abcde23450");
-        assert_eq!(RecoveryCode::parse("ilcde-23456").unwrap().as_str(), "11cde23456");
+        assert_eq!(
+            RecoveryCode::parse("ABCDE-2345O").unwrap().as_str(),
+            "abcde23450"
+        );
+        assert_eq!(
+            RecoveryCode::parse("ilcde-23456").unwrap().as_str(),
+            "11cde23456"
+        );
         assert_eq!(
             RecoveryCode::parse("abcde-2345u").unwrap_err().code,
             "invalid_characters"

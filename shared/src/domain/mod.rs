@@ -17,8 +17,8 @@ mod role;
 mod text;
 mod user;
 
-pub use authentication::{Aal, AuthMethod, Authentication};
 pub use audit::{AuditAction, AuditEvent, AuditOutcome, MAX_USER_AGENT_CHARS};
+pub use authentication::{Aal, AuthMethod, Authentication};
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use field_errors::{FieldError, FieldErrors, Invalid};

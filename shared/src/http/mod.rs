@@ -1,6 +1,7 @@
 //! HTTP glue shared by every function: the route builder, the middleware stack, extractors,
 //! errors as problem+json, entity tags, signed cursors, and the JSON views of the entities.
 
+mod assurance;
 mod cache;
 mod caller;
 mod cors;
@@ -18,6 +19,7 @@ mod service;
 mod tokens;
 mod views;
 
+pub use assurance::{require_assurance, step_up_required};
 pub use cache::{PRIVATE_NO_STORE, private_json, shared_json};
 pub use caller::{Caller, client_ip, set_source_ip};
 pub use cursor::{decode_cursor, encode_cursor};
@@ -32,6 +34,9 @@ pub use response::{json, no_content, with_header};
 pub use routes::{AppState, RouteSpec, Routes};
 pub use service::{MAX_BODY_BYTES, SECURITY_HEADERS, service};
 pub use tokens::token_response;
-pub use views::{AuditEventView, LeadView, PostSummaryView, PostView, UserView};
+pub use views::{
+    AuditEventView, LeadView, MfaChallengeView, PostSummaryView, PostView, RaisedSessionView,
+    TotpFactorView, UserView,
+};
 
 pub use axum::response::Response;

@@ -277,12 +277,14 @@ pub trait MfaStore: Send + Sync {
         now: i64,
         effects: &Effects,
     ) -> Result<(), StoreError>;
-    /// Replaces the recovery codes of the active enrolment `enrolment`; `Conflict` otherwise.
+    /// Replaces the recovery codes of the active enrolment `enrolment`, with `effects`;
+    /// `Conflict` otherwise.
     async fn replace_recovery_codes(
         &self,
         user_id: &str,
         enrolment: &str,
         recovery: &RecoveryCodes,
+        effects: &Effects,
     ) -> Result<(), StoreError>;
     /// Removes the user's factor, with `effects`: with `proof`, only the active enrolment
     /// `enrolment` while the proof is unspent (`Conflict` otherwise); without, whatever there is

@@ -67,7 +67,10 @@ mod tests {
     fn a_challenge_is_stored_hashed_and_answerable_once_for_five_minutes() {
         let user = user();
         let (token, challenge) = new_challenge(&user, 1_000);
-        assert_eq!(challenge_hash(&token).as_deref(), Some(challenge.hash.as_str()));
+        assert_eq!(
+            challenge_hash(&token).as_deref(),
+            Some(challenge.hash.as_str())
+        );
         assert_ne!(token, challenge.hash);
         assert_eq!(challenge_hash("not a challenge"), None);
         assert_eq!(challenge_hash(&"A".repeat(10_000)), None);

@@ -166,10 +166,7 @@ impl MfaKeys {
     /// table gives nothing to guess against, and with it each guess still has to be typed in,
     /// against the account's lock. `None` if `kid` is not in the set.
     pub fn recovery_hash(&self, kid: &str, user_id: &str, code: &RecoveryCode) -> Option<String> {
-        let key = hmac::Key::new(
-            hmac::HMAC_SHA256,
-            &self.derived(kid, RECOVERY_HASHING, 32)?,
-        );
+        let key = hmac::Key::new(hmac::HMAC_SHA256, &self.derived(kid, RECOVERY_HASHING, 32)?);
         let mut context = hmac::Context::with_key(&key);
         context.update(user_id.as_bytes());
         context.update(b"\0");
@@ -257,12 +254,18 @@ mod tests {
     #[test]
     fn key_sets_are_checked_and_never_printed() {
         assert!(MfaKeys::from_json(r#"{"activeKid":"m1","m1":"short"}"#).is_err());
-        assert!(MfaKeys::from_json(r#"{"activeKid":"m2","m1":"0123456789abcdef0123456789abcdef"}"#).is_err());
+        assert!(
+            MfaKeys::from_json(r#"{"activeKid":"m2","m1":"0123456789abcdef0123456789abcdef"}"#)
+                .is_err()
+        );
         assert!(MfaKeys::from_json("[]").is_err());
         let keys = MfaKeys::generate();
         let again = MfaKeys::from_json(&keys.to_json()).unwrap();
         assert_eq!(again.active_kid(), keys.active_kid());
         let printed = format!("{keys:?}");
-        assert!(!printed.contains(&keys.keys[keys.active_kid()]), "{printed}");
+        assert!(
+            !printed.contains(&keys.keys[keys.active_kid()]),
+            "{printed}"
+        );
     }
 }

@@ -19,3 +19,22 @@ pub use totp::{SKEW_STEPS, STEP_SECS, TotpSecret, provisioning_uri, step_at};
 
 /// How long an enrolment waits for its first code before it is dropped.
 pub const PENDING_ENROLMENT_TTL_MS: i64 = 30 * 60 * 1000;
+
+/// A pending factor for `user_id` with `secret`, sealed under the active key: what an
+/// enrolment stores.
+pub fn new_enrolment(
+    keys: &MfaKeys,
+    user_id: &str,
+    secret: &TotpSecret,
+    now: i64,
+) -> crate::store::TotpFactor {
+    crate::store::TotpFactor {
+        user_id: user_id.to_owned(),
+        enrolment: uuid::Uuid::new_v4().to_string(),
+        secret: keys.seal(user_id, secret),
+        created_at: now,
+        state: crate::store::FactorState::Pending {
+            expires_at: now + PENDING_ENROLMENT_TTL_MS,
+        },
+    }
+}

@@ -102,10 +102,8 @@ mod manager {
         }
 
         pub(super) async fn with_kid(&self, kid: &str) -> Result<Arc<MfaKeys>, MfaKeyError> {
-            self.fetched(|keys, age| {
-                age >= self.ttl || (age >= REFETCH_GAP && !keys.has(kid))
-            })
-            .await
+            self.fetched(|keys, age| age >= self.ttl || (age >= REFETCH_GAP && !keys.has(kid)))
+                .await
         }
 
         /// The held set, fetched first when there is none or `stale` says so; a failed refetch

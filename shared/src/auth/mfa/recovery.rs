@@ -69,7 +69,13 @@ mod tests {
         assert_eq!(distinct.len(), RECOVERY_CODE_COUNT);
         assert_eq!(stored.remaining(), RECOVERY_CODE_COUNT);
         for (slot, code) in codes.iter().enumerate() {
-            assert!(stored.slots.iter().flatten().all(|h| !h.contains(code.as_str())));
+            assert!(
+                stored
+                    .slots
+                    .iter()
+                    .flatten()
+                    .all(|h| !h.contains(code.as_str()))
+            );
             assert_eq!(
                 find_recovery_code(&keys, "u1", &stored, code).map(|(s, _)| s),
                 Some(slot)

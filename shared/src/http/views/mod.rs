@@ -3,10 +3,12 @@
 
 mod audit;
 mod leads;
+mod mfa;
 mod posts;
 mod users;
 
 pub use audit::AuditEventView;
 pub use leads::LeadView;
+pub use mfa::{MfaChallengeView, RaisedSessionView, TotpFactorView};
 pub use posts::{PostSummaryView, PostView};
 pub use users::UserView;

@@ -267,13 +267,15 @@ impl MfaStore for TableStore {
         user_id: &str,
         enrolment: &str,
         recovery: &RecoveryCodes,
+        effects: &Effects,
     ) -> Result<(), StoreError> {
         let mut update = Update::new(keys::totp_factor(user_id)).when(active(enrolment));
         for (name, value) in recovery_attributes(recovery) {
             update = update.set(&name, value);
         }
-        self.table.update(update, Returns::Nothing).await?;
-        Ok(())
+        let mut actions: Vec<Action> = vec![update.into()];
+        actions.extend(effect_actions(effects));
+        self.write_all(actions).await
     }
 
     async fn remove_totp(
