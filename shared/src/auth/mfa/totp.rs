@@ -38,6 +38,26 @@ impl TotpSecret {
         &self.0
     }
 
+    /// A secret as `base32` shows it (padding and case forgiven); `None` if it is not base32.
+    pub fn from_base32(text: &str) -> Option<Self> {
+        let mut bytes = Vec::new();
+        let (mut buffer, mut bits) = (0u32, 0u32);
+        for c in text.trim_end_matches('=').bytes() {
+            let value = match c.to_ascii_uppercase() {
+                c @ b'A'..=b'Z' => c - b'A',
+                c @ b'2'..=b'7' => c - b'2' + 26,
+                _ => return None,
+            };
+            buffer = (buffer << 5) | u32::from(value);
+            bits += 5;
+            if bits >= 8 {
+                bits -= 8;
+                bytes.push((buffer >> bits) as u8);
+            }
+        }
+        Some(Self(bytes))
+    }
+
     /// RFC 4648 base32 without padding, as authenticator apps take it.
     pub fn base32(&self) -> String {
         base32(&self.0)
@@ -217,7 +237,14 @@ mod tests {
         ] {
             assert_eq!(base32(text.as_bytes()), encoded);
         }
-        assert_eq!(TotpSecret::generate().base32().len(), 32);
+        let secret = TotpSecret::generate();
+        assert_eq!(secret.base32().len(), 32);
+        assert_eq!(TotpSecret::from_base32(&secret.base32()), Some(secret));
+        assert_eq!(
+            TotpSecret::from_base32("MZXW6YTBOI").unwrap().as_bytes(),
+            b"foobar"
+        );
+        assert_eq!(TotpSecret::from_base32("MZ1"), None);
     }
 
     #[test]
