@@ -76,6 +76,7 @@ pub async fn answer(
     .await?
     {
         Checked::Proven(proof, attempt) => (proof, attempt),
+        Checked::Locked(response) => return Ok(response),
         Checked::Refused(response) => {
             // A challenge that failed out is spent; another answer to it is `invalid_challenge`.
             match app

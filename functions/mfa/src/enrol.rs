@@ -112,7 +112,7 @@ pub async fn verify(
     .await?
     {
         Checked::Proven(proof, attempt) => (proof, attempt),
-        Checked::Refused(response) => return Ok(response),
+        Checked::Refused(response) | Checked::Locked(response) => return Ok(response),
     };
     attempt.succeeded().await;
     let FactorProof::Step(step) = proof else {

@@ -58,8 +58,10 @@ pub fn method(proof: &FactorProof) -> AuthMethod {
 pub enum Checked<'a> {
     /// Right: spend `proof` with the store, then `attempt.succeeded()`.
     Proven(FactorProof, LoginAttempt<'a>),
-    /// Wrong, replayed, or the account is locked: the answer, already counted and audited.
+    /// Wrong or replayed: the answer, already counted and audited.
     Refused(Response),
+    /// The account is locked (or its address over its count): nothing was checked.
+    Locked(Response),
 }
 
 /// Checks `submitted` against `factor` as a sign-in attempt on `user`'s account; a wrong answer
@@ -79,7 +81,7 @@ pub async fn check_counted<'a>(
     {
         Ok(attempt) => attempt,
         Err(locked) => {
-            return Ok(Checked::Refused(
+            return Ok(Checked::Locked(
                 axum::response::IntoResponse::into_response(locked),
             ));
         }

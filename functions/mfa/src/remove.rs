@@ -60,7 +60,7 @@ pub async fn disable(
     .await?
     {
         Checked::Proven(proof, attempt) => (proof, attempt),
-        Checked::Refused(response) => return Ok(response),
+        Checked::Refused(response) | Checked::Locked(response) => return Ok(response),
     };
     attempt.succeeded().await;
     let effects = Effects::jobs(vec![

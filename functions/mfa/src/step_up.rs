@@ -48,7 +48,7 @@ pub async fn step_up(
     .await?
     {
         Checked::Proven(proof, attempt) => (proof, attempt),
-        Checked::Refused(response) => return Ok(response),
+        Checked::Refused(response) | Checked::Locked(response) => return Ok(response),
     };
     attempt.succeeded().await;
     let effects = recovery_notices(user, &factor, &proof, app.clock.now_ms());
