@@ -13,7 +13,7 @@ use shared::jobs::{Job, MailMessage, SecurityEvent};
 use shared::limits::with_quota;
 use shared::store::{Effects, FactorProof, FactorState, StoreError, TotpFactor};
 
-use crate::proof::{Checked, check_counted, method, spent_meanwhile, submitted};
+use crate::proof::{Checked, active_factor, check_counted, method, spent_meanwhile, submitted};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -58,14 +58,8 @@ pub async fn answer(
         .filter(|user| record.answerable_by(user, now))
         .ok_or_else(invalid_challenge)?;
     // Removed (an admin's reset) since the password step: sign in again, without a code.
-    let factor = app
-        .stores
-        .mfa
-        .get_totp(&user.id, now)
-        .await?
-        .filter(|factor| factor.is_active())
-        .ok_or_else(invalid_challenge)?;
-    let (proof, attempt) = match check_counted(
+    let factor = active_factor(&app, &user.id, invalid_challenge).await?;
+    let (proof, quota) = match check_counted(
         &app,
         &caller,
         &user,
@@ -75,7 +69,7 @@ pub async fn answer(
     )
     .await?
     {
-        Checked::Proven(proof, attempt) => (proof, attempt),
+        Checked::Proven(proof, quota) => (proof, quota),
         Checked::Locked(response) => return Ok(response),
         Checked::Refused(response) => {
             // A challenge that failed out is spent; another answer to it is `invalid_challenge`.
@@ -91,7 +85,6 @@ pub async fn answer(
             return Ok(response);
         }
     };
-    attempt.succeeded().await;
     let effects = recovery_notices(&user, &factor, &proof, now);
     let spent = spend(
         &app,
@@ -127,7 +120,7 @@ pub async fn answer(
     .await;
     audit_recovery_use(&app, &caller, &user, &factor, &proof, "sign_in").await;
     Ok(with_quota(
-        attempt.quota_after_success(),
+        quota,
         token_response(StatusCode::OK, &user, tokens)?,
     ))
 }

@@ -101,7 +101,7 @@ pub async fn verify(
         }
         None => return Err(no_pending_enrolment()),
     };
-    let (proof, attempt) = match check_counted(
+    let (proof, quota) = match check_counted(
         &app,
         &caller,
         user,
@@ -111,10 +111,9 @@ pub async fn verify(
     )
     .await?
     {
-        Checked::Proven(proof, attempt) => (proof, attempt),
+        Checked::Proven(proof, quota) => (proof, quota),
         Checked::Refused(response) | Checked::Locked(response) => return Ok(response),
     };
-    attempt.succeeded().await;
     let FactorProof::Step(step) = proof else {
         return Err(no_pending_enrolment());
     };
@@ -147,7 +146,7 @@ pub async fn verify(
             session: RaisedSessionView::new(access, &raised),
         },
     )?;
-    Ok(with_quota(attempt.quota_after_success(), response))
+    Ok(with_quota(quota, response))
 }
 
 fn no_pending_enrolment() -> ApiError {

@@ -9,7 +9,7 @@ use shared::domain::{
     AuditAction, AuditOutcome, AuthMethod, FieldErrors, Invalid, RecoveryCode, TotpCode, User,
 };
 use shared::http::{ApiError, Caller, Response};
-use shared::limits::{LoginAttempt, with_quota};
+use shared::limits::{Quota, with_quota};
 use shared::store::{FactorProof, TotpFactor};
 
 /// `code` or `recoveryCode`, exactly one; `recovery` says whether a recovery code is taken.
@@ -55,9 +55,10 @@ pub fn method(proof: &FactorProof) -> AuthMethod {
     }
 }
 
-pub enum Checked<'a> {
-    /// Right: spend `proof` with the store, then `attempt.succeeded()`.
-    Proven(FactorProof, LoginAttempt<'a>),
+pub enum Checked {
+    /// Right (the attempt given back): spend `proof` with the store; the quota is for the
+    /// `RateLimit-*` headers.
+    Proven(FactorProof, Option<Quota>),
     /// Wrong or replayed: the answer, already counted and audited.
     Refused(Response),
     /// The account is locked (or its address over its count): nothing was checked.
@@ -66,14 +67,14 @@ pub enum Checked<'a> {
 
 /// Checks `submitted` against `factor` as a sign-in attempt on `user`'s account; a wrong answer
 /// is audited as a failed `action`.
-pub async fn check_counted<'a>(
-    app: &'a App,
+pub async fn check_counted(
+    app: &App,
     caller: &Caller,
     user: &User,
     factor: &TotpFactor,
     submitted: &Submitted,
     action: AuditAction,
-) -> Result<Checked<'a>, ApiError> {
+) -> Result<Checked, ApiError> {
     let attempt = match app
         .logins()
         .admit(user.email.as_str(), caller.ip, now_ms())
@@ -94,7 +95,10 @@ pub async fn check_counted<'a>(
         }
     };
     let (field, code, message, detail) = match (verdict, submitted) {
-        (Verdict::Proven(proof), _) => return Ok(Checked::Proven(proof, attempt)),
+        (Verdict::Proven(proof), _) => {
+            attempt.succeeded().await;
+            return Ok(Checked::Proven(proof, attempt.quota_after_success()));
+        }
         (Verdict::Replayed, _) => (
             "code",
             "already_used",
@@ -154,6 +158,20 @@ pub fn unavailable(error: MfaKeyError) -> ApiError {
         retry_after_secs: 5,
         cause: Some(error.into()),
     }
+}
+
+/// The user's active factor, or `missing()`.
+pub async fn active_factor(
+    app: &App,
+    user_id: &str,
+    missing: fn() -> ApiError,
+) -> Result<TotpFactor, ApiError> {
+    app.stores
+        .mfa
+        .get_totp(user_id, app.clock.now_ms())
+        .await?
+        .filter(|factor| factor.is_active())
+        .ok_or_else(missing)
 }
 
 /// The user has no active factor for this.

@@ -12,7 +12,7 @@ use shared::jobs::{Job, MailMessage};
 use shared::permissions::Sensitivity;
 use shared::store::{Effects, StoreError};
 
-use crate::proof::{no_active_factor, unavailable};
+use crate::proof::{active_factor, no_active_factor, unavailable};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -27,13 +27,7 @@ pub async fn regenerate(
 ) -> Result<Response, ApiError> {
     let user = &principal.user;
     let now = app.clock.now_ms();
-    let factor = app
-        .stores
-        .mfa
-        .get_totp(&user.id, now)
-        .await?
-        .filter(|factor| factor.is_active())
-        .ok_or_else(no_active_factor)?;
+    let factor = active_factor(&app, &user.id, no_active_factor).await?;
     require_assurance(&app, &principal, Sensitivity::OwnAccount).await?;
     let keys = app.mfa_keys.current().await.map_err(unavailable)?;
     let (codes, stored) = new_recovery_codes(&keys, &user.id);

@@ -49,7 +49,7 @@ pub async fn disable(
     let Some(submitted) = submitted(&mut errors, code, recovery_code, true) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    let (proof, attempt) = match check_counted(
+    let (proof, quota) = match check_counted(
         &app,
         &caller,
         user,
@@ -59,10 +59,9 @@ pub async fn disable(
     )
     .await?
     {
-        Checked::Proven(proof, attempt) => (proof, attempt),
+        Checked::Proven(proof, quota) => (proof, quota),
         Checked::Refused(response) | Checked::Locked(response) => return Ok(response),
     };
-    attempt.succeeded().await;
     let effects = Effects::jobs(vec![
         Job::email(
             user.email.as_str(),
@@ -87,7 +86,7 @@ pub async fn disable(
     };
     let event = caller.event(AuditAction::MfaDisable, AuditOutcome::Success);
     app.audit(event.by_self(&user.id).detail(how)).await;
-    Ok(with_quota(attempt.quota_after_success(), no_content()))
+    Ok(with_quota(quota, no_content()))
 }
 
 pub async fn reset(

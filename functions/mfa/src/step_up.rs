@@ -10,7 +10,7 @@ use shared::http::{ApiError, AppState, Caller, Json, RaisedSessionView, Response
 use shared::limits::with_quota;
 
 use crate::challenge::{recovery_notices, spend};
-use crate::proof::{Checked, check_counted, method, no_active_factor, submitted};
+use crate::proof::{Checked, active_factor, check_counted, method, no_active_factor, submitted};
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -30,14 +30,8 @@ pub async fn step_up(
         return Err(ApiError::Validation(errors.into_vec()));
     };
     let user = &principal.user;
-    let factor = app
-        .stores
-        .mfa
-        .get_totp(&user.id, app.clock.now_ms())
-        .await?
-        .filter(|factor| factor.is_active())
-        .ok_or_else(no_active_factor)?;
-    let (proof, attempt) = match check_counted(
+    let factor = active_factor(&app, &user.id, no_active_factor).await?;
+    let (proof, quota) = match check_counted(
         &app,
         &caller,
         user,
@@ -47,10 +41,9 @@ pub async fn step_up(
     )
     .await?
     {
-        Checked::Proven(proof, attempt) => (proof, attempt),
+        Checked::Proven(proof, quota) => (proof, quota),
         Checked::Refused(response) | Checked::Locked(response) => return Ok(response),
     };
-    attempt.succeeded().await;
     let effects = recovery_notices(user, &factor, &proof, app.clock.now_ms());
     spend(&app, &factor, &proof, None, &effects).await?;
     let raised = principal.authentication.with_second_factor(method(&proof));
@@ -60,7 +53,7 @@ pub async fn step_up(
         .await;
     crate::challenge::audit_recovery_use(&app, &caller, user, &factor, &proof, "step_up").await;
     Ok(with_quota(
-        attempt.quota_after_success(),
+        quota,
         json(StatusCode::OK, &RaisedSessionView::new(access, &raised))?,
     ))
 }
