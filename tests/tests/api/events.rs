@@ -72,6 +72,10 @@ async fn every_sample_event_is_served_by_its_function() {
     assert_eq!(me.status(), StatusCode::OK);
     assert_eq!(body_json(&me)["id"], registered["user"]["id"]);
 
+    let mfa = invoke(&app, "mfa-status", &login).await;
+    assert_eq!(mfa.status(), StatusCode::OK, "{:?}", mfa.body());
+    assert_eq!(body_json(&mfa)["aal"], "aal1");
+
     let refreshed = invoke(&app, "refresh", &login).await;
     assert_eq!(refreshed.status(), StatusCode::OK);
     let refreshed = body_json(&refreshed);
