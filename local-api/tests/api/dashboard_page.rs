@@ -179,6 +179,6 @@ async fn the_dashboard_draws_the_seeded_numbers_in_a_browser() {
     );
     assert!(std::fs::metadata(&screenshot).unwrap().len() > 10_000);
     // The reference page at /docs shows every operation of the spec, without CSP violations.
-    assert_eq!(page["docsOperations"], 27, "{page}");
+    assert_eq!(page["docsOperations"], 35, "{page}");
     assert_eq!(page["docsProblems"], json!([]), "{page}");
 }
