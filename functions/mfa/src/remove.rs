@@ -32,6 +32,10 @@ pub async fn disable(
     body: Option<Json<ProofBody>>,
 ) -> Result<Response, ApiError> {
     let user = &principal.user;
+    // A body, when sent, must be a valid proof even where none is needed.
+    let mut errors = FieldErrors::default();
+    let sent = body.map(|Json(b)| submitted(&mut errors, b.code, b.recovery_code, true));
+    ApiError::check(errors)?;
     let now = app.clock.now_ms();
     let Some(factor) = app.stores.mfa.get_totp(&user.id, now).await? else {
         return Err(ApiError::NotFound);
@@ -44,9 +48,11 @@ pub async fn disable(
         return Ok(no_content());
     }
     require_assurance(&app, &principal, Sensitivity::OwnAccount).await?;
-    let (code, recovery_code) = body.map_or((None, None), |Json(b)| (b.code, b.recovery_code));
     let mut errors = FieldErrors::default();
-    let Some(submitted) = submitted(&mut errors, code, recovery_code, true) else {
+    let Some(submitted) = sent
+        .flatten()
+        .or_else(|| submitted(&mut errors, None, None, true))
+    else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
     let (proof, quota) = match check_counted(

@@ -76,8 +76,8 @@ impl App {
 }
 
 /// The second-factor keys: the environment's (`MFA_KEYS`), Secrets Manager's
-/// (`MFA_KEYS_SECRET_ID`, fetched on first use), locally a set generated beside the data, and
-/// otherwise none (enrolling answers 503 rather than seal with a key only this process has).
+/// (`MFA_KEYS_SECRET_ID`, fetched on first use), outside Lambda a set generated beside the data,
+/// and otherwise none (enrolling answers 503 rather than seal with a key only this process has).
 fn mfa_key_provider(
     config: &Config,
     aws: Option<&SdkConfig>,
@@ -98,8 +98,10 @@ fn mfa_key_provider(
     }
     #[cfg(not(feature = "secrets"))]
     let _ = aws;
+    // A local run (local-api, on either store) keeps its set beside the data; a function under a
+    // Lambda runtime never makes one up.
     #[cfg(feature = "sqlite")]
-    if config.store == StoreKind::Sqlite {
+    if crate::config::var("AWS_LAMBDA_RUNTIME_API").is_none() {
         return Ok(MfaKeyProvider::fixed(local_mfa_keys(config)?));
     }
     Ok(MfaKeyProvider::not_configured())
