@@ -3,13 +3,17 @@
 //!
 //! `template_events`: template.yaml's API events and the `cargo lambda watch` router, generated
 //! from the route list (`sync-routes`).
+//!
+//! `breached_filter`: the offline set of breached passwords (`breached-filter`).
 
+pub mod breached_filter;
+pub mod signing_keys;
 pub mod template_events;
 
 use aws_config::SdkConfig;
 use aws_sdk_sqs::types::QueueAttributeName;
 use shared::BoxError;
-use shared::auth::KeySet;
+use shared::auth::{KeySet, KeySetDocument, SigningAlg};
 use shared::store::table::dynamodb;
 
 pub const QUEUES: &[&str] = &["email-queue", "telegram-queue"];
@@ -75,6 +79,9 @@ pub async fn create_queue_with_dlq(aws: &SdkConfig, name: &str) -> Result<(), Bo
     Ok(())
 }
 
+/// The key-set secret `name`: created with an HMAC key and an active signing key of each
+/// algorithm (so `ACCESS_TOKEN_ALG` may be either); an existing one without an active key of an
+/// algorithm (a secret from before signing keys) gets one added.
 async fn create_secret(aws: &SdkConfig, name: &str) -> Result<(), BoxError> {
     let client = aws_sdk_secretsmanager::Client::new(aws);
     if client
@@ -82,14 +89,65 @@ async fn create_secret(aws: &SdkConfig, name: &str) -> Result<(), BoxError> {
         .secret_id(name)
         .send()
         .await
-        .is_ok()
+        .is_err()
     {
+        let mut document = KeySetDocument::generate(SigningAlg::default());
+        activate_missing(&mut document);
+        client
+            .create_secret()
+            .name(name)
+            .secret_string(document.to_json())
+            .send()
+            .await?;
         return Ok(());
     }
+    let mut document = read_key_set(&client, name).await?;
+    if !activate_missing(&mut document).is_empty() {
+        write_key_set(&client, name, &document).await?;
+    }
+    Ok(())
+}
+
+/// Adds and activates a signing key of each algorithm that has no active one; the ids added.
+fn activate_missing(document: &mut KeySetDocument) -> Vec<String> {
+    let mut added = Vec::new();
+    for alg in SigningAlg::ALL {
+        if !document.active_signing_keys.contains_key(alg.name()) {
+            let kid = document.add_signing_key(alg);
+            document.activate(&kid).expect("the key was just added");
+            added.push(kid);
+        }
+    }
+    added
+}
+
+/// The key-set secret's current value.
+pub async fn read_key_set(
+    client: &aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+) -> Result<KeySetDocument, BoxError> {
+    let text = shared::secrets::secret_string(client, secret_id).await?;
+    Ok(KeySetDocument::from_json(&text)?)
+}
+
+/// Writes `document` as the secret's new current value, once it loads as a key set for every
+/// algorithm it has an active key of (a value the functions would refuse is never written).
+pub async fn write_key_set(
+    client: &aws_sdk_secretsmanager::Client,
+    secret_id: &str,
+    document: &KeySetDocument,
+) -> Result<(), BoxError> {
+    for alg in SigningAlg::ALL {
+        if document.active_signing_keys.contains_key(alg.name())
+            || document.active_signing_keys.is_empty()
+        {
+            KeySet::from_document(document, alg)?;
+        }
+    }
     client
-        .create_secret()
-        .name(name)
-        .secret_string(KeySet::generate().to_json())
+        .put_secret_value()
+        .secret_id(secret_id)
+        .secret_string(document.to_json())
         .send()
         .await?;
     Ok(())

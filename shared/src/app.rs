@@ -17,9 +17,11 @@ pub use lambdas::worker_from_env;
 use crate::BoxError;
 use crate::audit::{AuditRetry, AuditTrail};
 use crate::auth::mfa::{MfaKeyProvider, MfaKeys};
-use crate::auth::{PasswordHasher, Sessions};
+use crate::auth::{BreachedPasswords, PasswordHasher, Refusal, Sessions};
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::domain::{FieldErrors, Password};
+use crate::http::ApiError;
 use crate::jobs::{JobQueue, NoQueue};
 use crate::limits::{Limits, Logins};
 use crate::secrets::KeyProvider;
@@ -36,6 +38,8 @@ pub struct App {
     /// The time one-time codes and their challenges are checked at.
     pub clock: Clock,
     pub hasher: PasswordHasher,
+    /// Refuses new passwords found in known breaches (`BREACHED_PASSWORDS*`).
+    pub breached_passwords: BreachedPasswords,
     /// Where committed jobs go: SQS on AWS, the embedded store's queue locally.
     pub queue: Arc<dyn JobQueue>,
     /// The AWS SDK configuration the app's clients were built from, when it uses AWS: a
@@ -49,6 +53,7 @@ impl App {
     pub fn new(config: Config, stores: Stores, keys: KeyProvider) -> Self {
         Self {
             hasher: PasswordHasher::per_core(config.password_hash_queue),
+            breached_passwords: BreachedPasswords::new(config.breached_passwords.clone()),
             config,
             stores,
             keys,
@@ -140,6 +145,30 @@ impl App {
     /// then logged at ERROR with the event and counted (`AuditTrail::record`).
     pub async fn audit(&self, event: crate::domain::AuditEvent) {
         self.audit_trail().record(event).await;
+    }
+
+    /// Refuses a new password found in known breaches: 422 with `password_breached` on `field`,
+    /// or 503 when the check could not be completed and `BREACHED_PASSWORDS_ON_ERROR=refuse`.
+    /// Runs after the password's other rules and before it is hashed; login never runs it.
+    pub async fn check_new_password(
+        &self,
+        field: &str,
+        password: &Password,
+    ) -> Result<(), ApiError> {
+        match self.breached_passwords.check(password).await {
+            Ok(()) => Ok(()),
+            Err(Refusal::Breached) => {
+                let mut errors = FieldErrors::default();
+                errors.push(field, Password::breached());
+                Err(ApiError::Validation(errors.into_vec()))
+            }
+            Err(Refusal::Unchecked(cause)) => Err(ApiError::Unavailable {
+                detail: "the new password could not be checked against known breaches; \
+                         try again in a moment",
+                retry_after_secs: 1,
+                cause: Some(cause),
+            }),
+        }
     }
 
     /// Counts the user among today's active users (once a day) for the dashboard. Never fails

@@ -1,7 +1,6 @@
 //! Where security events are recorded: the audit log, with how long it keeps them, and what
 //! happens when the store will not take one.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
@@ -10,10 +9,10 @@ use serde_json::json;
 use crate::clock::{now_ms, rfc3339};
 use crate::domain::AuditEvent;
 use crate::store::{AuditLog, StoreError};
+use crate::telemetry::{count_metric_line, print_metric_line};
 
-/// The CloudWatch namespace and metric of an event that could not be written (template.yaml's
-/// `AuditWriteFailuresAlarm` watches it).
-pub const METRIC_NAMESPACE: &str = "ServerlessBackend";
+/// The metric of an event that could not be written (template.yaml's `AuditWriteFailuresAlarm`
+/// watches it).
 pub const WRITE_FAILURES_METRIC: &str = "AuditWriteFailures";
 /// The metric's one dimension: the table the event was meant for.
 pub const WRITE_FAILURES_DIMENSION: &str = "TableName";
@@ -137,11 +136,7 @@ impl AuditTrail<'_> {
             error = ?error,
             "{NOT_RECORDED}"
         );
-        // One line of its own on stdout, which is what CloudWatch Logs reads a metric from
-        // (embedded metric format); the log line above may be formatted any way.
-        let line = failure_metric_line(self.table, now_ms());
-        let mut stdout = std::io::stdout().lock();
-        let _ = writeln!(stdout, "{line}");
+        print_metric_line(&failure_metric_line(self.table, now_ms()));
     }
 }
 
@@ -168,19 +163,12 @@ pub fn event_json(event: &AuditEvent, keep_until: i64) -> String {
 /// One CloudWatch embedded-metric-format document: `AuditWriteFailures` = 1 (Count) in
 /// `ServerlessBackend`, by `TableName`, at `at_ms`.
 pub fn failure_metric_line(table: &str, at_ms: i64) -> String {
-    json!({
-        "_aws": {
-            "Timestamp": at_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": METRIC_NAMESPACE,
-                "Dimensions": [[WRITE_FAILURES_DIMENSION]],
-                "Metrics": [{ "Name": WRITE_FAILURES_METRIC, "Unit": "Count" }],
-            }],
-        },
-        WRITE_FAILURES_DIMENSION: table,
-        WRITE_FAILURES_METRIC: 1,
-    })
-    .to_string()
+    count_metric_line(
+        WRITE_FAILURES_METRIC,
+        WRITE_FAILURES_DIMENSION,
+        table,
+        at_ms,
+    )
 }
 
 #[cfg(test)]

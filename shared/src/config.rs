@@ -7,8 +7,13 @@ use std::time::Duration;
 use ipnet::IpNet;
 use secrecy::SecretString;
 
+mod breached_passwords;
+
+use crate::auth::SigningAlg;
+
 mod rate_limits;
 
+pub use breached_passwords::{BreachSources, BreachedPasswordsConfig, OnCheckError};
 pub use rate_limits::{RateLimits, Rule};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +42,15 @@ pub struct Config {
     /// Secrets Manager id of the JSON key set (deployed runs).
     pub auth_keys_secret_id: Option<String>,
     pub secrets_cache_ttl: Duration,
+    /// What access tokens are signed with (`ACCESS_TOKEN_ALG`: `EdDSA`, the default, or `ES256`):
+    /// the key set's active key of this algorithm.
+    pub access_token_alg: SigningAlg,
+    /// HS256 access tokens verify until then (ms since the epoch; `HS256_ACCEPTED_UNTIL`, RFC
+    /// 3339) once a signing key is active: the window for tokens issued before the switch.
+    pub hs256_accepted_until: Option<i64>,
+    /// The API's public URL (`API_BASE_URL`), for the discovery document's `jwks_uri`; without
+    /// it, the URL the request came to.
+    pub api_base_url: Option<String>,
     /// HTTP functions open the store's connection during init, beside the key fetch (one read
     /// of a missing item), so the first request does not pay the TLS handshake
     /// (`CONNECT_DURING_INIT`, on by default).
@@ -85,6 +99,8 @@ pub struct Config {
     /// Admins without an active second factor are refused the admin routes, and admins with
     /// one need a session that used it (`REQUIRE_ADMIN_MFA`).
     pub require_admin_mfa: bool,
+    /// How new passwords are checked against known breaches (`BREACHED_PASSWORDS*`).
+    pub breached_passwords: BreachedPasswordsConfig,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -153,6 +169,9 @@ impl Default for Config {
             auth_keys: None,
             auth_keys_secret_id: None,
             secrets_cache_ttl: Duration::from_secs(300),
+            access_token_alg: SigningAlg::default(),
+            hs256_accepted_until: None,
+            api_base_url: None,
             connect_during_init: true,
             password_hash_queue: 64,
             aws_attempt_timeout: Duration::from_millis(3000),
@@ -176,6 +195,7 @@ impl Default for Config {
             mfa_keys_secret_id: None,
             mfa_issuer: "serverless-backend".into(),
             require_admin_mfa: false,
+            breached_passwords: BreachedPasswordsConfig::default(),
         }
     }
 }
@@ -215,6 +235,27 @@ impl Config {
             auth_keys: var("AUTH_KEYS").map(SecretString::from),
             auth_keys_secret_id: var("AUTH_KEYS_SECRET_ID"),
             secrets_cache_ttl: seconds("SECRETS_CACHE_TTL_SECS", defaults.secrets_cache_ttl)?,
+            access_token_alg: match var("ACCESS_TOKEN_ALG") {
+                None => defaults.access_token_alg,
+                Some(name) => SigningAlg::parse(name.trim())
+                    .ok_or_else(|| ConfigError("ACCESS_TOKEN_ALG must be EdDSA or ES256".into()))?,
+            },
+            hs256_accepted_until: var("HS256_ACCEPTED_UNTIL")
+                .map(|text| {
+                    crate::clock::parse_rfc3339(text.trim()).ok_or_else(|| {
+                        ConfigError("HS256_ACCEPTED_UNTIL must be an RFC 3339 time".into())
+                    })
+                })
+                .transpose()?,
+            api_base_url: var("API_BASE_URL")
+                .map(|url| {
+                    let url = url.trim().trim_end_matches('/');
+                    match url.starts_with("https://") || url.starts_with("http://") {
+                        true => Ok(url.to_owned()),
+                        false => Err(ConfigError("API_BASE_URL must be an http(s) URL".into())),
+                    }
+                })
+                .transpose()?,
             connect_during_init: flag("CONNECT_DURING_INIT", defaults.connect_during_init)?,
             password_hash_queue: number("PASSWORD_HASH_QUEUE", defaults.password_hash_queue)?,
             aws_attempt_timeout: millis("AWS_ATTEMPT_TIMEOUT_MS", defaults.aws_attempt_timeout)?,
@@ -261,6 +302,7 @@ impl Config {
             mfa_keys_secret_id: var("MFA_KEYS_SECRET_ID"),
             mfa_issuer: var("MFA_ISSUER").unwrap_or(defaults.mfa_issuer),
             require_admin_mfa: flag("REQUIRE_ADMIN_MFA", defaults.require_admin_mfa)?,
+            breached_passwords: BreachedPasswordsConfig::from_env()?,
         })
     }
 

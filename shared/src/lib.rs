@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod https_client;
 pub mod jobs;
 pub mod lambda;
 pub mod limits;

@@ -92,6 +92,11 @@ pub fn may_reset_second_factor(actor: &Principal) -> bool {
     is_admin(actor)
 }
 
+/// Listing and ending a user's sessions: yourself (also at `/api/auth/sessions`), or an admin.
+pub fn may_manage_sessions_of(actor: &Principal, user_id: &str) -> bool {
+    may_view_user(actor, user_id)
+}
+
 /// Published posts are public; drafts and archived posts are for their author and staff.
 pub fn may_read_post(viewer: Option<&Principal>, post: &Post) -> bool {
     post.status == PostStatus::Published
@@ -241,6 +246,10 @@ mod tests {
         assert_eq!(
             row(|a| may_delete_user(a, AUTHOR, false)),
             [false, false, false, true]
+        );
+        assert_eq!(
+            row(|a| may_manage_sessions_of(a, AUTHOR)),
+            [true, false, false, true]
         );
         assert_eq!(row(may_reset_second_factor), [false, false, false, true]);
     }

@@ -1,4 +1,5 @@
-//! The signing-key set, from the environment or from Secrets Manager with a cached TTL.
+//! The key set (signing and HMAC keys), from the environment or from Secrets Manager with a
+//! cached TTL.
 
 use std::sync::Arc;
 
@@ -24,13 +25,15 @@ impl KeyProvider {
     }
 
     /// Fetches the secret now, so a misconfigured function fails at start-up, not on a request.
+    /// Access tokens are signed with its active `alg` key (`KeySet::from_json`).
     #[cfg(feature = "secrets")]
     pub async fn secrets_manager(
         client: aws_sdk_secretsmanager::Client,
         secret_id: String,
         ttl: std::time::Duration,
+        alg: crate::auth::SigningAlg,
     ) -> Result<Self, String> {
-        let fetched = manager::Fetched::fetch(client, secret_id, ttl).await?;
+        let fetched = manager::Fetched::fetch(client, secret_id, ttl, alg).await?;
         Ok(Self {
             source: Arc::new(Source::SecretsManager(fetched)),
         })
@@ -68,7 +71,7 @@ mod manager {
     use aws_sdk_secretsmanager::Client;
     use tokio::sync::RwLock;
 
-    use crate::auth::KeySet;
+    use crate::auth::{KeySet, SigningAlg};
 
     /// An unknown key id refetches the key set at most this often, so tokens with made-up ids
     /// cannot turn into a flood of Secrets Manager calls.
@@ -78,6 +81,7 @@ mod manager {
         client: Client,
         secret_id: String,
         ttl: Duration,
+        alg: SigningAlg,
         cached: RwLock<(Arc<KeySet>, Instant)>,
         /// When an unknown key id last made us refetch.
         refetched_for_kid: std::sync::Mutex<Option<Instant>>,
@@ -88,12 +92,14 @@ mod manager {
             client: Client,
             secret_id: String,
             ttl: Duration,
+            alg: SigningAlg,
         ) -> Result<Self, String> {
-            let keys = fetch(&client, &secret_id).await?;
+            let keys = fetch(&client, &secret_id, alg).await?;
             Ok(Self {
                 client,
                 secret_id,
                 ttl,
+                alg,
                 cached: RwLock::new((Arc::new(keys), Instant::now())),
                 refetched_for_kid: std::sync::Mutex::new(None),
             })
@@ -101,12 +107,12 @@ mod manager {
 
         pub(super) async fn with_kid(&self, kid: &str) -> Arc<KeySet> {
             let keys = self.current().await;
-            if keys.get(kid).is_some() {
+            if keys.knows(kid) {
                 return keys;
             }
             let mut guard = self.cached.write().await;
-            if guard.0.get(kid).is_none() && take_refetch_turn(&self.refetched_for_kid) {
-                match fetch(&self.client, &self.secret_id).await {
+            if !guard.0.knows(kid) && take_refetch_turn(&self.refetched_for_kid) {
+                match fetch(&self.client, &self.secret_id, self.alg).await {
                     Ok(fresh) => *guard = (Arc::new(fresh), Instant::now()),
                     Err(error) => {
                         tracing::warn!(%error, "could not refetch the key set for an unknown key id");
@@ -126,7 +132,7 @@ mod manager {
             }
             let mut guard = self.cached.write().await;
             if guard.1.elapsed() >= self.ttl {
-                match fetch(&self.client, &self.secret_id).await {
+                match fetch(&self.client, &self.secret_id, self.alg).await {
                     Ok(keys) => *guard = (Arc::new(keys), Instant::now()),
                     Err(error) => {
                         tracing::warn!(%error, "could not refresh the key set; keeping the cached one");
@@ -148,8 +154,8 @@ mod manager {
         true
     }
 
-    async fn fetch(client: &Client, secret_id: &str) -> Result<KeySet, String> {
-        KeySet::from_json(&secret_string(client, secret_id).await?)
+    async fn fetch(client: &Client, secret_id: &str, alg: SigningAlg) -> Result<KeySet, String> {
+        KeySet::from_json(&secret_string(client, secret_id).await?, alg)
     }
 
     /// The string value of the secret `secret_id`.

@@ -1,16 +1,18 @@
-//! Access tokens: issuing one (login, register, refresh) and verifying one (every authenticated
-//! request, before its session lookup), through `shared::auth`'s own functions.
+//! Access tokens: issuing one (login, register, refresh), verifying one (every authenticated
+//! request, before its session lookup), and loading the key set they are signed with (every
+//! cold start, and each refetch of the secret), through `shared::auth`'s own functions.
 //!
-//! Each signing algorithm is one `Algorithm` case; ids are `jwt/issue/<ALG>` and
-//! `jwt/verify/<ALG>`. Today the tokens are HS256 only; another algorithm is one more entry in
-//! `algorithms()` whose `issue`/`verify` call its code.
+//! One case per signing algorithm, each a key-set secret as Secrets Manager hands it over: ids
+//! are `jwt/issue/<ALG>`, `jwt/verify/<ALG>` and `jwt/load-keys/<ALG>`. HS256 is a secret from
+//! before signing keys (HMAC keys only); EdDSA and ES256 hold that HMAC key and one active
+//! signing key, as a generated set does.
 
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use shared::auth::{AccessClaims, KeySet, issue_access_token, verify_access_token};
+use shared::auth::{KeySet, KeySetDocument, SigningAlg, issue_access_token, verify_access_token};
 use shared::config::Config;
-use shared::domain::Role;
+use shared::domain::{Authentication, Role};
 
 const USER_ID: &str = "01964a52-7c3e-7d8a-9b1f-2c4d6e8fa0b1";
 const SESSION_ID: &str = "01964a52-7c3e-7d8a-9b1f-3d5e7f9a1b2c";
@@ -19,70 +21,44 @@ fn now_secs() -> i64 {
     shared::clock::now_ms() / 1000
 }
 
-/// One way of signing access tokens.
-trait Algorithm {
-    /// The bench id's last segment (`HS256`).
-    fn name(&self) -> &'static str;
-    fn issue(&self, now_secs: i64) -> String;
-    fn verify(&self, token: &str) -> AccessClaims;
-}
-
-/// HMAC-SHA256 with the deployment's key set, as `Sessions` and `authenticate` use it.
-struct Hs256 {
-    keys: KeySet,
-    config: Config,
-}
-
-impl Hs256 {
-    fn new() -> Self {
-        Self {
-            // A random 48-byte secret, base64url: what a local run generates; a deployed key set
-            // is a Secrets Manager string of the same kind.
-            keys: KeySet::generate(),
-            config: Config::default(),
-        }
+/// (bench id's last segment, the algorithm the set is loaded for, the secret's JSON).
+fn secrets() -> Vec<(&'static str, SigningAlg, String)> {
+    let mut hs256 = KeySetDocument::generate(SigningAlg::EdDSA);
+    hs256.signing_keys.clear();
+    hs256.active_signing_keys.clear();
+    let mut cases = vec![("HS256", SigningAlg::default(), hs256.to_json())];
+    for alg in SigningAlg::ALL {
+        cases.push((alg.name(), alg, KeySetDocument::generate(alg).to_json()));
     }
-}
-
-impl Algorithm for Hs256 {
-    fn name(&self) -> &'static str {
-        "HS256"
-    }
-
-    fn issue(&self, now_secs: i64) -> String {
-        issue_access_token(
-            &self.keys,
-            &self.config,
-            USER_ID,
-            Role::User,
-            SESSION_ID,
-            now_secs,
-        )
-        .expect("an HS256 token is issued")
-    }
-
-    fn verify(&self, token: &str) -> AccessClaims {
-        verify_access_token(&self.keys, &self.config, token).expect("the token verifies")
-    }
-}
-
-fn algorithms() -> Vec<Box<dyn Algorithm>> {
-    vec![Box::new(Hs256::new())]
+    cases
 }
 
 fn jwt(c: &mut Criterion) {
-    let algorithms = algorithms();
+    let config = Config::default();
     let mut group = c.benchmark_group("jwt");
-    for algorithm in &algorithms {
-        let name = algorithm.name();
-        group.bench_function(format!("issue/{name}"), |b| {
-            b.iter(|| algorithm.issue(black_box(now_secs())))
-        });
+    for (name, alg, secret) in secrets() {
+        let keys = KeySet::from_json(&secret, alg).expect("a valid key set");
+        assert_eq!(keys.signs_hs256(), name == "HS256");
+        let issue = || {
+            issue_access_token(
+                &keys,
+                &config,
+                USER_ID,
+                Role::User,
+                SESSION_ID,
+                &Authentication::password(),
+                black_box(now_secs()),
+            )
+            .expect("a token is issued")
+        };
+        group.bench_function(format!("issue/{name}"), |b| b.iter(issue));
         // Tokens live 15 minutes: one issued now stays valid for the whole measurement.
-        let token = algorithm.issue(now_secs());
-        assert_eq!(algorithm.verify(&token).sub, USER_ID);
-        group.bench_function(format!("verify/{name}"), |b| {
-            b.iter(|| algorithm.verify(black_box(&token)))
+        let token = issue();
+        let verify = || verify_access_token(&keys, &config, black_box(&token)).expect("verifies");
+        assert_eq!(verify().sub, USER_ID);
+        group.bench_function(format!("verify/{name}"), |b| b.iter(verify));
+        group.bench_function(format!("load-keys/{name}"), |b| {
+            b.iter(|| KeySet::from_json(black_box(&secret), alg).expect("a valid key set"))
         });
     }
     group.finish();

@@ -136,6 +136,8 @@ pub async fn reset(
     let Some(password) = password else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
+    // Only with a valid link, and the link stays unspent: the owner picks another password.
+    app.check_new_password("password", &password).await?;
     let new_hash = app.hasher.hash(&password).await?;
     let now = now_ms();
     let effects = Effects::jobs(vec![

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use shared::auth::check_verified;
 use shared::auth::mfa::new_challenge;
 use shared::clock::now_ms;
-use shared::domain::{AuditAction, AuditOutcome, Email, FieldErrors};
+use shared::domain::{AuditAction, AuditOutcome, Authentication, Email, FieldErrors};
 use shared::http::{
     ApiError, AppState, Caller, Json, MfaChallengeView, Response, Routes, json, token_response,
 };
@@ -99,7 +99,10 @@ async fn login(
         let view = MfaChallengeView::new(challenge);
         return Ok(with_quota(quota, json(axum::http::StatusCode::OK, &view)?));
     }
-    let tokens = app.sessions().start(&user).await?;
+    let tokens = app
+        .sessions()
+        .start(&user, Authentication::password(), caller.origin())
+        .await?;
     app.count_active(&user.id).await;
     app.audit(
         caller

@@ -46,6 +46,10 @@ pub async fn change(
         );
         return Ok(with_quota(quota, ApiError::Validation(errors.into_vec())));
     }
+    // Only once the current password is proven: a stolen access token alone learns nothing.
+    if let Err(refused) = app.check_new_password("newPassword", &new).await {
+        return Ok(with_quota(quota, refused));
+    }
 
     let new_hash = app.hasher.hash(&new).await?;
     let now = now_ms();
@@ -92,7 +96,10 @@ pub async fn change(
     .await;
     // Every session, this one included, ended above; the caller continues in a new one, as
     // proven as the one they changed it from.
-    let tokens = app.sessions().start_as(&changed, authentication).await?;
+    let tokens = app
+        .sessions()
+        .start(&changed, authentication, caller.origin())
+        .await?;
     let response = token_response(axum::http::StatusCode::OK, &changed, tokens)?;
     Ok(with_quota(quota, response))
 }

@@ -109,7 +109,10 @@ pub async fn answer(
         });
     }
     let authentication = Authentication::password().with_second_factor(method(&proof));
-    let tokens = app.sessions().start_as(&user, authentication).await?;
+    let tokens = app
+        .sessions()
+        .start(&user, authentication, caller.origin())
+        .await?;
     app.count_active(&user.id).await;
     let event = caller.event(AuditAction::Login, AuditOutcome::Success);
     app.audit(

@@ -1,4 +1,9 @@
-//! `POST /api/auth/refresh` (rotate) and `POST /api/auth/logout` (revoke).
+//! `POST /api/auth/refresh` (rotate), `POST /api/auth/logout` (revoke), the caller's sessions
+//! (`/api/auth/sessions`), and the public keys that verify access tokens
+//! (`/.well-known/jwks.json`, `/.well-known/openid-configuration`).
+
+mod sessions;
+mod well_known;
 
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use serde::Deserialize;
@@ -13,6 +18,13 @@ pub fn routes() -> Routes {
     Routes::new("refresh")
         .post("/api/auth/refresh", rotate)
         .post("/api/auth/logout", logout)
+        .get("/.well-known/jwks.json", well_known::jwks)
+        .get(
+            "/.well-known/openid-configuration",
+            well_known::openid_configuration,
+        )
+        .get("/api/auth/sessions", sessions::list)
+        .delete("/api/auth/sessions/{id}", sessions::end)
 }
 
 #[derive(Deserialize)]
@@ -50,11 +62,21 @@ async fn rotate(
     }
 }
 
+/// The bearer of a request whose body, if it has one, must be the logout body (its
+/// `refreshToken` is ignored): what `?scope=all` and `?scope=others` take.
+async fn bearer_with_optional_body(app: &AppState, req: Request) -> Result<Principal, ApiError> {
+    let (mut parts, body) = req.into_parts();
+    let principal = Principal::from_request_parts(&mut parts, app).await?;
+    Option::<Json<RefreshBody>>::from_request(Request::from_parts(parts, body), app).await?;
+    Ok(principal)
+}
+
 /// Ends this session (the refresh token's family), whatever the `Authorization` header says:
 /// the refresh token is the credential here, and an expired access token is the usual reason
-/// to log out. With `?scope=all`, every session of the bearer's user: only then is a valid
-/// access token needed. A body is optional with `?scope=all`, but one that is sent must be the
-/// same JSON object (its `refreshToken` is ignored).
+/// to log out. With `?scope=all`, every session of the bearer's user; with `?scope=others`,
+/// every one but the bearer's own: only these need a valid access token. A body is optional
+/// with a scope, but one that is sent must be the same JSON object (its `refreshToken` is
+/// ignored).
 async fn logout(
     State(app): State<AppState>,
     params: Params,
@@ -63,10 +85,7 @@ async fn logout(
 ) -> Result<Response, ApiError> {
     match params.get("scope") {
         Some("all") => {
-            let (mut parts, body) = req.into_parts();
-            let principal = Principal::from_request_parts(&mut parts, &app).await?;
-            Option::<Json<RefreshBody>>::from_request(Request::from_parts(parts, body), &app)
-                .await?;
+            let principal = bearer_with_optional_body(&app, req).await?;
             app.stores
                 .users
                 .end_all_sessions(principal.id(), now_ms())
@@ -74,17 +93,25 @@ async fn logout(
             let event = caller.event(AuditAction::LogoutAll, AuditOutcome::Success);
             app.audit(event.by_self(principal.id())).await;
         }
+        Some("others") => {
+            let principal = bearer_with_optional_body(&app, req).await?;
+            app.sessions().end_others(&principal).await?;
+            let event = caller.event(AuditAction::LogoutOthers, AuditOutcome::Success);
+            let kept = principal.session_id.as_str();
+            app.audit(event.by_self(principal.id()).detail(kept)).await;
+        }
         Some(_) => {
             return Err(ApiError::bad_request(
                 "invalid_scope",
-                "scope must be `all` or absent",
+                "scope must be `all`, `others` or absent",
             ));
         }
         None => {
             let Json(body) = Json::<RefreshBody>::from_request(req, &app).await?;
-            if let Some(user_id) = app.sessions().end(&refresh_token(body)?).await? {
+            if let Some(ended) = app.sessions().end(&refresh_token(body)?).await? {
                 let event = caller.event(AuditAction::Logout, AuditOutcome::Success);
-                app.audit(event.by_self(&user_id)).await;
+                app.audit(event.by_self(&ended.user_id).detail(ended.session_id))
+                    .await;
             }
         }
     }

@@ -8,7 +8,9 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::auth::{account_link, issue_account_token};
 use shared::clock::now_ms;
-use shared::domain::{AuditAction, AuditOutcome, DisplayName, Email, FieldErrors, Password, User};
+use shared::domain::{
+    AuditAction, AuditOutcome, Authentication, DisplayName, Email, FieldErrors, Password, User,
+};
 use shared::http::{
     self, ApiError, AppState, Caller, Json, Response, Routes, UserView, token_response,
 };
@@ -56,7 +58,12 @@ async fn register(
         .limits()
         .count_request("register", rules, caller.ip, email.as_str(), now)
         .await?;
-    let result = create_account(&app, &caller, email, name, password, now).await;
+    // Counted first, so the breach check (a call out, in `online` mode) is rate limited too.
+    // Its answer does not depend on the address, so it says nothing about existing accounts.
+    let result = match app.check_new_password("password", &password).await {
+        Ok(()) => create_account(&app, &caller, email, name, password, now).await,
+        Err(refused) => Err(refused),
+    };
     Ok(with_quota(quota, result))
 }
 
@@ -108,6 +115,9 @@ async fn create_account(
             }),
         );
     }
-    let tokens = app.sessions().start(&user).await?;
+    let tokens = app
+        .sessions()
+        .start(&user, Authentication::password(), caller.origin())
+        .await?;
     token_response(StatusCode::CREATED, &user, tokens)
 }

@@ -5,7 +5,8 @@
 
 use shared::App;
 use shared::config::{Config, StoreKind};
-use shared::domain::Email;
+use shared::domain::{Authentication, Email};
+use shared::store::SessionOrigin;
 
 #[tokio::main]
 async fn main() -> Result<(), shared::BoxError> {
@@ -32,7 +33,10 @@ async fn main() -> Result<(), shared::BoxError> {
     {
         return Err("wrong password".into());
     }
-    let tokens = app.sessions().start(&user).await?;
+    let tokens = app
+        .sessions()
+        .start(&user, Authentication::password(), SessionOrigin::default())
+        .await?;
     println!("{}", tokens.access_token);
     Ok(())
 }

@@ -8,5 +8,6 @@ mod bad_input;
 mod connection_limits;
 mod dashboard_page;
 mod emulated_flow;
+mod jwks_interop;
 mod posts_flow;
 mod promote;

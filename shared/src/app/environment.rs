@@ -37,7 +37,17 @@ impl App {
         } else {
             None
         };
-        let keys = key_provider(&config, aws.as_ref(), signs_tokens);
+        let keys = async {
+            let keys = key_provider(&config, aws.as_ref(), signs_tokens).await?;
+            if signs_tokens && keys.current().await.signs_hs256() {
+                tracing::warn!(
+                    alg = %config.access_token_alg,
+                    "the key set has no active signing key: access tokens are HS256 until one is \
+                     added (cargo run -p infra --bin signing-keys -- new --activate)"
+                );
+            }
+            Ok::<_, BoxError>(keys)
+        };
         let app = match (config.store, &aws) {
             #[cfg(feature = "dynamodb")]
             (StoreKind::DynamoDb, Some(aws)) => {
@@ -125,10 +135,14 @@ async fn key_provider(
     signs_tokens: bool,
 ) -> Result<KeyProvider, BoxError> {
     if !signs_tokens {
-        return Ok(KeyProvider::fixed(KeySet::generate()));
+        return Ok(KeyProvider::fixed(KeySet::throwaway()));
     }
+    let alg = config.access_token_alg;
     if let Some(json) = &config.auth_keys {
-        return Ok(KeyProvider::fixed(KeySet::from_json(json.expose_secret())?));
+        return Ok(KeyProvider::fixed(KeySet::from_json(
+            json.expose_secret(),
+            alg,
+        )?));
     }
     #[cfg(feature = "secrets")]
     if let (Some(secret_id), Some(aws)) = (&config.auth_keys_secret_id, aws) {
@@ -136,6 +150,7 @@ async fn key_provider(
             aws_sdk_secretsmanager::Client::new(aws),
             secret_id.clone(),
             config.secrets_cache_ttl,
+            alg,
         )
         .await?);
     }
@@ -183,32 +198,51 @@ fn on_dynamodb(
 }
 
 /// Local runs with no key configured keep a generated key set beside the data, so tokens
-/// survive a restart. Never used with DynamoDB.
+/// survive a restart; a set with no active key of `ACCESS_TOKEN_ALG` (one from before signing
+/// keys, or another algorithm's) gets one added. Never used with DynamoDB.
 #[cfg(feature = "sqlite")]
 fn local_key_set(config: &Config) -> Result<KeySet, BoxError> {
-    let text = local_secret(config, "auth-keys.json", || KeySet::generate().to_json())?;
-    Ok(KeySet::from_json(&text)?)
+    use crate::auth::KeySetDocument;
+
+    let alg = config.access_token_alg;
+    let text = local_secret(config, "auth-keys.json", || {
+        KeySetDocument::generate(alg).to_json()
+    })?;
+    let mut document = KeySetDocument::from_json(&text)?;
+    if !document.active_signing_keys.contains_key(alg.name()) {
+        let kid = document.add_signing_key(alg);
+        document.activate(&kid)?;
+        write_local_secret(config, "auth-keys.json", &document.to_json())?;
+    }
+    Ok(KeySet::from_document(&document, alg)?)
 }
 
-/// The text of `name` in the data folder, written there first (mode 600) by `generate` if it
-/// is not there yet.
+/// The text of `name` in the data folder, written there first by `generate` if it is not
+/// there yet.
 #[cfg(feature = "sqlite")]
 fn local_secret(
     config: &Config,
     name: &str,
     generate: impl FnOnce() -> String,
 ) -> Result<String, BoxError> {
-    let path = config.data_dir.join(name);
-    if let Ok(text) = std::fs::read_to_string(&path) {
+    if let Ok(text) = std::fs::read_to_string(config.data_dir.join(name)) {
         return Ok(text);
     }
-    std::fs::create_dir_all(&config.data_dir)?;
     let text = generate();
-    std::fs::write(&path, &text)?;
+    write_local_secret(config, name, &text)?;
+    Ok(text)
+}
+
+/// Writes `name` in the data folder, readable by its owner only.
+#[cfg(feature = "sqlite")]
+fn write_local_secret(config: &Config, name: &str, text: &str) -> Result<(), BoxError> {
+    let path = config.data_dir.join(name);
+    std::fs::create_dir_all(&config.data_dir)?;
+    std::fs::write(&path, text)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     }
-    Ok(text)
+    Ok(())
 }

@@ -1,15 +1,21 @@
-//! Short-lived access JWTs (HS256, `kid` header, pinned algorithm, iss/aud/exp checked).
+//! Short-lived access JWTs: signed with the key set's active key (EdDSA by default, ES256, or
+//! HS256 where no signing key is active yet) and a `kid` header; each key verifies the one
+//! algorithm it is pinned to; `iss`, `aud`, `exp`, `iat` and `nbf` are checked.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::errors::ErrorKind;
-use jsonwebtoken::{
-    Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, decode_header, encode,
-};
+use jsonwebtoken::{Algorithm, Validation, decode};
 use serde::{Deserialize, Serialize};
 
 use super::AuthError;
 use super::KeySet;
+use super::token_header::TokenHeader;
 use crate::config::Config;
-use crate::domain::Role;
+use crate::domain::{Aal, AuthMethod, Authentication, Role};
+
+/// How far clocks may disagree: for `exp`, `nbf` and `iat`.
+const LEEWAY_SECS: i64 = 5;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -23,6 +29,12 @@ pub struct AccessClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// The session's assurance level and its authentication methods (RFC 8176); tokens issued
+    /// before they were carried read as `aal1` with none.
+    #[serde(default, with = "super::authentication_claims::aal")]
+    pub aal: Aal,
+    #[serde(default, with = "super::authentication_claims::amr")]
+    pub amr: Vec<AuthMethod>,
 }
 
 /// The `role` claim: the role's name (`user`, `moderator`, `admin`).
@@ -47,9 +59,9 @@ pub fn issue_access_token(
     user_id: &str,
     role: Role,
     session_id: &str,
+    authentication: &Authentication,
     now_secs: i64,
 ) -> Result<String, AuthError> {
-    let (kid, secret) = keys.active();
     let claims = AccessClaims {
         sub: user_id.to_owned(),
         role,
@@ -59,12 +71,27 @@ pub fn issue_access_token(
         iat: now_secs,
         exp: now_secs + config.access_token_ttl.as_secs() as i64,
         jti: uuid::Uuid::new_v4().to_string(),
+        aal: authentication.aal,
+        amr: authentication.amr.clone(),
     };
-    let header = Header {
-        kid: Some(kid.to_owned()),
-        ..Header::new(Algorithm::HS256)
-    };
-    encode(&header, &claims, &EncodingKey::from_secret(secret)).map_err(AuthError::Signing)
+    sign(keys, &claims)
+}
+
+/// `<header>.<claims>.<signature>`, signed with the set's signing key (parsed once, when the set
+/// was loaded).
+pub(crate) fn sign<T: Serialize>(keys: &KeySet, claims: &T) -> Result<String, AuthError> {
+    let signer = keys.signer();
+    let header = TokenHeader::new(signer.alg, signer.kid);
+    let failed = |e: String| AuthError::Signing(ErrorKind::Signing(e).into());
+    let header = serde_json::to_vec(&header).map_err(|e| failed(e.to_string()))?;
+    let claims = serde_json::to_vec(claims).map_err(|e| failed(e.to_string()))?;
+    let message = format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(header),
+        URL_SAFE_NO_PAD.encode(claims)
+    );
+    let signature = signer.sign(message.as_bytes()).map_err(failed)?;
+    Ok(format!("{message}.{}", URL_SAFE_NO_PAD.encode(signature)))
 }
 
 pub fn verify_access_token(
@@ -72,49 +99,65 @@ pub fn verify_access_token(
     config: &Config,
     token: &str,
 ) -> Result<AccessClaims, AuthError> {
-    let header = decode_header(token).map_err(|_| AuthError::InvalidToken)?;
+    let header = token_header(token)?;
     verify_with_header(keys, config, token, &header)
 }
 
-/// The token's header, unverified: its `kid` says which key set to verify it with.
-pub(crate) fn token_header(token: &str) -> Result<Header, AuthError> {
-    decode_header(token).map_err(|_| AuthError::InvalidToken)
+/// The token's header, unverified, read strictly: its `kid` says which key set to verify with.
+pub(crate) fn token_header(token: &str) -> Result<TokenHeader, AuthError> {
+    TokenHeader::read(token).ok_or(AuthError::InvalidToken)
 }
 
-/// `verify_access_token` with the token's header already read (`token_header`).
+/// `verify_access_token` with the token's header already read (`token_header`). The key named by
+/// `kid` decides the algorithm: a header naming any other is refused, and an HS256 key verifies
+/// only while HS256 is accepted (`hs256_accepted`).
 pub(crate) fn verify_with_header(
     keys: &KeySet,
     config: &Config,
     token: &str,
-    header: &Header,
+    header: &TokenHeader,
 ) -> Result<AccessClaims, AuthError> {
     let invalid = || AuthError::InvalidToken;
-    if header.alg != Algorithm::HS256 {
+    let (alg, key) = keys.verifier(&header.kid).ok_or_else(invalid)?;
+    if header.alg() != Some(alg) {
         return Err(invalid());
     }
-    let secret = header
-        .kid
-        .as_deref()
-        .and_then(|kid| keys.get(kid))
-        .ok_or_else(invalid)?;
-    let mut validation = Validation::new(Algorithm::HS256);
+    let now_ms = crate::clock::now_ms();
+    if alg == Algorithm::HS256 && !hs256_accepted(keys, config, now_ms) {
+        return Err(invalid());
+    }
+    let mut validation = Validation::new(alg);
     validation.set_issuer(&[&config.issuer]);
     validation.set_audience(&[&config.audience]);
     validation.set_required_spec_claims(&["exp", "iat", "iss", "aud", "sub"]);
-    validation.leeway = 5;
-    decode::<AccessClaims>(token, &DecodingKey::from_secret(secret), &validation)
+    validation.validate_nbf = true;
+    validation.leeway = LEEWAY_SECS as u64;
+    let claims = decode::<AccessClaims>(token, key, &validation)
         .map(|data| data.claims)
         .map_err(|e| match e.kind() {
             ErrorKind::ExpiredSignature => AuthError::TokenExpired,
             _ => invalid(),
-        })
+        })?;
+    // Issued in the future: not by an instance of ours, whose clocks agree within the leeway.
+    if claims.iat > now_ms / 1000 + LEEWAY_SECS {
+        return Err(invalid());
+    }
+    Ok(claims)
+}
+
+/// HS256 tokens verify while the set signs HS256 (no signing key active yet), and after that only
+/// until `HS256_ACCEPTED_UNTIL`: the migration window, as long as the last HS256 token lives.
+fn hs256_accepted(keys: &KeySet, config: &Config, now_ms: i64) -> bool {
+    keys.signs_hs256()
+        || config
+            .hs256_accepted_until
+            .is_some_and(|until| now_ms < until)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use crate::auth::SigningAlg;
 
     fn setup() -> (KeySet, Config) {
         (KeySet::generate(), Config::for_tests())
@@ -122,6 +165,10 @@ mod tests {
 
     fn now() -> i64 {
         crate::clock::now_ms() / 1000
+    }
+
+    fn password() -> Authentication {
+        Authentication::password()
     }
 
     fn code(result: Result<AccessClaims, AuthError>) -> &'static str {
@@ -135,18 +182,32 @@ mod tests {
     #[test]
     fn round_trips_every_claim() {
         let (keys, config) = setup();
-        let token = issue_access_token(&keys, &config, "u1", Role::Moderator, "s1", now()).unwrap();
+        let token = issue_access_token(
+            &keys,
+            &config,
+            "u1",
+            Role::Moderator,
+            "s1",
+            &password(),
+            now(),
+        )
+        .unwrap();
         let claims = verify_access_token(&keys, &config, &token).unwrap();
         assert_eq!(
             (claims.sub.as_str(), claims.role, claims.sid.as_str()),
             ("u1", Role::Moderator, "s1")
         );
         assert_eq!(claims.exp - claims.iat, 900);
+        assert_eq!(
+            (claims.aal, claims.amr),
+            (Aal::Aal1, vec![AuthMethod::Password])
+        );
         assert_eq!(claims.iss, config.issuer);
         assert_eq!(claims.aud, config.audience);
         assert!(!claims.jti.is_empty());
-        let header = decode_header(&token).unwrap();
-        assert_eq!(header.kid.as_deref(), Some(keys.active().0));
+        let header = TokenHeader::read(&token).unwrap();
+        assert_eq!(header.kid, keys.signer().kid);
+        assert_eq!(header.alg(), Some(Algorithm::EdDSA));
     }
 
     #[test]
@@ -160,6 +221,8 @@ mod tests {
             iat: 1,
             exp: 2,
             jti: "j1".into(),
+            aal: Aal::Aal1,
+            amr: vec![AuthMethod::Password],
         };
         let json = serde_json::to_value(&claims).unwrap();
         assert_eq!(json["role"], "moderator");
@@ -181,10 +244,38 @@ mod tests {
     }
 
     #[test]
-    fn rejects_expired_tokens() {
+    fn aal_and_amr_are_their_wire_names_and_older_tokens_have_none() {
         let (keys, config) = setup();
         let token =
-            issue_access_token(&keys, &config, "u1", Role::User, "s1", now() - 3600).unwrap();
+            issue_access_token(&keys, &config, "u1", Role::User, "s1", &password(), now()).unwrap();
+        let payload = token.split('.').nth(1).unwrap();
+        let payload: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+        assert_eq!(payload["aal"], "aal1");
+        assert_eq!(payload["amr"], serde_json::json!(["pwd"]));
+
+        let mut older = payload;
+        older.as_object_mut().unwrap().remove("aal");
+        older.as_object_mut().unwrap().remove("amr");
+        let claims: AccessClaims = serde_json::from_value(older.clone()).unwrap();
+        assert_eq!((claims.aal, claims.amr), (Aal::Aal1, vec![]));
+        older["amr"] = serde_json::json!(["sms"]);
+        assert!(serde_json::from_value::<AccessClaims>(older).is_err());
+    }
+
+    #[test]
+    fn rejects_expired_tokens() {
+        let (keys, config) = setup();
+        let token = issue_access_token(
+            &keys,
+            &config,
+            "u1",
+            Role::User,
+            "s1",
+            &password(),
+            now() - 3600,
+        )
+        .unwrap();
         assert_eq!(
             code(verify_access_token(&keys, &config, &token)),
             "token_expired"
@@ -194,8 +285,16 @@ mod tests {
     #[test]
     fn rejects_tokens_signed_with_another_key() {
         let (keys, config) = setup();
-        let token = issue_access_token(&KeySet::generate(), &config, "u1", Role::User, "s1", now())
-            .unwrap();
+        let token = issue_access_token(
+            &KeySet::generate(),
+            &config,
+            "u1",
+            Role::User,
+            "s1",
+            &password(),
+            now(),
+        )
+        .unwrap();
         assert_eq!(
             code(verify_access_token(&keys, &config, &token)),
             "invalid_token"
@@ -205,11 +304,12 @@ mod tests {
     #[test]
     fn rejects_alg_none_and_tampered_payloads() {
         let (keys, config) = setup();
-        let token = issue_access_token(&keys, &config, "u1", Role::User, "s1", now()).unwrap();
+        let token =
+            issue_access_token(&keys, &config, "u1", Role::User, "s1", &password(), now()).unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         let none_header = URL_SAFE_NO_PAD.encode(format!(
             r#"{{"alg":"none","typ":"JWT","kid":"{}"}}"#,
-            keys.active().0
+            keys.signer().kid
         ));
         let alg_none = format!("{none_header}.{}.", parts[1]);
         assert_eq!(
@@ -231,14 +331,16 @@ mod tests {
         let (keys, config) = setup();
         let mut other = config.clone();
         other.audience = "another-api".into();
-        let token = issue_access_token(&keys, &other, "u1", Role::User, "s1", now()).unwrap();
+        let token =
+            issue_access_token(&keys, &other, "u1", Role::User, "s1", &password(), now()).unwrap();
         assert_eq!(
             code(verify_access_token(&keys, &config, &token)),
             "invalid_token"
         );
         let mut other = config.clone();
         other.issuer = "someone-else".into();
-        let token = issue_access_token(&keys, &other, "u1", Role::User, "s1", now()).unwrap();
+        let token =
+            issue_access_token(&keys, &other, "u1", Role::User, "s1", &password(), now()).unwrap();
         assert_eq!(
             code(verify_access_token(&keys, &config, &token)),
             "invalid_token"
@@ -248,14 +350,18 @@ mod tests {
     #[test]
     fn accepts_an_older_key_still_in_the_set() {
         let config = Config::for_tests();
-        let old =
-            KeySet::from_json(r#"{"activeKid":"k1","k1":"0123456789abcdef0123456789abcdef"}"#)
-                .unwrap();
-        let rotated = KeySet::from_json(
-            r#"{"activeKid":"k2","k1":"0123456789abcdef0123456789abcdef","k2":"fedcba9876543210fedcba9876543210"}"#,
+        let old = KeySet::from_json(
+            r#"{"activeKid":"k1","k1":"0123456789abcdef0123456789abcdef"}"#,
+            SigningAlg::EdDSA,
         )
         .unwrap();
-        let token = issue_access_token(&old, &config, "u1", Role::User, "s1", now()).unwrap();
+        let rotated = KeySet::from_json(
+            r#"{"activeKid":"k2","k1":"0123456789abcdef0123456789abcdef","k2":"fedcba9876543210fedcba9876543210"}"#,
+            SigningAlg::EdDSA,
+        )
+        .unwrap();
+        let token =
+            issue_access_token(&old, &config, "u1", Role::User, "s1", &password(), now()).unwrap();
         assert!(verify_access_token(&rotated, &config, &token).is_ok());
     }
 }

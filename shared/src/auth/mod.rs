@@ -3,6 +3,8 @@
 
 mod access_token;
 mod account_tokens;
+mod authentication_claims;
+pub mod breached;
 mod error;
 mod keys;
 pub mod mfa;
@@ -10,14 +12,18 @@ mod password_hash;
 mod principal;
 mod refresh_token;
 mod sessions;
+#[cfg(test)]
+mod token_forgeries;
+mod token_header;
 
 pub use access_token::{AccessClaims, issue_access_token, verify_access_token};
 pub use account_tokens::{
     RESET_PASSWORD_TTL, VERIFY_EMAIL_TTL, account_link, account_token_hash, issue_account_token,
 };
+pub use breached::{BreachedPasswords, Refusal};
 pub use error::AuthError;
-pub use keys::KeySet;
+pub use keys::{KeySet, KeySetDocument, PrivateJwk, PublicJwk, SigningAlg};
 pub use password_hash::PasswordHasher;
 pub use principal::Principal;
 pub use refresh_token::RefreshToken;
-pub use sessions::{IssuedAccess, IssuedTokens, Sessions, check_verified};
+pub use sessions::{IssuedAccess, IssuedTokens, LAST_USED_RESOLUTION_MS, Sessions, check_verified};

@@ -49,19 +49,17 @@ impl Principal {
 impl Sessions<'_> {
     /// Verifies the access token, then reads the user and session (one read of two keys)
     /// so logout, role changes and deletions take effect at once rather than when the token
-    /// expires.
+    /// expires; and notes the session's use, at most once a minute.
     pub async fn authenticate(&self, access_token: &str) -> Result<Principal, AuthError> {
         // A header that does not decode is refused before any key is looked up.
         let header = token_header(access_token)?;
-        let keys = match &header.kid {
-            Some(kid) => self.keys.with_kid(kid).await,
-            None => self.keys.current().await,
-        };
+        let keys = self.keys.with_kid(&header.kid).await;
         let claims = verify_with_header(&keys, self.config, access_token, &header)?;
         let (user, session) = self
             .live_session(&claims.sub, &claims.sid)
             .await?
             .ok_or(AuthError::SessionEnded)?;
+        self.note_use(&session).await;
         Ok(Principal {
             user,
             session_id: claims.sid,

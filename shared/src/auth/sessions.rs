@@ -2,13 +2,19 @@
 //! every refresh spends the presented token and issues its successor; presenting a spent token
 //! again after the grace window revokes the whole family.
 
-use super::{AuthError, KeySet, RefreshToken, issue_access_token};
+use super::{AuthError, KeySet, Principal, RefreshToken, issue_access_token};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::domain::{Authentication, User, is_stored_id};
 use crate::jobs::{Job, MailMessage, SecurityEvent};
 use crate::secrets::KeyProvider;
-use crate::store::{OutboxStore, RefreshRecord, Session, SessionStore, StoreError, UserStore};
+use crate::store::{
+    OutboxStore, RefreshRecord, Session, SessionOrigin, SessionStore, StoreError, UserStore,
+};
+
+/// How finely a session's last use is kept: a request writes it only when the stored one is
+/// older than this, so a busy session costs one write a minute, not one a request.
+pub const LAST_USED_RESOLUTION_MS: i64 = 60_000;
 
 /// What sessions are kept with: the users they belong to, the sessions and refresh tokens, the
 /// keys that sign their tokens, and the token settings (`config`).
@@ -51,7 +57,7 @@ impl Sessions<'_> {
         &self,
         keys: &KeySet,
         user: &User,
-        session_id: &str,
+        session: &Session,
         refresh: &RefreshToken,
         now: i64,
     ) -> Result<IssuedTokens, AuthError> {
@@ -61,7 +67,8 @@ impl Sessions<'_> {
                 self.config,
                 &user.id,
                 user.role,
-                session_id,
+                &session.id,
+                &session.authentication,
                 now / 1000,
             )?,
             refresh_token: refresh.expose(),
@@ -69,31 +76,30 @@ impl Sessions<'_> {
         })
     }
 
-    /// Starts a new session (token family) for a user who just proved who they are with their
-    /// password. The session belongs to the user's current session generation: ending all
-    /// sessions bumps it.
-    pub async fn start(&self, user: &User) -> Result<IssuedTokens, AuthError> {
-        self.start_as(user, Authentication::password()).await
-    }
-
-    /// `start`, for a sign-in that proved `authentication`.
-    pub async fn start_as(
+    /// Starts a new session (token family) for a user who just proved who they are, how
+    /// (`authentication`) and from where (`origin`). The session belongs to the user's current
+    /// session generation: ending all sessions bumps it.
+    pub async fn start(
         &self,
         user: &User,
         authentication: Authentication,
+        origin: SessionOrigin,
     ) -> Result<IssuedTokens, AuthError> {
         let now = now_ms();
         let keys = self.keys.current().await;
         let token = RefreshToken::generate();
         let expires_at = now + self.config.refresh_token_ttl.as_millis() as i64;
         let session = Session {
-            id: uuid::Uuid::new_v4().to_string(),
+            // Time-ordered, so a user's sessions list newest first.
+            id: uuid::Uuid::now_v7().to_string(),
             user_id: user.id.clone(),
             generation: user.session_generation,
             created_at: now,
             expires_at,
             revoked_at: None,
+            last_used_at: now,
             authentication,
+            origin,
         };
         let record = RefreshRecord {
             hash: token.hash(),
@@ -105,7 +111,7 @@ impl Sessions<'_> {
             successor: None,
         };
         self.sessions.create_session(&session, &record).await?;
-        self.issue(&keys, user, &session.id, &token, now)
+        self.issue(&keys, user, &session, &token, now)
     }
 
     /// The user and session, if the session is still usable: not revoked, not expired, started
@@ -127,14 +133,28 @@ impl Sessions<'_> {
         let (Some(user), Some(session)) = (user, session) else {
             return Ok(None);
         };
-        let live = user.is_active()
-            && session.revoked_at.is_none()
-            && session.generation == user.session_generation;
-        if !live {
+        if !session.is_live_for(&user) {
             return Ok(None);
         }
         check_verified(self.config, &user)?;
         Ok(Some((user, session)))
+    }
+
+    /// Notes that `session` was used now if its stored last use is older than
+    /// `LAST_USED_RESOLUTION_MS`. Best effort: a request is never refused for it.
+    pub(crate) async fn note_use(&self, session: &Session) {
+        let now = now_ms();
+        if now - session.last_used_at < LAST_USED_RESOLUTION_MS {
+            return;
+        }
+        let stale_before = now - LAST_USED_RESOLUTION_MS;
+        if let Err(error) = self
+            .sessions
+            .touch_session(session, now, stale_before)
+            .await
+        {
+            tracing::warn!(error = ?error, "a session's last use not recorded");
+        }
     }
 
     /// Spends `presented` and returns new tokens in the same family. A spent token presented
@@ -205,7 +225,7 @@ impl Sessions<'_> {
                 }
                 Some(_) => return Err(self.reused(&user, &session.id, now, notices).await?),
             };
-            let tokens = self.issue(&keys, &user, &session.id, &successor, now)?;
+            let tokens = self.issue(&keys, &user, &session, &successor, now)?;
             return Ok((user, tokens));
         }
         Err(AuthError::InvalidRefreshToken)
@@ -277,25 +297,50 @@ impl Sessions<'_> {
                 principal.id(),
                 principal.role(),
                 &principal.session_id,
+                authentication,
                 now_ms() / 1000,
             )?,
             expires_in: self.config.access_token_ttl.as_secs(),
         })
     }
 
-    /// Revokes the family `presented` belongs to, returning its user. Unknown tokens are
-    /// already logged out.
-    pub async fn end(&self, presented: &str) -> Result<Option<String>, AuthError> {
+    /// Ends every session of `principal`'s user but the one it came in on, which carries on.
+    /// A lost race (another ending of sessions, or of this one) reads both again: if this
+    /// session ended meanwhile, `SessionEnded`.
+    pub async fn end_others(&self, principal: &Principal) -> Result<(), AuthError> {
+        let mut user = principal.user.clone();
+        // Each retry follows another ending of sessions that committed first: a few suffice.
+        for _ in 0..3 {
+            let ended = self
+                .sessions
+                .end_other_sessions(&user, &principal.session_id, now_ms())
+                .await;
+            match ended {
+                Err(StoreError::Conflict) => {
+                    (user, _) = self
+                        .live_session(&user.id, &principal.session_id)
+                        .await?
+                        .ok_or(AuthError::SessionEnded)?;
+                }
+                ended => return Ok(ended?),
+            }
+        }
+        Err(StoreError::Conflict.into())
+    }
+
+    /// Revokes the family `presented` belongs to, returning its token's record (its user and
+    /// session). Unknown tokens are already logged out.
+    pub async fn end(&self, presented: &str) -> Result<Option<RefreshRecord>, AuthError> {
         let Some(token) = RefreshToken::parse(presented) else {
             return Ok(None);
         };
-        if let Some(record) = self.sessions.find_refresh_token(&token.hash()).await? {
-            self.sessions
-                .revoke_session(&record.user_id, &record.session_id, now_ms())
-                .await?;
-            return Ok(Some(record.user_id));
-        }
-        Ok(None)
+        let Some(record) = self.sessions.find_refresh_token(&token.hash()).await? else {
+            return Ok(None);
+        };
+        self.sessions
+            .revoke_session(&record.user_id, &record.session_id, now_ms())
+            .await?;
+        Ok(Some(record))
     }
 }
 

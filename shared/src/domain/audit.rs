@@ -10,6 +10,10 @@ pub enum AuditAction {
     RefreshTokenReuse,
     Logout,
     LogoutAll,
+    /// Every session of the user but the one asking ended (`detail`: the session kept).
+    LogoutOthers,
+    /// One session ended by its owner or an admin (`detail`: the session).
+    SessionEnd,
     PasswordChange,
     PasswordReset,
     EmailChange,
@@ -34,7 +38,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 21] = [
+    pub const ALL: [AuditAction; 23] = [
         Self::Register,
         Self::Login,
         Self::Lockout,
@@ -42,6 +46,8 @@ impl AuditAction {
         Self::RefreshTokenReuse,
         Self::Logout,
         Self::LogoutAll,
+        Self::LogoutOthers,
+        Self::SessionEnd,
         Self::PasswordChange,
         Self::PasswordReset,
         Self::EmailChange,
@@ -67,6 +73,8 @@ impl AuditAction {
             Self::RefreshTokenReuse => "refresh_token_reuse",
             Self::Logout => "logout",
             Self::LogoutAll => "logout_all",
+            Self::LogoutOthers => "logout_others",
+            Self::SessionEnd => "session_end",
             Self::PasswordChange => "password_change",
             Self::PasswordReset => "password_reset",
             Self::EmailChange => "email_change",

@@ -4,12 +4,14 @@
 
 mod audit;
 mod authentication;
+mod device;
 mod display_name;
 mod email;
 mod field_errors;
 mod id;
 mod lead;
 mod mfa;
+mod network;
 mod password;
 mod post;
 mod post_summary;
@@ -19,6 +21,7 @@ mod user;
 
 pub use audit::{AuditAction, AuditEvent, AuditOutcome, MAX_USER_AGENT_CHARS};
 pub use authentication::{Aal, AuthMethod, Authentication};
+pub use device::describe_device;
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use field_errors::{FieldError, FieldErrors, Invalid};
@@ -28,6 +31,7 @@ pub use lead::{
     bounded_text,
 };
 pub use mfa::{RECOVERY_ALPHABET, RECOVERY_CODE_CHARS, RecoveryCode, TOTP_DIGITS, TotpCode};
+pub use network::source_network;
 pub use password::Password;
 pub use post::{
     MAX_CONTENT_CHARS, MAX_TAGS, NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle,

@@ -35,6 +35,16 @@ impl Password {
         Ok(Self(raw))
     }
 
+    /// Why a password that meets the policy is still refused: it appears in known breaches
+    /// (`auth::breached`), so attackers try it first.
+    pub fn breached() -> Invalid {
+        Invalid::new(
+            "password_breached",
+            "appears in a list of passwords exposed in data breaches, so attackers try it \
+             early; choose another one (a few unrelated words make a strong one)",
+        )
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }

@@ -14,6 +14,7 @@ use lambda_http::request::RequestContext;
 use super::{AppState, X_REQUEST_ID};
 use crate::clock::now_ms;
 use crate::domain::{AuditAction, AuditEvent, AuditOutcome, MAX_USER_AGENT_CHARS};
+use crate::store::SessionOrigin;
 
 #[derive(Debug, Clone, Default)]
 pub struct Caller {
@@ -30,6 +31,14 @@ impl Caller {
         event.user_agent = self.user_agent.clone();
         event.request_id = self.request_id.clone();
         event
+    }
+
+    /// Where a session this request starts is from.
+    pub fn origin(&self) -> SessionOrigin {
+        SessionOrigin {
+            ip: self.ip,
+            user_agent: self.user_agent.clone(),
+        }
     }
 }
 

@@ -107,6 +107,24 @@ impl<S: Send + Sync> FromRequestParts<S> for PathId {
     }
 }
 
+/// The two ids of a path such as `/api/users/{id}/sessions/{sid}`, each parsed as `PathId`'s.
+pub struct PathIds(pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathIds {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Path((first, second)) =
+            <Path<(String, String)> as FromRequestParts<S>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::NotFound)?;
+        match (parse_id(&first), parse_id(&second)) {
+            (Some(first), Some(second)) => Ok(PathIds(first, second)),
+            _ => Err(ApiError::NotFound),
+        }
+    }
+}
+
 pub use crate::domain::parse_id;
 
 /// The query string as name → first value.

@@ -2,6 +2,7 @@
 //! errors as problem+json, entity tags, signed cursors, and the JSON views of the entities.
 
 mod assurance;
+mod base_url;
 mod cache;
 mod caller;
 mod cors;
@@ -16,15 +17,17 @@ mod request_id;
 mod response;
 mod routes;
 mod service;
+mod sessions;
 mod tokens;
 mod views;
 
 pub use assurance::{require_assurance, step_up_required};
+pub use base_url::api_base_url;
 pub use cache::{PRIVATE_NO_STORE, private_json, shared_json};
 pub use caller::{Caller, client_ip, set_source_ip};
 pub use cursor::{decode_cursor, encode_cursor};
 pub use etag::{body_etag, etag, if_match, none_match, not_modified};
-pub use extract::{Json, Params, PathId, bearer_token, parse_id};
+pub use extract::{Json, Params, PathId, PathIds, bearer_token, parse_id};
 pub use optimistic::{WRITE_ATTEMPTS, retry_as, retry_lost_races, unless_lost};
 pub use pagination::{PageBody, PageRequest, page_body, page_request};
 pub use problem::{ApiError, Problem};
@@ -33,10 +36,11 @@ pub use request_id::X_REQUEST_ID;
 pub use response::{json, no_content, with_header};
 pub use routes::{AppState, RouteSpec, Routes};
 pub use service::{MAX_BODY_BYTES, SECURITY_HEADERS, service};
+pub use sessions::{end_session, sessions_owner, sessions_page};
 pub use tokens::token_response;
 pub use views::{
-    AuditEventView, LeadView, MfaChallengeView, PostSummaryView, PostView, RaisedSessionView,
-    TotpFactorView, UserView,
+    AuditEventView, DiscoveryView, JwksView, LeadView, MfaChallengeView, PostSummaryView, PostView,
+    RaisedSessionView, SessionView, TotpFactorView, UserView,
 };
 
 pub use axum::response::Response;

@@ -30,10 +30,7 @@ pub fn ip_subject(ip: Option<IpAddr>) -> String {
     let counted = match ip.map(|ip| ip.to_canonical()) {
         None => "unknown".to_owned(),
         Some(IpAddr::V4(v4)) => v4.to_string(),
-        Some(IpAddr::V6(v6)) => {
-            let net = ipnet::Ipv6Net::new(v6, 64).expect("64 is a valid prefix");
-            net.trunc().to_string()
-        }
+        Some(ip @ IpAddr::V6(_)) => crate::domain::source_network(ip).to_string(),
     };
     subject(&["ip", &counted])
 }

@@ -5,15 +5,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{Request, StatusCode, header};
 use http_body_util::{BodyExt, Full, Limited};
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::DeliveryError;
+use crate::https_client::{HttpsClient, https_client};
 
 pub const DEFAULT_API_BASE: &str = "https://api.telegram.org";
 
@@ -46,7 +43,7 @@ impl TelegramConfig {
 
 #[derive(Debug)]
 pub struct Telegram {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: HttpsClient,
     config: TelegramConfig,
 }
 
@@ -55,15 +52,9 @@ impl Telegram {
     ///
     /// If the system's root certificates cannot be read.
     pub fn new(config: TelegramConfig) -> Self {
-        // The same TLS stack and crypto provider as the AWS SDK's client, so nothing new is linked.
-        let connector = HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(rustls::crypto::aws_lc_rs::default_provider())
-            .expect("the system's root certificates, for the Telegram Bot API")
-            .https_or_http()
-            .enable_http1()
-            .build();
         Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
+            client: https_client()
+                .expect("the system's root certificates, for the Telegram Bot API"),
             config,
         }
     }

@@ -74,8 +74,12 @@ pub fn user_name_sort(user: &User) -> String {
 
 // ---- sessions ----------------------------------------------------------------------------
 
+/// Sessions sort after this in their user's partition; their ids are time-ordered (UUIDv7),
+/// so a user's sessions read backwards are newest first.
+pub const SESSION_PREFIX: &str = "SESSION#";
+
 pub fn session(user_id: &str, session_id: &str) -> Key {
-    Key::new(format!("USER#{user_id}"), format!("SESSION#{session_id}"))
+    Key::new(user(user_id).pk, format!("{SESSION_PREFIX}{session_id}"))
 }
 
 pub fn refresh_token(hash: &str) -> Key {

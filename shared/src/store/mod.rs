@@ -21,7 +21,7 @@ pub use changed::Changed;
 pub use records::{
     AccountToken, AuditQuery, Claim, Counter, Effects, FactorProof, FactorState, LoginState,
     MfaChallenge, Page, Position, PostQuery, RecoveryCodes, RefreshRecord, RoleHeld, SealedSecret,
-    Session, Successor, TokenPurpose, TotpFactor, UserQuery,
+    Session, SessionOrigin, Successor, TokenPurpose, TotpFactor, UserQuery,
 };
 
 use crate::jobs::Job;
@@ -186,6 +186,8 @@ pub trait SessionStore: Send + Sync {
         next: &RefreshRecord,
         kid: &str,
     ) -> Result<(), StoreError>;
+    /// Marks the session revoked (if it is still there), whoever it belonged to and however
+    /// it ended before: what a reused refresh token or a logout by refresh token does.
     async fn revoke_session(
         &self,
         user_id: &str,
@@ -200,6 +202,42 @@ pub trait SessionStore: Send + Sync {
         session_id: &str,
         authentication: &crate::domain::Authentication,
     ) -> Result<(), StoreError>;
+    /// The sessions of `user` that are live at `now` (not ended, started in its current
+    /// session generation, not expired), newest first. A page may hold fewer than `limit`
+    /// sessions with more to follow (its `next` says).
+    async fn list_sessions(
+        &self,
+        user: &User,
+        after: Option<&Position>,
+        limit: usize,
+        now: i64,
+    ) -> Result<Page<Session>, StoreError>;
+    /// Records that `session` was used at `now` if the stored last use is before
+    /// `stale_before`: one conditional write, only while the session is there and live, so it
+    /// never brings back an ended or expired session, and of requests at once one writes.
+    /// False when nothing was written.
+    async fn touch_session(
+        &self,
+        session: &Session,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<bool, StoreError>;
+    /// Ends one live session of `user`: `NotFound` if the id names none (unknown, another
+    /// user's, or ended already: of two endings at once, one ends it). With `held`, only while
+    /// its actor holds the role (`Conflict` otherwise).
+    async fn end_session(
+        &self,
+        user: &User,
+        session_id: &str,
+        at: i64,
+        held: Option<&RoleHeld>,
+    ) -> Result<(), StoreError>;
+    /// Ends every session of `user` but `keep`, in one transaction: bumps the session
+    /// generation (as "log out everywhere" does, which also ends outstanding account tokens)
+    /// and moves `keep` into the new one. `Conflict` if the generation moved since `user` was
+    /// read, or `keep` is no longer live.
+    async fn end_other_sessions(&self, user: &User, keep: &str, now: i64)
+    -> Result<(), StoreError>;
 }
 
 /// E-mail verification and password reset: single-use tokens, stored hashed.

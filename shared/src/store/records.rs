@@ -1,3 +1,5 @@
+use std::net::IpAddr;
+
 use crate::domain::{Authentication, PostStatus, PostSummary, Role, Tag, User};
 use crate::jobs::Job;
 use crate::store::keys;
@@ -5,6 +7,8 @@ use crate::store::keys;
 /// A login session: the family every refresh token descended from one login belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Session {
+    /// Time-ordered (UUIDv7); shown to its owner and admins, and in access tokens' `sid`. It
+    /// is no credential: the refresh token is a separate secret, stored only as a hash.
     pub id: String,
     pub user_id: String,
     /// The user's session generation when it started; it is live only while they match.
@@ -12,8 +16,34 @@ pub struct Session {
     pub created_at: i64,
     pub expires_at: i64,
     pub revoked_at: Option<i64>,
+    /// When a request or a refresh last used it (epoch ms), to the minute (see
+    /// `auth::Sessions::authenticate`).
+    pub last_used_at: i64,
     /// How its holder signed in (raised by a second factor later on).
     pub authentication: Authentication,
+    /// Where it was started from.
+    pub origin: SessionOrigin,
+}
+
+impl Session {
+    /// Whether the session still lets `user` in: not ended one by one, and started in the
+    /// user's current session generation (an ending of all of them bumps it), the user not
+    /// deleted. Expiry is left to the reads, which never return an expired session.
+    pub fn is_live_for(&self, user: &User) -> bool {
+        user.is_active()
+            && self.user_id == user.id
+            && self.revoked_at.is_none()
+            && self.generation == user.session_generation
+    }
+}
+
+/// The sign-in a session started with, as its request carried it: the source address
+/// (API Gateway's, or the socket's peer locally) and the user agent, truncated. Shown so a
+/// person recognises their devices; a client writes its own user agent, so it decides nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionOrigin {
+    pub ip: Option<IpAddr>,
+    pub user_agent: Option<String>,
 }
 
 /// A refresh token as stored: only its hash, never the token itself.

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
+use shared::auth::verify_access_token;
 use shared::clock::{now_ms, rfc3339};
 use shared::config::Config;
 use shared::domain::{AuditAction, AuditEvent, AuditOutcome, Role};
@@ -260,6 +261,34 @@ async fn every_security_event_is_recorded(app: TestApp) {
         .await;
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
     from_this_client(&event_of(&app, &admin.access, "logout", Some(&user_id)).await);
+
+    // one session ended by id, then every other one: the user acts on their own sessions
+    let kept = body_json(&login("user@example.com", PASSWORD).send(&app).await);
+    let kept = kept["accessToken"].as_str().unwrap().to_owned();
+    let other = body_json(&login("user@example.com", PASSWORD).send(&app).await);
+    let keys = app.keys.current().await;
+    let sid = |access: &str| verify_access_token(&keys, &app.config, access).unwrap().sid;
+    let other_sid = sid(other["accessToken"].as_str().unwrap());
+    let ended = call(Method::DELETE, &format!("/api/auth/sessions/{other_sid}"))
+        .token(&kept)
+        .send(&app)
+        .await;
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT);
+    let event = event_of(&app, &admin.access, "session_end", Some(&user_id)).await;
+    assert_eq!(
+        (event["actor"].as_str(), event["detail"].as_str()),
+        (Some(user_id.as_str()), Some(other_sid.as_str()))
+    );
+    from_this_client(&event);
+    let others = call(Method::POST, "/api/auth/logout?scope=others")
+        .token(&kept)
+        .send(&app)
+        .await;
+    assert_eq!(others.status(), StatusCode::NO_CONTENT);
+    let event = event_of(&app, &admin.access, "logout_others", Some(&user_id)).await;
+    assert_eq!(event["detail"], sid(&kept));
+    from_this_client(&event);
+
     let session = body_json(&login("user@example.com", PASSWORD).send(&app).await);
     let access = session["accessToken"].as_str().unwrap();
     let changed = call(Method::POST, "/api/auth/password")

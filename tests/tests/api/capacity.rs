@@ -2,6 +2,7 @@
 //! DynamoDB call recorded with the capacity it consumed (`ReturnConsumedCapacity=INDEXES`):
 //! - no `TransactWriteItems` of a request holds an item another user's requests also write
 //!   (two users walk the same journey; their transactional items never meet);
+//! - every other call a route makes is one its function's IAM policy in template.yaml allows;
 //! - the measured table in `docs/capacity.md` is what the code does now: a route whose calls
 //!   or units change fails this test until the document is regenerated
 //!   (`UPDATE_CAPACITY_DOC=1 cargo test -p api-tests --test api capacity`) and its model read
@@ -148,6 +149,9 @@ struct Measured {
     costs: BTreeMap<String, Cost>,
     /// Per actor, the keys of every item its requests wrote in transactions.
     transactional: BTreeMap<String, BTreeSet<Key>>,
+    /// Per route, each DynamoDB operation it called outside a transaction, and on which index
+    /// (`None`: the table).
+    operations: BTreeMap<String, BTreeSet<(&'static str, Option<&'static str>)>>,
 }
 
 impl Measured {
@@ -176,6 +180,7 @@ impl Measured {
             mails,
             costs: BTreeMap::new(),
             transactional: BTreeMap::new(),
+            operations: BTreeMap::new(),
         }
     }
 
@@ -190,6 +195,10 @@ impl Measured {
 
     fn note(&mut self, route: &str, actor: &str, calls: &[CallRecord]) {
         self.costs.entry(route.to_owned()).or_default().add(calls);
+        let operations = self.operations.entry(route.to_owned()).or_default();
+        for call in calls.iter().filter(|c| c.operation != "TransactWriteItems") {
+            operations.insert((call.operation, call.index));
+        }
         let keys = self.transactional.entry(actor.to_owned()).or_default();
         for call in calls.iter().filter(|c| c.operation == "TransactWriteItems") {
             keys.extend(call.keys.iter().cloned());
@@ -258,7 +267,7 @@ fn ok(response: &TestResponse, status: StatusCode) -> Value {
     body_json(response)
 }
 
-/// Register, verify, sign in, refresh, read and edit oneself, write and read posts, change the
+/// Register, verify, sign in, refresh, list and end one's sessions, read and edit oneself, write and read posts, change the
 /// address and the password, reset it, log out: as `email`. Returns the user's id and a token.
 async fn journey(m: &mut Measured, email: &str) -> (String, String) {
     let who = email.to_owned();
@@ -312,6 +321,44 @@ async fn journey(m: &mut Measured, email: &str) -> (String, String) {
     let refreshed = ok(&refreshed, StatusCode::OK);
     let access = refreshed["accessToken"].as_str().unwrap().to_owned();
     let refresh = refreshed["refreshToken"].as_str().unwrap().to_owned();
+    // Two more devices: one ended by id, one with the rest but this one.
+    for _ in 0..2 {
+        let another = Call::new(Method::POST, "/api/auth/login")
+            .json(json!({ "email": email, "password": PASSWORD }))
+            .send(&m.app)
+            .await;
+        ok(&another, StatusCode::OK);
+    }
+    let listed = m
+        .send(
+            "GET /api/auth/sessions",
+            &who,
+            Call::new(Method::GET, "/api/auth/sessions").token(&access),
+        )
+        .await;
+    let listed = ok(&listed, StatusCode::OK);
+    let newest = listed["data"][0]["id"].as_str().unwrap().to_owned();
+    let ended = m
+        .send(
+            "DELETE /api/auth/sessions/{id}",
+            &who,
+            Call::new(Method::DELETE, &format!("/api/auth/sessions/{newest}")).token(&access),
+        )
+        .await;
+    assert_eq!(ended.status(), StatusCode::NO_CONTENT, "{:?}", ended.body());
+    let others = m
+        .send(
+            "POST /api/auth/logout?scope=others",
+            &who,
+            Call::new(Method::POST, "/api/auth/logout?scope=others").token(&access),
+        )
+        .await;
+    assert_eq!(
+        others.status(),
+        StatusCode::NO_CONTENT,
+        "{:?}",
+        others.body()
+    );
     let me = m
         .send(
             "GET /api/users/me",
@@ -503,6 +550,17 @@ async fn every_route_is_measured_and_no_transaction_holds_a_shared_item() {
         );
     }
 
+    // A session of Ada's for the admin to end (her journey ended hers).
+    let ada_login = Call::new(Method::POST, "/api/auth/login")
+        .json(json!({ "email": "ada@example.com", "password": "yet another passphrase" }))
+        .send(&m.app)
+        .await;
+    let ada_access = ok(&ada_login, StatusCode::OK)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ada_session = crate::sessions::sid_of(&m.app, &ada_access).await;
+
     // The admin's routes, on the users above (each the target of what is done to it).
     let admin_routes: Vec<(&str, Method, String, Option<Value>)> = vec![
         (
@@ -533,6 +591,18 @@ async fn every_route_is_measured_and_no_transaction_holds_a_shared_item() {
             "GET /api/leads",
             Method::GET,
             "/api/leads?limit=20".into(),
+            None,
+        ),
+        (
+            "GET /api/users/{id}/sessions",
+            Method::GET,
+            format!("/api/users/{ada}/sessions"),
+            None,
+        ),
+        (
+            "DELETE /api/users/{id}/sessions/{sid}",
+            Method::DELETE,
+            format!("/api/users/{ada}/sessions/{ada_session}"),
             None,
         ),
         (
@@ -596,6 +666,21 @@ async fn every_route_is_measured_and_no_transaction_holds_a_shared_item() {
         ok(&response, StatusCode::OK);
     }
 
+    // The public keys: from the cached key set, no store call.
+    for route in [
+        "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
+    ] {
+        let response = m
+            .send(
+                &format!("GET {route}"),
+                "anonymous",
+                Call::new(Method::GET, route),
+            )
+            .await;
+        ok(&response, StatusCode::OK);
+    }
+
     // Every route of the route list was measured.
     let mut missing = Vec::new();
     for routes in local_api::http_functions() {
@@ -610,6 +695,8 @@ async fn every_route_is_measured_and_no_transaction_holds_a_shared_item() {
         missing.is_empty(),
         "routes with no measurement: {missing:?}"
     );
+
+    policies_allow_what_each_route_calls(&m.operations);
 
     let measured = m.table();
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -792,4 +879,71 @@ fn differences(
         found.push(format!("{route} is documented but no longer measured"));
     }
     found
+}
+
+/// The DynamoDB actions a function's policy in template.yaml allows: on the table (`None`) and
+/// on each index it names.
+fn allowed_actions(function: &str) -> BTreeSet<(String, Option<String>)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../template.yaml");
+    let template: serde_yaml::Value =
+        serde_yaml::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let resource = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|r| r["Metadata"]["BuildProperties"]["Binary"].as_str() == Some(function))
+        .unwrap_or_else(|| panic!("no function {function} in template.yaml"));
+    let mut allowed = BTreeSet::new();
+    for policy in resource["Properties"]["Policies"].as_sequence().unwrap() {
+        for statement in policy["Statement"].as_sequence().into_iter().flatten() {
+            let resources = match &statement["Resource"] {
+                serde_yaml::Value::Sequence(many) => many.clone(),
+                one => vec![one.clone()],
+            };
+            for resource in resources {
+                let text = serde_yaml::to_string(&resource).unwrap();
+                if !text.contains("Table.Arn") {
+                    continue;
+                }
+                let index = text
+                    .split_once("/index/")
+                    .map(|(_, index)| index.trim().trim_matches('"').to_owned());
+                for action in statement["Action"].as_sequence().unwrap() {
+                    let action = action.as_str().unwrap().to_owned();
+                    allowed.insert((action, index.clone()));
+                }
+            }
+        }
+    }
+    allowed
+}
+
+/// Every DynamoDB call a route made outside a transaction is one its function's IAM policy
+/// allows (on the table, or on the index a query read), so nothing measured here is refused on
+/// AWS. (A transaction's actions are authorised one by one, as `PutItem`, `UpdateItem`,
+/// `DeleteItem` or `ConditionCheckItem`; the records do not say which, so they are not checked.)
+fn policies_allow_what_each_route_calls(
+    operations: &BTreeMap<String, BTreeSet<(&'static str, Option<&'static str>)>>,
+) {
+    let mut refused = Vec::new();
+    for routes in local_api::http_functions() {
+        for spec in routes.specs() {
+            let allowed = allowed_actions(spec.function);
+            let route = format!("{} {}", spec.method, spec.path);
+            let measured = operations
+                .iter()
+                .filter(|(name, _)| name.split('?').next() == Some(route.as_str()))
+                .flat_map(|(_, ops)| ops);
+            for (operation, index) in measured {
+                let needed = (format!("dynamodb:{operation}"), index.map(str::to_owned));
+                if !allowed.contains(&needed) {
+                    refused.push(format!("{route} ({}): {needed:?}", spec.function));
+                }
+            }
+        }
+    }
+    assert!(
+        refused.is_empty(),
+        "calls template.yaml does not allow: {refused:#?}"
+    );
 }

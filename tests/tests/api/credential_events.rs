@@ -1,5 +1,5 @@
-//! An event that ends sessions (password reset, password change, "log out everywhere") also ends
-//! every outstanding account token: a stolen session cannot finish an address change after the
+//! An event that ends sessions (password reset, password change, "log out everywhere", "log out
+//! other sessions") also ends every outstanding account token: a stolen session cannot finish an address change after the
 //! owner took the account back, and a reset link dies with a password change. Both stores.
 
 use crate::support;
@@ -61,12 +61,13 @@ async fn stored_email(app: &TestApp, id: &str) -> String {
     user.email.as_str().to_owned()
 }
 
-/// The three ways an owner ends every session.
+/// The ways an owner ends every session (but, with the last, the one they are using).
 #[derive(Clone, Copy, Debug)]
 enum TakeBack {
     Reset,
     PasswordChange,
     LogOutEverywhere,
+    LogOutOthers,
 }
 
 async fn take_back(app: &TestApp, mails: &Captured, owner: &Account, how: TakeBack) {
@@ -87,6 +88,11 @@ async fn take_back(app: &TestApp, mails: &Captured, owner: &Account, how: TakeBa
             .send(app)
             .await
             .status(),
+        TakeBack::LogOutOthers => Call::new(Method::POST, "/api/auth/logout?scope=others")
+            .token(&owner.access)
+            .send(app)
+            .await
+            .status(),
     };
     assert!(status.is_success(), "{how:?}: {status}");
 }
@@ -99,6 +105,7 @@ async fn taking_the_account_back_cancels_a_pending_address_change(app: TestApp) 
         TakeBack::Reset,
         TakeBack::PasswordChange,
         TakeBack::LogOutEverywhere,
+        TakeBack::LogOutOthers,
     ]
     .into_iter()
     .enumerate()
@@ -131,9 +138,13 @@ async fn taking_the_account_back_cancels_a_pending_address_change(app: TestApp) 
 /// A reset link mailed before a password change (or "log out everywhere") no longer resets.
 async fn a_reset_link_dies_with_a_password_change(app: TestApp) {
     let (app, mails) = support::capturing(app);
-    for (n, how) in [TakeBack::PasswordChange, TakeBack::LogOutEverywhere]
-        .into_iter()
-        .enumerate()
+    for (n, how) in [
+        TakeBack::PasswordChange,
+        TakeBack::LogOutEverywhere,
+        TakeBack::LogOutOthers,
+    ]
+    .into_iter()
+    .enumerate()
     {
         let ada = account(&app, &format!("ada{n}@example.com"), "Ada").await;
         forgot_password(&app, &ada.email).await;

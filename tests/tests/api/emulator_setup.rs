@@ -7,7 +7,9 @@ use aws_sdk_dynamodb::types::{KeyType, TimeToLiveStatus};
 use axum::http::{Method, StatusCode};
 use infra::{Names, QUEUES, setup};
 use shared::App;
+use shared::auth::{KeySet, SigningAlg, verify_access_token};
 use shared::config::{Config, StoreKind};
+use shared::domain::Role;
 use shared::secrets::KeyProvider;
 use shared::store::Stores;
 use shared::store::table::schema;
@@ -16,11 +18,7 @@ use shared::store::table::schema;
 async fn creates_table_queues_and_secret_idempotently() {
     support::emulator_endpoint();
     let aws = aws_config::load_from_env().await;
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let names = Names {
-        table: format!("setup-{suffix}"),
-        secret: format!("keys-{suffix}"),
-    };
+    let names = fresh_names();
     setup(&aws, &names).await.unwrap();
     setup(&aws, &names).await.expect("a second run is a no-op");
 
@@ -86,6 +84,7 @@ async fn creates_table_queues_and_secret_idempotently() {
         aws_sdk_secretsmanager::Client::new(&aws),
         names.secret.clone(),
         config.secrets_cache_ttl,
+        config.access_token_alg,
     )
     .await
     .unwrap();
@@ -121,4 +120,141 @@ async fn the_environment_only_configuration_reaches_every_service() {
         .send()
         .await
         .expect("Secrets Manager on AWS_ENDPOINT_URL");
+}
+
+/// A secret from before signing keys (HMAC only) gets an active key of each algorithm, and keeps
+/// its HMAC key (refresh successors derived with it stay valid).
+#[tokio::test]
+async fn an_hmac_only_secret_gets_signing_keys() {
+    support::emulator_endpoint();
+    let aws = aws_config::load_from_env().await;
+    let names = fresh_names();
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+    let old = r#"{"activeKid":"k1","k1":"0123456789abcdef0123456789abcdef-old"}"#;
+    secrets
+        .create_secret()
+        .name(&names.secret)
+        .secret_string(old)
+        .send()
+        .await
+        .unwrap();
+    setup(&aws, &names).await.unwrap();
+    let document = infra::read_key_set(&secrets, &names.secret).await.unwrap();
+    assert_eq!(
+        document.hmac_keys["k1"],
+        "0123456789abcdef0123456789abcdef-old"
+    );
+    for alg in SigningAlg::ALL {
+        let keys = KeySet::from_document(&document, alg).unwrap();
+        assert!(!keys.signs_hs256());
+    }
+    setup(&aws, &names).await.unwrap();
+    let again = infra::read_key_set(&secrets, &names.secret).await.unwrap();
+    assert_eq!(
+        again.to_json(),
+        document.to_json(),
+        "a second run changes nothing"
+    );
+}
+
+/// `signing-keys` through a rotation on the emulator's secret: each step leaves a set the
+/// functions load, and the tokens of each step verify where they should.
+#[tokio::test]
+async fn the_signing_keys_command_walks_a_rotation() {
+    use infra::signing_keys::{Command, parse, run};
+
+    support::emulator_endpoint();
+    let aws = aws_config::load_from_env().await;
+    let secrets = aws_sdk_secretsmanager::Client::new(&aws);
+    let secret = format!("rotate-{}", uuid::Uuid::new_v4().simple());
+    let names = Names {
+        table: format!("setup-{secret}"),
+        secret: secret.clone(),
+    };
+    setup(&aws, &names).await.unwrap();
+    let step = async |args: &[&str]| {
+        let args = args.iter().map(|arg| arg.to_string());
+        let (command, secret_id) = parse(args, Some(secret.clone())).unwrap();
+        run(&secrets, &secret_id.unwrap(), command).await
+    };
+    let load = async || {
+        let document = infra::read_key_set(&secrets, &secret).await.unwrap();
+        KeySet::from_document(&document, SigningAlg::EdDSA).unwrap()
+    };
+    let config = Config::for_tests();
+    let token = |keys: &KeySet| {
+        shared::auth::issue_access_token(
+            keys,
+            &config,
+            "u1",
+            Role::User,
+            "s1",
+            &shared::domain::Authentication::password(),
+            now_secs(),
+        )
+        .unwrap()
+    };
+    let before = load().await;
+    let old_token = token(&before);
+
+    let new = step(&["new"]).await.unwrap();
+    let standby = load().await;
+    assert_eq!(
+        standby.public_keys().count(),
+        3,
+        "published before it signs"
+    );
+    // Still signed with the old key: instances that have not seen the new one verify it.
+    assert!(verify_access_token(&before, &config, &token(&standby)).is_ok());
+    assert!(verify_access_token(&standby, &config, &old_token).is_ok());
+
+    step(&["activate", &new]).await.unwrap();
+    let rotated = load().await;
+    let new_token = token(&rotated);
+    assert!(verify_access_token(&rotated, &config, &old_token).is_ok());
+    assert!(verify_access_token(&before, &config, &new_token).is_err());
+    let listed = step(&["list"]).await.unwrap();
+    assert!(
+        listed.contains(&format!("{new}\tEdDSA\tactive")),
+        "{listed}"
+    );
+
+    let old_kid = before
+        .public_keys()
+        .find(|key| key.alg == "EdDSA")
+        .unwrap()
+        .kid
+        .clone();
+    assert!(
+        step(&["remove", &new]).await.is_err(),
+        "the active key stays"
+    );
+    step(&["remove", &old_kid]).await.unwrap();
+    let retired = load().await;
+    assert!(verify_access_token(&retired, &config, &old_token).is_err());
+    assert!(verify_access_token(&retired, &config, &new_token).is_ok());
+
+    step(&["deactivate", "ES256"]).await.unwrap();
+    assert!(
+        step(&["deactivate", "EdDSA"]).await.is_err(),
+        "never back to HS256"
+    );
+    assert!(step(&["activate", "no-such-key"]).await.is_err());
+    assert_eq!(
+        parse(["print".to_owned()], None).unwrap().0,
+        Command::Print(SigningAlg::EdDSA)
+    );
+}
+
+fn now_secs() -> i64 {
+    shared::clock::now_ms() / 1000
+}
+
+/// A table and secret of this test's own, so runs never share them.
+fn fresh_names() -> Names {
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    Names {
+        table: format!("setup-{suffix}"),
+        secret: format!("keys-{suffix}"),
+    }
 }

@@ -75,6 +75,15 @@ async fn every_sample_event_is_served_by_its_function() {
     let mfa = invoke(&app, "mfa-status", &login).await;
     assert_eq!(mfa.status(), StatusCode::OK, "{:?}", mfa.body());
     assert_eq!(body_json(&mfa)["aal"], "aal1");
+    // The session records the address API Gateway saw and the client it named.
+    let sessions = invoke(&app, "sessions-list", &login).await;
+    assert_eq!(sessions.status(), StatusCode::OK, "{:?}", sessions.body());
+    let sessions = body_json(&sessions);
+    let current = &sessions["data"][0];
+    assert_eq!(current["current"], true, "{sessions}");
+    assert_eq!(current["ip"], "203.0.113.7");
+    assert_eq!(current["network"], "203.0.113.0/24");
+    assert_eq!(current["device"], "curl 8");
 
     let refreshed = invoke(&app, "refresh", &login).await;
     assert_eq!(refreshed.status(), StatusCode::OK);
@@ -401,4 +410,20 @@ async fn every_file_in_events_works() {
     // v1 and v2 samples, both queues' batches, both schedules.
     assert!(kinds["v1"] >= 10 && kinds["v2"] >= 8, "{kinds:?}");
     assert_eq!((kinds["sqs"], kinds["schedule"]), (2, 2), "{kinds:?}");
+}
+
+/// The key documents as API Gateway delivers them: the discovery document points at the JWKS
+/// under the stage, on the host the client used.
+#[tokio::test]
+async fn the_key_documents_name_the_url_the_client_used() {
+    let app = support::sqlite_app_with(Config::for_tests());
+    let discovery = invoke(&app, "openid-configuration", &Value::Null).await;
+    assert_eq!(discovery.status(), StatusCode::OK);
+    assert_eq!(
+        body_json(&discovery)["jwks_uri"],
+        "https://abc123.execute-api.eu-west-1.amazonaws.com/prod/.well-known/jwks.json"
+    );
+    let jwks = invoke(&app, "jwks", &Value::Null).await;
+    assert_eq!(jwks.status(), StatusCode::OK);
+    assert_eq!(body_json(&jwks)["keys"].as_array().unwrap().len(), 1);
 }

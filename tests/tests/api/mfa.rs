@@ -12,9 +12,9 @@ use serde_json::{Value, json};
 use shared::auth::mfa::{TotpSecret, step_at};
 use shared::clock::{Clock, now_ms};
 use shared::config::{Config, RateLimits};
-use shared::domain::Role;
+use shared::domain::{Authentication, Role};
 use shared::jobs::{MailMessage, Work};
-use shared::store::{FactorState, table::Key};
+use shared::store::{FactorState, SessionOrigin, table::Key};
 use support::{Account, Call, TestApp, assert_problem, body_json};
 
 const PASSWORD: &str = "correct horse battery";
@@ -596,7 +596,12 @@ async fn sensitive_routes_need_a_stepped_up_session(app: TestApp) {
         .await
         .unwrap()
         .unwrap();
-    let aal1 = app.sessions().start(&user).await.unwrap().access_token;
+    let aal1 = app
+        .sessions()
+        .start(&user, Authentication::password(), SessionOrigin::default())
+        .await
+        .unwrap()
+        .access_token;
     assert_eq!(status(&app, &aal1).await["aal"], "aal1");
     let id = ada.account.id.clone();
     let routes: Vec<(Method, String, Option<Value>)> = vec![
@@ -711,7 +716,11 @@ async fn admin_writes_need_aal2_and_an_admin_resets_a_factor(app: TestApp) {
     let stored_admin = app.stores.users.get_user(&admin.id).await.unwrap().unwrap();
     let aal1 = app
         .sessions()
-        .start(&stored_admin)
+        .start(
+            &stored_admin,
+            Authentication::password(),
+            SessionOrigin::default(),
+        )
         .await
         .unwrap()
         .access_token;
@@ -836,7 +845,16 @@ async fn admins_without_a_factor_are_sent_to_enrol(app: TestApp) {
     assert_eq!(listed.status(), StatusCode::OK, "{:?}", listed.body());
     // A fresh password-only session of the same admin: step up first.
     let stored = app.stores.users.get_user(&admin.id).await.unwrap().unwrap();
-    let aal1 = app.sessions().start(&stored).await.unwrap().access_token;
+    let aal1 = app
+        .sessions()
+        .start(
+            &stored,
+            Authentication::password(),
+            SessionOrigin::default(),
+        )
+        .await
+        .unwrap()
+        .access_token;
     refuse(
         &app,
         Method::GET,

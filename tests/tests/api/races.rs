@@ -306,7 +306,9 @@ async fn sessions_do_not_depend_on_clocks(app: TestApp) {
         created_at: behind,
         expires_at: now_ms() + 600_000,
         revoked_at: None,
+        last_used_at: behind,
         authentication: shared::domain::Authentication::password(),
+        origin: shared::store::SessionOrigin::default(),
     };
     let record = shared::store::RefreshRecord {
         hash: shared::auth::RefreshToken::generate().hash(),
@@ -329,6 +331,7 @@ async fn sessions_do_not_depend_on_clocks(app: TestApp) {
         &ada.id,
         Role::User,
         &session.id,
+        &session.authentication,
         now_ms() / 1000,
     )
     .unwrap();

@@ -11,10 +11,10 @@ use shared::auth::RefreshToken;
 use shared::clock::now_ms;
 use shared::config::Config;
 use shared::domain::{
-    DisplayName, Email, NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle,
-    ProfileChanges, Role, Tag, User,
+    Authentication, DisplayName, Email, NewPost, Post, PostChanges, PostContent, PostStatus,
+    PostTitle, ProfileChanges, Role, Tag, User,
 };
-use shared::store::{Effects, RefreshRecord, Session, StoreError};
+use shared::store::{Effects, RefreshRecord, Session, SessionOrigin, StoreError};
 use support::{TestApp, assert_problem, body_json, refresh_with};
 
 fn user(email: &str) -> User {
@@ -36,7 +36,9 @@ fn session_for(user: &User, expires_in_ms: i64) -> (Session, RefreshRecord, Refr
         created_at: now,
         expires_at: now + expires_in_ms,
         revoked_at: None,
-        authentication: shared::domain::Authentication::password(),
+        last_used_at: now,
+        authentication: Authentication::password(),
+        origin: SessionOrigin::default(),
     };
     let record = RefreshRecord {
         hash: token.hash(),
@@ -630,7 +632,11 @@ async fn logout_revokes_the_family(app: TestApp) {
         .create_user(&ada, &Effects::none())
         .await
         .unwrap();
-    let tokens = app.sessions().start(&ada).await.unwrap();
+    let tokens = app
+        .sessions()
+        .start(&ada, Authentication::password(), SessionOrigin::default())
+        .await
+        .unwrap();
     app.sessions().end(&tokens.refresh_token).await.unwrap();
     let response = refresh_with(&app, &tokens.refresh_token).await;
     assert_problem(&response, StatusCode::UNAUTHORIZED, "invalid_refresh_token");

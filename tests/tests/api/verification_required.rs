@@ -65,7 +65,15 @@ async fn an_unverified_address_holds_no_session(app: TestApp) {
     // A session that exists anyway (made before the setting was on) is refused everywhere.
     let id = body["user"]["id"].as_str().unwrap();
     let user = app.stores.users.get_user(id).await.unwrap().unwrap();
-    let tokens = app.sessions().start(&user).await.unwrap();
+    let tokens = app
+        .sessions()
+        .start(
+            &user,
+            shared::domain::Authentication::password(),
+            shared::store::SessionOrigin::default(),
+        )
+        .await
+        .unwrap();
     let me = Call::new(Method::GET, "/api/users/me")
         .token(&tokens.access_token)
         .send(&app)

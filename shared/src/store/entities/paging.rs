@@ -9,7 +9,7 @@ use futures_util::future::try_join_all;
 use super::TableStore;
 use crate::store::StoreError;
 use crate::store::table::schema::{IndexDef, PARTITION_KEY};
-use crate::store::table::{Condition, Item, Key, Query, SortRange, Value, get_s};
+use crate::store::table::{Condition, Item, Key, Query, Read, SortRange, Value, get_s};
 
 /// Items a filtered query may read from one partition per request: a selective filter returns
 /// a short page and a cursor rather than running query after query against the function's
@@ -109,6 +109,19 @@ impl TableStore {
         after: Option<(&str, &str)>,
         limit: usize,
     ) -> Result<IndexPage, StoreError> {
+        self.query_partition(query, after, limit, Read::Eventual)
+            .await
+    }
+
+    /// `query_index` with the read it asks for: `Consistent` only on the table itself (an
+    /// index is always read eventually).
+    pub(super) async fn query_partition(
+        &self,
+        query: &IndexQuery,
+        after: Option<(&str, &str)>,
+        limit: usize,
+        consistency: Read,
+    ) -> Result<IndexPage, StoreError> {
         let mut start = after.map(|(sort, id)| {
             let mut key = (query.table_key)(id).to_item();
             key.insert(
@@ -137,6 +150,9 @@ impl TableStore {
                 .start(start.take());
             if !query.forward {
                 request = request.backward();
+            }
+            if consistency == Read::Consistent {
+                request = request.consistent();
             }
             let page = self.table.query(&request).await?;
             read += page.scanned;

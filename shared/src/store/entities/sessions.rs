@@ -1,19 +1,32 @@
 //! Sessions (`USER#<id>` / `SESSION#<sid>`) and their refresh tokens (`REFRESH#<hash>`), both
-//! removed by TTL once expired.
+//! removed by TTL once expired. A user's sessions are listed from their partition, newest first
+//! (session ids are time-ordered).
+//!
+//! Who writes a session item: its start (whole item, only if absent); a refresh (expiry and
+//! last use, only while not ended); a request's last-use note (only while not ended, at most
+//! once a minute); a second factor's step-up (level and methods, only while not ended); an
+//! ending (`revokedAt`, once); "log out other sessions" (the kept session's
+//! generation, only while live). No write but the start creates the item, so none brings back a
+//! session that expired away.
 
 use async_trait::async_trait;
 
 use super::TableStore;
-use super::users::user_from_item;
+use super::paging::IndexQuery;
+use super::role_held::role_still_held;
+use super::users::{sessions_ended, user_from_item};
 use crate::clock::now_ms;
 use crate::domain::{Authentication, User};
 use crate::store::keys;
-use crate::store::table::schema::TTL_ATTRIBUTE;
+use crate::store::table::schema::{TABLE, TTL_ATTRIBUTE};
 use crate::store::table::{
     Condition, Item, Put, Read, Returns, TableError, Update, Value, get_n, get_opt_n, get_opt_s,
     get_s, get_strings, item, ttl_from_ms,
 };
-use crate::store::{RefreshRecord, Session, SessionStore, StoreError, Successor};
+use crate::store::{
+    Page, Position, RefreshRecord, RoleHeld, Session, SessionOrigin, SessionStore, StoreError,
+    Successor,
+};
 
 fn amr_value(authentication: &Authentication) -> Value {
     Value::L(
@@ -35,6 +48,7 @@ fn session_to_item(session: &Session) -> Item {
             ("generation", session.generation.into()),
             ("createdAt", session.created_at.into()),
             ("expiresAt", session.expires_at.into()),
+            ("lastUsedAt", session.last_used_at.into()),
             ("aal", session.authentication.aal.as_str().into()),
             ("amr", amr_value(&session.authentication)),
             (TTL_ATTRIBUTE, ttl_from_ms(session.expires_at)),
@@ -43,23 +57,49 @@ fn session_to_item(session: &Session) -> Item {
     if let Some(revoked_at) = session.revoked_at {
         item.insert("revokedAt".to_owned(), revoked_at.into());
     }
+    if let Some(ip) = session.origin.ip {
+        item.insert("ip".to_owned(), ip.to_string().into());
+    }
+    if let Some(user_agent) = &session.origin.user_agent {
+        item.insert("userAgent".to_owned(), user_agent.into());
+    }
     item
 }
 
+/// A session as stored. One started before last use, level and origin were recorded reads as
+/// last used when it started, a password sign-in, from nowhere known.
 fn session_from_item(item: &Item) -> Result<Session, StoreError> {
+    let created_at = get_n(item, "createdAt")?;
+    let aal = get_opt_s(item, "aal")?;
+    let authentication = Authentication::from_stored(aal.as_deref(), &get_strings(item, "amr")?)
+        .map_err(super::corrupt)?;
     Ok(Session {
         id: get_s(item, "id")?,
         user_id: get_s(item, "userId")?,
         generation: get_opt_n(item, "generation")?.unwrap_or(0),
-        created_at: get_n(item, "createdAt")?,
+        created_at,
         expires_at: get_n(item, "expiresAt")?,
         revoked_at: get_opt_n(item, "revokedAt")?,
-        authentication: Authentication::from_stored(
-            get_opt_s(item, "aal")?.as_deref(),
-            &get_strings(item, "amr")?,
-        )
-        .map_err(super::corrupt)?,
+        last_used_at: get_opt_n(item, "lastUsedAt")?.unwrap_or(created_at),
+        authentication,
+        origin: SessionOrigin {
+            ip: get_opt_s(item, "ip")?.and_then(|ip| ip.parse().ok()),
+            user_agent: get_opt_s(item, "userAgent")?,
+        },
     })
+}
+
+/// The stored session is live at `now` for a user of session generation `generation`: the
+/// store's side of `Session::is_live_for` (with the expiry that reads check), for filters and
+/// conditions. A session stored without a generation is of generation 0, as it reads.
+fn live(generation: u64, now: i64) -> Condition {
+    let same_generation = match generation {
+        0 => Condition::eq("generation", 0).or(Condition::absent("generation")),
+        _ => Condition::eq("generation", generation),
+    };
+    Condition::absent("revokedAt")
+        .and(Condition::gt("expiresAt", now))
+        .and(same_generation)
 }
 
 fn refresh_to_item(token: &RefreshRecord) -> Item {
@@ -159,6 +199,7 @@ impl SessionStore for TableStore {
             .when(Condition::item_exists().and(Condition::absent("spentAt")));
         let extend = Update::new(keys::session(&next.user_id, &next.session_id))
             .set("expiresAt", next.expires_at)
+            .set("lastUsedAt", spent_at)
             .set(TTL_ATTRIBUTE, ttl_from_ms(next.expires_at))
             .when(Condition::item_exists().and(Condition::absent("revokedAt")));
         let actions = vec![
@@ -197,5 +238,96 @@ impl SessionStore for TableStore {
             Ok(_) | Err(TableError::ConditionFailed(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    async fn list_sessions(
+        &self,
+        user: &User,
+        after: Option<&Position>,
+        limit: usize,
+        now: i64,
+    ) -> Result<Page<Session>, StoreError> {
+        let query = IndexQuery {
+            index: TABLE,
+            partition: keys::user(&user.id).pk,
+            sort_prefix: Some(keys::SESSION_PREFIX.to_owned()),
+            filter: Some(live(user.session_generation, now)),
+            forward: false,
+            table_key: Box::new(keys::user),
+        };
+        let start = after.map(|p| (p.sort.as_str(), p.id.as_str()));
+        // Consistent: a session just started or ended shows as such in the next listing.
+        let page = self
+            .query_partition(&query, start, limit, Read::Consistent)
+            .await?;
+        let items = page
+            .items
+            .iter()
+            .map(session_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let next = page
+            .resume
+            .map(|(sort, id)| Position { phase: 0, sort, id });
+        Ok(Page { items, next })
+    }
+
+    async fn touch_session(
+        &self,
+        session: &Session,
+        now: i64,
+        stale_before: i64,
+    ) -> Result<bool, StoreError> {
+        let stale = Condition::absent("lastUsedAt").or(Condition::lt("lastUsedAt", stale_before));
+        let update = Update::new(keys::session(&session.user_id, &session.id))
+            .set("lastUsedAt", now)
+            .when(
+                Condition::item_exists()
+                    .and(live(session.generation, now))
+                    .and(stale),
+            );
+        match self.table.update(update, Returns::Nothing).await {
+            Ok(_) => Ok(true),
+            Err(TableError::ConditionFailed(_)) => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn end_session(
+        &self,
+        user: &User,
+        session_id: &str,
+        at: i64,
+        held: Option<&RoleHeld>,
+    ) -> Result<(), StoreError> {
+        let end = Update::new(keys::session(&user.id, session_id))
+            .set("revokedAt", at)
+            .when(Condition::item_exists().and(live(user.session_generation, at)));
+        let mut actions = vec![end.into()];
+        actions.extend(role_still_held(held));
+        match self.table.transact(actions).await {
+            Ok(()) => Ok(()),
+            Err(TableError::ConditionFailed(failed)) if failed.contains(&0) => {
+                Err(StoreError::NotFound)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn end_other_sessions(
+        &self,
+        user: &User,
+        keep: &str,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let generation = user.session_generation;
+        let end_all =
+            sessions_ended(&user.id, now).when(Condition::eq("sessionGeneration", generation));
+        let carry_on = Update::new(keys::session(&user.id, keep))
+            .set("generation", generation + 1)
+            .when(Condition::item_exists().and(live(generation, now)));
+        Ok(self
+            .table
+            .transact(vec![end_all.into(), carry_on.into()])
+            .await?)
     }
 }

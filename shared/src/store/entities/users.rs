@@ -7,7 +7,9 @@ mod items;
 use async_trait::async_trait;
 
 pub(super) use items::user_from_item;
-pub(super) use items::{active_user, claim_email, confirmed_email_update, release_email};
+pub(super) use items::{
+    active_user, claim_email, confirmed_email_update, release_email, sessions_ended,
+};
 use items::{listed_user_from_item, profile_update, user_partitions, user_to_item};
 
 use super::TableStore;
@@ -148,11 +150,9 @@ impl UserStore for TableStore {
     }
 
     async fn end_all_sessions(&self, id: &str, now: i64) -> Result<(), StoreError> {
-        let update = active_user(id)
-            .set("updatedAt", now)
-            .add("sessionGeneration", 1)
-            .add("version", 1);
-        self.run_user_update(update).await.map(|_| ())
+        self.run_user_update(sessions_ended(id, now))
+            .await
+            .map(|_| ())
     }
 
     async fn change_password(

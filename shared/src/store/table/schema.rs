@@ -139,6 +139,14 @@ pub const NEVER_PROJECTED: &[&str] = &[
     "verifySentAt",
 ];
 
+/// The table's own keys, to page through a table partition as through an index partition.
+pub const TABLE: &IndexDef = &IndexDef {
+    index: Index::Table,
+    name: "table",
+    partition_key: PARTITION_KEY,
+    sort_key: SORT_KEY,
+};
+
 pub const GSI1: &IndexDef = &INDEXES[0];
 pub const GSI2: &IndexDef = &INDEXES[1];
 pub const GSI3: &IndexDef = &INDEXES[2];

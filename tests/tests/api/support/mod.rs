@@ -1,6 +1,7 @@
 //! Fixtures: an app on each store, and requests sent through the same router the local server
 //! runs (every function's routes and the shared middleware).
 
+pub mod range_api;
 pub mod smtp;
 pub mod watched_posts;
 
@@ -204,6 +205,18 @@ pub fn with_audit(
 ) -> TestApp {
     rebuilt(app, |mut app| {
         app.stores.audit = wrap(app.stores.audit.clone());
+        app
+    })
+}
+
+/// The same app checking new passwords as `config` says (e.g. against a `RangeStandIn`).
+pub fn with_breached_passwords(
+    app: TestApp,
+    config: shared::config::BreachedPasswordsConfig,
+) -> TestApp {
+    rebuilt(app, |mut app| {
+        app.breached_passwords = shared::auth::BreachedPasswords::new(config.clone());
+        app.config.breached_passwords = config;
         app
     })
 }
@@ -535,6 +548,14 @@ pub async fn register_user(app: &TestApp, email: &str, password: &str) -> Value 
 pub async fn refresh_with(app: &TestApp, token: &str) -> TestResponse {
     Call::new(Method::POST, "/api/auth/refresh")
         .json(serde_json::json!({ "refreshToken": token }))
+        .send(app)
+        .await
+}
+
+/// `GET /api/users/me` with an access token.
+pub async fn get_me(app: &TestApp, token: &str) -> TestResponse {
+    Call::new(Method::GET, "/api/users/me")
+        .token(token)
         .send(app)
         .await
 }

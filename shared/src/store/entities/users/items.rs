@@ -110,6 +110,14 @@ pub(in crate::store::entities) fn active_user(id: &str) -> Update {
     Update::new(keys::user(id)).when(Condition::item_exists().and(Condition::absent("deletedAt")))
 }
 
+/// Ends every session of an active user: bumps its session generation (and `version`).
+pub(in crate::store::entities) fn sessions_ended(id: &str, now: i64) -> Update {
+    active_user(id)
+        .set("updatedAt", now)
+        .add("sessionGeneration", 1)
+        .add("version", 1)
+}
+
 /// Name, e-mail, role and their index keys, at `next.version`, if the stored version is still
 /// `previous.version` and the user is not deleted.
 fn profile_set(previous: &User, next: &User, shards: ListingShards) -> Update {
