@@ -9,11 +9,12 @@ use serde::Deserialize;
 use shared::auth::Principal;
 use shared::domain::{AuditAction, AuditOutcome, FieldErrors};
 use shared::http::{
-    ApiError, AppState, Caller, Json, PathId, Response, no_content, require_assurance,
+    ApiError, AppState, Caller, Json, PathId, Response, no_content, require_assurance, retry_as,
+    unless_lost,
 };
 use shared::jobs::{Job, MailMessage, SecurityEvent};
 use shared::limits::with_quota;
-use shared::permissions::{Sensitivity, may_reset_second_factor};
+use shared::permissions::{Sensitivity, may_reset_second_factor, role_for_user_write};
 use shared::store::{Effects, FactorProof, StoreError};
 
 use crate::proof::{Checked, check_counted, spent_meanwhile, submitted};
@@ -43,7 +44,7 @@ pub async fn disable(
     if !factor.is_active() {
         app.stores
             .mfa
-            .remove_totp(&user.id, None, &Effects::none())
+            .remove_totp(&user.id, None, None, &Effects::none())
             .await?;
         return Ok(no_content());
     }
@@ -80,7 +81,7 @@ pub async fn disable(
     match app
         .stores
         .mfa
-        .remove_totp(&user.id, Some((&factor.enrolment, &proof)), &effects)
+        .remove_totp(&user.id, Some((&factor.enrolment, &proof)), None, &effects)
         .await
     {
         Err(StoreError::Conflict) => return Err(spent_meanwhile(&proof)),
@@ -101,14 +102,31 @@ pub async fn reset(
     PathId(id): PathId,
     caller: Caller,
 ) -> Result<Response, ApiError> {
+    // The reset holds only while its actor is an admin: a demotion first makes it fail (and
+    // the retry, reading the caller again, answers 403).
+    let principal = retry_as(&*app.stores.users, principal, |principal| {
+        reset_as(&app, principal, &id)
+    })
+    .await?;
+    let event = caller.event(AuditAction::MfaReset, AuditOutcome::Success);
+    app.audit(event.actor(principal.id()).target(&id)).await;
+    Ok(no_content())
+}
+
+/// One attempt at an admin's reset: `None` when it lost a race to a role change.
+async fn reset_as(
+    app: &AppState,
+    principal: Principal,
+    id: &str,
+) -> Result<Option<Principal>, ApiError> {
     if !may_reset_second_factor(&principal) {
         return Err(ApiError::Forbidden);
     }
-    require_assurance(&app, &principal, Sensitivity::RoleWrite).await?;
+    require_assurance(app, &principal, Sensitivity::RoleWrite).await?;
     let user = app
         .stores
         .users
-        .get_user(&id)
+        .get_user(id)
         .await?
         .filter(|user| user.is_active())
         .ok_or(ApiError::NotFound)?;
@@ -122,17 +140,17 @@ pub async fn reset(
         ),
         Job::security(user.email.as_str(), SecurityEvent::MfaReset, now),
     ]);
-    match app.stores.mfa.remove_totp(&user.id, None, &effects).await {
-        Err(StoreError::NotFound) => {
-            return Err(ApiError::conflict(
-                "no_factor",
-                "this user has no second factor to remove",
-            ));
-        }
-        other => other?,
-    }
-    let event = caller.event(AuditAction::MfaReset, AuditOutcome::Success);
-    app.audit(event.actor(principal.id()).target(&user.id))
+    let held = role_for_user_write(&principal, id);
+    let removed = app
+        .stores
+        .mfa
+        .remove_totp(&user.id, None, held.as_ref(), &effects)
         .await;
-    Ok(no_content())
+    match removed {
+        Err(StoreError::NotFound) => Err(ApiError::conflict(
+            "no_factor",
+            "this user has no second factor to remove",
+        )),
+        removed => Ok(unless_lost(removed)?.map(|()| principal)),
+    }
 }

@@ -326,11 +326,12 @@ pub trait MfaStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Removes the user's factor, with `effects`: with `proof`, only the active enrolment
     /// `enrolment` while the proof is unspent (`Conflict` otherwise); without, whatever there is
-    /// (`NotFound` if nothing).
+    /// (`NotFound` if nothing). With `held`, only while its actor holds the role (`Conflict`).
     async fn remove_totp(
         &self,
         user_id: &str,
         proof: Option<(&str, &FactorProof)>,
+        held: Option<&RoleHeld>,
         effects: &Effects,
     ) -> Result<(), StoreError>;
     async fn create_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError>;

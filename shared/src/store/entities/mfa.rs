@@ -6,21 +6,23 @@
 //! or recovery code spent (`lastStep` raised, or one `rc<n>` removed: only while that
 //! enrolment is active and the proof unspent); a regeneration (every `rc<n>`, only while that
 //! enrolment is active); a removal (only with an unspent proof on that enrolment, or an admin's
-//! reset of whatever is there). The secret is stored sealed; no attribute holds it in clear.
+//! reset of whatever is there); the account's deletion (whatever is there). The secret is stored
+//! sealed; no attribute holds it in clear.
 
 use async_trait::async_trait;
 
 use super::TableStore;
 use super::effects::effect_actions;
+use super::role_held::role_still_held;
 use crate::store::keys;
 use crate::store::table::schema::TTL_ATTRIBUTE;
 use crate::store::table::{
-    Action, Condition, Delete, Item, Put, Returns, Update, get_n, get_opt_n, get_opt_s, get_s,
-    item, ttl_from_ms,
+    Action, Condition, Delete, Item, Put, Returns, TableError, Update, get_n, get_opt_n, get_opt_s,
+    get_s, item, ttl_from_ms,
 };
 use crate::store::{
-    Effects, FactorProof, FactorState, MfaChallenge, MfaStore, RecoveryCodes, SealedSecret,
-    StoreError, TotpFactor,
+    Effects, FactorProof, FactorState, MfaChallenge, MfaStore, RecoveryCodes, RoleHeld,
+    SealedSecret, StoreError, TotpFactor,
 };
 
 const PENDING: &str = "pending";
@@ -173,9 +175,9 @@ fn answerable(max_failures: u32) -> Condition {
 
 impl TableStore {
     /// One action on its own, or several (with effects) in one transaction.
-    async fn write_all(&self, mut actions: Vec<Action>) -> Result<(), StoreError> {
+    async fn write_all(&self, mut actions: Vec<Action>) -> Result<(), TableError> {
         if actions.len() > 1 {
-            return Ok(self.table.transact(actions).await?);
+            return self.table.transact(actions).await;
         }
         match actions.pop() {
             Some(Action::Put(put)) => self.table.put(put).await?,
@@ -233,7 +235,7 @@ impl MfaStore for TableStore {
         }
         let mut actions: Vec<Action> = vec![update.into()];
         actions.extend(effect_actions(effects));
-        self.write_all(actions).await
+        Ok(self.write_all(actions).await?)
     }
 
     async fn spend_proof(
@@ -259,7 +261,7 @@ impl MfaStore for TableStore {
             actions.push(answered.into());
         }
         actions.extend(effect_actions(effects));
-        self.write_all(actions).await
+        Ok(self.write_all(actions).await?)
     }
 
     async fn replace_recovery_codes(
@@ -275,13 +277,14 @@ impl MfaStore for TableStore {
         }
         let mut actions: Vec<Action> = vec![update.into()];
         actions.extend(effect_actions(effects));
-        self.write_all(actions).await
+        Ok(self.write_all(actions).await?)
     }
 
     async fn remove_totp(
         &self,
         user_id: &str,
         proof: Option<(&str, &FactorProof)>,
+        held: Option<&RoleHeld>,
         effects: &Effects,
     ) -> Result<(), StoreError> {
         let condition = match proof {
@@ -290,10 +293,13 @@ impl MfaStore for TableStore {
         };
         let remove = Delete::new(keys::totp_factor(user_id)).when(condition);
         let mut actions: Vec<Action> = vec![remove.into()];
+        actions.extend(role_still_held(held));
         actions.extend(effect_actions(effects));
         match self.write_all(actions).await {
-            Err(StoreError::Conflict) if proof.is_none() => Err(StoreError::NotFound),
-            other => other,
+            Err(TableError::ConditionFailed(failed)) if proof.is_none() && failed.contains(&0) => {
+                Err(StoreError::NotFound)
+            }
+            other => Ok(other?),
         }
     }
 
