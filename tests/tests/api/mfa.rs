@@ -14,7 +14,7 @@ use shared::clock::{Clock, now_ms};
 use shared::config::{Config, RateLimits};
 use shared::domain::{Authentication, Role};
 use shared::jobs::{MailMessage, Work};
-use shared::store::{FactorState, SessionOrigin, table::Key};
+use shared::store::{Effects, FactorState, RoleHeld, SessionOrigin, StoreError, table::Key};
 use support::{Account, Call, TestApp, assert_problem, body_json};
 
 const PASSWORD: &str = "correct horse battery";
@@ -741,6 +741,14 @@ async fn admin_writes_need_aal2_and_an_admin_resets_a_factor(app: TestApp) {
             format!("/api/leads/{lead}"),
             Some(json!({ "status": "contacted" })),
         ),
+        (
+            Method::DELETE,
+            format!(
+                "/api/users/{uid}/sessions/{}",
+                session_of(&app, &user.account.access).await
+            ),
+            None,
+        ),
         (Method::DELETE, format!("/api/users/{uid}/mfa"), None),
     ];
     for (method, path, body) in &writes {
@@ -754,11 +762,13 @@ async fn admin_writes_need_aal2_and_an_admin_resets_a_factor(app: TestApp) {
         )
         .await;
     }
-    let read = Call::new(Method::GET, "/api/users?limit=5")
-        .token(&aal1)
-        .send(&app)
-        .await;
-    assert_eq!(read.status(), StatusCode::OK);
+    for read in [
+        "/api/users?limit=5".to_owned(),
+        format!("/api/users/{uid}/sessions"),
+    ] {
+        let read = Call::new(Method::GET, &read).token(&aal1).send(&app).await;
+        assert_eq!(read.status(), StatusCode::OK, "{:?}", read.body());
+    }
     let token = body_json(
         &step_up(
             &app,
@@ -808,6 +818,173 @@ async fn admin_writes_need_aal2_and_an_admin_resets_a_factor(app: TestApp) {
         .send(&app)
         .await;
     assert_problem(&refused, StatusCode::FORBIDDEN, "forbidden");
+}
+
+/// The id of the session `token` came in on.
+async fn session_of(app: &TestApp, token: &str) -> String {
+    let listed = Call::new(Method::GET, "/api/auth/sessions")
+        .token(token)
+        .send(app)
+        .await;
+    assert_eq!(listed.status(), StatusCode::OK, "{:?}", listed.body());
+    let listed = body_json(&listed);
+    let current = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == true);
+    current.expect("the current session is listed")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// An admin demoted between reading and writing cannot still remove a user's factor: the
+/// removal holds only while its actor is an admin.
+async fn a_demoted_admin_cannot_finish_resetting_a_factor(app: TestApp) {
+    let (app, clock) = on_fixed_clock(app);
+    let user = enrolled(&app, &clock, "ada@example.com").await;
+    let admin = support::account_with_role(&app, "admin@example.com", Role::Admin).await;
+    app.stores
+        .users
+        .set_role(&admin.id, Role::User, now_ms())
+        .await
+        .unwrap();
+    let held = RoleHeld {
+        actor_id: admin.id.clone(),
+        roles: &[Role::Admin],
+    };
+    let removed = app
+        .stores
+        .mfa
+        .remove_totp(&user.account.id, None, Some(&held), &Effects::none())
+        .await;
+    assert!(matches!(removed, Err(StoreError::Conflict)), "{removed:?}");
+    assert!(stored_factor(&app, &user.account.id).await.is_active());
+    let refused = Call::new(
+        Method::DELETE,
+        &format!("/api/users/{}/mfa", user.account.id),
+    )
+    .token(&admin.access)
+    .send(&app)
+    .await;
+    assert_problem(&refused, StatusCode::FORBIDDEN, "forbidden");
+    assert!(stored_factor(&app, &user.account.id).await.is_active());
+}
+
+/// Deleting the account removes its factor (sealed secret and recovery codes) in the same
+/// write.
+async fn deleting_the_account_removes_its_factor(app: TestApp) {
+    let (app, clock) = on_fixed_clock(app);
+    let user = enrolled(&app, &clock, "ada@example.com").await;
+    let id = &user.account.id;
+    let deleted = Call::new(Method::DELETE, &format!("/api/users/{id}?self=true"))
+        .token(&user.access)
+        .json(json!({ "password": PASSWORD }))
+        .send(&app)
+        .await;
+    assert_eq!(
+        deleted.status(),
+        StatusCode::NO_CONTENT,
+        "{:?}",
+        deleted.body()
+    );
+    let table = support::table_of(&app).await;
+    let key = Key::new(format!("USER#{id}"), "MFA#TOTP");
+    let item = table
+        .get(&key, shared::store::table::Read::Consistent)
+        .await
+        .unwrap();
+    assert!(item.is_none(), "{item:?}");
+}
+
+/// "Your devices" shows how each session signed in: the challenge's session at aal2 by
+/// password and code, one from before the factor at aal1; a step-up raises the latter.
+async fn the_devices_list_shows_each_sessions_level(app: TestApp) {
+    let (app, clock) = on_fixed_clock(app);
+    let user = enrolled(&app, &clock, "ada@example.com").await;
+    let challenge = login(&app, "ada@example.com").await;
+    let signed_in = answer(
+        &app,
+        challenge["challenge"].as_str().unwrap(),
+        json!({ "code": code(&user.secret, &clock, 0) }),
+    )
+    .await;
+    assert_eq!(signed_in.status(), StatusCode::OK, "{:?}", signed_in.body());
+    let aal2 = body_json(&signed_in)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    clock.advance(30_000);
+    let stored = app
+        .stores
+        .users
+        .get_user(&user.account.id)
+        .await
+        .unwrap()
+        .unwrap();
+    let aal1 = app
+        .sessions()
+        .start(
+            &stored,
+            Authentication::password(),
+            SessionOrigin::default(),
+        )
+        .await
+        .unwrap()
+        .access_token;
+    let (challenge_session, older_session) =
+        (session_of(&app, &aal2).await, session_of(&app, &aal1).await);
+    let levels = |listed: &Value| -> Vec<(String, String, Value)> {
+        listed["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    s["id"].as_str().unwrap().to_owned(),
+                    s["aal"].as_str().unwrap().to_owned(),
+                    s["amr"].clone(),
+                )
+            })
+            .collect()
+    };
+    let list = |token: String| {
+        let app = &app;
+        async move {
+            body_json(
+                &Call::new(Method::GET, "/api/auth/sessions")
+                    .token(&token)
+                    .send(app)
+                    .await,
+            )
+        }
+    };
+    let before = levels(&list(aal2.clone()).await);
+    assert!(
+        before.contains(&(
+            challenge_session.clone(),
+            "aal2".into(),
+            json!(["pwd", "otp"])
+        )),
+        "{before:?}"
+    );
+    assert!(
+        before.contains(&(older_session.clone(), "aal1".into(), json!(["pwd"]))),
+        "{before:?}"
+    );
+    let raised = step_up(
+        &app,
+        &aal1,
+        json!({ "code": code(&user.secret, &clock, 0) }),
+    )
+    .await;
+    assert_eq!(raised.status(), StatusCode::OK, "{:?}", raised.body());
+    let after = levels(&list(aal2).await);
+    assert!(
+        after.contains(&(older_session, "aal2".into(), json!(["pwd", "otp"]))),
+        "{after:?}"
+    );
 }
 
 /// `REQUIRE_ADMIN_MFA=on`: an admin without a factor is refused the admin routes, but may
@@ -998,4 +1175,7 @@ on_both_stores! {
     admin_writes_need_aal2_and_an_admin_resets_a_factor => Config::for_tests(),
     admins_without_a_factor_are_sent_to_enrol => Config { require_admin_mfa: true, ..Config::for_tests() },
     bad_input_gets_problem_documents => Config::for_tests(),
+    a_demoted_admin_cannot_finish_resetting_a_factor => Config::for_tests(),
+    deleting_the_account_removes_its_factor => Config::for_tests(),
+    the_devices_list_shows_each_sessions_level => Config::for_tests(),
 }
