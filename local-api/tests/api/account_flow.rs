@@ -15,10 +15,10 @@ const PASSWORD: &str = "correct horse battery";
 
 /// A mail written under `DATA_DIR/mail/`: recipient, subject, plain-text body.
 #[derive(Debug)]
-struct Mail {
-    to: String,
-    subject: String,
-    text: String,
+pub(crate) struct Mail {
+    pub to: String,
+    pub subject: String,
+    pub text: String,
 }
 
 fn read_mails(dir: &Path) -> Vec<Mail> {
@@ -41,7 +41,7 @@ fn read_mails(dir: &Path) -> Vec<Mail> {
 }
 
 /// Waits for the worker to write a mail to `to` whose subject contains `subject`.
-async fn mail_to(dir: &Path, to: &str, subject: &str) -> Mail {
+pub(crate) async fn mail_to(dir: &Path, to: &str, subject: &str) -> Mail {
     for _ in 0..100 {
         if let Some(mail) = read_mails(dir)
             .into_iter()

@@ -9,5 +9,6 @@ mod connection_limits;
 mod dashboard_page;
 mod emulated_flow;
 mod jwks_interop;
+mod mfa_flow;
 mod posts_flow;
 mod promote;
