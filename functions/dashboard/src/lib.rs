@@ -66,7 +66,7 @@ async fn metrics(
     params: Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let days = match params.get("days") {
+    let days = match params.get("days")? {
         None => 30,
         Some(raw) => raw
             .parse()

@@ -10,7 +10,9 @@ use serde::Deserialize;
 use shared::auth::check_verified;
 use shared::auth::mfa::new_challenge;
 use shared::clock::now_ms;
-use shared::domain::{AuditAction, AuditOutcome, Authentication, Email, FieldErrors};
+use shared::domain::{
+    AuditAction, AuditOutcome, Authentication, Email, EnteredPassword, FieldErrors,
+};
 use shared::http::{
     ApiError, AppState, Caller, Json, MfaChallengeView, Response, Routes, json, token_response,
 };
@@ -61,6 +63,7 @@ async fn login(
         None => None,
     };
     let stored_hash = user.as_ref().map(|user| user.password_hash.as_str());
+    let password = EnteredPassword::new(&password);
     let verified = app.hasher.verify(&password, stored_hash).await;
     let user = match (verified, user) {
         (Ok(true), Some(user)) => user,

@@ -18,7 +18,7 @@ use shared::store::{Page, PostQuery, PostStore, Stores};
 
 fn status_filter(params: &Params) -> Result<Option<PostStatus>, ApiError> {
     params
-        .get("status")
+        .get("status")?
         .map(PostStatus::parse)
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_status", e.message))
@@ -45,7 +45,7 @@ enum Listed {
 }
 
 fn include_content(params: &Params) -> Result<bool, ApiError> {
-    match params.get("include") {
+    match params.get("include")? {
         None => Ok(false),
         Some("content") => Ok(true),
         Some(_) => Err(ApiError::bad_request(
@@ -163,7 +163,7 @@ pub async fn feed(
     params: Params,
 ) -> Result<Response, ApiError> {
     let author = params
-        .get("author")
+        .get("author")?
         .map(|raw| {
             shared::http::parse_id(raw).ok_or_else(|| {
                 let mut errors = shared::domain::FieldErrors::default();
@@ -176,7 +176,7 @@ pub async fn feed(
         })
         .transpose()?;
     let tag = params
-        .get("tag")
+        .get("tag")?
         .map(Tag::parse)
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_tag", e.message))?;

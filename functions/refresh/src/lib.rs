@@ -18,8 +18,8 @@ pub fn routes() -> Routes {
     Routes::new("refresh")
         .post("/api/auth/refresh", rotate)
         .post("/api/auth/logout", logout)
-        .get("/.well-known/jwks.json", well_known::jwks)
-        .get(
+        .public_get("/.well-known/jwks.json", well_known::jwks)
+        .public_get(
             "/.well-known/openid-configuration",
             well_known::openid_configuration,
         )
@@ -83,7 +83,7 @@ async fn logout(
     caller: Caller,
     req: Request,
 ) -> Result<Response, ApiError> {
-    match params.get("scope") {
+    match params.get("scope")? {
         Some("all") => {
             let principal = bearer_with_optional_body(&app, req).await?;
             app.stores

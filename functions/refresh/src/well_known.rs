@@ -1,7 +1,9 @@
 //! `GET /.well-known/jwks.json`: the public keys access tokens are verified with, and
 //! `GET /.well-known/openid-configuration`: the issuer, where those keys are, and their algorithms.
 //! Both are the same for everyone, so any cache may keep them, but not for longer than a rotation
-//! leaves a new key unused (README, "Rotating the signing keys").
+//! leaves a new key unused (README, "Rotating the signing keys"); the discovery document only
+//! when it names a configured URL (`API_BASE_URL`), not one read off the request. Pages on any
+//! origin may read both (`Routes::public_get`).
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -29,6 +31,7 @@ pub async fn openid_configuration(
 ) -> Result<Response, ApiError> {
     let keys = app.keys.current().await;
     let base = api_base_url(&app.config, &parts);
-    let document = DiscoveryView::new(&app.config.issuer, &base, &keys);
-    shared_json(&parts.headers, &document, KEYS_CACHE)
+    let document = DiscoveryView::new(&app.config.issuer, &base.url, &keys);
+    let response = shared_json(&parts.headers, &document, KEYS_CACHE)?;
+    Ok(base.cache_as_naming_it(response))
 }

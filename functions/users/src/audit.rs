@@ -16,7 +16,7 @@ use shared::store::{AuditQuery, Stores};
 
 fn id_filter(params: &Params, name: &'static str) -> Result<Option<String>, ApiError> {
     params
-        .get(name)
+        .get(name)?
         .map(|raw| {
             parse_id(raw).ok_or_else(|| {
                 ApiError::bad_request("invalid_filter", format!("{name} must be an id"))
@@ -27,7 +27,7 @@ fn id_filter(params: &Params, name: &'static str) -> Result<Option<String>, ApiE
 
 fn parse_query(params: &Params) -> Result<AuditQuery, ApiError> {
     let action = params
-        .get("action")
+        .get("action")?
         .map(|raw| {
             AuditAction::parse(raw).ok_or_else(|| {
                 let names: Vec<_> = AuditAction::ALL.iter().map(|a| a.as_str()).collect();
@@ -39,7 +39,7 @@ fn parse_query(params: &Params) -> Result<AuditQuery, ApiError> {
         })
         .transpose()?;
     let since = params
-        .get("since")
+        .get("since")?
         .map(|raw| {
             parse_rfc3339(raw).ok_or_else(|| {
                 ApiError::bad_request(

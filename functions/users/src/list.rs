@@ -24,12 +24,12 @@ pub async fn list(
     }
     require_assurance(&app, &principal, Sensitivity::AdminRead).await?;
     let role = params
-        .get("role")
+        .get("role")?
         .map(Role::parse)
         .transpose()
         .map_err(|e| ApiError::bad_request("invalid_role", e.message))?;
     let prefix = params
-        .get("q")
+        .get("q")?
         .map(|q| q.trim().to_lowercase())
         .filter(|q| !q.is_empty());
     if prefix.as_ref().is_some_and(|q| q.chars().count() > 100) {

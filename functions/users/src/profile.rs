@@ -186,7 +186,7 @@ pub async fn delete(
     headers: HeaderMap,
     body: Option<Json<SelfDeletion>>,
 ) -> Result<Response, ApiError> {
-    let confirmed_self = match params.get("self") {
+    let confirmed_self = match params.get("self")? {
         None | Some("false") => false,
         Some("true") => true,
         Some(_) => {

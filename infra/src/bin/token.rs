@@ -5,7 +5,7 @@
 
 use shared::App;
 use shared::config::{Config, StoreKind};
-use shared::domain::{Authentication, Email};
+use shared::domain::{Authentication, Email, EnteredPassword};
 use shared::store::SessionOrigin;
 
 #[tokio::main]
@@ -28,7 +28,7 @@ async fn main() -> Result<(), shared::BoxError> {
         .ok_or("no active user has this e-mail: register first")?;
     if !app
         .hasher
-        .verify(password, Some(&user.password_hash))
+        .verify(&EnteredPassword::new(password), Some(&user.password_hash))
         .await?
     {
         return Err("wrong password".into());

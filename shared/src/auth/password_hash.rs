@@ -3,6 +3,11 @@
 //! Each hash holds 19 MiB for ~20 ms, so hashes run on a fixed set of worker threads (one per
 //! core) behind a bounded queue: a login flood queues, then answers "busy", instead of running
 //! a hundred hashes at once and taking gigabytes.
+//!
+//! Passwords are hashed normalised (`domain::Password`), and each hash says so: its argon2
+//! associated data (`data=` in the PHC string) is `NORMALIZED`. A hash without it was made
+//! before passwords were normalised, from the password as typed, and is checked against the
+//! password as typed, as it was then: one hash per check either way, and nobody locked out.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,12 +15,12 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
-use argon2::{Algorithm, Argon2, Block, Params, Version};
+use argon2::{Algorithm, Argon2, AssociatedData, Block, Params, ParamsBuilder, Version};
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 use tokio::sync::oneshot;
 
 use super::AuthError;
-use crate::domain::Password;
+use crate::domain::{EnteredPassword, Password};
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -28,8 +33,17 @@ pub struct PasswordHasher {
     runs: AtomicU64,
 }
 
+/// The associated data of a hash made from a normalised password.
+const NORMALIZED: &[u8] = b"nfkc";
+
 fn argon2() -> Argon2<'static> {
-    let params = Params::new(19_456, 2, 1, None).expect("OWASP argon2 parameters are valid");
+    let params = ParamsBuilder::new()
+        .m_cost(19_456)
+        .t_cost(2)
+        .p_cost(1)
+        .data(AssociatedData::new(NORMALIZED).expect("4 bytes of associated data"))
+        .build()
+        .expect("OWASP argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -57,6 +71,7 @@ fn compute(
     })
 }
 
+/// A new hash of `password`, which is normalised (a `Password`'s, or random).
 fn hash_now(password: &str) -> Result<String, AuthError> {
     let failed = |e: &dyn std::fmt::Display| AuthError::Hashing(e.to_string().into());
     let mut salt = [0u8; 16];
@@ -77,8 +92,9 @@ fn hash_now(password: &str) -> Result<String, AuthError> {
     Ok(hash.to_string())
 }
 
-/// Whether `password` is the one `phc` was made from (argon2id; anything else never matches).
-fn matches(password: &str, phc: &str) -> bool {
+/// Whether `password` is the one `phc` was made from (argon2id; anything else never matches):
+/// its normalised form for a hash that says it was made from one, as typed for an older hash.
+fn matches(password: &EnteredPassword, phc: &str) -> bool {
     let Ok(hash) = PasswordHash::new(phc) else {
         return false;
     };
@@ -98,6 +114,11 @@ fn matches(password: &str, phc: &str) -> bool {
     let mut salt_bytes = [0u8; 64];
     let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
         return false;
+    };
+    let password = if params.data() == NORMALIZED {
+        password.normalized()
+    } else {
+        password.as_typed()
     };
     let argon = Argon2::new(Algorithm::Argon2id, version, params);
     let mut out = vec![0u8; expected.len()];
@@ -191,8 +212,12 @@ impl PasswordHasher {
 
     /// Checks `password` against `stored`, or against a dummy hash when there is no user,
     /// so both failures take about as long.
-    pub async fn verify(&self, password: &str, stored: Option<&str>) -> Result<bool, AuthError> {
-        let password = password.to_owned();
+    pub async fn verify(
+        &self,
+        password: &EnteredPassword,
+        stored: Option<&str>,
+    ) -> Result<bool, AuthError> {
+        let password = password.clone();
         let stored = stored.map(str::to_owned);
         self.run(move || match stored {
             Some(phc) => matches(&password, &phc),
@@ -215,18 +240,19 @@ mod tests {
         let password = Password::parse("correct horse battery".into(), None).unwrap();
         let hash = hasher.hash(&password).await.unwrap();
         assert!(
-            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1,data=bmZrYw$"),
             "{hash}"
         );
+        let entered = |typed: &str| EnteredPassword::new(typed);
         assert!(
             hasher
-                .verify("correct horse battery", Some(&hash))
+                .verify(&entered("correct horse battery"), Some(&hash))
                 .await
                 .unwrap()
         );
         assert!(
             !hasher
-                .verify("wrong horse battery", Some(&hash))
+                .verify(&entered("wrong horse battery"), Some(&hash))
                 .await
                 .unwrap()
         );
@@ -237,6 +263,7 @@ mod tests {
     #[test]
     fn hashes_are_interchangeable_with_the_argon2_crates() {
         use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+        let entered = |typed: &str| EnteredPassword::new(typed);
         let ours = hash_now("correct horse battery").unwrap();
         let parsed = PasswordHash::new(&ours).unwrap();
         assert!(
@@ -255,8 +282,8 @@ mod tests {
             .hash_password(b"correct horse battery", &salt)
             .unwrap()
             .to_string();
-        assert!(matches("correct horse battery", &theirs));
-        assert!(!matches("wrong horse battery", &theirs));
+        assert!(matches(&entered("correct horse battery"), &theirs));
+        assert!(!matches(&entered("wrong horse battery"), &theirs));
         // Other parameters (an older, cheaper hash) still verify; another algorithm never does.
         let cheap = Argon2::new(
             Algorithm::Argon2id,
@@ -266,12 +293,46 @@ mod tests {
         .hash_password(b"pw", &salt)
         .unwrap()
         .to_string();
-        assert!(matches("pw", &cheap));
+        assert!(matches(&entered("pw"), &cheap));
         let argon2i = Argon2::new(Algorithm::Argon2i, Version::V0x13, Params::default())
             .hash_password(b"pw", &salt)
             .unwrap()
             .to_string();
-        assert!(!matches("pw", &argon2i));
+        assert!(!matches(&entered("pw"), &argon2i));
+    }
+
+    /// A hash made from a normalised password matches however the password is typed; one made
+    /// before passwords were normalised (no `data=`) matches the password typed as it was then.
+    #[tokio::test]
+    async fn normalised_hashes_match_any_spelling_and_older_ones_the_typed_one() {
+        use argon2::password_hash::PasswordHasher as _;
+        let hasher = PasswordHasher::new(1, 4);
+        let decomposed = "pa\u{308}ss wo\u{308}rd 9x";
+        let composed = "päss wörd 9x";
+        let password = Password::parse(decomposed.into(), None).unwrap();
+        let hash = hasher.hash(&password).await.unwrap();
+        for typed in [decomposed, composed] {
+            let entered = EnteredPassword::new(typed);
+            assert!(
+                hasher.verify(&entered, Some(&hash)).await.unwrap(),
+                "{typed}"
+            );
+        }
+
+        let salt = SaltString::encode_b64(b"sixteen byte slt").unwrap();
+        let older = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(19_456, 2, 1, None).unwrap(),
+        )
+        .hash_password(decomposed.as_bytes(), &salt)
+        .unwrap()
+        .to_string();
+        assert!(!older.contains("data="), "{older}");
+        let as_typed = EnteredPassword::new(decomposed);
+        assert!(hasher.verify(&as_typed, Some(&older)).await.unwrap());
+        let other_spelling = EnteredPassword::new(composed);
+        assert!(!hasher.verify(&other_spelling, Some(&older)).await.unwrap());
     }
 
     #[tokio::test]
@@ -282,8 +343,19 @@ mod tests {
             hasher.hash(&password).await.unwrap(),
             hasher.hash(&password).await.unwrap()
         );
-        assert!(!hasher.verify("correct horse battery", None).await.unwrap());
-        assert!(!hasher.verify("x", Some("not a phc string")).await.unwrap());
+        let entered = |typed: &str| EnteredPassword::new(typed);
+        assert!(
+            !hasher
+                .verify(&entered("correct horse battery"), None)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !hasher
+                .verify(&entered("x"), Some("not a phc string"))
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]
@@ -292,7 +364,9 @@ mod tests {
         let checks: Vec<_> = (0..12)
             .map(|_| {
                 let hasher = hasher.clone();
-                tokio::spawn(async move { hasher.verify("password", None).await })
+                tokio::spawn(
+                    async move { hasher.verify(&EnteredPassword::new("password"), None).await },
+                )
             })
             .collect();
         let mut busy = 0;

@@ -79,6 +79,11 @@ pub struct RateLimits {
     /// The first lock's length; each lock in a row doubles it, up to `lockout_max`.
     pub lockout_base: Duration,
     pub lockout_max: Duration,
+    /// How long a sign-in waits for attempts still being checked when they fill a count.
+    pub login_wait: Duration,
+    /// How long a sign-in attempt may still be running after it took its counts (the functions'
+    /// timeout): one still not settled then died, and counts as failed.
+    pub login_attempt_max: Duration,
 }
 
 impl Default for RateLimits {
@@ -101,6 +106,8 @@ impl Default for RateLimits {
             lead_notices: Rule::per(60, 3600),
             lockout_base: Duration::from_secs(15 * 60),
             lockout_max: Duration::from_secs(24 * 3600),
+            login_wait: Duration::from_secs(5),
+            login_attempt_max: Duration::from_secs(10),
         }
     }
 }
@@ -144,10 +151,17 @@ impl RateLimits {
             lead_notices: rule("RATE_LIMIT_LEAD_NOTICES", defaults.lead_notices)?,
             lockout_base: seconds("LOCKOUT_BASE_SECS", defaults.lockout_base)?,
             lockout_max: seconds("LOCKOUT_MAX_SECS", defaults.lockout_max)?,
+            login_wait: seconds("LOGIN_WAIT_SECS", defaults.login_wait)?,
+            login_attempt_max: seconds("LOGIN_ATTEMPT_MAX_SECS", defaults.login_attempt_max)?,
         };
         if limits.lockout_base.is_zero() || limits.lockout_max < limits.lockout_base {
             return Err(ConfigError(
                 "LOCKOUT_BASE_SECS must be above zero and at most LOCKOUT_MAX_SECS".into(),
+            ));
+        }
+        if limits.login_attempt_max.is_zero() {
+            return Err(ConfigError(
+                "LOGIN_ATTEMPT_MAX_SECS must be above zero".into(),
             ));
         }
         Ok(limits)

@@ -4,6 +4,18 @@
 //! and a summary is made of the names below and digits only, never of the header's own text.
 
 use super::MAX_USER_AGENT_CHARS;
+use super::text::without_hidden;
+
+/// A `User-Agent` header as it is kept (on a session, in the audit log) and shown back: without
+/// control, format and other invisible characters (a bidi override would reverse what follows
+/// it on an admin's screen, a tab or line break would break a log line), trimmed, its first
+/// `MAX_USER_AGENT_CHARS` characters; `None` when nothing visible is left.
+pub fn user_agent(header: &str) -> Option<String> {
+    let visible = without_hidden(header);
+    let kept: String = visible.trim().chars().take(MAX_USER_AGENT_CHARS).collect();
+    let kept = kept.trim_end();
+    (!kept.is_empty()).then(|| kept.to_owned())
+}
 
 /// Product tokens, most specific first: Chromium-based browsers also say `Chrome/`, and nearly
 /// everything says `Safari/` or `Mozilla/`.
@@ -100,6 +112,19 @@ fn major(version: &str) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_user_agent_is_kept_without_what_hides_or_reorders_text() {
+        assert_eq!(user_agent("curl/8.5.0").as_deref(), Some("curl/8.5.0"));
+        assert_eq!(
+            user_agent(" Mozilla/5.0\t(\u{202E}evil)\u{200B}\u{2066} ").as_deref(),
+            Some("Mozilla/5.0(evil)")
+        );
+        assert_eq!(user_agent("\u{202E}\u{200B}\t \u{FEFF}"), None);
+        assert_eq!(user_agent(""), None);
+        let long = format!("{}{}", "\u{200B}".repeat(10), "x".repeat(300));
+        assert_eq!(user_agent(&long), Some("x".repeat(MAX_USER_AGENT_CHARS)));
+    }
 
     #[test]
     fn the_common_browsers_and_systems_are_named() {

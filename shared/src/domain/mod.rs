@@ -21,7 +21,7 @@ mod user;
 
 pub use audit::{AuditAction, AuditEvent, AuditOutcome, MAX_USER_AGENT_CHARS};
 pub use authentication::{Aal, AuthMethod, Authentication};
-pub use device::describe_device;
+pub use device::{describe_device, user_agent};
 pub use display_name::DisplayName;
 pub use email::Email;
 pub use field_errors::{FieldError, FieldErrors, Invalid};
@@ -32,7 +32,7 @@ pub use lead::{
 };
 pub use mfa::{RECOVERY_ALPHABET, RECOVERY_CODE_CHARS, RecoveryCode, TOTP_DIGITS, TotpCode};
 pub use network::source_network;
-pub use password::Password;
+pub use password::{EnteredPassword, Password};
 pub use post::{
     MAX_CONTENT_CHARS, MAX_TAGS, NewPost, Post, PostChanges, PostContent, PostStatus, PostTitle,
     Tag,

@@ -27,6 +27,46 @@ pub fn is_hidden_or_control(c: char) -> bool {
         )
 }
 
+/// Unicode's format characters (general category Cf, as of Unicode 15): invisible, they change
+/// how the text around them is shown or read: bidirectional marks, overrides and isolates,
+/// zero-width spaces and joiners, the byte-order mark, Arabic and Syriac number signs, tag
+/// characters, interlinear annotation marks and the like.
+pub fn is_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{0600}'..='\u{0605}'
+            | '\u{061C}'
+            | '\u{06DD}'
+            | '\u{070F}'
+            | '\u{0890}'..='\u{0891}'
+            | '\u{08E2}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+            | '\u{110BD}'
+            | '\u{110CD}'
+            | '\u{13430}'..='\u{1343F}'
+            | '\u{1BCA0}'..='\u{1BCA3}'
+            | '\u{1D173}'..='\u{1D17A}'
+            | '\u{E0001}'
+            | '\u{E0020}'..='\u{E007F}'
+    )
+}
+
+/// `text` without what would hide or reorder what is shown of it: every control and format
+/// character and the other invisible ones `is_hidden_or_control` names. For text a client sends
+/// that is kept and shown back rather than refused, such as its `User-Agent`.
+pub fn without_hidden(text: &str) -> String {
+    text.chars()
+        .filter(|&c| !is_hidden_or_control(c) && !is_format(c))
+        .collect()
+}
+
 /// Rejects text holding a control or invisible character.
 pub fn visible_text(text: &str) -> Result<(), Invalid> {
     if text.chars().any(is_hidden_or_control) {
@@ -55,6 +95,26 @@ mod tests {
         assert!(
             visible_text("\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}").is_ok()
         );
+    }
+
+    #[test]
+    fn without_hidden_keeps_only_what_shows() {
+        assert_eq!(
+            without_hidden("Mozilla/5.0\t(X11;\u{202E}xuniL)\u{200B} Firefox/132.0\u{E0041}\r\n"),
+            "Mozilla/5.0(X11;xuniL) Firefox/132.0"
+        );
+        assert_eq!(
+            without_hidden("\u{FEFF}a\u{2066}b\u{2069}c\u{0600}d\u{2028}e\u{85}f\u{0}g"),
+            "abcdefg"
+        );
+        assert_eq!(
+            without_hidden("Zoë 李 🦀 (Windows NT 10.0)"),
+            "Zoë 李 🦀 (Windows NT 10.0)"
+        );
+        for c in ['\u{061C}', '\u{200E}', '\u{2060}', '\u{1D173}', '\u{E0001}'] {
+            assert!(is_format(c), "{:04X}", c as u32);
+        }
+        assert!(!is_format('a') && !is_format(' ') && !is_format('\u{0301}'));
     }
 
     #[test]

@@ -2,18 +2,69 @@
 //! set; otherwise where this request came: `X-Forwarded-Proto` (API Gateway sets `https`), the
 //! `Host`, and on an `execute-api` host the stage, which is in that URL's path.
 
-use http::header::HOST;
+use axum::response::Response;
+use http::header::{CACHE_CONTROL, HOST, HeaderValue, VARY};
 use http::request::Parts;
 use lambda_http::request::RequestContext;
 
 use crate::config::Config;
 
+/// What an answer read the base URL from, when it was read off the request.
+const READ_FROM: &str = "Host, X-Forwarded-Proto";
+
+/// The API's public URL and whether it was read off the request.
+pub struct ApiBaseUrl {
+    pub url: String,
+    from_request: bool,
+}
+
+impl ApiBaseUrl {
+    /// `response`, an answer naming this URL that any cache may otherwise keep (a `public`
+    /// `Cache-Control`), as it may be cached: unchanged when the URL is configured. Read off the
+    /// request it is the client's own: `private` for the same time, varying on what it was read
+    /// from. A shared cache (a CDN in front) keys on neither `X-Forwarded-Proto` nor, always, the
+    /// `Host`, so a shared copy would hand what one client sent to everyone else.
+    pub fn cache_as_naming_it(&self, mut response: Response) -> Response {
+        if !self.from_request {
+            return response;
+        }
+        let headers = response.headers_mut();
+        let lifetime = headers
+            .get(CACHE_CONTROL)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("public"))
+            .map(|rest| format!("private{rest}"));
+        if let Some(Ok(private)) = lifetime.map(HeaderValue::try_from) {
+            headers.insert(CACHE_CONTROL, private);
+        }
+        let vary = match headers.get(VARY).and_then(|value| value.to_str().ok()) {
+            Some(vary) => format!("{vary}, {READ_FROM}"),
+            None => READ_FROM.to_owned(),
+        };
+        if let Ok(vary) = HeaderValue::try_from(vary) {
+            headers.insert(VARY, vary);
+        }
+        response
+    }
+}
+
 /// `https://api.example.com`, `https://abc123.execute-api.eu-west-1.amazonaws.com/prod`,
 /// `http://127.0.0.1:3000`; no trailing slash. Empty when the request names no host.
-pub fn api_base_url(config: &Config, parts: &Parts) -> String {
-    if let Some(url) = &config.api_base_url {
-        return url.clone();
+pub fn api_base_url(config: &Config, parts: &Parts) -> ApiBaseUrl {
+    match &config.api_base_url {
+        Some(url) => ApiBaseUrl {
+            url: url.clone(),
+            from_request: false,
+        },
+        None => ApiBaseUrl {
+            url: read_off(parts),
+            from_request: true,
+        },
     }
+}
+
+/// Where the request came: its scheme, host and stage.
+fn read_off(parts: &Parts) -> String {
     let host = parts
         .headers
         .get(HOST)
@@ -87,7 +138,7 @@ mod tests {
     #[test]
     fn names_the_url_the_request_came_to() {
         let config = Config::for_tests();
-        let url = |host, proto, stage| api_base_url(&config, &parts(host, proto, stage));
+        let url = |host, proto, stage| api_base_url(&config, &parts(host, proto, stage)).url;
         assert_eq!(
             url(Some("127.0.0.1:3000"), None, None),
             "http://127.0.0.1:3000"
@@ -112,7 +163,7 @@ mod tests {
             ..Config::for_tests()
         };
         assert_eq!(
-            api_base_url(&configured, &parts(Some("other.example"), None, None)),
+            api_base_url(&configured, &parts(Some("other.example"), None, None)).url,
             "https://api.example.com/v1"
         );
     }

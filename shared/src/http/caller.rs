@@ -13,7 +13,7 @@ use lambda_http::request::RequestContext;
 
 use super::{AppState, X_REQUEST_ID};
 use crate::clock::now_ms;
-use crate::domain::{AuditAction, AuditEvent, AuditOutcome, MAX_USER_AGENT_CHARS};
+use crate::domain::{self, AuditAction, AuditEvent, AuditOutcome};
 use crate::store::SessionOrigin;
 
 #[derive(Debug, Clone, Default)]
@@ -128,7 +128,7 @@ impl FromRequestParts<AppState> for Caller {
         );
         let user_agent = header(USER_AGENT)
             .first()
-            .map(|ua| ua.chars().take(MAX_USER_AGENT_CHARS).collect());
+            .and_then(|ua| domain::user_agent(ua));
         let request_id = header(X_REQUEST_ID).into_iter().next();
         Ok(Caller {
             ip,

@@ -1,4 +1,5 @@
-//! CORS from the configured allow-list of origins (`*` in the list admits any).
+//! CORS from the configured allow-list of origins (`*` in the list admits any), and for the
+//! public documents (`Routes::public_get`), any origin.
 
 use std::time::Duration;
 
@@ -48,4 +49,18 @@ pub fn layer(allowed_origins: &[String]) -> CorsLayer {
             HeaderName::from_static("ratelimit-reset"),
         ])
         .max_age(Duration::from_secs(600))
+}
+
+/// For answers that are the same for everyone and hold nothing a credential unlocks (the public
+/// keys): any origin may read them, `Access-Control-Allow-Origin: *` with no credentials. The
+/// answer does not depend on the origin, so it says nothing to vary on either: one cached copy
+/// serves every page.
+pub fn public_layer() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::any())
+        .allow_methods([Method::GET, Method::HEAD])
+        .allow_headers([IF_NONE_MATCH, X_REQUEST_ID])
+        .expose_headers([ETAG, X_REQUEST_ID])
+        .max_age(Duration::from_secs(600))
+        .vary(Vec::<HeaderName>::new())
 }

@@ -1,7 +1,8 @@
 //! Extractors whose rejections are problem documents: JSON bodies, query parameters, the
 //! caller's identity.
 
-use std::collections::HashMap;
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet};
 
 use axum::body::Bytes;
 use axum::extract::{
@@ -127,12 +128,25 @@ impl<S: Send + Sync> FromRequestParts<S> for PathIds {
 
 pub use crate::domain::parse_id;
 
-/// The query string as name → first value.
-pub struct Params(HashMap<String, String>);
+/// The query string: each parameter's value, and which came more than once.
+pub struct Params {
+    values: HashMap<String, String>,
+    repeated: HashSet<String>,
+}
 
 impl Params {
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
+    /// The value of the parameter `name`, if it was sent; 400 `duplicate_parameter` if it was
+    /// sent more than once: a route reads one value, and which one a proxy, a cache or a firewall
+    /// in front read is anyone's guess (`?scope=others&scope=all`). A repeated parameter no route
+    /// reads is ignored like any other unknown one.
+    pub fn get(&self, name: &str) -> Result<Option<&str>, ApiError> {
+        if self.repeated.contains(name) {
+            return Err(ApiError::bad_request(
+                "duplicate_parameter",
+                format!("the query parameter `{name}` may be given once"),
+            ));
+        }
+        Ok(self.values.get(name).map(String::as_str))
     }
 }
 
@@ -140,13 +154,19 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
-        let mut params = HashMap::new();
+        let mut values = HashMap::new();
+        let mut repeated = HashSet::new();
         for (name, value) in form_urlencoded::parse(parts.uri.query().unwrap_or("").as_bytes()) {
-            params
-                .entry(name.into_owned())
-                .or_insert(value.into_owned());
+            match values.entry(name.into_owned()) {
+                Entry::Occupied(sent) => {
+                    repeated.insert(sent.key().clone());
+                }
+                Entry::Vacant(new) => {
+                    new.insert(value.into_owned());
+                }
+            }
         }
-        Ok(Params(params))
+        Ok(Params { values, repeated })
     }
 }
 

@@ -22,7 +22,7 @@ mod tokens;
 mod views;
 
 pub use assurance::{require_assurance, step_up_required};
-pub use base_url::api_base_url;
+pub use base_url::{ApiBaseUrl, api_base_url};
 pub use cache::{PRIVATE_NO_STORE, private_json, shared_json};
 pub use caller::{Caller, client_ip, set_source_ip};
 pub use cursor::{decode_cursor, encode_cursor};

@@ -21,7 +21,7 @@ pub fn page_request(
     keys: &KeySet,
     listing: &str,
 ) -> Result<PageRequest, ApiError> {
-    let limit = match params.get("limit") {
+    let limit = match params.get("limit")? {
         None => DEFAULT_LIMIT,
         Some(raw) => raw
             .parse::<usize>()
@@ -32,7 +32,7 @@ pub fn page_request(
             })?,
     };
     let after = params
-        .get("cursor")
+        .get("cursor")?
         .map(|cursor| decode_cursor(keys, listing, cursor))
         .transpose()?;
     Ok(PageRequest { limit, after })

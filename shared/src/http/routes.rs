@@ -10,6 +10,7 @@ use axum::handler::Handler;
 use axum::routing::{MethodFilter, on};
 use http::{Method, StatusCode};
 
+use super::cors;
 use crate::App;
 use crate::secrets::KeyProvider;
 use crate::store::Stores;
@@ -43,6 +44,9 @@ pub struct Routes {
     function: &'static str,
     specs: Vec<RouteSpec>,
     router: Router<AppState>,
+    /// Routes any web origin may read (`public_get`), with their own CORS.
+    public: Router<AppState>,
+    public_paths: BTreeSet<&'static str>,
 }
 
 impl Routes {
@@ -51,7 +55,27 @@ impl Routes {
             function,
             specs: Vec::new(),
             router: Router::new(),
+            public: Router::new(),
+            public_paths: BTreeSet::new(),
         }
+    }
+
+    /// A `GET` whose answer is the same for everyone and carries no credentials (public keys):
+    /// a page on any origin may read it (`Access-Control-Allow-Origin: *`), whatever
+    /// `CORS_ALLOWED_ORIGINS` says. Its path has no other method.
+    pub fn public_get<H: Handler<T, AppState>, T: 'static>(
+        mut self,
+        path: &'static str,
+        handler: H,
+    ) -> Self {
+        self.specs.push(RouteSpec {
+            method: Method::GET,
+            path,
+            function: self.function,
+        });
+        self.public = self.public.route(path, axum::routing::get(handler));
+        self.public_paths.insert(path);
+        self
     }
 
     fn on<H, T>(mut self, method: Method, path: &'static str, handler: H) -> Self
@@ -89,6 +113,8 @@ impl Routes {
     pub fn merge(mut self, other: Routes) -> Self {
         self.specs.extend(other.specs);
         self.router = self.router.merge(other.router);
+        self.public = self.public.merge(other.public);
+        self.public_paths.extend(other.public_paths);
         self
     }
 
@@ -101,11 +127,25 @@ impl Routes {
         self.specs.iter().map(|spec| spec.path).collect()
     }
 
-    /// The router, with an `OPTIONS` route on every path for CORS preflight.
-    pub(super) fn into_router(self) -> Router<AppState> {
-        let mut router = self.router;
-        for path in self.specs.iter().map(|s| s.path).collect::<BTreeSet<_>>() {
-            router = router.route(path, on(MethodFilter::OPTIONS, preflight));
+    /// The router, with an `OPTIONS` route on every path for CORS preflight, and CORS on every
+    /// route: for `allowed_origins`, or for any origin on the public ones. Only on known routes,
+    /// so an `OPTIONS` to an unknown path is a 404.
+    pub(super) fn into_router(self, allowed_origins: &[String]) -> Router<AppState> {
+        let public_paths = self.public_paths;
+        let paths = self.specs.iter().map(|s| s.path).collect::<BTreeSet<_>>();
+        let with_preflight = |mut router: Router<AppState>, public: bool| {
+            for path in paths.iter().filter(|p| public_paths.contains(*p) == public) {
+                router = router.route(path, on(MethodFilter::OPTIONS, preflight));
+            }
+            router
+        };
+        let mut router = with_preflight(self.router, false);
+        if paths.iter().any(|path| !public_paths.contains(path)) {
+            router = router.route_layer(cors::layer(allowed_origins));
+        }
+        if !public_paths.is_empty() {
+            let public = with_preflight(self.public, true).route_layer(cors::public_layer());
+            router = router.merge(public);
         }
         router
     }

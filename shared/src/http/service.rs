@@ -18,7 +18,7 @@ use tracing::Span;
 
 use super::problems::{panicked, problems};
 use super::request_id::{self, MakeUuid, X_REQUEST_ID};
-use super::{ApiError, AppState, Routes, cors};
+use super::{ApiError, AppState, Routes};
 
 /// Room for the largest valid request: a post of `MAX_CONTENT_CHARS` characters of up to four
 /// UTF-8 bytes each, with its JSON around it.
@@ -99,9 +99,7 @@ pub fn service(routes: Routes, app: AppState) -> Router {
         .layer(CatchPanicLayer::custom(panicked))
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
     routes
-        .into_router()
-        // CORS only on known routes, so an OPTIONS to an unknown path is a 404.
-        .route_layer(cors::layer(&app.config.cors_origins))
+        .into_router(&app.config.cors_origins)
         .fallback(no_route)
         .layer(stack)
         .with_state(app)

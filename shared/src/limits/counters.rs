@@ -7,7 +7,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use super::{Quota, RateLimits, Rule};
 use crate::http::ApiError;
-use crate::store::{Counter, LimitStore};
+use crate::store::{Counter, CounterState, LimitStore, StoreError};
 
 /// The counters in the store and the rules they are counted against.
 #[derive(Clone, Copy)]
@@ -65,50 +65,47 @@ impl Limits<'_> {
         now: i64,
         detail: &str,
     ) -> Result<Taken, ApiError> {
-        let takes = counters.iter().map(|c| self.store.take(c, now));
-        let results = futures_util::future::join_all(takes).await;
-        let mut quota: Option<Quota> = None;
-        let mut full: Option<Quota> = None;
-        let mut taken = Vec::new();
-        let mut counts = Vec::new();
-        let mut failure = None;
-        for (counter, result) in counters.iter().zip(results) {
-            let reset_secs = Quota::seconds_until(counter.window_end, now);
-            match result {
-                Ok(Some(count)) => {
-                    let this = Quota {
-                        limit: counter.limit,
-                        remaining: counter.limit.saturating_sub(count),
-                        reset_secs,
-                    };
-                    quota = Some(quota.map_or(this, |q| q.tightest(this)));
-                    taken.push(counter.clone());
-                    counts.push(count);
-                }
-                Ok(None) => {
-                    let this = Quota {
-                        limit: counter.limit,
-                        remaining: 0,
-                        reset_secs,
-                    };
-                    full = Some(full.map_or(this, |q| q.tightest(this)));
-                }
-                Err(error) => failure = Some(error),
-            }
-        }
-        if let Some(quota) = full {
-            give_back(self.store, &taken).await;
+        let takes = take_each(&counters, now, |c| self.store.take(c, now)).await;
+        if let Some(quota) = takes.tightest_full() {
+            give_back(self.store, &takes.taken).await;
             return Err(too_many(quota, detail));
         }
-        if let Some(error) = failure {
-            give_back(self.store, &taken).await;
+        if let Some(error) = takes.failure {
+            give_back(self.store, &takes.taken).await;
             return Err(error.into());
         }
         Ok(Taken {
             counters,
-            counts,
-            quota,
+            counts: takes.counts,
+            quota: takes.quota,
         })
+    }
+
+    /// Reserves one in every counter, concurrently, for an attempt that counts only once it
+    /// turns out to (a sign-in: only a failure): each is pending until `Taken::settle` or
+    /// `pending_until`. All or none: if any is full, the others are given back and the full ones
+    /// are the error, each with its quota.
+    pub async fn reserve_all(
+        &self,
+        counters: Vec<Counter>,
+        now: i64,
+        pending_until: i64,
+    ) -> Result<Result<Taken, Vec<(Counter, Quota)>>, ApiError> {
+        let takes = take_each(&counters, now, |c| self.store.reserve(c, pending_until)).await;
+        if !takes.full.is_empty() || takes.failure.is_some() {
+            settle(self.store, &takes.taken, false).await;
+        }
+        if let Some(error) = takes.failure {
+            return Err(error.into());
+        }
+        if !takes.full.is_empty() {
+            return Ok(Err(takes.full));
+        }
+        Ok(Ok(Taken {
+            counters,
+            counts: takes.counts,
+            quota: takes.quota,
+        }))
     }
 
     /// Counts a request against a route's per-address and per-e-mail limits (both, or a 429
@@ -139,6 +136,67 @@ impl Limits<'_> {
     }
 }
 
+/// What taking one from each of several counters gave.
+struct Takes {
+    taken: Vec<Counter>,
+    /// The count of each taken counter after taking.
+    counts: Vec<u32>,
+    /// The tightest taken counter's.
+    quota: Option<Quota>,
+    /// The counters that were full, each with its quota.
+    full: Vec<(Counter, Quota)>,
+    failure: Option<StoreError>,
+}
+
+impl Takes {
+    fn tightest_full(&self) -> Option<Quota> {
+        self.full
+            .iter()
+            .map(|(_, quota)| *quota)
+            .reduce(Quota::tightest)
+    }
+}
+
+async fn take_each<'c, F, Fut>(counters: &'c [Counter], now: i64, take: F) -> Takes
+where
+    F: Fn(&'c Counter) -> Fut,
+    Fut: Future<Output = Result<Option<u32>, StoreError>>,
+{
+    let results = futures_util::future::join_all(counters.iter().map(take)).await;
+    let mut takes = Takes {
+        taken: Vec::new(),
+        counts: Vec::new(),
+        quota: None,
+        full: Vec::new(),
+        failure: None,
+    };
+    for (counter, result) in counters.iter().zip(results) {
+        let reset_secs = Quota::seconds_until(counter.window_end, now);
+        match result {
+            Ok(Some(count)) => {
+                let this = Quota {
+                    limit: counter.limit,
+                    remaining: counter.limit.saturating_sub(count),
+                    reset_secs,
+                };
+                takes.quota = Some(takes.quota.map_or(this, |q| q.tightest(this)));
+                takes.taken.push(counter.clone());
+                takes.counts.push(count);
+            }
+            Ok(None) => {
+                let quota = Quota {
+                    limit: counter.limit,
+                    remaining: 0,
+                    reset_secs,
+                };
+                takes.full.push((counter.clone(), quota));
+            }
+            Err(error) => takes.failure = Some(error),
+        }
+    }
+    takes
+}
+
 /// `rule`'s counter for `subject` in the window that holds `now`.
 pub fn counter(name: &str, rule: Rule, subject: &str, now: i64) -> Counter {
     let window = rule.window.as_millis().max(1) as i64;
@@ -166,6 +224,31 @@ impl Taken {
     pub async fn give_back(&self, store: &dyn LimitStore) {
         give_back(store, &self.counters).await;
     }
+
+    /// Settles what `Limits::reserve_all` reserved: kept when the attempt `counts`, otherwise
+    /// given back. Each counter as it is after, in order (`None` where it could not be read: a
+    /// store error, logged, leaves that one pending until its `pending_until`).
+    pub async fn settle(&self, store: &dyn LimitStore, counts: bool) -> Vec<Option<CounterState>> {
+        settle(store, &self.counters, counts).await
+    }
+}
+
+async fn settle(
+    store: &dyn LimitStore,
+    counters: &[Counter],
+    counts: bool,
+) -> Vec<Option<CounterState>> {
+    let settles = counters.iter().map(|c| store.settle(c, counts));
+    let results = futures_util::future::join_all(settles).await;
+    results
+        .into_iter()
+        .map(|result| {
+            result
+                .inspect_err(|error| tracing::warn!(error = ?error, "settling a rate-limit count"))
+                .ok()
+                .flatten()
+        })
+        .collect()
 }
 
 async fn give_back(store: &dyn LimitStore, counters: &[Counter]) {

@@ -2,21 +2,58 @@
 //! password hash runs. Filling the per-account count locks the account; each lock in a row
 //! lasts twice the one before, up to `lockout_max`, and a password reset ends it.
 //!
+//! An attempt reserves one of each count before its hash runs, so however many arrive at once,
+//! no more are checked than the counts have room for; the reservation is given back if the
+//! password was right and kept if it was wrong. A count full of failures refuses until its
+//! window ends. A count full only because attempts are still being checked is not a reason to
+//! refuse a right password: a new attempt waits for them (up to `login_wait`), and is checked as
+//! soon as one gives its place back, or refused once they have all failed. One not settled
+//! `login_attempt_max` after it started died with its request, and counts as failed.
+//!
 //! Accounts are keyed by the address typed, registered or not, so a lock looks the same for an
 //! account that does not exist.
 
 use std::net::IpAddr;
+use std::time::{Duration, Instant};
 
 use super::Quota;
 use super::counters::{Limits, Taken, counter, ip_subject, subject, too_many};
 use crate::audit::AuditTrail;
 use crate::auth::PasswordHasher;
 use crate::clock::{now_ms, rfc3339};
-use crate::domain::{AuditAction, AuditOutcome, User};
+use crate::domain::{AuditAction, AuditOutcome, EnteredPassword, User};
 use crate::http::{ApiError, Caller};
-use crate::store::LoginState;
+use crate::store::{Counter, CounterState, LoginState};
 
 const TOO_MANY_ATTEMPTS: &str = "too many failed sign-ins; wait before trying again";
+const BEING_CHECKED: &str =
+    "other sign-ins to this account are still being checked; try again in a moment";
+
+/// The first pause between looks at a count being settled; each later one doubles, up to the
+/// second.
+const FIRST_PAUSE: Duration = Duration::from_millis(50);
+const LONGEST_PAUSE: Duration = Duration::from_millis(500);
+
+/// How many of a counter's count are failed attempts: all but those still being checked (one
+/// still pending past its `pending_until` never finished, and counts as failed).
+fn failures(state: &CounterState, now: i64) -> u32 {
+    if state.pending_until <= now {
+        state.count
+    } else {
+        state.count.saturating_sub(state.pending)
+    }
+}
+
+/// What keeps a count full.
+enum Full {
+    /// Failures fill at least one of them: refused until its window ends (the tightest's quota).
+    Failures(Quota),
+    /// Only attempts still being checked, the last of them running until `until` at the latest
+    /// (`limit`: the count's).
+    InFlight { until: i64, limit: u32 },
+    /// Nothing any more: an attempt settled (or a window ended) since.
+    Room,
+}
 
 /// What a sign-in attempt takes: the limits it is counted against, the password hasher, and
 /// where lockouts and wrong passwords are recorded.
@@ -95,11 +132,66 @@ impl<'a> Logins<'a> {
             ),
             counter("login-ip", rules.login_ip, &ip, now),
         ];
-        let taken = self
-            .limits
-            .take_all(counters, now, TOO_MANY_ATTEMPTS)
-            .await?;
-        Ok((state, taken))
+        let started = Instant::now();
+        let clock = || now + started.elapsed().as_millis() as i64;
+        let mut pause = FIRST_PAUSE;
+        loop {
+            let pending_until = clock() + rules.login_attempt_max.as_millis() as i64;
+            let full = match self
+                .limits
+                .reserve_all(counters.clone(), clock(), pending_until)
+                .await?
+            {
+                Ok(taken) => return Ok((state, taken)),
+                Err(full) => full,
+            };
+            loop {
+                match self.why_full(&full, clock()).await? {
+                    Full::Failures(quota) => return Err(too_many(quota, TOO_MANY_ATTEMPTS)),
+                    Full::Room => break,
+                    Full::InFlight { until, limit } => {
+                        if started.elapsed() >= rules.login_wait {
+                            let quota = Quota {
+                                limit,
+                                remaining: 0,
+                                reset_secs: Quota::seconds_until(until, clock()),
+                            };
+                            return Err(too_many(quota, BEING_CHECKED));
+                        }
+                        tokio::time::sleep(pause).await;
+                        pause = (pause * 2).min(LONGEST_PAUSE);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Why the counters a reservation found `full` are full, read again now.
+    async fn why_full(&self, full: &[(Counter, Quota)], now: i64) -> Result<Full, ApiError> {
+        let reads = full
+            .iter()
+            .map(|(counter, _)| self.limits.store.counter_state(counter));
+        let states = futures_util::future::join_all(reads).await;
+        let mut refused: Option<Quota> = None;
+        let mut in_flight: Option<(i64, u32)> = None;
+        for ((counter, quota), state) in full.iter().zip(states) {
+            let Some(state) = state? else {
+                continue;
+            };
+            if state.count < counter.limit {
+                continue;
+            }
+            if failures(&state, now) >= counter.limit {
+                refused = Some(refused.map_or(*quota, |q| q.tightest(*quota)));
+            } else if in_flight.is_none_or(|(until, _)| until < state.pending_until) {
+                in_flight = Some((state.pending_until, counter.limit));
+            }
+        }
+        Ok(match (refused, in_flight) {
+            (Some(quota), _) => Full::Failures(quota),
+            (None, Some((until, limit))) => Full::InFlight { until, limit },
+            (None, None) => Full::Room,
+        })
     }
 
     /// The answer to a locked account: the same whoever asks and whatever the password.
@@ -129,7 +221,7 @@ impl<'a> Logins<'a> {
         let attempt = self.admit(user.email.as_str(), caller.ip, now_ms()).await?;
         match self
             .hasher
-            .verify(password, Some(&user.password_hash))
+            .verify(&EnteredPassword::new(password), Some(&user.password_hash))
             .await
         {
             Ok(true) => {
@@ -188,16 +280,19 @@ impl LoginAttempt<'_> {
     /// The password was right: the attempt does not count.
     pub async fn succeeded(&self) {
         if let Some(taken) = &self.taken {
-            taken.give_back(self.logins.limits.store).await;
+            taken.settle(self.logins.limits.store, false).await;
         }
     }
 
-    /// The password was wrong. If this attempt filled the account's count, locks the account
-    /// (of several attempts racing to lock, one does), records the lockout against `target` and
-    /// returns until when. A store error is logged: the full count still refuses logins until
-    /// its window ends.
+    /// The password was wrong: the attempt counts. If its failure fills the account's count,
+    /// locks the account (of several attempts racing to lock, one does), records the lockout
+    /// against `target` and returns until when. A store error is logged: the full count still
+    /// refuses logins until its window ends.
     pub async fn failed(&self, caller: &Caller, target: Option<&str>) -> Option<i64> {
-        let until = self.lock_if_full().await?;
+        let taken = self.taken.as_ref()?;
+        let settled = taken.settle(self.logins.limits.store, true).await;
+        let account = settled.first().copied().flatten()?;
+        let until = self.lock_if_full(&account).await?;
         let mut lockout = caller
             .event(AuditAction::Lockout, AuditOutcome::Success)
             .detail(format!("until {}", rfc3339(until)));
@@ -206,14 +301,10 @@ impl LoginAttempt<'_> {
         Some(until)
     }
 
-    async fn lock_if_full(&self) -> Option<i64> {
+    /// `account`: the per-account count, as this failure left it.
+    async fn lock_if_full(&self, account: &CounterState) -> Option<i64> {
         let Limits { store, rules } = self.logins.limits;
-        let taken = self.taken.as_ref()?;
-        if taken
-            .counts
-            .first()
-            .is_none_or(|count| *count < rules.login_account.limit)
-        {
+        if failures(account, self.now) < rules.login_account.limit {
             return None;
         }
         let max = rules.lockout_max.as_millis() as i64;
@@ -238,5 +329,28 @@ impl LoginAttempt<'_> {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_what_is_not_still_being_checked() {
+        let state = CounterState {
+            count: 5,
+            pending: 3,
+            pending_until: 10_000,
+        };
+        assert_eq!(failures(&state, 9_999), 2);
+        // Past its time, an attempt still pending never finished: it counts as failed.
+        assert_eq!(failures(&state, 10_000), 5);
+        let settled = CounterState {
+            count: 4,
+            pending: 0,
+            pending_until: 0,
+        };
+        assert_eq!(failures(&settled, 1), 4);
     }
 }

@@ -19,9 +19,9 @@ use crate::BoxError;
 use crate::domain::{AuditEvent, Email, Lead, Post, PostSummary, Role, User};
 pub use changed::Changed;
 pub use records::{
-    AccountToken, AuditQuery, Claim, Counter, Effects, FactorProof, FactorState, LoginState,
-    MfaChallenge, Page, Position, PostQuery, RecoveryCodes, RefreshRecord, RoleHeld, SealedSecret,
-    Session, SessionOrigin, Successor, TokenPurpose, TotpFactor, UserQuery,
+    AccountToken, AuditQuery, Claim, Counter, CounterState, Effects, FactorProof, FactorState,
+    LoginState, MfaChallenge, Page, Position, PostQuery, RecoveryCodes, RefreshRecord, RoleHeld,
+    SealedSecret, Session, SessionOrigin, Successor, TokenPurpose, TotpFactor, UserQuery,
 };
 
 use crate::jobs::Job;
@@ -454,6 +454,23 @@ pub trait LimitStore: Send + Sync {
     async fn take(&self, counter: &Counter, now: i64) -> Result<Option<u32>, StoreError>;
     /// Gives back one taken from `counter` (an attempt that turned out not to count).
     async fn give_back(&self, counter: &Counter) -> Result<(), StoreError>;
+    /// Takes one, as `take` does, for an attempt whose outcome decides whether it counts: it is
+    /// pending until `settle`d, or until `pending_until` (epoch ms), when no attempt can still be
+    /// running. The count after adding, or `None` when the counter was full.
+    async fn reserve(
+        &self,
+        counter: &Counter,
+        pending_until: i64,
+    ) -> Result<Option<u32>, StoreError>;
+    /// Settles one pending: it stays taken when it `counts`, otherwise it is given back. The
+    /// counter after, or `None` when it held nothing pending (its window's item is gone).
+    async fn settle(
+        &self,
+        counter: &Counter,
+        counts: bool,
+    ) -> Result<Option<CounterState>, StoreError>;
+    /// The counter as it stands, read consistently (`None` when nothing was taken in its window).
+    async fn counter_state(&self, counter: &Counter) -> Result<Option<CounterState>, StoreError>;
     /// The account's login state (the default when it has none).
     async fn login_state(&self, account: &str) -> Result<LoginState, StoreError>;
     /// Locks the account until `until` with `lockouts` locks in a row, if its state is still

@@ -341,6 +341,16 @@ pub struct Counter {
     pub window_end: i64,
 }
 
+/// A counter as it stands: `count` taken, `pending` of them by attempts not settled yet
+/// (`LimitStore::reserve`), the latest of which may stay pending until `pending_until` (epoch
+/// ms).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CounterState {
+    pub count: u32,
+    pub pending: u32,
+    pub pending_until: i64,
+}
+
 /// The login lock of one account key (an e-mail address, registered or not).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct LoginState {

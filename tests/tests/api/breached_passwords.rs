@@ -304,6 +304,37 @@ async fn common_passwords_are_refused_offline_by_default(app: TestApp) {
     assert_status(&accepted, StatusCode::CREATED);
 }
 
+/// Another spelling of a listed password is that password: full-width forms (compared in
+/// NFKC) and whitespace around it or doubled inside (compared folded), offline and online. The
+/// length rule still counts the password as given.
+async fn other_spellings_of_a_breached_password_are_refused(app: TestApp) {
+    for spelling in [
+        "ｐａｓｓｗｏｒｄ１２３",
+        "password123 ",
+        "  password123",
+        "\u{3000}Password123\u{A0}",
+    ] {
+        assert_breached(
+            &register(&app, "ada@example.com", spelling).await,
+            "password",
+        );
+    }
+    let range = RangeStandIn::start().await;
+    range.list("monkey business 1987", 3);
+    let app = with_breached_passwords(app, online(&range, OnCheckError::Refuse));
+    let doubled = "monkey  business   1987";
+    assert_breached(
+        &register(&app, "ada@example.com", doubled).await,
+        "password",
+    );
+    // The password as given, then the folded one: two prefixes, nothing more of either hash.
+    let asked: Vec<String> = range.received().into_iter().map(|r| r.path).collect();
+    let prefix = |password: &str| format!("/range/{}", &sha1_hex(password)[..5]);
+    assert_eq!(asked, [prefix(doubled), prefix("monkey business 1987")]);
+    let accepted = register(&app, "ada@example.com", "monkey business 1988").await;
+    assert_status(&accepted, StatusCode::CREATED);
+}
+
 async fn off_checks_nothing(app: TestApp) {
     let accepted = register(&app, "ada@example.com", COMMON).await;
     assert_status(&accepted, StatusCode::CREATED);
@@ -337,6 +368,7 @@ on_both_stores! {
     a_failing_range_api_refuses_passwords_when_told => Config::for_tests(),
     the_offline_set_built_by_the_tool_refuses_what_it_lists => Config::for_tests(),
     common_passwords_are_refused_offline_by_default => Config::for_tests(),
+    other_spellings_of_a_breached_password_are_refused => Config::for_tests(),
     off_checks_nothing => Config {
         breached_passwords: BreachedPasswordsConfig {
             check: BreachSources::Off,

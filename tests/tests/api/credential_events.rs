@@ -10,7 +10,7 @@ use axum::http::{Method, StatusCode};
 use futures_util::StreamExt;
 use serde_json::json;
 use shared::config::Config;
-use shared::domain::Role;
+use shared::domain::{EnteredPassword, Role};
 use shared::jobs::{MailMessage, Work};
 use support::links;
 use support::{Account, Call, Captured, TestApp, account, account_with_role, assert_problem};
@@ -322,7 +322,10 @@ async fn a_link_racing_a_password_change_lands_whole_or_not_at_all(app: TestApp)
         let changed_password = changed.status() == StatusCode::OK;
         assert_eq!(
             app.hasher
-                .verify(NEW_PASSWORD, Some(&user.password_hash))
+                .verify(
+                    &EnteredPassword::new(NEW_PASSWORD),
+                    Some(&user.password_hash)
+                )
                 .await
                 .unwrap(),
             changed_password

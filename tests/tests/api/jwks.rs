@@ -146,9 +146,35 @@ async fn discovery_names_the_issuer_the_jwks_and_the_algorithms(app: TestApp) {
     let app = signing(&app, &rotating(), SigningAlg::EdDSA);
     let response = get(&app, "/.well-known/openid-configuration").await;
     assert_eq!(response.status(), StatusCode::OK);
+    // Its URL was read off the request (no API_BASE_URL): only the client's own cache may keep
+    // it, and it says what it was read from.
     assert_eq!(
         header(&response, "cache-control"),
-        Some("public, max-age=300")
+        Some("private, max-age=300")
+    );
+    assert_eq!(
+        header(&response, "vary"),
+        Some("Authorization, Host, X-Forwarded-Proto")
+    );
+    let tag = header(&response, "etag").unwrap().to_owned();
+    let revalidated = Call::new(Method::GET, "/.well-known/openid-configuration")
+        .header("host", "api.example.com")
+        .header("if-none-match", tag)
+        .send(&app)
+        .await;
+    assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
+    assert_eq!(
+        header(&revalidated, "cache-control"),
+        Some("private, max-age=300")
+    );
+    let other_scheme = Call::new(Method::GET, "/.well-known/openid-configuration")
+        .header("host", "api.example.com")
+        .header("x-forwarded-proto", "https")
+        .send(&app)
+        .await;
+    assert_eq!(
+        body_json(&other_scheme)["jwks_uri"],
+        "https://api.example.com/.well-known/jwks.json"
     );
     assert_eq!(
         body_json(&response),
@@ -175,6 +201,83 @@ async fn discovery_names_the_issuer_the_jwks_and_the_algorithms(app: TestApp) {
     assert_eq!(
         body_json(&response)["jwks_uri"],
         "https://auth.example.com/.well-known/jwks.json"
+    );
+    // Then it is the same for everyone: any cache may keep it.
+    assert_eq!(
+        header(&response, "cache-control"),
+        Some("public, max-age=300")
+    );
+    assert_eq!(header(&response, "vary"), Some("Authorization"));
+}
+
+/// Public keys hold no secret and need no credential: a verifier running in a page on any
+/// origin may fetch both documents (`Access-Control-Allow-Origin: *`, which no credentialed
+/// request can use), while every other route keeps to `CORS_ALLOWED_ORIGINS`.
+async fn any_origin_may_read_the_public_keys(app: TestApp) {
+    let stranger = "https://verifier.example";
+    assert!(
+        !app.config
+            .cors_origins
+            .iter()
+            .any(|o| o == stranger || o == "*")
+    );
+    for path in [
+        "/.well-known/jwks.json",
+        "/.well-known/openid-configuration",
+    ] {
+        for method in [Method::GET, Method::HEAD] {
+            let response = Call::new(method.clone(), path)
+                .header("origin", stranger)
+                .send(&app)
+                .await;
+            assert_eq!(response.status(), StatusCode::OK, "{method} {path}");
+            assert_eq!(header(&response, "access-control-allow-origin"), Some("*"));
+            assert_eq!(header(&response, "access-control-allow-credentials"), None);
+            let exposed = header(&response, "access-control-expose-headers").unwrap();
+            assert!(exposed.to_lowercase().contains("etag"), "{exposed}");
+        }
+        let preflight = Call::new(Method::OPTIONS, path)
+            .header("origin", stranger)
+            .header("access-control-request-method", "GET")
+            .header("access-control-request-headers", "if-none-match")
+            .send(&app)
+            .await;
+        assert!(preflight.status().is_success(), "{}", preflight.status());
+        assert_eq!(header(&preflight, "access-control-allow-origin"), Some("*"));
+        let allowed = header(&preflight, "access-control-allow-headers").unwrap();
+        assert!(
+            allowed.to_lowercase().contains("if-none-match"),
+            "{allowed}"
+        );
+        let methods = header(&preflight, "access-control-allow-methods").unwrap();
+        assert!(!methods.contains("POST"), "{methods}");
+    }
+    // Any other route: no CORS answer for an origin not on the list.
+    for (method, path) in [
+        (Method::GET, "/api/users/me"),
+        (Method::OPTIONS, "/api/auth/login"),
+    ] {
+        let response = Call::new(method, path)
+            .header("origin", stranger)
+            .header("access-control-request-method", "POST")
+            .send(&app)
+            .await;
+        assert_eq!(
+            header(&response, "access-control-allow-origin"),
+            None,
+            "{path}"
+        );
+    }
+    // A listed origin is still answered as before.
+    let listed = &app.config.cors_origins[0];
+    let response = Call::new(Method::OPTIONS, "/api/auth/login")
+        .header("origin", listed.clone())
+        .header("access-control-request-method", "POST")
+        .send(&app)
+        .await;
+    assert_eq!(
+        header(&response, "access-control-allow-origin"),
+        Some(listed.as_str())
     );
 }
 
@@ -271,6 +374,7 @@ on_both_stores! {
     publishes_every_signing_key_and_nothing_secret => Config::for_tests(),
     a_set_without_signing_keys_publishes_none => Config::for_tests(),
     discovery_names_the_issuer_the_jwks_and_the_algorithms => Config::for_tests(),
+    any_origin_may_read_the_public_keys => Config::for_tests(),
     a_key_not_in_the_jwks_is_refused_under_any_of_our_key_ids => Config::for_tests(),
     hs256_tokens_pass_only_inside_the_migration_window => Config::for_tests(),
 }

@@ -341,6 +341,15 @@ fn token_tag_and_password_rules_are_the_parsers() {
     assert!(Password::parse("é".repeat(min - 1), None).is_err());
     assert!(Password::parse("é".repeat(max), None).is_ok());
     assert!(Password::parse("é".repeat(max + 1), None).is_err());
+    let pattern = pattern_of(&password);
+    let [allowed] = &classes(&pattern)[..] else {
+        panic!("Password: unexpected pattern {pattern}");
+    };
+    assert_eq!(pattern, format!("^{}*$", allowed.text));
+    for c in sample_chars() {
+        let parses = Password::parse(format!("password{c}"), None).is_ok();
+        assert_eq!(allowed.contains(c), parses, "{c:?}");
+    }
 }
 
 /// The e-mail and phone schemas are unions: a usual spelling (which steers generated requests

@@ -19,7 +19,7 @@ use support::{Call, TestApp, TestResponse, account, assert_problem, body_json, h
 
 const PASSWORD: &str = "correct horse battery";
 
-fn rule(text: &str) -> Rule {
+pub fn rule(text: &str) -> Rule {
     Rule::parse(text).unwrap()
 }
 
@@ -45,7 +45,7 @@ fn lock_after_five() -> Config {
     })
 }
 
-async fn login(app: &TestApp, email: &str, password: &str, ip: &str) -> TestResponse {
+pub async fn login(app: &TestApp, email: &str, password: &str, ip: &str) -> TestResponse {
     Call::new(Method::POST, "/api/auth/login")
         .json(json!({ "email": email, "password": password }))
         .sent_from(ip)
@@ -53,7 +53,7 @@ async fn login(app: &TestApp, email: &str, password: &str, ip: &str) -> TestResp
         .await
 }
 
-async fn events(app: &TestApp, action: AuditAction) -> Vec<AuditEvent> {
+pub async fn events(app: &TestApp, action: AuditAction) -> Vec<AuditEvent> {
     let query = AuditQuery {
         action: Some(action),
         ..AuditQuery::default()
@@ -66,7 +66,7 @@ async fn events(app: &TestApp, action: AuditAction) -> Vec<AuditEvent> {
         .items
 }
 
-fn number(response: &TestResponse, name: &str) -> u64 {
+pub fn number(response: &TestResponse, name: &str) -> u64 {
     header(response, name)
         .unwrap_or_else(|| panic!("no {name} header"))
         .parse()

@@ -567,6 +567,54 @@ async fn admins_list_and_end_a_users_sessions(app: TestApp) {
     );
 }
 
+/// A `User-Agent` is the client's to write: what is kept, listed and audited of it has no
+/// control, format or invisible character left (a bidi override would reverse the rest of the
+/// line on an admin's screen, a zero-width space hide text, a tab break a log line).
+async fn a_user_agent_is_shown_without_hidden_characters(app: TestApp) {
+    let admin = account_with_role(&app, "admin@example.com", Role::Admin).await;
+    support::account(&app, "ada@example.com", "Ada").await;
+    let hostile = "\u{FEFF}Mozilla/5.0\t(X11; Linux x86_64)\u{202E}kcatta\u{202C} \
+                   Fire\u{200B}fox/132.0\u{2066}\u{E0041} ";
+    let cleaned = "Mozilla/5.0(X11; Linux x86_64)kcatta Firefox/132.0";
+    let ada = sign_in(&app, "ada@example.com", hostile, "203.0.113.7").await;
+    let invisible = sign_in(&app, "ada@example.com", "\u{200B}\u{202E}\t", "203.0.113.7").await;
+
+    let own = listed(&app, &ada.access, "/api/auth/sessions").await;
+    let admin = sign_in(&app, &admin.email, FIREFOX_MAC, "192.0.2.1").await;
+    let listing = format!("/api/users/{}/sessions", ada.user_id);
+    let as_admin = listed(&app, &admin.access, &listing).await;
+    for page in [&own, &as_admin] {
+        let sessions = page["data"].as_array().unwrap();
+        let shown = |sid: &str| {
+            sessions
+                .iter()
+                .find(|s| s["id"] == sid)
+                .unwrap_or_else(|| panic!("{sid} in {page}"))
+                .clone()
+        };
+        let hostile_view = shown(&ada.sid);
+        assert_eq!(hostile_view["userAgent"], cleaned, "{page}");
+        assert_eq!(hostile_view["device"], "Firefox 132 on Linux");
+        assert_eq!(shown(&invisible.sid)["userAgent"], Value::Null);
+    }
+    let stored = stored(&app, &ada.user_id, &ada.sid).await.unwrap();
+    assert_eq!(stored.origin.user_agent.as_deref(), Some(cleaned));
+
+    let audit = listed(
+        &app,
+        &admin.access,
+        &format!("/api/audit?action=login&actor={}", ada.user_id),
+    )
+    .await;
+    let agents: Vec<&Value> = audit["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| &e["userAgent"])
+        .collect();
+    assert_eq!(agents, [&Value::Null, &json!(cleaned)], "{audit}");
+}
+
 /// A demoted admin's ending does not commit: the write holds only while the role does.
 async fn a_demoted_admin_cannot_end_a_session(app: TestApp) {
     let admin = account_with_role(&app, "admin@example.com", Role::Admin).await;
@@ -668,4 +716,5 @@ on_both_stores! {
     admins_list_and_end_a_users_sessions => Config::for_tests(),
     a_demoted_admin_cannot_end_a_session => Config::for_tests(),
     pages_walk_every_session_once_newest_first => Config::for_tests(),
+    a_user_agent_is_shown_without_hidden_characters => Config::for_tests(),
 }

@@ -723,6 +723,84 @@ async fn ids_that_are_not_uuids_never_reach_the_store(app: TestApp) {
     }
 }
 
+/// Other spellings of an existing id (upper case, braces, `urn:uuid:`, no hyphens) name
+/// nothing: each would be another URL, and another CDN cache entry, for one resource. Only the
+/// lower-case hyphenated form answers.
+async fn only_the_stored_spelling_of_an_id_finds_anything(app: TestApp) {
+    let admin = account_with_role(&app, "spelling@example.com", Role::Admin).await;
+    let post = create_post(&app, &admin, "Spelled once", "published", &[]).await;
+    let post_id = post["id"].as_str().unwrap().to_owned();
+    let sessions = Call::new(Method::GET, "/api/auth/sessions")
+        .token(&admin.access)
+        .send(&app)
+        .await;
+    let session_id = body_json(&sessions)["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let spellings = |id: &str| {
+        [
+            id.to_uppercase(),
+            format!("%7B{id}%7D"),
+            format!("urn:uuid:{id}"),
+            id.replace('-', ""),
+        ]
+    };
+    let paths = |user: &str, post: &str| {
+        [
+            format!("/api/posts/{post}"),
+            format!("/api/users/{user}"),
+            format!("/api/users/{user}/posts"),
+            format!("/api/users/{user}/sessions"),
+        ]
+    };
+    for path in paths(&admin.id, &post_id) {
+        let response = Call::new(Method::GET, &path)
+            .token(&admin.access)
+            .send(&app)
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    let [user_spellings, post_spellings, session_spellings] =
+        [&admin.id, &post_id, &session_id].map(|id| spellings(id));
+    for i in 0..4 {
+        let (user, post, session) = (
+            &user_spellings[i],
+            &post_spellings[i],
+            &session_spellings[i],
+        );
+        for path in paths(user, post) {
+            let response = Call::new(Method::GET, &path)
+                .token(&admin.access)
+                .send(&app)
+                .await;
+            assert_problem(&response, StatusCode::NOT_FOUND, "not_found");
+        }
+        let anonymous = Call::new(Method::GET, &format!("/api/posts/{post}"))
+            .send(&app)
+            .await;
+        assert_problem(&anonymous, StatusCode::NOT_FOUND, "not_found");
+        for path in [
+            format!("/api/auth/sessions/{session}"),
+            format!("/api/users/{}/sessions/{session}", admin.id),
+        ] {
+            let response = Call::new(Method::DELETE, &path)
+                .token(&admin.access)
+                .send(&app)
+                .await;
+            assert_problem(&response, StatusCode::NOT_FOUND, "not_found");
+        }
+        let feed = Call::new(Method::GET, &format!("/api/posts?author={user}"))
+            .send(&app)
+            .await;
+        let problem = assert_problem(&feed, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed");
+        assert_eq!(problem["errors"][0]["field"], "author");
+    }
+    // None of those ended the session: the caller is still signed in.
+    let me = support::get_me(&app, &admin.access).await;
+    assert_eq!(me.status(), StatusCode::OK);
+}
+
 fn config() -> Config {
     Config::for_tests()
 }
@@ -740,4 +818,5 @@ on_both_stores! {
     password_change_ends_other_sessions => config(),
     post_validation_and_filters => config(),
     ids_that_are_not_uuids_never_reach_the_store => config(),
+    only_the_stored_spelling_of_an_id_finds_anything => config(),
 }

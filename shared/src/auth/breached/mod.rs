@@ -65,7 +65,7 @@ impl BreachedPasswords {
     /// `Ok` when the password is not known to be breached (or could not be checked and the
     /// policy is `allow`).
     pub async fn check(&self, password: &Password) -> Result<(), Refusal> {
-        match self.find(password.expose()).await {
+        match self.find_any(password.expose()).await {
             Ok(None) => Ok(()),
             Ok(Some(source)) => {
                 tracing::info!(source, "new password refused: it appears in known breaches");
@@ -89,6 +89,17 @@ impl BreachedPasswords {
                     OnCheckError::Refuse => Err(Refusal::Unchecked(error)),
                 }
             }
+        }
+    }
+
+    /// The first source that lists the password or its whitespace-folded form, if any.
+    async fn find_any(&self, password: &str) -> Result<Option<&'static str>, BoxError> {
+        if let Some(source) = self.find(password).await? {
+            return Ok(Some(source));
+        }
+        match fold_whitespace(password) {
+            Some(folded) => self.find(&folded).await,
+            None => Ok(None),
         }
     }
 
@@ -143,6 +154,14 @@ fn common_passwords() -> Result<&'static HashSet, BoxError> {
         .map_err(|error| format!("the built-in list: {error}").into())
 }
 
+/// The password without whitespace around it and with each inner run of whitespace as one
+/// space, when that is another string: `password123 ` is as breached as `password123`, and
+/// `pass  word` as `pass word`. `None` when folding changes nothing.
+fn fold_whitespace(password: &str) -> Option<String> {
+    let folded = password.split_whitespace().collect::<Vec<_>>().join(" ");
+    (folded != password).then_some(folded)
+}
+
 pub fn sha1(bytes: &[u8]) -> [u8; 20] {
     let mut out = [0; 20];
     out.copy_from_slice(digest(&SHA1_FOR_LEGACY_USE_ONLY, bytes).as_ref());
@@ -161,6 +180,21 @@ mod tests {
             .map(|byte| format!("{byte:02X}"))
             .collect();
         assert_eq!(hex, "5BAA61E4C9B93F3F0682250B6CF8331B7EE68FD8");
+    }
+
+    #[test]
+    fn whitespace_folds_to_single_inner_spaces() {
+        assert_eq!(fold_whitespace("password123"), None);
+        assert_eq!(fold_whitespace("correct horse battery"), None);
+        for (typed, folded) in [
+            ("password123 ", "password123"),
+            ("\tpassword123\n", "password123"),
+            ("pass  word", "pass word"),
+            ("\u{3000}pass \u{A0} word  ", "pass word"),
+            ("        ", ""),
+        ] {
+            assert_eq!(fold_whitespace(typed).as_deref(), Some(folded), "{typed:?}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::store::table::schema::TTL_ATTRIBUTE;
 use crate::store::table::{
     Condition, Item, Put, Returns, TableError, Update, get_n, item, ttl_from_ms,
 };
-use crate::store::{Counter, LimitStore, LoginState, StoreError};
+use crate::store::{Counter, CounterState, LimitStore, LoginState, StoreError};
 
 fn state_from_item(item: &Item) -> Result<LoginState, StoreError> {
     Ok(LoginState {
@@ -20,13 +20,38 @@ fn state_from_item(item: &Item) -> Result<LoginState, StoreError> {
     })
 }
 
-#[async_trait]
-impl LimitStore for TableStore {
-    async fn take(&self, counter: &Counter, _now: i64) -> Result<Option<u32>, StoreError> {
+/// A counter taken only with `take` has no pending attempts.
+fn counter_from_item(item: &Item) -> Result<CounterState, StoreError> {
+    let or_zero = |name: &str| -> Result<i64, StoreError> {
+        Ok(if item.contains_key(name) {
+            get_n(item, name)?
+        } else {
+            0
+        })
+    };
+    let pending = u32::try_from(or_zero("pending")?)
+        .map_err(|_| StoreError::backend("a counter's pending count is out of range"))?;
+    let pending_until = or_zero("pendingUntil")?;
+    Ok(CounterState {
+        count: get_n(item, "count")?,
+        pending,
+        pending_until,
+    })
+}
+
+impl TableStore {
+    /// Adds one to the counter unless it already holds its limit, writing `also` with it: the
+    /// count after adding, or `None` when it was full.
+    async fn add_one(
+        &self,
+        counter: &Counter,
+        also: impl FnOnce(Update) -> Update,
+    ) -> Result<Option<u32>, StoreError> {
         let update = Update::new(keys::limit_counter(&counter.key))
             .set_if_absent(TTL_ATTRIBUTE, ttl_from_ms(counter.window_end))
-            .add("count", 1)
-            .when(Condition::absent("count").or(Condition::lt("count", counter.limit)));
+            .add("count", 1);
+        let update =
+            also(update).when(Condition::absent("count").or(Condition::lt("count", counter.limit)));
         match self.table.update(update, Returns::New).await {
             Ok(counted) => counted
                 .map(|item| get_n(&item, "count"))
@@ -37,6 +62,13 @@ impl LimitStore for TableStore {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+#[async_trait]
+impl LimitStore for TableStore {
+    async fn take(&self, counter: &Counter, _now: i64) -> Result<Option<u32>, StoreError> {
+        self.add_one(counter, |update| update).await
+    }
 
     async fn give_back(&self, counter: &Counter) -> Result<(), StoreError> {
         let update = Update::new(keys::limit_counter(&counter.key))
@@ -46,6 +78,41 @@ impl LimitStore for TableStore {
             Ok(_) | Err(TableError::ConditionFailed(_)) => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    async fn reserve(
+        &self,
+        counter: &Counter,
+        pending_until: i64,
+    ) -> Result<Option<u32>, StoreError> {
+        self.add_one(counter, |update| {
+            update.add("pending", 1).set("pendingUntil", pending_until)
+        })
+        .await
+    }
+
+    async fn settle(
+        &self,
+        counter: &Counter,
+        counts: bool,
+    ) -> Result<Option<CounterState>, StoreError> {
+        let mut update = Update::new(keys::limit_counter(&counter.key)).add("pending", -1);
+        if !counts {
+            update = update.add("count", -1);
+        }
+        let update = update.when(Condition::gt("pending", 0).and(Condition::gt("count", 0)));
+        match self.table.update(update, Returns::New).await {
+            Ok(Some(item)) => counter_from_item(&item).map(Some),
+            Ok(None) | Err(TableError::ConditionFailed(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn counter_state(&self, counter: &Counter) -> Result<Option<CounterState>, StoreError> {
+        self.get_consistent(&keys::limit_counter(&counter.key))
+            .await?
+            .map(|item| counter_from_item(&item))
+            .transpose()
     }
 
     async fn login_state(&self, account: &str) -> Result<LoginState, StoreError> {
