@@ -3,6 +3,7 @@
 mod support;
 
 mod account_flow;
+mod account_pages;
 mod auth_flow;
 mod bad_input;
 mod connection_limits;
