@@ -35,7 +35,10 @@ export async function call(path, { method = "GET", body, token } = {}) {
   }
   if (response.status === 204) return null;
   const type = response.headers.get("content-type") || "";
-  const data = type.includes("json") ? await response.json() : { title: await response.text() };
+  // Not a problem document (a proxy's or a CDN's error page): its status, and the start of it.
+  const data = type.includes("json")
+    ? await response.json()
+    : { title: response.statusText || `HTTP ${response.status}`, detail: (await response.text()).slice(0, 200) };
   if (!response.ok) throw new Problem(response.status, data);
   return data;
 }

@@ -10,6 +10,7 @@ use shared::domain::Password;
 use support::mail::{link_in, mail_to, mails_to};
 use support::stores::{Store, serve_on};
 use support::{Server, browser};
+use tempfile::TempDir;
 
 const PASSWORD: &str = "correct horse battery";
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -82,17 +83,26 @@ async fn refresh_status(server: &Server, tokens: &Value) -> u16 {
         .as_u16()
 }
 
+/// A server of the pages for `test` on `store`, with its data directory; `None` (said loudly)
+/// where no browser can run.
+async fn served(test: &str, store: Store, env: &[(&str, &str)]) -> Option<(TempDir, Server)> {
+    if !browser::available(test) {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_on(store, dir.path(), env).await;
+    Some((dir, server))
+}
+
 /// The base the mails link to (`APP_BASE_URL`): `localhost`, where the server listens.
 fn app_base(server: &Server) -> String {
     server.base.replace("127.0.0.1", "localhost")
 }
 
 async fn verification_by_the_mailed_link(store: Store) {
-    if !browser::available("verification_by_the_mailed_link") {
+    let Some((dir, server)) = served("verification_by_the_mailed_link", store, &[]).await else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let server = serve_on(store, dir.path(), &[]).await;
+    };
     let registered = server.register("ada@example.com", PASSWORD).await;
     let access = registered["accessToken"].as_str().unwrap();
     let mail = mail_to(dir.path(), "ada@example.com", "verify your e-mail").await;
@@ -102,6 +112,7 @@ async fn verification_by_the_mailed_link(store: Store) {
     // Opening the link spends nothing (a mail scanner may open it): the button does.
     let opened = page("verify-unpressed", json!({ "link": link }));
     assert_eq!(opened["confirmShown"], true);
+    assert_eq!(opened["apiCalls"], json!([]), "{opened}");
     assert_eq!(me(&server, access).await["emailVerified"], false);
 
     let shown = page(
@@ -132,11 +143,15 @@ async fn verification_by_the_mailed_link(store: Store) {
 }
 
 async fn password_reset_by_the_mailed_link(store: Store) {
-    if !browser::available("password_reset_by_the_mailed_link") {
+    let Some((dir, server)) = served(
+        "password_reset_by_the_mailed_link",
+        store,
+        &[("RESET_MAIL_GAP_SECS", "0")],
+    )
+    .await
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let server = serve_on(store, dir.path(), &[("RESET_MAIL_GAP_SECS", "0")]).await;
+    };
     let registered = server.register("bob@example.com", PASSWORD).await;
     let other_device = signed_in(&server, "bob@example.com", Some(FIREFOX)).await;
     let asked = server
@@ -224,11 +239,10 @@ fn password_length_limits() -> (usize, usize) {
 }
 
 async fn your_devices_listed_and_signed_out(store: Store) {
-    if !browser::available("your_devices_listed_and_signed_out") {
+    let Some((_dir, server)) = served("your_devices_listed_and_signed_out", store, &[]).await
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let server = serve_on(store, dir.path(), &[]).await;
+    };
     let registered = server.register("carol@example.com", PASSWORD).await;
     let firefox = signed_in(&server, "carol@example.com", Some(FIREFOX)).await;
     let curl = signed_in(&server, "carol@example.com", Some("curl/8.5.0")).await;
@@ -298,11 +312,15 @@ async fn your_devices_listed_and_signed_out(store: Store) {
 }
 
 async fn an_address_change_asked_and_confirmed_in_the_pages(store: Store) {
-    if !browser::available("an_address_change_asked_and_confirmed_in_the_pages") {
+    let Some((dir, server)) = served(
+        "an_address_change_asked_and_confirmed_in_the_pages",
+        store,
+        &[],
+    )
+    .await
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let server = serve_on(store, dir.path(), &[]).await;
+    };
     let registered = server.register("erin@example.com", PASSWORD).await;
     let access = registered["accessToken"].as_str().unwrap();
 
@@ -342,11 +360,10 @@ async fn an_address_change_asked_and_confirmed_in_the_pages(store: Store) {
 }
 
 async fn a_password_change_in_the_account_page(store: Store) {
-    if !browser::available("a_password_change_in_the_account_page") {
+    let Some((_dir, server)) = served("a_password_change_in_the_account_page", store, &[]).await
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let server = serve_on(store, dir.path(), &[]).await;
+    };
     let registered = server.register("fay@example.com", PASSWORD).await;
     let shown = page(
         "change-password",
@@ -375,11 +392,15 @@ async fn a_password_change_in_the_account_page(store: Store) {
 }
 
 async fn an_unverified_account_is_offered_a_new_link(store: Store) {
-    if !browser::available("an_unverified_account_is_offered_a_new_link") {
+    let Some((dir, server)) = served(
+        "an_unverified_account_is_offered_a_new_link",
+        store,
+        &[("REQUIRE_EMAIL_VERIFICATION", "true")],
+    )
+    .await
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let server = serve_on(store, dir.path(), &[("REQUIRE_EMAIL_VERIFICATION", "true")]).await;
+    };
     server.register("gus@example.com", PASSWORD).await;
     mail_to(dir.path(), "gus@example.com", "verify your e-mail").await;
     let shown = page(
@@ -406,11 +427,10 @@ async fn an_unverified_account_is_offered_a_new_link(store: Store) {
 }
 
 async fn forgot_password_from_the_sign_in_form(store: Store) {
-    if !browser::available("forgot_password_from_the_sign_in_form") {
+    let Some((dir, server)) = served("forgot_password_from_the_sign_in_form", store, &[]).await
+    else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let server = serve_on(store, dir.path(), &[]).await;
+    };
     server.register("hal@example.com", PASSWORD).await;
     let shown = page(
         "forgot",
@@ -423,11 +443,9 @@ async fn forgot_password_from_the_sign_in_form(store: Store) {
 }
 
 async fn links_without_a_good_token(store: Store) {
-    if !browser::available("links_without_a_good_token") {
+    let Some((_dir, server)) = served("links_without_a_good_token", store, &[]).await else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let server = serve_on(store, dir.path(), &[]).await;
+    };
     let shown = page("bad-links", json!({ "base": app_base(&server) }));
     assert_eq!(
         shown["resetWithout"],
