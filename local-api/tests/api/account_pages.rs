@@ -454,6 +454,40 @@ async fn links_without_a_good_token(store: Store) {
     assert!(text(&shown["madeUp"], "code").starts_with("invalid_token · request "));
 }
 
+/// A sign-in answered with a second-factor challenge (`{mfaRequired, challenge, methods,
+/// expiresIn}`, no tokens) shows that two-step sign-in is required, and signs nobody in. (The
+/// store plays no part: the answer is the page's input here.)
+#[tokio::test]
+async fn a_second_factor_challenge_is_shown_as_such() {
+    let test = "a_second_factor_challenge_is_shown_as_such";
+    let Some((_dir, server)) = served(test, Store::Sqlite, &[]).await else {
+        return;
+    };
+    server.register("ivy@example.com", PASSWORD).await;
+    let challenge = json!({
+        "mfaRequired": true,
+        "challenge": "c".repeat(43),
+        "methods": ["totp", "recovery_code"],
+        "expiresIn": 300,
+    });
+    let shown = page(
+        "two-step",
+        json!({
+            "base": app_base(&server),
+            "email": "ivy@example.com",
+            "password": PASSWORD,
+            "answer": challenge,
+        }),
+    );
+    assert_eq!(shown["twoStep"], "Two-step sign-in is required");
+    assert_eq!(shown["signInShown"], false);
+    assert_eq!(shown["accountShown"], false);
+    assert_eq!(
+        shown["passwordLeft"], "",
+        "the password is not kept in the page"
+    );
+}
+
 on_both_stores!(
     verification_by_the_mailed_link,
     password_reset_by_the_mailed_link,

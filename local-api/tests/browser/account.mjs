@@ -199,6 +199,27 @@ const scenarios = {
     return { refused, prefilled, resent: await notice(page) };
   },
 
+  // /account when the password step answers a second-factor challenge instead of tokens. Until
+  // second factors are part of this API, the answer (its documented shape) is given here in
+  // place of the login's; everything else is the page's own.
+  async "two-step"(page, { base, email, password, answer }) {
+    await page.route("**/api/auth/login", (route) =>
+      route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(answer) }),
+    );
+    await page.goto(`${base}/account`);
+    await signIn(page, email, password);
+    await page.waitForSelector(visible("#two-step"));
+    const shown = {
+      twoStep: await page.textContent("#two-step h2"),
+      signInShown: await page.isVisible("#sign-in"),
+      accountShown: await page.isVisible("#account"),
+      passwordLeft: await page.inputValue("#sign-in-password"),
+    };
+    await page.click("#two-step-back");
+    await page.waitForSelector(visible("#sign-in"));
+    return shown;
+  },
+
   // /account: a forgotten password from the sign-in form.
   async forgot(page, { base, email }) {
     await page.goto(`${base}/account`);
