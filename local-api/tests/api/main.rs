@@ -10,5 +10,6 @@ mod connection_limits;
 mod dashboard_page;
 mod emulated_flow;
 mod jwks_interop;
+mod pages_served;
 mod posts_flow;
 mod promote;
