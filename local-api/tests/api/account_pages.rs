@@ -66,6 +66,16 @@ async fn signed_in(server: &Server, email: &str, user_agent: Option<&str>) -> Va
     response.json().await.unwrap()
 }
 
+async fn assert_signs_in(server: &Server, email: &str, password: &str) {
+    let response = login(server, email, password, None).await;
+    assert_eq!(response.status(), 200, "{email} signs in");
+}
+
+async fn assert_refused(server: &Server, email: &str, password: &str) {
+    let response = login(server, email, password, None).await;
+    support::problem(response, 401, "invalid_credentials").await;
+}
+
 async fn me(server: &Server, token: &str) -> Value {
     let response = server.get_authed("/api/users/me", token).await;
     assert_eq!(response.status(), 200);
@@ -211,10 +221,8 @@ async fn password_reset_by_the_mailed_link(store: Store) {
     assert!(text(&shown, "askedAgain").contains("a reset link is on its way"));
 
     // It took: the old password is refused, the new one works, every old session has ended.
-    let old = login(&server, "bob@example.com", PASSWORD, None).await;
-    support::problem(old, 401, "invalid_credentials").await;
-    let new = login(&server, "bob@example.com", NEW_PASSWORD, None).await;
-    assert_eq!(new.status(), 200);
+    assert_refused(&server, "bob@example.com", PASSWORD).await;
+    assert_signs_in(&server, "bob@example.com", NEW_PASSWORD).await;
     assert_eq!(refresh_status(&server, &registered).await, 401);
     assert_eq!(refresh_status(&server, &other_device).await, 401);
     // The used link's page asked for another, which was mailed.
@@ -348,14 +356,8 @@ async fn an_address_change_asked_and_confirmed_in_the_pages(store: Store) {
     );
     assert!(text(&shown, "confirmed").contains("sign in with the new address from now on"));
     // It took: the new address signs in, the old one no longer does.
-    assert_eq!(
-        login(&server, "erin@new.example", PASSWORD, None)
-            .await
-            .status(),
-        200
-    );
-    let old = login(&server, "erin@example.com", PASSWORD, None).await;
-    support::problem(old, 401, "invalid_credentials").await;
+    assert_signs_in(&server, "erin@new.example", PASSWORD).await;
+    assert_refused(&server, "erin@example.com", PASSWORD).await;
     mail_to(dir.path(), "erin@example.com", "address was changed").await;
 }
 
@@ -381,14 +383,8 @@ async fn a_password_change_in_the_account_page(store: Store) {
     assert!(text(&shown, "changed").contains("Every other device is signed out"));
     assert_eq!(shown["devices"], 1, "only this device is left: {shown}");
     assert_eq!(refresh_status(&server, &registered).await, 401);
-    let old = login(&server, "fay@example.com", PASSWORD, None).await;
-    support::problem(old, 401, "invalid_credentials").await;
-    assert_eq!(
-        login(&server, "fay@example.com", NEW_PASSWORD, None)
-            .await
-            .status(),
-        200
-    );
+    assert_refused(&server, "fay@example.com", PASSWORD).await;
+    assert_signs_in(&server, "fay@example.com", NEW_PASSWORD).await;
 }
 
 async fn an_unverified_account_is_offered_a_new_link(store: Store) {
@@ -418,12 +414,7 @@ async fn an_unverified_account_is_offered_a_new_link(store: Store) {
         "verify",
         json!({ "link": link, "email": "gus@example.com" }),
     );
-    assert_eq!(
-        login(&server, "gus@example.com", PASSWORD, None)
-            .await
-            .status(),
-        200
-    );
+    assert_signs_in(&server, "gus@example.com", PASSWORD).await;
 }
 
 async fn forgot_password_from_the_sign_in_form(store: Store) {
