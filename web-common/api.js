@@ -43,10 +43,13 @@ export async function call(path, { method = "GET", body, token } = {}) {
   return data;
 }
 
+/** How long after a refresh that could not reach the API (or was turned away) to try again. */
+const REFRESH_RETRY_MS = 15_000;
+
 /**
  * A signed-in session: the tokens of a sign-in, in memory only. The access token is refreshed
  * a minute before it expires (and once more if the API says it expired, as after a sleep);
- * when the session cannot go on, `onEnded(problem)` is called once.
+ * when the session cannot go on (the API refuses it), `onEnded(problem)` is called once.
  */
 export class Session {
   constructor(tokens, onEnded) {
@@ -58,11 +61,14 @@ export class Session {
 
   /** New tokens for this session: a refresh's, or a password change's. */
   take(tokens) {
-    clearTimeout(this.timer);
     this.accessToken = tokens.accessToken;
     this.refreshToken = tokens.refreshToken;
-    const inMs = Math.max(10, (tokens.expiresIn || 900) - 60) * 1000;
-    this.timer = setTimeout(() => this.refresh().catch(() => {}), inMs);
+    this.refreshIn(Math.max(10, (tokens.expiresIn || 900) - 60) * 1000);
+  }
+
+  refreshIn(ms) {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.refresh().catch(() => {}), ms);
   }
 
   refresh() {
@@ -75,7 +81,9 @@ export class Session {
         // Signed out while it was in flight: these tokens are not wanted.
         if (!this.ended) this.take(tokens);
       } catch (error) {
-        this.lost(error);
+        // Refused (spent, revoked, expired): the session is over. Unreachable or busy: later.
+        if (error.status === 401 || error.status === 403) this.lost(error);
+        else if (!this.ended) this.refreshIn(REFRESH_RETRY_MS);
         throw error;
       } finally {
         this.refreshing = null;
@@ -85,14 +93,14 @@ export class Session {
   }
 
   /** An API call as this session's user. */
-  async call(path, options = {}) {
+  async call(path, options = {}, refreshed = false) {
     if (this.ended) throw new Problem(401, { title: "Signed out", detail: "sign in again", code: "session_ended" });
     try {
       return await call(path, { ...options, token: this.accessToken });
     } catch (error) {
-      if (error.code === "token_expired") {
+      if (error.code === "token_expired" && !refreshed) {
         await this.refresh();
-        return call(path, { ...options, token: this.accessToken });
+        return this.call(path, options, true);
       }
       if (error.status === 401) this.lost(error);
       throw error;

@@ -445,6 +445,30 @@ async fn links_without_a_good_token(store: Store) {
     assert!(text(&shown["madeUp"], "code").starts_with("invalid_token · request "));
 }
 
+/// An open page keeps its session: with access tokens of 12 s, it refreshes every 10 s, each
+/// time with the newest refresh token (no grace for an older one here: a reuse would end the
+/// session), and its next call works.
+async fn the_page_refreshes_its_session_before_it_expires(store: Store) {
+    let env = [("ACCESS_TOKEN_TTL_SECS", "12"), ("REFRESH_GRACE_SECS", "0")];
+    let test = "the_page_refreshes_its_session_before_it_expires";
+    let Some((_dir, server)) = served(test, store, &env).await else {
+        return;
+    };
+    let registered = server.register("jan@example.com", PASSWORD).await;
+    let shown = page(
+        "refresh",
+        json!({ "base": app_base(&server), "email": "jan@example.com", "password": PASSWORD }),
+    );
+    assert_eq!(
+        shown["refreshes"].as_array().unwrap()[..2],
+        [200, 200],
+        "{shown}"
+    );
+    assert_eq!(shown["stillSignedIn"], "true");
+    assert_eq!(text(&shown, "status"), "Every other device is signed out.");
+    assert_eq!(refresh_status(&server, &registered).await, 401);
+}
+
 /// A sign-in answered with a second-factor challenge (`{mfaRequired, challenge, methods,
 /// expiresIn}`, no tokens) shows that two-step sign-in is required, and signs nobody in. (The
 /// store plays no part: the answer is the page's input here.)
@@ -488,4 +512,5 @@ on_both_stores!(
     an_unverified_account_is_offered_a_new_link,
     forgot_password_from_the_sign_in_form,
     links_without_a_good_token,
+    the_page_refreshes_its_session_before_it_expires,
 );

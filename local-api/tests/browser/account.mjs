@@ -199,6 +199,28 @@ const scenarios = {
     return { refused, prefilled, resent: await notice(page) };
   },
 
+  // /account left open: the page refreshes its access token before it expires, twice, each time
+  // with the refresh token the last one gave, and then still acts as its user.
+  async refresh(page, { base, email, password }) {
+    const refreshes = [];
+    page.on("response", (response) => {
+      if (response.url().endsWith("/api/auth/refresh")) refreshes.push(response.status());
+    });
+    await page.goto(`${base}/account`);
+    await signIn(page, email, password);
+    await page.waitForSelector("#devices[data-devices]");
+    for (let n = 1; n <= 2; n++) {
+      await page.waitForResponse((response) => response.url().endsWith("/api/auth/refresh"), { timeout: 60000 });
+    }
+    await page.getByRole("button", { name: "Sign out everywhere else" }).click();
+    await page.waitForSelector('#devices[data-devices="1"]');
+    return {
+      refreshes,
+      stillSignedIn: await page.getAttribute("body", "data-signed-in"),
+      status: await page.textContent(".devices-status"),
+    };
+  },
+
   // /account when the password step answers a second-factor challenge instead of tokens. Until
   // second factors are part of this API, the answer (its documented shape) is given here in
   // place of the login's; everything else is the page's own.
