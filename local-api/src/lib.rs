@@ -20,6 +20,7 @@ pub fn http_functions() -> Vec<Routes> {
         account::routes(),
         leads::routes(),
         dashboard::routes(),
+        mfa::routes(),
     ]
 }
 

@@ -16,7 +16,9 @@ pub use lambdas::worker_from_env;
 #[cfg(feature = "sqlite")]
 use crate::BoxError;
 use crate::audit::{AuditRetry, AuditTrail};
+use crate::auth::mfa::{MfaKeyProvider, MfaKeys};
 use crate::auth::{BreachedPasswords, PasswordHasher, Refusal, Sessions};
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::domain::{FieldErrors, Password};
 use crate::http::ApiError;
@@ -31,6 +33,10 @@ pub struct App {
     pub config: Config,
     pub stores: Stores,
     pub keys: KeyProvider,
+    /// The keys that seal second factors (their own secret; fetched on first use).
+    pub mfa_keys: MfaKeyProvider,
+    /// The time one-time codes and their challenges are checked at.
+    pub clock: Clock,
     pub hasher: PasswordHasher,
     /// Refuses new passwords found in known breaches (`BREACHED_PASSWORDS*`).
     pub breached_passwords: BreachedPasswords,
@@ -51,6 +57,8 @@ impl App {
             config,
             stores,
             keys,
+            mfa_keys: MfaKeyProvider::fixed(MfaKeys::generate()),
+            clock: Clock::system(),
             queue: Arc::new(NoQueue("no job queue is configured")),
             aws: None,
             #[cfg(feature = "sqlite")]

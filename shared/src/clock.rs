@@ -14,6 +14,45 @@ pub fn now_ms() -> i64 {
         .unwrap_or_default()
 }
 
+/// The time that rules which depend on the time of day read (one-time codes, their
+/// challenges): the system's, or in tests one that stands still until moved, so a test can put
+/// a code just inside or outside its window without waiting for it.
+#[derive(Debug, Clone, Default)]
+pub struct Clock(Option<std::sync::Arc<std::sync::atomic::AtomicI64>>);
+
+impl Clock {
+    /// Reads the system clock.
+    pub fn system() -> Self {
+        Self(None)
+    }
+
+    /// Stands at `ms` until `set` or `advance` moves it; clones move together.
+    pub fn fixed(ms: i64) -> Self {
+        Self(Some(std::sync::Arc::new(ms.into())))
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        match &self.0 {
+            None => now_ms(),
+            Some(at) => at.load(std::sync::atomic::Ordering::SeqCst),
+        }
+    }
+
+    /// Moves a fixed clock to `ms` (a system clock ignores it).
+    pub fn set(&self, ms: i64) {
+        if let Some(at) = &self.0 {
+            at.store(ms, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+
+    /// Moves a fixed clock by `ms` (a system clock ignores it).
+    pub fn advance(&self, ms: i64) {
+        if let Some(at) = &self.0 {
+            at.fetch_add(ms, std::sync::atomic::Ordering::SeqCst);
+        }
+    }
+}
+
 /// Always three fractional digits, so the strings of two instants sort as the instants do.
 const MILLIS_UTC: &[FormatItem<'static>] =
     format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");

@@ -90,6 +90,15 @@ pub struct Config {
     pub trusted_proxies: Vec<IpNet>,
     /// How long audit events are kept (`AUDIT_RETENTION_DAYS`).
     pub audit_retention: Duration,
+    /// The second-factor key set given inline (`MFA_KEYS`; local runs). Never printed.
+    pub mfa_keys: Option<SecretString>,
+    /// Secrets Manager id of the second-factor key set (`MFA_KEYS_SECRET_ID`; deployed runs).
+    pub mfa_keys_secret_id: Option<String>,
+    /// The name authenticator apps show beside the account (`MFA_ISSUER`).
+    pub mfa_issuer: String,
+    /// Admins without an active second factor are refused the admin routes, and admins with
+    /// one need a session that used it (`REQUIRE_ADMIN_MFA`).
+    pub require_admin_mfa: bool,
     /// How new passwords are checked against known breaches (`BREACHED_PASSWORDS*`).
     pub breached_passwords: BreachedPasswordsConfig,
 }
@@ -182,6 +191,10 @@ impl Default for Config {
             rate_limits: RateLimits::default(),
             trusted_proxies: Vec::new(),
             audit_retention: Duration::from_secs(90 * 86_400),
+            mfa_keys: None,
+            mfa_keys_secret_id: None,
+            mfa_issuer: "serverless-backend".into(),
+            require_admin_mfa: false,
             breached_passwords: BreachedPasswordsConfig::default(),
         }
     }
@@ -285,6 +298,10 @@ impl Config {
             audit_retention: Duration::from_secs(
                 number("AUDIT_RETENTION_DAYS", 90)? as u64 * 86_400,
             ),
+            mfa_keys: var("MFA_KEYS").map(SecretString::from),
+            mfa_keys_secret_id: var("MFA_KEYS_SECRET_ID"),
+            mfa_issuer: var("MFA_ISSUER").unwrap_or(defaults.mfa_issuer),
+            require_admin_mfa: flag("REQUIRE_ADMIN_MFA", defaults.require_admin_mfa)?,
             breached_passwords: BreachedPasswordsConfig::from_env()?,
         })
     }
@@ -329,6 +346,9 @@ mod tests {
         let config = Config {
             auth_keys: Some(SecretString::from(
                 r#"{"activeKid":"k1","k1":"super-secret-signing-key-material"}"#,
+            )),
+            mfa_keys: Some(SecretString::from(
+                r#"{"activeKid":"m1","m1":"super-secret-sealing-key-material"}"#,
             )),
             ..Config::default()
         };

@@ -5,11 +5,13 @@ use axum::extract::State;
 use axum::http::header::{CACHE_CONTROL, ETAG, VARY};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::json;
+use shared::App;
 use shared::auth::Principal;
-use shared::http::{self, ApiError, Params, Response, Routes, etag, not_modified};
+use shared::http::{
+    self, ApiError, AppState, Params, Response, Routes, etag, not_modified, require_assurance,
+};
 use shared::metrics::{Snapshot, insights};
-use shared::permissions::may_read_dashboard;
-use shared::store::{MetricsStore, Stores};
+use shared::permissions::{Sensitivity, may_read_dashboard};
 
 pub fn routes() -> Routes {
     Routes::new("dashboard")
@@ -22,21 +24,21 @@ const DAYS: [usize; 3] = [7, 30, 90];
 /// The newest snapshot and its version for the `ETag`: when it was taken, which changes when
 /// a later run replaces the snapshot of the same bucket (its bucket, for a snapshot whose time
 /// does not read).
-async fn latest(
-    metrics: &dyn MetricsStore,
-    principal: &Principal,
-) -> Result<(i64, Snapshot), ApiError> {
+async fn latest(app: &App, principal: &Principal) -> Result<(i64, Snapshot), ApiError> {
     if !may_read_dashboard(principal) {
         return Err(ApiError::Forbidden);
     }
-    let (bucket, body) = metrics
-        .latest_snapshot()
-        .await?
-        .ok_or(ApiError::Unavailable {
-            detail: "no metrics yet: the metrics job has not run",
-            retry_after_secs: 60,
-            cause: None,
-        })?;
+    require_assurance(app, principal, Sensitivity::AdminRead).await?;
+    let (bucket, body) =
+        app.stores
+            .metrics
+            .latest_snapshot()
+            .await?
+            .ok_or(ApiError::Unavailable {
+                detail: "no metrics yet: the metrics job has not run",
+                retry_after_secs: 60,
+                cause: None,
+            })?;
     let snapshot: Snapshot =
         serde_json::from_str(&body).map_err(|e| ApiError::Internal(e.into()))?;
     let version = shared::clock::parse_rfc3339(&snapshot.generated_at).unwrap_or(bucket);
@@ -59,7 +61,7 @@ fn cached(headers: &HeaderMap, tag: u64, body: serde_json::Value) -> Result<Resp
 }
 
 async fn metrics(
-    State(stores): State<Stores>,
+    State(app): State<AppState>,
     principal: Principal,
     params: Params,
     headers: HeaderMap,
@@ -72,7 +74,7 @@ async fn metrics(
             .filter(|d| DAYS.contains(d))
             .ok_or_else(|| ApiError::bad_request("invalid_days", "days must be 7, 30 or 90"))?,
     };
-    let (version, snapshot) = latest(&*stores.metrics, &principal).await?;
+    let (version, snapshot) = latest(&app, &principal).await?;
     let tag = version as u64 * 100 + days as u64;
     let body =
         serde_json::to_value(snapshot.last_days(days)).map_err(|e| ApiError::Internal(e.into()))?;
@@ -80,11 +82,11 @@ async fn metrics(
 }
 
 async fn findings(
-    State(stores): State<Stores>,
+    State(app): State<AppState>,
     principal: Principal,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (version, snapshot) = latest(&*stores.metrics, &principal).await?;
+    let (version, snapshot) = latest(&app, &principal).await?;
     let body = json!({
         "bucket": snapshot.bucket,
         "generatedAt": snapshot.generated_at,

@@ -9,14 +9,15 @@ use shared::auth::Principal;
 use shared::clock::now_ms;
 use shared::domain::{FieldErrors, LeadStatus};
 use shared::http::{
-    self, ApiError, Json, LeadView, Params, PathId, Response, etag, if_match, page_body,
-    page_request, retry_as, unless_lost, with_header,
+    self, ApiError, AppState, Json, LeadView, Params, PathId, Response, etag, if_match, page_body,
+    page_request, require_assurance, retry_as, unless_lost, with_header,
 };
-use shared::permissions::{may_manage_leads, role_for_lead_write};
+use shared::permissions::{Sensitivity, may_manage_leads, role_for_lead_write};
 use shared::secrets::KeyProvider;
 use shared::store::Stores;
 
 pub async fn list(
+    State(app): State<AppState>,
     State(stores): State<Stores>,
     State(keys): State<KeyProvider>,
     principal: Principal,
@@ -25,6 +26,7 @@ pub async fn list(
     if !may_manage_leads(&principal) {
         return Err(ApiError::Forbidden);
     }
+    require_assurance(&app, &principal, Sensitivity::AdminRead).await?;
     let keys = keys.current().await;
     let page_request = page_request(&params, &keys, "leads")?;
     let page = stores
@@ -44,6 +46,7 @@ pub struct LeadPatch {
 }
 
 pub async fn patch(
+    State(app): State<AppState>,
     State(stores): State<Stores>,
     principal: Principal,
     PathId(id): PathId,
@@ -53,6 +56,7 @@ pub async fn patch(
     if !may_manage_leads(&principal) {
         return Err(ApiError::Forbidden);
     }
+    require_assurance(&app, &principal, Sensitivity::RoleWrite).await?;
     let mut errors = FieldErrors::default();
     let status = errors.parse("status", body.status, LeadStatus::parse);
     let Some(status) = status else {

@@ -1,4 +1,5 @@
-//! `POST /api/auth/login`: trade e-mail and password for a new session.
+//! `POST /api/auth/login`: trade e-mail and password for a new session; for a user with an
+//! active second factor, for a challenge that `POST /api/auth/mfa/challenge` completes.
 //! `POST /api/auth/password`: change the password (needs the current one); ends every other
 //! session and answers with a fresh one.
 
@@ -7,9 +8,12 @@ mod password;
 use axum::extract::State;
 use serde::Deserialize;
 use shared::auth::check_verified;
+use shared::auth::mfa::new_challenge;
 use shared::clock::now_ms;
 use shared::domain::{AuditAction, AuditOutcome, Authentication, Email, FieldErrors};
-use shared::http::{ApiError, AppState, Caller, Json, Response, Routes, token_response};
+use shared::http::{
+    ApiError, AppState, Caller, Json, MfaChallengeView, Response, Routes, json, token_response,
+};
 use shared::limits::with_quota;
 
 pub fn routes() -> Routes {
@@ -82,6 +86,18 @@ async fn login(
     let quota = attempt.quota_after_success();
     if let Err(unverified) = check_verified(&app.config, &user) {
         return Ok(with_quota(quota, ApiError::from(unverified)));
+    }
+    // The password was right; a second factor is still owed: no tokens yet.
+    let factor = app
+        .stores
+        .mfa
+        .get_totp(&user.id, app.clock.now_ms())
+        .await?;
+    if factor.is_some_and(|factor| factor.is_active()) {
+        let (challenge, record) = new_challenge(&user, app.clock.now_ms());
+        app.stores.mfa.create_challenge(&record).await?;
+        let view = MfaChallengeView::new(challenge);
+        return Ok(with_quota(quota, json(axum::http::StatusCode::OK, &view)?));
     }
     let tokens = app
         .sessions()

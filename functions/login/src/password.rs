@@ -2,10 +2,11 @@ use axum::extract::State;
 use serde::Deserialize;
 use shared::auth::Principal;
 use shared::clock::now_ms;
-use shared::domain::{AuditAction, AuditOutcome, Authentication, FieldErrors, Invalid, Password};
-use shared::http::{ApiError, AppState, Caller, Json, Response, token_response};
+use shared::domain::{AuditAction, AuditOutcome, FieldErrors, Invalid, Password};
+use shared::http::{ApiError, AppState, Caller, Json, Response, require_assurance, token_response};
 use shared::jobs::{Job, MailMessage, SecurityEvent};
 use shared::limits::with_quota;
+use shared::permissions::Sensitivity;
 use shared::store::{Effects, StoreError};
 
 #[derive(Deserialize)]
@@ -23,6 +24,8 @@ pub async fn change(
     caller: Caller,
     Json(body): Json<ChangeBody>,
 ) -> Result<Response, ApiError> {
+    require_assurance(&app, &principal, Sensitivity::OwnAccount).await?;
+    let authentication = principal.authentication.clone();
     let user = principal.user;
     let mut errors = FieldErrors::default();
     let current = errors.required("currentPassword", body.current_password);
@@ -91,10 +94,11 @@ pub async fn change(
             .by_self(&user.id),
     )
     .await;
-    // Every session, this one included, ended above; the caller continues in a new one.
+    // Every session, this one included, ended above; the caller continues in a new one, as
+    // proven as the one they changed it from.
     let tokens = app
         .sessions()
-        .start(&changed, Authentication::password(), caller.origin())
+        .start(&changed, authentication, caller.origin())
         .await?;
     let response = token_response(axum::http::StatusCode::OK, &changed, tokens)?;
     Ok(with_quota(quota, response))

@@ -11,11 +11,11 @@ use shared::domain::{
     PostTitle, Tag,
 };
 use shared::http::{
-    ApiError, AppState, Caller, Json, PathId, Response, if_match, no_content, retry_as,
-    unless_lost, with_header,
+    ApiError, AppState, Caller, Json, PathId, Response, if_match, no_content, require_assurance,
+    retry_as, unless_lost, with_header,
 };
 use shared::permissions::{
-    may_delete_post, may_edit_post, role_for_post_delete, role_for_post_edit,
+    Sensitivity, may_delete_post, may_edit_post, role_for_post_delete, role_for_post_edit,
 };
 use shared::store::{StoreError, Stores};
 
@@ -80,7 +80,7 @@ pub async fn create(
 }
 
 pub async fn patch(
-    State(stores): State<Stores>,
+    State(app): State<AppState>,
     principal: Principal,
     PathId(id): PathId,
     headers: HeaderMap,
@@ -89,11 +89,15 @@ pub async fn patch(
     let mut errors = FieldErrors::default();
     let changes = parse_changes(body, &mut errors);
     ApiError::check(errors)?;
-    let (posts, id, headers, changes) = (&*stores.posts, &id, &headers, &changes);
-    retry_as(&*stores.users, principal, |principal| async move {
+    let (app, id, headers, changes) = (&app, &id, &headers, &changes);
+    let posts = &*app.stores.posts;
+    retry_as(&*app.stores.users, principal, |principal| async move {
         let current = readable_post(posts, id, Some(&principal)).await?;
         if !may_edit_post(&principal, &current) {
             return Err(ApiError::Forbidden);
+        }
+        if role_for_post_edit(&principal, &current).is_some() {
+            require_assurance(app, &principal, Sensitivity::RoleWrite).await?;
         }
         // After a lost race: 412 if the post moved past the version asked for.
         if_match(headers, current.version)?;
@@ -118,6 +122,9 @@ pub async fn delete(
         let post = readable_post(&*app.stores.posts, id, Some(&principal)).await?;
         if !may_delete_post(&principal, &post) {
             return Err(ApiError::Forbidden);
+        }
+        if role_for_post_delete(&principal, &post).is_some() {
+            require_assurance(app, &principal, Sensitivity::RoleWrite).await?;
         }
         if_match(headers, post.version)?;
         let held = role_for_post_delete(&principal, &post);

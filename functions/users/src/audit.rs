@@ -7,9 +7,10 @@ use shared::auth::Principal;
 use shared::clock::parse_rfc3339;
 use shared::domain::AuditAction;
 use shared::http::{
-    self, ApiError, AuditEventView, Params, Response, page_body, page_request, parse_id,
+    self, ApiError, AppState, AuditEventView, Params, Response, page_body, page_request, parse_id,
+    require_assurance,
 };
-use shared::permissions::may_read_audit;
+use shared::permissions::{Sensitivity, may_read_audit};
 use shared::secrets::KeyProvider;
 use shared::store::{AuditQuery, Stores};
 
@@ -57,6 +58,7 @@ fn parse_query(params: &Params) -> Result<AuditQuery, ApiError> {
 }
 
 pub async fn list(
+    State(app): State<AppState>,
     State(stores): State<Stores>,
     State(keys): State<KeyProvider>,
     principal: Principal,
@@ -65,6 +67,7 @@ pub async fn list(
     if !may_read_audit(&principal) {
         return Err(ApiError::Forbidden);
     }
+    require_assurance(&app, &principal, Sensitivity::AdminRead).await?;
     let query = parse_query(&params)?;
     let listing = format!(
         "audit|{}|{}|{}|{}",

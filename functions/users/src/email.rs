@@ -10,9 +10,10 @@ use serde::Deserialize;
 use shared::auth::{Principal, account_link, issue_account_token};
 use shared::clock::now_ms;
 use shared::domain::{AuditAction, Email, FieldErrors, Invalid};
-use shared::http::{ApiError, AppState, Caller, Json, Response};
+use shared::http::{ApiError, AppState, Caller, Json, Response, require_assurance};
 use shared::jobs::{Job, MailMessage};
 use shared::limits::with_quota;
+use shared::permissions::Sensitivity;
 use shared::store::{Effects, StoreError, TokenPurpose};
 
 #[derive(Deserialize)]
@@ -28,6 +29,7 @@ pub async fn request_change(
     caller: Caller,
     Json(body): Json<EmailChange>,
 ) -> Result<Response, ApiError> {
+    require_assurance(&app, &principal, Sensitivity::OwnAccount).await?;
     let user = principal.user;
     let mut errors = FieldErrors::default();
     let email = errors.parse("email", body.email, Email::parse);

@@ -4,12 +4,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use shared::auth::Principal;
 use shared::domain::Role;
-use shared::http::{self, ApiError, Params, Response, UserView, page_body, page_request};
-use shared::permissions::may_list_users;
+use shared::http::{
+    self, ApiError, AppState, Params, Response, UserView, page_body, page_request,
+    require_assurance,
+};
+use shared::permissions::{Sensitivity, may_list_users};
 use shared::secrets::KeyProvider;
 use shared::store::{Stores, UserQuery};
 
 pub async fn list(
+    State(app): State<AppState>,
     State(stores): State<Stores>,
     State(keys): State<KeyProvider>,
     principal: Principal,
@@ -18,6 +22,7 @@ pub async fn list(
     if !may_list_users(&principal) {
         return Err(ApiError::Forbidden);
     }
+    require_assurance(&app, &principal, Sensitivity::AdminRead).await?;
     let role = params
         .get("role")
         .map(Role::parse)

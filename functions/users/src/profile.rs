@@ -12,11 +12,13 @@ use shared::domain::{
 };
 use shared::http::{
     self, ApiError, AppState, Caller, Json, Params, PathId, Response, UserView, etag, if_match,
-    retry_as, unless_lost, with_header,
+    require_assurance, retry_as, unless_lost, with_header,
 };
 use shared::jobs::{Job, MailMessage, SecurityEvent, Work, begin_account_cleanup};
 use shared::limits::{Quota, with_quota};
-use shared::permissions::{may_delete_user, may_edit_user, may_view_user, role_for_user_write};
+use shared::permissions::{
+    Sensitivity, may_delete_user, may_edit_user, may_view_user, role_for_user_write,
+};
 use shared::store::Effects;
 
 #[derive(Deserialize)]
@@ -49,6 +51,9 @@ async fn stored_user(app: &App, id: &str) -> Result<User, ApiError> {
 async fn visible_user(app: &App, principal: &Principal, id: &str) -> Result<User, ApiError> {
     if !may_view_user(principal, id) {
         return Err(ApiError::Forbidden);
+    }
+    if principal.id() != id {
+        require_assurance(app, principal, Sensitivity::AdminRead).await?;
     }
     match stored_user(app, id).await? {
         user if user.is_active() => Ok(user),
@@ -99,6 +104,9 @@ pub async fn patch(
         });
     }
     let changes = &parse_patch(body)?;
+    if role_for_user_write(&principal, &id).is_some() || changes.role.is_some() {
+        require_assurance(&app, &principal, Sensitivity::RoleWrite).await?;
+    }
     let (app, id, caller, headers) = (&app, &id, &caller, &headers);
     retry_as(&*app.stores.users, principal, |mut principal| async move {
         // Checked on every attempt: a lost race may have been the caller's own demotion.
@@ -191,6 +199,11 @@ pub async fn delete(
     if !may_delete_user(&principal, &id, confirmed_self) {
         return Err(ApiError::Forbidden);
     }
+    let sensitivity = match role_for_user_write(&principal, &id) {
+        Some(_) => Sensitivity::RoleWrite,
+        None => Sensitivity::OwnAccount,
+    };
+    require_assurance(&app, &principal, sensitivity).await?;
     let mut quota = None;
     if principal.id() == id {
         let password = body.and_then(|Json(body)| body.password);

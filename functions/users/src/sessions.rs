@@ -4,6 +4,7 @@
 use axum::extract::State;
 use shared::auth::Principal;
 use shared::http::{self, ApiError, AppState, Caller, Params, PathId, PathIds, Response};
+use shared::permissions::Sensitivity;
 
 pub async fn list(
     State(app): State<AppState>,
@@ -11,7 +12,7 @@ pub async fn list(
     PathId(user_id): PathId,
     params: Params,
 ) -> Result<Response, ApiError> {
-    let user = http::sessions_owner(&app, &principal, &user_id).await?;
+    let user = http::sessions_owner(&app, &principal, &user_id, Sensitivity::AdminRead).await?;
     http::sessions_page(&app, &principal, &user, &params).await
 }
 

@@ -76,8 +76,54 @@ impl App {
                 return Err(format!("this build does not include the {store:?} store").into());
             }
         };
-        Ok(Self { aws, ..app })
+        let mfa_keys = mfa_key_provider(&app.config, aws.as_ref())?;
+        Ok(Self {
+            aws,
+            mfa_keys,
+            ..app
+        })
     }
+}
+
+/// The second-factor keys: the environment's (`MFA_KEYS`), Secrets Manager's
+/// (`MFA_KEYS_SECRET_ID`, fetched on first use), outside Lambda a set generated beside the data,
+/// and otherwise none (enrolling answers 503 rather than seal with a key only this process has).
+fn mfa_key_provider(
+    config: &Config,
+    aws: Option<&SdkConfig>,
+) -> Result<crate::auth::mfa::MfaKeyProvider, BoxError> {
+    use crate::auth::mfa::{MfaKeyProvider, MfaKeys};
+    if let Some(json) = &config.mfa_keys {
+        return Ok(MfaKeyProvider::fixed(MfaKeys::from_json(
+            json.expose_secret(),
+        )?));
+    }
+    #[cfg(feature = "secrets")]
+    if let (Some(secret_id), Some(aws)) = (&config.mfa_keys_secret_id, aws) {
+        return Ok(MfaKeyProvider::secrets_manager(
+            aws_sdk_secretsmanager::Client::new(aws),
+            secret_id.clone(),
+            config.secrets_cache_ttl,
+        ));
+    }
+    #[cfg(not(feature = "secrets"))]
+    let _ = aws;
+    // A local run (local-api, on either store) keeps its set beside the data; a function under a
+    // Lambda runtime never makes one up.
+    #[cfg(feature = "sqlite")]
+    if crate::config::var("AWS_LAMBDA_RUNTIME_API").is_none() {
+        return Ok(MfaKeyProvider::fixed(local_mfa_keys(config)?));
+    }
+    Ok(MfaKeyProvider::not_configured())
+}
+
+/// Local runs keep a generated second-factor key set beside the data (`mfa-keys.json`, mode
+/// 600), as they keep the signing keys: enrolled factors survive a restart.
+#[cfg(feature = "sqlite")]
+fn local_mfa_keys(config: &Config) -> Result<crate::auth::mfa::MfaKeys, BoxError> {
+    use crate::auth::mfa::MfaKeys;
+    let text = local_secret(config, "mfa-keys.json", || MfaKeys::generate().to_json())?;
+    Ok(MfaKeys::from_json(&text)?)
 }
 
 /// The signing keys: none for a function that signs no token, the environment's
@@ -159,26 +205,44 @@ fn local_key_set(config: &Config) -> Result<KeySet, BoxError> {
     use crate::auth::KeySetDocument;
 
     let alg = config.access_token_alg;
-    let path = config.data_dir.join("auth-keys.json");
-    let document = match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let mut document = KeySetDocument::from_json(&text)?;
-            if document.active_signing_keys.contains_key(alg.name()) {
-                return Ok(KeySet::from_document(&document, alg)?);
-            }
-            let kid = document.add_signing_key(alg);
-            document.activate(&kid)?;
-            document
-        }
-        Err(_) => KeySetDocument::generate(alg),
-    };
-    let keys = KeySet::from_document(&document, alg)?;
+    let text = local_secret(config, "auth-keys.json", || {
+        KeySetDocument::generate(alg).to_json()
+    })?;
+    let mut document = KeySetDocument::from_json(&text)?;
+    if !document.active_signing_keys.contains_key(alg.name()) {
+        let kid = document.add_signing_key(alg);
+        document.activate(&kid)?;
+        write_local_secret(config, "auth-keys.json", &document.to_json())?;
+    }
+    Ok(KeySet::from_document(&document, alg)?)
+}
+
+/// The text of `name` in the data folder, written there first by `generate` if it is not
+/// there yet.
+#[cfg(feature = "sqlite")]
+fn local_secret(
+    config: &Config,
+    name: &str,
+    generate: impl FnOnce() -> String,
+) -> Result<String, BoxError> {
+    if let Ok(text) = std::fs::read_to_string(config.data_dir.join(name)) {
+        return Ok(text);
+    }
+    let text = generate();
+    write_local_secret(config, name, &text)?;
+    Ok(text)
+}
+
+/// Writes `name` in the data folder, readable by its owner only.
+#[cfg(feature = "sqlite")]
+fn write_local_secret(config: &Config, name: &str, text: &str) -> Result<(), BoxError> {
+    let path = config.data_dir.join(name);
     std::fs::create_dir_all(&config.data_dir)?;
-    std::fs::write(&path, document.to_json())?;
+    std::fs::write(&path, text)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
     }
-    Ok(keys)
+    Ok(())
 }

@@ -3,7 +3,7 @@
 use super::AuthError;
 use super::access_token::{token_header, verify_with_header};
 use super::sessions::Sessions;
-use crate::domain::{Role, User};
+use crate::domain::{Aal, Authentication, Role, User};
 use crate::store::UserStore;
 
 #[derive(Debug, Clone)]
@@ -11,6 +11,8 @@ pub struct Principal {
     /// The user as stored now, so role changes and deletions apply on the next request.
     pub user: User,
     pub session_id: String,
+    /// How the session was signed in, as stored now (a step-up applies at once).
+    pub authentication: Authentication,
 }
 
 impl Principal {
@@ -20,6 +22,10 @@ impl Principal {
 
     pub fn role(&self) -> Role {
         self.user.role
+    }
+
+    pub fn aal(&self) -> Aal {
+        self.authentication.aal
     }
 }
 
@@ -57,6 +63,7 @@ impl Sessions<'_> {
         Ok(Principal {
             user,
             session_id: claims.sid,
+            authentication: session.authentication,
         })
     }
 }

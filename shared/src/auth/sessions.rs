@@ -35,6 +35,14 @@ pub struct IssuedTokens {
     pub expires_in: u64,
 }
 
+/// A new access token for a session that carries on with its refresh token.
+#[derive(Debug)]
+pub struct IssuedAccess {
+    pub access_token: String,
+    /// Seconds until the access token expires.
+    pub expires_in: u64,
+}
+
 /// With `REQUIRE_EMAIL_VERIFICATION`, an account whose address is not verified holds no working
 /// session: sign-in, refresh and every authenticated request refuse it.
 pub fn check_verified(config: &Config, user: &User) -> Result<(), AuthError> {
@@ -263,6 +271,37 @@ impl Sessions<'_> {
     async fn successor_is_head(&self, successor: &RefreshToken) -> Result<bool, AuthError> {
         let record = self.sessions.find_refresh_token(&successor.hash()).await?;
         Ok(record.is_some_and(|r| r.spent_at.is_none()))
+    }
+
+    /// Raises the session `principal` came in on to `authentication` (a second factor was
+    /// just proven) and answers a new access token for it; the refresh token carries on, and
+    /// what it issues next keeps the new level. `SessionEnded` if the session ended meanwhile.
+    pub async fn raise(
+        &self,
+        principal: &super::Principal,
+        authentication: &Authentication,
+    ) -> Result<IssuedAccess, AuthError> {
+        match self
+            .sessions
+            .raise_session(principal.id(), &principal.session_id, authentication)
+            .await
+        {
+            Err(StoreError::Conflict) => return Err(AuthError::SessionEnded),
+            other => other?,
+        }
+        let keys = self.keys.current().await;
+        Ok(IssuedAccess {
+            access_token: issue_access_token(
+                &keys,
+                self.config,
+                principal.id(),
+                principal.role(),
+                &principal.session_id,
+                authentication,
+                now_ms() / 1000,
+            )?,
+            expires_in: self.config.access_token_ttl.as_secs(),
+        })
     }
 
     /// Ends every session of `principal`'s user but the one it came in on, which carries on.

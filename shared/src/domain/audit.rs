@@ -20,10 +20,25 @@ pub enum AuditAction {
     RoleChange,
     UserDeletion,
     PostDeletion,
+    /// A TOTP factor enrolled (pending until its first code).
+    MfaEnrol,
+    /// A factor's first code: it is active (failure: a wrong code).
+    MfaActivate,
+    /// The user turned their factor off (failure: a wrong code).
+    MfaDisable,
+    /// An admin removed a user's factor.
+    MfaReset,
+    /// A recovery code spent (detail: where, and how many are left).
+    MfaRecoveryCodeUse,
+    MfaRecoveryCodesRegenerate,
+    /// A wrong answer to a sign-in challenge (the sign-in it completes is a `login`).
+    MfaChallenge,
+    /// A session raised to aal2 (failure: a wrong code).
+    MfaStepUp,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 23] = [
         Self::Register,
         Self::Login,
         Self::Lockout,
@@ -39,6 +54,14 @@ impl AuditAction {
         Self::RoleChange,
         Self::UserDeletion,
         Self::PostDeletion,
+        Self::MfaEnrol,
+        Self::MfaActivate,
+        Self::MfaDisable,
+        Self::MfaReset,
+        Self::MfaRecoveryCodeUse,
+        Self::MfaRecoveryCodesRegenerate,
+        Self::MfaChallenge,
+        Self::MfaStepUp,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -58,6 +81,14 @@ impl AuditAction {
             Self::RoleChange => "role_change",
             Self::UserDeletion => "user_deletion",
             Self::PostDeletion => "post_deletion",
+            Self::MfaEnrol => "mfa_enrol",
+            Self::MfaActivate => "mfa_activate",
+            Self::MfaDisable => "mfa_disable",
+            Self::MfaReset => "mfa_reset",
+            Self::MfaRecoveryCodeUse => "mfa_recovery_code_use",
+            Self::MfaRecoveryCodesRegenerate => "mfa_recovery_codes_regenerate",
+            Self::MfaChallenge => "mfa_challenge",
+            Self::MfaStepUp => "mfa_step_up",
         }
     }
 

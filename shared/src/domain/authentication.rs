@@ -36,21 +36,29 @@ impl Aal {
 pub enum AuthMethod {
     /// A password (`pwd`).
     Password,
+    /// A one-time code from an authenticator app (`otp`).
+    Otp,
+    /// A single-use recovery code (`recovery`; RFC 8176 has no name for one).
+    Recovery,
 }
 
 impl AuthMethod {
     pub fn as_str(self) -> &'static str {
         match self {
             AuthMethod::Password => "pwd",
+            AuthMethod::Otp => "otp",
+            AuthMethod::Recovery => "recovery",
         }
     }
 
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         match raw {
             "pwd" => Ok(AuthMethod::Password),
+            "otp" => Ok(AuthMethod::Otp),
+            "recovery" => Ok(AuthMethod::Recovery),
             _ => Err(Invalid::new(
                 "invalid_amr",
-                "must be an RFC 8176 method: pwd",
+                "must be an authentication method: pwd, otp or recovery",
             )),
         }
     }
@@ -70,6 +78,18 @@ impl Authentication {
         Self {
             aal: Aal::Aal1,
             amr: vec![AuthMethod::Password],
+        }
+    }
+
+    /// This authentication raised by a second factor: `aal2`, with `method` added (once).
+    pub fn with_second_factor(&self, method: AuthMethod) -> Self {
+        let mut amr = self.amr.clone();
+        if !amr.contains(&method) {
+            amr.push(method);
+        }
+        Self {
+            aal: Aal::Aal2,
+            amr,
         }
     }
 
@@ -110,12 +130,27 @@ mod tests {
         for aal in [Aal::Aal1, Aal::Aal2] {
             assert_eq!(Aal::parse(aal.as_str()), Ok(aal));
         }
-        assert_eq!(AuthMethod::parse("pwd"), Ok(AuthMethod::Password));
+        for method in [AuthMethod::Password, AuthMethod::Otp, AuthMethod::Recovery] {
+            assert_eq!(AuthMethod::parse(method.as_str()), Ok(method));
+        }
         assert!(Aal::parse("aal3").is_err());
         assert!(AuthMethod::parse("PWD").is_err());
         let stored = Authentication::from_stored(Some("aal1"), &["pwd".into()]);
         assert_eq!(stored, Ok(Authentication::password()));
         assert!(Authentication::from_stored(Some("aal1"), &["sms".into()]).is_err());
+    }
+
+    #[test]
+    fn a_second_factor_raises_to_aal2_and_adds_its_method_once() {
+        let raised = Authentication::password().with_second_factor(AuthMethod::Otp);
+        assert_eq!(
+            (raised.aal, raised.amr_names()),
+            (Aal::Aal2, vec!["pwd", "otp"])
+        );
+        let again = raised.with_second_factor(AuthMethod::Otp);
+        assert_eq!(again, raised);
+        let recovered = raised.with_second_factor(AuthMethod::Recovery);
+        assert_eq!(recovered.amr_names(), ["pwd", "otp", "recovery"]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod email;
 mod field_errors;
 mod id;
 mod lead;
+mod mfa;
 mod network;
 mod password;
 mod post;
@@ -29,6 +30,7 @@ pub use lead::{
     Lead, LeadStatus, MAX_LEAD_NAME_CHARS, MAX_MESSAGE_CHARS, MAX_SOURCE_CHARS, bounded_line,
     bounded_text,
 };
+pub use mfa::{RECOVERY_ALPHABET, RECOVERY_CODE_CHARS, RecoveryCode, TOTP_DIGITS, TotpCode};
 pub use network::source_network;
 pub use password::Password;
 pub use post::{

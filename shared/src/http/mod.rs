@@ -1,6 +1,7 @@
 //! HTTP glue shared by every function: the route builder, the middleware stack, extractors,
 //! errors as problem+json, entity tags, signed cursors, and the JSON views of the entities.
 
+mod assurance;
 mod base_url;
 mod cache;
 mod caller;
@@ -20,6 +21,7 @@ mod sessions;
 mod tokens;
 mod views;
 
+pub use assurance::{require_assurance, step_up_required};
 pub use base_url::api_base_url;
 pub use cache::{PRIVATE_NO_STORE, private_json, shared_json};
 pub use caller::{Caller, client_ip, set_source_ip};
@@ -37,8 +39,8 @@ pub use service::{MAX_BODY_BYTES, SECURITY_HEADERS, service};
 pub use sessions::{end_session, sessions_owner, sessions_page};
 pub use tokens::token_response;
 pub use views::{
-    AuditEventView, DiscoveryView, JwksView, LeadView, PostSummaryView, PostView, SessionView,
-    UserView,
+    AuditEventView, DiscoveryView, JwksView, LeadView, MfaChallengeView, PostSummaryView, PostView,
+    RaisedSessionView, SessionView, TotpFactorView, UserView,
 };
 
 pub use axum::response::Response;

@@ -5,23 +5,30 @@ use http::StatusCode;
 
 use super::{
     ApiError, Caller, Params, Response, SessionView, json, no_content, page_body, page_request,
-    retry_as, unless_lost,
+    require_assurance, retry_as, unless_lost,
 };
 use crate::App;
 use crate::auth::Principal;
 use crate::clock::now_ms;
 use crate::domain::{AuditAction, AuditOutcome, User};
-use crate::permissions::{may_manage_sessions_of, role_for_user_write};
+use crate::permissions::{Sensitivity, may_manage_sessions_of, role_for_user_write};
 use crate::store::StoreError;
 
 /// The user `id` if `principal` may manage its sessions: 403 if not, 404 for no active user.
-pub async fn sessions_owner(app: &App, principal: &Principal, id: &str) -> Result<User, ApiError> {
+/// Another user's sessions are an admin's `sensitivity` action (a second factor may be asked).
+pub async fn sessions_owner(
+    app: &App,
+    principal: &Principal,
+    id: &str,
+    sensitivity: Sensitivity,
+) -> Result<User, ApiError> {
     if !may_manage_sessions_of(principal, id) {
         return Err(ApiError::Forbidden);
     }
     if id == principal.id() {
         return Ok(principal.user.clone());
     }
+    require_assurance(app, principal, sensitivity).await?;
     match app.stores.users.get_user(id).await? {
         Some(user) if user.is_active() => Ok(user),
         _ => Err(ApiError::NotFound),
@@ -71,7 +78,7 @@ pub async fn end_session(
     // An admin's ending holds only while they are one: a demotion first makes it fail (and
     // the retry, reading the caller again, answers 403).
     let ended = retry_as(&*app.stores.users, principal, |principal| async move {
-        let user = sessions_owner(app, &principal, user_id).await?;
+        let user = sessions_owner(app, &principal, user_id, Sensitivity::RoleWrite).await?;
         let held = role_for_user_write(&principal, user_id);
         let ended = app
             .stores

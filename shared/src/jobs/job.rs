@@ -79,6 +79,18 @@ pub enum MailMessage {
     },
     /// To the admins' address.
     NewLead(LeadNotice),
+    /// Two-factor sign-in was turned on.
+    MfaEnabled,
+    /// Two-factor sign-in was turned off by the user.
+    MfaDisabled,
+    /// An admin removed the account's second factor.
+    MfaReset,
+    /// A recovery code was used; `remaining` are left.
+    #[serde(rename_all = "camelCase")]
+    RecoveryCodeUsed {
+        remaining: usize,
+    },
+    RecoveryCodesRegenerated,
 }
 
 /// A notice to the admins' Telegram chat, rendered (and escaped) by the Telegram worker.
@@ -108,6 +120,9 @@ pub enum SecurityEvent {
     AccountDeleted,
     /// A spent refresh token came back after the grace window: its session was revoked.
     RefreshTokenReused,
+    MfaDisabled,
+    MfaReset,
+    RecoveryCodeUsed,
 }
 
 impl SecurityEvent {
@@ -120,6 +135,9 @@ impl SecurityEvent {
             SecurityEvent::RefreshTokenReused => {
                 "refresh token reused (possible theft): session revoked"
             }
+            SecurityEvent::MfaDisabled => "two-factor sign-in turned off",
+            SecurityEvent::MfaReset => "second factor removed by an admin",
+            SecurityEvent::RecoveryCodeUsed => "recovery code used",
         }
     }
 }

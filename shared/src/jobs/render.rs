@@ -23,6 +23,13 @@ fn mail_parts(message: &MailMessage) -> (&'static str, String, Vec<Block>, Optio
             0,
             format!("The e-mail address of your account is now {new_email}."),
         ),
+        MailMessage::RecoveryCodeUsed { remaining } => paragraphs.insert(
+            0,
+            format!(
+                "One of your recovery codes was just used to sign in or confirm an action. \
+                 {remaining} of them are left; each works once."
+            ),
+        ),
         MailMessage::EmailChangeRequested { new_email } => paragraphs.insert(
             0,
             format!(
@@ -115,6 +122,45 @@ fn fixed_parts(message: &MailMessage) -> (&'static str, Vec<&'static str>, Optio
             vec![
                 "Your account was deleted: every session was signed out and your posts are no longer shown.",
                 "If this was not you or your administrator's decision, reply to this message.",
+            ],
+            None,
+        ),
+        MailMessage::MfaEnabled => (
+            "Two-factor sign-in is on",
+            vec![
+                "Signing in to your account now takes a code from your authenticator app as well as your password. Keep your recovery codes somewhere safe.",
+                "If this was not you, reset your password now and tell us.",
+            ],
+            None,
+        ),
+        MailMessage::MfaDisabled => (
+            "Two-factor sign-in is off",
+            vec![
+                "Your account no longer asks for a code from your authenticator app when you sign in.",
+                "If this was not you, reset your password now and tell us.",
+            ],
+            None,
+        ),
+        MailMessage::MfaReset => (
+            "Your second factor was removed",
+            vec![
+                "An administrator removed the authenticator app from your account: signing in takes only your password until you set one up again.",
+                "If you did not ask for this, reset your password now and tell us.",
+            ],
+            None,
+        ),
+        MailMessage::RecoveryCodeUsed { .. } => (
+            "A recovery code was used",
+            vec![
+                "If this was not you, someone has your password and a recovery code: reset your password and make new recovery codes now.",
+            ],
+            None,
+        ),
+        MailMessage::RecoveryCodesRegenerated => (
+            "New recovery codes were made",
+            vec![
+                "Your account has a new set of recovery codes; the old ones no longer work.",
+                "If this was not you, reset your password now and tell us.",
             ],
             None,
         ),

@@ -94,6 +94,18 @@ pub fn account_token(hash: &str) -> Key {
     Key::new(format!("{TOKEN_PREFIX}{hash}"), "TOKEN")
 }
 
+// ---- second factors ----------------------------------------------------------------------
+
+/// A user's TOTP factor and its recovery codes (in the user's partition, apart from sessions).
+pub fn totp_factor(user_id: &str) -> Key {
+    Key::new(format!("USER#{user_id}"), "MFA#TOTP")
+}
+
+/// A sign-in challenge waiting for a second factor, by the hash of its token.
+pub fn mfa_challenge(hash: &str) -> Key {
+    Key::new(format!("MFA_CHALLENGE#{hash}"), "MFA_CHALLENGE")
+}
+
 // ---- posts -------------------------------------------------------------------------------
 
 pub fn post_partition(id: &str) -> String {

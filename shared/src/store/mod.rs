@@ -19,8 +19,9 @@ use crate::BoxError;
 use crate::domain::{AuditEvent, Email, Lead, Post, PostSummary, Role, User};
 pub use changed::Changed;
 pub use records::{
-    AccountToken, AuditQuery, Claim, Counter, Effects, LoginState, Page, Position, PostQuery,
-    RefreshRecord, RoleHeld, Session, SessionOrigin, Successor, TokenPurpose, UserQuery,
+    AccountToken, AuditQuery, Claim, Counter, Effects, FactorProof, FactorState, LoginState,
+    MfaChallenge, Page, Position, PostQuery, RecoveryCodes, RefreshRecord, RoleHeld, SealedSecret,
+    Session, SessionOrigin, Successor, TokenPurpose, TotpFactor, UserQuery,
 };
 
 use crate::jobs::Job;
@@ -193,6 +194,14 @@ pub trait SessionStore: Send + Sync {
         session_id: &str,
         at: i64,
     ) -> Result<(), StoreError>;
+    /// Records that the session's holder proved more (a second factor): its authentication is
+    /// now `authentication`. `Conflict` if the session is gone or revoked.
+    async fn raise_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        authentication: &crate::domain::Authentication,
+    ) -> Result<(), StoreError>;
     /// The sessions of `user` that are live at `now` (not ended, started in its current
     /// session generation, not expired), newest first. A page may hold fewer than `limit`
     /// sessions with more to follow (its `next` says).
@@ -269,6 +278,68 @@ pub trait AccountStore: Send + Sync {
         now: i64,
         effects: &Effects,
     ) -> Result<(), StoreError>;
+}
+
+/// Second factors (a TOTP factor and its recovery codes, one per user) and the sign-in
+/// challenges that wait for them. Every write that spends a code is conditional, so of two
+/// requests racing with one code, one wins.
+#[async_trait]
+pub trait MfaStore: Send + Sync {
+    /// The user's factor: active, or pending and not expired at `now`.
+    async fn get_totp(&self, user_id: &str, now: i64) -> Result<Option<TotpFactor>, StoreError>;
+    /// Stores a pending factor, replacing a pending one (expired or not); `Conflict` if the
+    /// user has an active one.
+    async fn enrol_totp(&self, factor: &TotpFactor) -> Result<(), StoreError>;
+    /// Activates the pending enrolment `enrolment` with the step of its first code and its
+    /// recovery codes, with `effects`; `Conflict` if it is no longer pending (activated,
+    /// replaced, removed or expired at `now`).
+    async fn activate_totp(
+        &self,
+        user_id: &str,
+        enrolment: &str,
+        step: i64,
+        recovery: &RecoveryCodes,
+        now: i64,
+        effects: &Effects,
+    ) -> Result<(), StoreError>;
+    /// Spends `proof` on the active enrolment `enrolment` (a step later than the last one
+    /// taken, or a recovery slot still holding its hash) and, with `challenge`, spends that
+    /// sign-in challenge if it is unspent and has fewer than `max_failures` failures, all with
+    /// `effects`, or none of it: `Conflict`.
+    async fn spend_proof(
+        &self,
+        user_id: &str,
+        enrolment: &str,
+        proof: &FactorProof,
+        challenge: Option<(&str, u32)>,
+        now: i64,
+        effects: &Effects,
+    ) -> Result<(), StoreError>;
+    /// Replaces the recovery codes of the active enrolment `enrolment`, with `effects`;
+    /// `Conflict` otherwise.
+    async fn replace_recovery_codes(
+        &self,
+        user_id: &str,
+        enrolment: &str,
+        recovery: &RecoveryCodes,
+        effects: &Effects,
+    ) -> Result<(), StoreError>;
+    /// Removes the user's factor, with `effects`: with `proof`, only the active enrolment
+    /// `enrolment` while the proof is unspent (`Conflict` otherwise); without, whatever there is
+    /// (`NotFound` if nothing). With `held`, only while its actor holds the role (`Conflict`).
+    async fn remove_totp(
+        &self,
+        user_id: &str,
+        proof: Option<(&str, &FactorProof)>,
+        held: Option<&RoleHeld>,
+        effects: &Effects,
+    ) -> Result<(), StoreError>;
+    async fn create_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError>;
+    /// The challenge with this hash, spent, failed out or expired alike.
+    async fn find_challenge(&self, hash: &str) -> Result<Option<MfaChallenge>, StoreError>;
+    /// Counts a wrong code against the challenge if it is unspent and below `max_failures`;
+    /// `Conflict` otherwise.
+    async fn fail_challenge(&self, hash: &str, max_failures: u32) -> Result<(), StoreError>;
 }
 
 /// Leads from the public form.
@@ -465,6 +536,7 @@ pub struct Stores {
     pub sessions: Arc<dyn SessionStore>,
     pub posts: Arc<dyn PostStore>,
     pub accounts: Arc<dyn AccountStore>,
+    pub mfa: Arc<dyn MfaStore>,
     pub leads: Arc<dyn LeadStore>,
     pub outbox: Arc<dyn OutboxStore>,
     pub job_records: Arc<dyn JobRecords>,
@@ -480,6 +552,7 @@ impl Stores {
             + SessionStore
             + PostStore
             + AccountStore
+            + MfaStore
             + LeadStore
             + OutboxStore
             + JobRecords
@@ -493,6 +566,7 @@ impl Stores {
             sessions: adapter.clone(),
             posts: adapter.clone(),
             accounts: adapter.clone(),
+            mfa: adapter.clone(),
             leads: adapter.clone(),
             outbox: adapter.clone(),
             job_records: adapter.clone(),

@@ -19,7 +19,7 @@ pub struct Session {
     /// When a request or a refresh last used it (epoch ms), to the minute (see
     /// `auth::Sessions::authenticate`).
     pub last_used_at: i64,
-    /// How its holder signed in.
+    /// How its holder signed in (raised by a second factor later on).
     pub authentication: Authentication,
     /// Where it was started from.
     pub origin: SessionOrigin,
@@ -223,6 +223,83 @@ pub struct AccountToken {
     pub generation: u64,
     pub created_at: i64,
     pub expires_at: i64,
+}
+
+/// A user's TOTP factor as stored. Its secret is sealed (`auth::mfa`), never kept in clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpFactor {
+    pub user_id: String,
+    /// Which enrolment this is. Enrolling again replaces a pending factor with a new one, and
+    /// every later write is conditioned on this id, so a code checked against one enrolment's
+    /// secret never activates or spends another's.
+    pub enrolment: String,
+    pub secret: SealedSecret,
+    pub created_at: i64,
+    pub state: FactorState,
+}
+
+impl TotpFactor {
+    pub fn is_active(&self) -> bool {
+        matches!(self.state, FactorState::Active { .. })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FactorState {
+    /// Enrolled, waiting for its first code until `expires_at` (epoch ms).
+    Pending { expires_at: i64 },
+    Active {
+        activated_at: i64,
+        /// The time step of the last code accepted: only later ones are taken.
+        last_step: i64,
+        recovery: RecoveryCodes,
+    },
+}
+
+/// A sealed secret and the key (`kid`) that sealed it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedSecret {
+    pub kid: String,
+    /// Base64 of the nonce, then the ciphertext and its tag.
+    pub sealed: String,
+}
+
+/// A factor's recovery codes as stored: one keyed hash per code, made with key `kid`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryCodes {
+    pub kid: String,
+    /// One slot per code issued, `None` once that code was used.
+    pub slots: Vec<Option<String>>,
+}
+
+impl RecoveryCodes {
+    pub fn remaining(&self) -> usize {
+        self.slots.iter().flatten().count()
+    }
+}
+
+/// What proved a second factor, as the store spends it: a code's time step (only a later one
+/// is taken next), or the slot of a recovery code still holding its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FactorProof {
+    Step(i64),
+    Recovery { slot: usize, hash: String },
+}
+
+/// The second step of a sign-in: the password was right, a code is still owed. Stored by the
+/// hash of its opaque token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaChallenge {
+    pub hash: String,
+    pub user_id: String,
+    /// The user's session generation when the password was checked: a password change or
+    /// reset, "log out everywhere" or a deletion since then ends the challenge.
+    pub generation: u64,
+    pub created_at: i64,
+    pub expires_at: i64,
+    /// Wrong codes sent so far.
+    pub failures: u32,
+    pub spent_at: Option<i64>,
 }
 
 /// What a write commits atomically with its change: the token it issues, if any, and the jobs

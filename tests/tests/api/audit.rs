@@ -75,8 +75,95 @@ fn from_this_client(event: &Value) {
     );
 }
 
+async fn post_json(
+    app: &TestApp,
+    path: &str,
+    token: Option<&str>,
+    body: Value,
+) -> support::TestResponse {
+    let mut call = call(Method::POST, path).json(body);
+    if let Some(token) = token {
+        call = call.token(token);
+    }
+    call.send(app).await
+}
+
+fn current_code(secret: &shared::auth::mfa::TotpSecret, clock: &shared::clock::Clock) -> String {
+    secret.code_at(shared::auth::mfa::step_at(clock.now_ms()))
+}
+
+/// Turns a factor on from the session `token`: its secret and the raised session's token.
+async fn enrolled(
+    app: &TestApp,
+    clock: &shared::clock::Clock,
+    token: &str,
+) -> (shared::auth::mfa::TotpSecret, String) {
+    let enrolment = post_json(app, "/api/auth/mfa/totp", Some(token), json!({})).await;
+    let secret = body_json(&enrolment)["secret"].as_str().unwrap().to_owned();
+    let secret = shared::auth::mfa::TotpSecret::from_base32(&secret).unwrap();
+    let code = current_code(&secret, clock);
+    let verified = post_json(
+        app,
+        "/api/auth/mfa/totp/verify",
+        Some(token),
+        json!({ "code": code }),
+    )
+    .await;
+    assert_eq!(verified.status(), StatusCode::OK, "{:?}", verified.body());
+    clock.advance(30_000);
+    let raised = body_json(&verified)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    (secret, raised)
+}
+
+/// A second factor turned on, used, regenerated, guessed at, turned off, and reset by an admin.
+async fn second_factor_events(app: &TestApp, clock: &shared::clock::Clock, admin: &str) {
+    let user = account(app, "factor@example.com", "Factor").await;
+    let (secret, token) = enrolled(app, clock, &user.access).await;
+    let code = current_code(&secret, clock);
+    let stepped = post_json(
+        app,
+        "/api/auth/mfa/step-up",
+        Some(&token),
+        json!({ "code": code }),
+    )
+    .await;
+    assert_eq!(stepped.status(), StatusCode::OK, "{:?}", stepped.body());
+    clock.advance(30_000);
+    let codes = post_json(app, "/api/auth/mfa/recovery-codes", Some(&token), json!({})).await;
+    let codes = body_json(&codes)["recoveryCodes"].clone();
+    let password = json!({ "email": "factor@example.com", "password": "correct horse battery" });
+    let login = post_json(app, "/api/auth/login", None, password).await;
+    let challenge = body_json(&login)["challenge"].clone();
+    let right: u32 = current_code(&secret, clock).parse().unwrap();
+    let wrong = format!("{:06}", (right + 1) % 1_000_000);
+    let guess = json!({ "challenge": challenge, "code": wrong });
+    let guess = post_json(app, "/api/auth/mfa/challenge", None, guess).await;
+    assert_eq!(guess.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let recovery = json!({ "challenge": challenge, "recoveryCode": codes[0] });
+    let recovered = post_json(app, "/api/auth/mfa/challenge", None, recovery).await;
+    assert_eq!(recovered.status(), StatusCode::OK, "{:?}", recovered.body());
+    let off = call(Method::DELETE, "/api/auth/mfa/totp")
+        .token(&token)
+        .json(json!({ "code": current_code(&secret, clock) }))
+        .send(app)
+        .await;
+    assert_eq!(off.status(), StatusCode::NO_CONTENT, "{:?}", off.body());
+    clock.advance(30_000);
+    enrolled(app, clock, &token).await;
+    let reset = call(Method::DELETE, &format!("/api/users/{}/mfa", user.id))
+        .token(admin)
+        .send(app)
+        .await;
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT, "{:?}", reset.body());
+}
+
 async fn every_security_event_is_recorded(app: TestApp) {
     let captured = Arc::new(Captured::default());
+    let clock = shared::clock::Clock::fixed((now_ms() / 30_000 * 30 + 15) * 1000);
+    let app = support::with_clock(app, clock.clone());
     let app = support::with_captured(app, captured.clone());
     let admin = account_with_role(&app, "admin@example.com", Role::Admin).await;
 
@@ -306,6 +393,8 @@ async fn every_security_event_is_recorded(app: TestApp) {
         (Some(admin.id.as_str()), Some("admin"))
     );
 
+    second_factor_events(&app, &clock, &admin.access).await;
+
     // Every kind listed above is in the log.
     let page = audit_page(&app, &admin.access, "?limit=100").await;
     let kinds: HashSet<&str> = page["data"]
@@ -326,7 +415,13 @@ async fn every_security_event_is_recorded(app: TestApp) {
         .collect();
     assert_eq!(
         actions,
-        HashSet::from(["register", "role_change", "post_deletion", "user_deletion"])
+        HashSet::from([
+            "register",
+            "role_change",
+            "post_deletion",
+            "user_deletion",
+            "mfa_reset"
+        ])
     );
 }
 

@@ -168,8 +168,10 @@ impl Measured {
             ..Config::for_tests()
         };
         let mails = Arc::new(Captured::default());
-        let app = App::new(config, Stores::from_adapter(store), support::test_keys())
+        let mut app = App::new(config, Stores::from_adapter(store), support::test_keys())
             .with_queue(mails.clone());
+        // One-time codes are read on a clock the journey moves a step at a time.
+        app.clock = shared::clock::Clock::fixed((now_ms() / 30_000 * 30 + 15) * 1000);
         let dropped = support::DroppedTable::named(&app.config.table_name);
         let app = support::with_captured(TestApp::new(app, Some(Box::new(dropped))), mails.clone());
         Self {
@@ -644,6 +646,8 @@ async fn every_route_is_measured_and_no_transaction_holds_a_shared_item() {
     m.relay().await;
     m.counts().await;
 
+    second_factor_journey(&mut m, &admin_access).await;
+
     // The metrics job, then the dashboard that reads its snapshot.
     m.recorder.take();
     run_metrics_job(&*m.app.stores.metrics, &NoQueues, now_ms())
@@ -724,6 +728,111 @@ async fn every_route_is_measured_and_no_transaction_holds_a_shared_item() {
             differences.join("; ")
         );
     }
+}
+
+/// Turn a second factor on, read it, make new recovery codes, step up, sign in with it, turn it
+/// off; and an admin's reset of another user's.
+async fn second_factor_journey(m: &mut Measured, admin_access: &str) {
+    use shared::auth::mfa::{TotpSecret, step_at};
+    let clock = m.app.clock.clone();
+    let code = |secret: &TotpSecret| secret.code_at(step_at(clock.now_ms()));
+    let mut enrolled = Vec::new();
+    for email in ["cara@example.com", "dan@example.com"] {
+        let account = support::account(&m.app, email, "Cara").await;
+        let enrolment = m
+            .send(
+                "POST /api/auth/mfa/totp",
+                email,
+                Call::new(Method::POST, "/api/auth/mfa/totp").token(&account.access),
+            )
+            .await;
+        let enrolment = ok(&enrolment, StatusCode::CREATED);
+        let secret = TotpSecret::from_base32(enrolment["secret"].as_str().unwrap()).unwrap();
+        let verified = m
+            .send(
+                "POST /api/auth/mfa/totp/verify",
+                email,
+                Call::new(Method::POST, "/api/auth/mfa/totp/verify")
+                    .token(&account.access)
+                    .json(json!({ "code": code(&secret) })),
+            )
+            .await;
+        let verified = ok(&verified, StatusCode::OK);
+        let access = verified["accessToken"].as_str().unwrap().to_owned();
+        enrolled.push((account, secret, access));
+    }
+    clock.advance(30_000);
+    let (cara, secret, access) = &enrolled[0];
+    let status = m
+        .send(
+            "GET /api/auth/mfa",
+            "cara",
+            Call::new(Method::GET, "/api/auth/mfa").token(access),
+        )
+        .await;
+    ok(&status, StatusCode::OK);
+    let regenerated = m
+        .send(
+            "POST /api/auth/mfa/recovery-codes",
+            "cara",
+            Call::new(Method::POST, "/api/auth/mfa/recovery-codes").token(access),
+        )
+        .await;
+    ok(&regenerated, StatusCode::OK);
+    let stepped = m
+        .send(
+            "POST /api/auth/mfa/step-up",
+            "cara",
+            Call::new(Method::POST, "/api/auth/mfa/step-up")
+                .token(access)
+                .json(json!({ "code": code(secret) })),
+        )
+        .await;
+    ok(&stepped, StatusCode::OK);
+    clock.advance(30_000);
+    let login = Call::new(Method::POST, "/api/auth/login")
+        .json(json!({ "email": cara.email, "password": PASSWORD }))
+        .send(&m.app)
+        .await;
+    let challenge = ok(&login, StatusCode::OK)["challenge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let answered = m
+        .send(
+            "POST /api/auth/mfa/challenge",
+            "cara",
+            Call::new(Method::POST, "/api/auth/mfa/challenge")
+                .json(json!({ "challenge": challenge, "code": code(secret) })),
+        )
+        .await;
+    ok(&answered, StatusCode::OK);
+    clock.advance(30_000);
+    let disabled = m
+        .send(
+            "DELETE /api/auth/mfa/totp",
+            "cara",
+            Call::new(Method::DELETE, "/api/auth/mfa/totp")
+                .token(access)
+                .json(json!({ "code": code(secret) })),
+        )
+        .await;
+    assert_eq!(
+        disabled.status(),
+        StatusCode::NO_CONTENT,
+        "{:?}",
+        disabled.body()
+    );
+    let dan = &enrolled[1].0;
+    let reset = m
+        .send(
+            "DELETE /api/users/{id}/mfa",
+            "admin",
+            Call::new(Method::DELETE, &format!("/api/users/{}/mfa", dan.id)).token(admin_access),
+        )
+        .await;
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT, "{:?}", reset.body());
+    m.relay().await;
 }
 
 /// A table's rows: route → (calls, units).

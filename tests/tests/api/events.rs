@@ -72,6 +72,9 @@ async fn every_sample_event_is_served_by_its_function() {
     assert_eq!(me.status(), StatusCode::OK);
     assert_eq!(body_json(&me)["id"], registered["user"]["id"]);
 
+    let mfa = invoke(&app, "mfa-status", &login).await;
+    assert_eq!(mfa.status(), StatusCode::OK, "{:?}", mfa.body());
+    assert_eq!(body_json(&mfa)["aal"], "aal1");
     // The session records the address API Gateway saw and the client it named.
     let sessions = invoke(&app, "sessions-list", &login).await;
     assert_eq!(sessions.status(), StatusCode::OK, "{:?}", sessions.body());

@@ -25,6 +25,7 @@ mod logout;
 mod mail;
 mod metrics;
 mod metrics_rerun;
+mod mfa;
 mod openapi;
 mod outbox_relay;
 mod races;

@@ -4,6 +4,7 @@
 mod audit;
 mod jwks;
 mod leads;
+mod mfa;
 mod posts;
 mod sessions;
 mod users;
@@ -11,6 +12,7 @@ mod users;
 pub use audit::AuditEventView;
 pub use jwks::{DiscoveryView, JwksView};
 pub use leads::LeadView;
+pub use mfa::{MfaChallengeView, RaisedSessionView, TotpFactorView};
 pub use posts::{PostSummaryView, PostView};
 pub use sessions::SessionView;
 pub use users::UserView;

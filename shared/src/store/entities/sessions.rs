@@ -4,7 +4,8 @@
 //!
 //! Who writes a session item: its start (whole item, only if absent); a refresh (expiry and
 //! last use, only while not ended); a request's last-use note (only while not ended, at most
-//! once a minute); an ending (`revokedAt`, once); "log out other sessions" (the kept session's
+//! once a minute); a second factor's step-up (level and methods, only while not ended); an
+//! ending (`revokedAt`, once); "log out other sessions" (the kept session's
 //! generation, only while live). No write but the start creates the item, so none brings back a
 //! session that expired away.
 
@@ -27,8 +28,17 @@ use crate::store::{
     Successor,
 };
 
+fn amr_value(authentication: &Authentication) -> Value {
+    Value::L(
+        authentication
+            .amr_names()
+            .into_iter()
+            .map(Value::from)
+            .collect(),
+    )
+}
+
 fn session_to_item(session: &Session) -> Item {
-    let amr = session.authentication.amr_names().into_iter();
     let mut item = item(
         &keys::session(&session.user_id, &session.id),
         [
@@ -40,7 +50,7 @@ fn session_to_item(session: &Session) -> Item {
             ("expiresAt", session.expires_at.into()),
             ("lastUsedAt", session.last_used_at.into()),
             ("aal", session.authentication.aal.as_str().into()),
-            ("amr", Value::L(amr.map(Value::from).collect())),
+            ("amr", amr_value(&session.authentication)),
             (TTL_ATTRIBUTE, ttl_from_ms(session.expires_at)),
         ],
     );
@@ -198,6 +208,20 @@ impl SessionStore for TableStore {
             Put::if_absent(refresh_to_item(next)).into(),
         ];
         Ok(self.table.transact(actions).await?)
+    }
+
+    async fn raise_session(
+        &self,
+        user_id: &str,
+        session_id: &str,
+        authentication: &Authentication,
+    ) -> Result<(), StoreError> {
+        let update = Update::new(keys::session(user_id, session_id))
+            .set("aal", authentication.aal.as_str())
+            .set("amr", amr_value(authentication))
+            .when(Condition::item_exists().and(Condition::absent("revokedAt")));
+        self.table.update(update, Returns::Nothing).await?;
+        Ok(())
     }
 
     async fn revoke_session(

@@ -19,7 +19,7 @@ use super::role_held::role_still_held;
 use crate::domain::{Email, Role, User};
 use crate::store::keys::{self, ListingShards};
 use crate::store::table::schema::{GSI1, GSI2, GSI3};
-use crate::store::table::{Condition, Put, Returns, TableError, Update, get_s};
+use crate::store::table::{Action, Condition, Delete, Put, Returns, TableError, Update, get_s};
 use crate::store::{Effects, Page, Position, RoleHeld};
 use crate::store::{StoreError, TokenPurpose, UserQuery, UserStore};
 
@@ -195,7 +195,13 @@ impl UserStore for TableStore {
         if let Some(expected) = expected_version {
             update = update.when(Condition::eq("version", expected));
         }
-        let mut actions = vec![update.into(), release_email(&user.email, &user.id)];
+        // The second factor (its sealed secret and recovery codes) goes with the account.
+        let factor = Delete::new(keys::totp_factor(&user.id));
+        let mut actions = vec![
+            update.into(),
+            release_email(&user.email, &user.id),
+            Action::Delete(factor),
+        ];
         actions.extend(role_still_held(held));
         actions.extend(effect_actions(effects));
         self.table.transact(actions).await?;

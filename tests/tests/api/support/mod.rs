@@ -190,6 +190,14 @@ pub fn with_posts(
     })
 }
 
+/// The same app reading its one-time codes' time from `clock` (a fixed one a test moves).
+pub fn with_clock(app: TestApp, clock: shared::clock::Clock) -> TestApp {
+    rebuilt(app, |mut app| {
+        app.clock = clock;
+        app
+    })
+}
+
 /// The same app with its audit log wrapped (e.g. to make its writes fail).
 pub fn with_audit(
     app: TestApp,
