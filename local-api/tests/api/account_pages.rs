@@ -6,6 +6,8 @@ use crate::on_both_stores;
 use crate::support;
 
 use serde_json::{Value, json};
+use shared::auth::mfa::{TotpSecret, step_at};
+use shared::clock::now_ms;
 use shared::domain::Password;
 use support::mail::{link_in, mail_to, mails_to};
 use support::stores::{Store, serve_on};
@@ -469,30 +471,34 @@ async fn the_page_refreshes_its_session_before_it_expires(store: Store) {
     assert_eq!(refresh_status(&server, &registered).await, 401);
 }
 
-/// A sign-in answered with a second-factor challenge (`{mfaRequired, challenge, methods,
-/// expiresIn}`, no tokens) shows that two-step sign-in is required, and signs nobody in. (The
-/// store plays no part: the answer is the page's input here.)
-#[tokio::test]
-async fn a_second_factor_challenge_is_shown_as_such() {
-    let test = "a_second_factor_challenge_is_shown_as_such";
-    let Some((_dir, server)) = served(test, Store::Sqlite, &[]).await else {
+/// An account with a second factor: the password step answers a challenge, no tokens, and
+/// the page says two-step sign-in is required (and keeps neither the password nor a session).
+async fn a_second_factor_is_shown_as_required(store: Store) {
+    let test = "a_second_factor_is_shown_as_required";
+    let Some((_dir, server)) = served(test, store, &[]).await else {
         return;
     };
-    server.register("ivy@example.com", PASSWORD).await;
-    let challenge = json!({
-        "mfaRequired": true,
-        "challenge": "c".repeat(43),
-        "methods": ["totp", "recovery_code"],
-        "expiresIn": 300,
-    });
+    let registered = server.register("ivy@example.com", PASSWORD).await;
+    let access = registered["accessToken"].as_str().unwrap();
+    let enrolment = server
+        .post_authed("/api/auth/mfa/totp", access, json!({}))
+        .await;
+    assert_eq!(enrolment.status(), 201);
+    let enrolment: Value = enrolment.json().await.unwrap();
+    let secret = TotpSecret::from_base32(enrolment["secret"].as_str().unwrap()).unwrap();
+    let code = secret.code_at(step_at(now_ms()));
+    let verified = server
+        .post_authed("/api/auth/mfa/totp/verify", access, json!({ "code": code }))
+        .await;
+    assert_eq!(verified.status(), 200);
+
     let shown = page(
         "two-step",
-        json!({
-            "base": app_base(&server),
-            "email": "ivy@example.com",
-            "password": PASSWORD,
-            "answer": challenge,
-        }),
+        json!({ "base": app_base(&server), "email": "ivy@example.com", "password": PASSWORD }),
+    );
+    assert_eq!(
+        shown["challenged"], true,
+        "the login answered a challenge: {shown}"
     );
     assert_eq!(shown["twoStep"], "Two-step sign-in is required");
     assert_eq!(shown["signInShown"], false);
@@ -501,6 +507,10 @@ async fn a_second_factor_challenge_is_shown_as_such() {
         shown["passwordLeft"], "",
         "the password is not kept in the page"
     );
+    // No session came of it: the account has the registration's and the verification's only.
+    let listed = server.get_authed("/api/auth/sessions", access).await;
+    let listed: Value = listed.json().await.unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
 }
 
 on_both_stores!(
@@ -513,4 +523,5 @@ on_both_stores!(
     forgot_password_from_the_sign_in_form,
     links_without_a_good_token,
     the_page_refreshes_its_session_before_it_expires,
+    a_second_factor_is_shown_as_required,
 );

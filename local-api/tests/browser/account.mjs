@@ -221,17 +221,15 @@ const scenarios = {
     };
   },
 
-  // /account when the password step answers a second-factor challenge instead of tokens. Until
-  // second factors are part of this API, the answer (its documented shape) is given here in
-  // place of the login's; everything else is the page's own.
-  async "two-step"(page, { base, email, password, answer }) {
-    await page.route("**/api/auth/login", (route) =>
-      route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify(answer) }),
-    );
+  // /account for an account with a second factor: the password step answers a challenge.
+  async "two-step"(page, { base, email, password }) {
+    const login = page.waitForResponse((response) => response.url().endsWith("/api/auth/login"));
     await page.goto(`${base}/account`);
     await signIn(page, email, password);
+    const answer = await (await login).json();
     await page.waitForSelector(visible("#two-step"));
     const shown = {
+      challenged: answer.mfaRequired === true && !("accessToken" in answer),
       twoStep: await page.textContent("#two-step h2"),
       signInShown: await page.isVisible("#sign-in"),
       accountShown: await page.isVisible("#account"),
