@@ -177,7 +177,7 @@ export function showProblem(box, error, form) {
     note.dataset.code = field.code;
     input.setAttribute("aria-invalid", "true");
     input.setAttribute("aria-describedby", note.id);
-    input.closest("label").after(note);
+    (input.closest("label") || input).after(note);
   }
   if (unplaced.children.length) box.append(unplaced);
   if (body.code) {
