@@ -18,6 +18,8 @@ const PASSWORD: &str = "correct horse battery";
 const NEW_PASSWORD: &str = "a brand new passphrase";
 /// In the built-in list of breached passwords (8 characters: past the length rule).
 const BREACHED: &str = "Sunshine";
+/// Markup a name or a user agent may hold; the pages must show it as text.
+const HOSTILE: &str = "<img src=x onerror=alert(1)><script>alert(2)</script>";
 const FIREFOX: &str =
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.1; rv:132.0) Gecko/20100101 Firefox/132.0";
 
@@ -368,7 +370,14 @@ async fn a_password_change_in_the_account_page(store: Store) {
     else {
         return;
     };
-    let registered = server.register("fay@example.com", PASSWORD).await;
+    let registered = server
+        .post(
+            "/api/auth/register",
+            json!({ "email": "fay@example.com", "password": PASSWORD, "name": HOSTILE }),
+        )
+        .await;
+    assert_eq!(registered.status(), 201);
+    let registered: Value = registered.json().await.unwrap();
     let shown = page(
         "change-password",
         json!({
@@ -377,7 +386,14 @@ async fn a_password_change_in_the_account_page(store: Store) {
             "password": PASSWORD,
             "breached": BREACHED,
             "newPassword": NEW_PASSWORD,
+            "userAgent": HOSTILE,
         }),
+    );
+    assert_eq!(text(&shown, "who"), format!("{HOSTILE} · fay@example.com"));
+    assert_eq!(text(&shown, "userAgent"), HOSTILE);
+    assert_eq!(
+        shown["injected"], 0,
+        "markup from the API stays text: {shown}"
     );
     let (min, max) = password_length_limits();
     assert!(text(&shown, "rules").starts_with(&format!("{min} to {max} characters")));

@@ -171,7 +171,8 @@ const scenarios = {
     return { wrong, asked: await notice(page) };
   },
 
-  // /account: a new password (a breached one refused first); this device stays signed in.
+  // /account: a new password (a breached one refused first); this device stays signed in. The
+  // name and the browser's user agent are the caller's: markup in them stays text.
   async "change-password"(page, { base, email, password, breached, newPassword }) {
     await page.goto(`${base}/account`);
     await signIn(page, email, password);
@@ -185,7 +186,14 @@ const scenarios = {
     await submit(page, "change-password");
     const changed = await notice(page);
     await page.waitForSelector('#devices[data-devices="1"]');
-    return { rules, refused, changed, devices: Number(await page.getAttribute("#devices", "data-devices")) };
+    return {
+      rules, refused, changed,
+      devices: Number(await page.getAttribute("#devices", "data-devices")),
+      // What the user and their browser wrote, shown as text and never as markup.
+      who: await page.textContent("#who"),
+      userAgent: await page.textContent("#devices li.current .user-agent"),
+      injected: await page.locator("body img, body script").count(),
+    };
   },
 
   // /account with REQUIRE_EMAIL_VERIFICATION: an unconfirmed address is offered a new link.
