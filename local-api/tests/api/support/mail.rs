@@ -40,16 +40,31 @@ pub fn mails_to(dir: &Path, to: &str, subject: &str) -> Vec<Mail> {
         .collect()
 }
 
-/// Waits (up to 30 s: on DynamoDB a job goes through the stream and a queue) for the worker to
-/// write a mail to `to` whose subject contains `subject`.
-pub async fn mail_to(dir: &Path, to: &str, subject: &str) -> Mail {
-    for _ in 0..300 {
-        if let Some(mail) = mails_to(dir, to, subject).into_iter().next() {
-            return mail;
+/// How long a mail may take: on DynamoDB a job goes through the stream and a queue, and a
+/// delivery that fails under load (a busy emulator) comes back after the queue's 60 s
+/// visibility timeout, as on AWS.
+const MAIL_WAIT: Duration = Duration::from_secs(120);
+
+/// Waits for the worker to write `count` mails (or more) to `to` whose subject contains
+/// `subject`; answers them.
+pub async fn wait_for_mails(dir: &Path, to: &str, subject: &str, count: usize) -> Vec<Mail> {
+    let started = std::time::Instant::now();
+    while started.elapsed() < MAIL_WAIT {
+        let mails = mails_to(dir, to, subject);
+        if mails.len() >= count {
+            return mails;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("no mail to {to} about {subject:?}: {:?}", read_mails(dir));
+    panic!(
+        "not {count} mails to {to} about {subject:?}: {:?}",
+        read_mails(dir)
+    );
+}
+
+/// Waits for the worker to write a mail to `to` whose subject contains `subject`.
+pub async fn mail_to(dir: &Path, to: &str, subject: &str) -> Mail {
+    wait_for_mails(dir, to, subject, 1).await.remove(0)
 }
 
 /// The first `<page>#token=` link in a mail, whole, as a mail client would open it.
