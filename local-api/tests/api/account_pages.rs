@@ -13,6 +13,7 @@ use support::mail::{link_in, mail_to, wait_for_mails};
 use support::stores::{Store, serve_on};
 use support::{Server, browser};
 use tempfile::TempDir;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 const PASSWORD: &str = "correct horse battery";
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -97,15 +98,28 @@ async fn refresh_status(server: &Server, tokens: &Value) -> u16 {
         .as_u16()
 }
 
-/// A server of the pages for `test` on `store`, with its data directory; `None` (said loudly)
-/// where no browser can run.
-async fn served(test: &str, store: Store, env: &[(&str, &str)]) -> Option<(TempDir, Server)> {
+/// How many flows run at once: each is a server, a browser and, on DynamoDB, the emulators'
+/// stream and queues; all of them at once on a small machine slow the emulators past their
+/// retry timeouts, and a mail then waits for its queue's 60 s redelivery.
+static TURNS: Semaphore = Semaphore::const_new(3);
+
+/// A server of the pages for `test` on `store`, with its data directory and the turn it runs
+/// in; `None` (said loudly) where no browser can run.
+async fn served(
+    test: &str,
+    store: Store,
+    env: &[(&str, &str)],
+) -> Option<(TempDir, Server, SemaphorePermit<'static>)> {
     if !browser::available(test) {
         return None;
     }
+    let turn = TURNS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
     let dir = tempfile::tempdir().unwrap();
     let server = serve_on(store, dir.path(), env).await;
-    Some((dir, server))
+    Some((dir, server, turn))
 }
 
 /// The base the mails link to (`APP_BASE_URL`): `localhost`, where the server listens.
@@ -114,7 +128,8 @@ fn app_base(server: &Server) -> String {
 }
 
 async fn verification_by_the_mailed_link(store: Store) {
-    let Some((dir, server)) = served("verification_by_the_mailed_link", store, &[]).await else {
+    let Some((dir, server, _turn)) = served("verification_by_the_mailed_link", store, &[]).await
+    else {
         return;
     };
     let registered = server.register("ada@example.com", PASSWORD).await;
@@ -157,7 +172,7 @@ async fn verification_by_the_mailed_link(store: Store) {
 }
 
 async fn password_reset_by_the_mailed_link(store: Store) {
-    let Some((dir, server)) = served(
+    let Some((dir, server, _turn)) = served(
         "password_reset_by_the_mailed_link",
         store,
         &[("RESET_MAIL_GAP_SECS", "0")],
@@ -243,7 +258,8 @@ fn password_length_limits() -> (usize, usize) {
 }
 
 async fn your_devices_listed_and_signed_out(store: Store) {
-    let Some((_dir, server)) = served("your_devices_listed_and_signed_out", store, &[]).await
+    let Some((_dir, server, _turn)) =
+        served("your_devices_listed_and_signed_out", store, &[]).await
     else {
         return;
     };
@@ -316,7 +332,7 @@ async fn your_devices_listed_and_signed_out(store: Store) {
 }
 
 async fn an_address_change_asked_and_confirmed_in_the_pages(store: Store) {
-    let Some((dir, server)) = served(
+    let Some((dir, server, _turn)) = served(
         "an_address_change_asked_and_confirmed_in_the_pages",
         store,
         &[],
@@ -358,7 +374,8 @@ async fn an_address_change_asked_and_confirmed_in_the_pages(store: Store) {
 }
 
 async fn a_password_change_in_the_account_page(store: Store) {
-    let Some((_dir, server)) = served("a_password_change_in_the_account_page", store, &[]).await
+    let Some((_dir, server, _turn)) =
+        served("a_password_change_in_the_account_page", store, &[]).await
     else {
         return;
     };
@@ -398,7 +415,7 @@ async fn a_password_change_in_the_account_page(store: Store) {
 }
 
 async fn an_unverified_account_is_offered_a_new_link(store: Store) {
-    let Some((dir, server)) = served(
+    let Some((dir, server, _turn)) = served(
         "an_unverified_account_is_offered_a_new_link",
         store,
         &[("REQUIRE_EMAIL_VERIFICATION", "true")],
@@ -428,7 +445,8 @@ async fn an_unverified_account_is_offered_a_new_link(store: Store) {
 }
 
 async fn forgot_password_from_the_sign_in_form(store: Store) {
-    let Some((dir, server)) = served("forgot_password_from_the_sign_in_form", store, &[]).await
+    let Some((dir, server, _turn)) =
+        served("forgot_password_from_the_sign_in_form", store, &[]).await
     else {
         return;
     };
@@ -444,7 +462,7 @@ async fn forgot_password_from_the_sign_in_form(store: Store) {
 }
 
 async fn links_without_a_good_token(store: Store) {
-    let Some((_dir, server)) = served("links_without_a_good_token", store, &[]).await else {
+    let Some((_dir, server, _turn)) = served("links_without_a_good_token", store, &[]).await else {
         return;
     };
     let shown = page("bad-links", json!({ "base": app_base(&server) }));
@@ -461,7 +479,7 @@ async fn links_without_a_good_token(store: Store) {
 async fn the_page_refreshes_its_session_before_it_expires(store: Store) {
     let env = [("ACCESS_TOKEN_TTL_SECS", "12"), ("REFRESH_GRACE_SECS", "0")];
     let test = "the_page_refreshes_its_session_before_it_expires";
-    let Some((_dir, server)) = served(test, store, &env).await else {
+    let Some((_dir, server, _turn)) = served(test, store, &env).await else {
         return;
     };
     let registered = server.register("jan@example.com", PASSWORD).await;
@@ -483,7 +501,7 @@ async fn the_page_refreshes_its_session_before_it_expires(store: Store) {
 /// the page says two-step sign-in is required (and keeps neither the password nor a session).
 async fn a_second_factor_is_shown_as_required(store: Store) {
     let test = "a_second_factor_is_shown_as_required";
-    let Some((_dir, server)) = served(test, store, &[]).await else {
+    let Some((_dir, server, _turn)) = served(test, store, &[]).await else {
         return;
     };
     let registered = server.register("ivy@example.com", PASSWORD).await;
