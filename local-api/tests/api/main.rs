@@ -10,6 +10,7 @@ mod connection_limits;
 mod dashboard_page;
 mod emulated_flow;
 mod jwks_interop;
+mod mfa_flow;
 mod pages_served;
 mod posts_flow;
 mod promote;
