@@ -1,88 +1,20 @@
 // The admin dashboard: signs in, keeps the tokens in memory only (a reload signs in again),
-// refreshes the access token before it expires, and draws the latest metrics snapshot.
-"use strict";
+// refreshes the access token before it expires (web-common/api.js), and draws the latest
+// metrics snapshot, the insights, the queues, the audit log and the admin's own devices.
 
-const apiBase = document.querySelector('meta[name="api-base"]').content.replace(/\/$/, "");
+import { Problem, showProblem, signIn } from "../web-common/api.js";
+import { showDevices } from "../web-common/devices.js";
+
 const $ = (id) => document.getElementById(id);
 
-let session = null; // { accessToken, refreshToken, timer }
+let session = null;
 const charts = [];
 
-/** An API error as the page shows it: problem+json's title, detail and code. */
-class Problem extends Error {
-  constructor(status, body) {
-    super(body.detail || body.title || `HTTP ${status}`);
-    this.status = status;
-    this.body = body;
-  }
-}
-
-async function call(path, { method = "GET", body, auth = true } = {}) {
-  const headers = {};
-  if (body !== undefined) headers["content-type"] = "application/json";
-  if (auth && session) headers.authorization = `Bearer ${session.accessToken}`;
-  const response = await fetch(apiBase + path, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (response.status === 204) return null;
-  const type = response.headers.get("content-type") || "";
-  const data = type.includes("json") ? await response.json() : { title: await response.text() };
-  if (!response.ok) throw new Problem(response.status, data);
-  return data;
-}
-
 function showError(error) {
-  const box = $("error");
-  box.replaceChildren();
-  if (!error) {
-    box.hidden = true;
-    return;
-  }
-  const body = error.body || {};
-  const title = document.createElement("strong");
-  title.textContent = body.title || "Something went wrong";
-  const detail = document.createElement("span");
-  detail.textContent = ` ${error.message}`;
-  box.append(title, detail);
-  if (body.code) {
-    const code = document.createElement("div");
-    code.className = "code";
-    code.textContent = `${body.code}${body.requestId ? ` · request ${body.requestId}` : ""}`;
-    box.append(code);
-  }
-  box.hidden = false;
-}
-
-function startSession(tokens) {
-  if (session && session.timer) clearTimeout(session.timer);
-  session = { accessToken: tokens.accessToken, refreshToken: tokens.refreshToken };
-  // Refresh a minute before the access token expires.
-  const inMs = Math.max(10, (tokens.expiresIn || 900) - 60) * 1000;
-  session.timer = setTimeout(refresh, inMs);
-}
-
-async function refresh() {
-  const current = session;
-  if (!current) return;
-  try {
-    const tokens = await call("/api/auth/refresh", {
-      method: "POST",
-      body: { refreshToken: current.refreshToken },
-      auth: false,
-    });
-    // Signed out (or in again) while this was in flight: these tokens are not wanted.
-    if (session !== current) return;
-    startSession(tokens);
-  } catch (error) {
-    signOut();
-    showError(error);
-  }
+  showProblem($("error"), error);
 }
 
 function signOut() {
-  if (session && session.timer) clearTimeout(session.timer);
   const ending = session;
   session = null;
   $("board").hidden = true;
@@ -90,15 +22,18 @@ function signOut() {
   $("login").hidden = false;
   // Nothing of the last admin's view stays in the page.
   charts.splice(0).forEach((chart) => chart.destroy());
-  for (const id of ["insights", "queues", "audit"]) $(id).replaceChildren();
+  for (const id of ["insights", "queues", "audit", "devices"]) $(id).replaceChildren();
   for (const id of ["total-users", "total-posts", "total-published", "signups-today", "active-today", "failed-today", "bucket", "generated"]) {
     $(id).textContent = "";
   }
   delete document.body.dataset.rendered;
-  if (ending) {
-    call("/api/auth/logout", { method: "POST", body: { refreshToken: ending.refreshToken }, auth: false })
-      .catch(() => {});
-  }
+  ending?.signOut();
+}
+
+/** The session ended under the page: a failed refresh, or signed out from elsewhere. */
+function lost(why) {
+  signOut();
+  showError(why);
 }
 
 function text(id, value) {
@@ -187,12 +122,12 @@ function render(metrics, insights, audit) {
   document.body.dataset.rendered = "true";
 }
 
-async function load() {
+async function load(current) {
   const days = $("days").value;
   const [metrics, insights, audit] = await Promise.all([
-    call(`/api/dashboard/metrics?days=${days}`),
-    call("/api/dashboard/insights"),
-    call("/api/audit?limit=10"),
+    current.call(`/api/dashboard/metrics?days=${days}`),
+    current.call("/api/dashboard/insights"),
+    current.call("/api/audit?limit=10"),
   ]);
   render(metrics, insights, audit);
   showError(null);
@@ -200,10 +135,11 @@ async function load() {
 
 async function show() {
   const current = session;
+  if (!current) return;
   try {
-    await load();
+    await load(current);
     // Signed out while it loaded: show nothing.
-    if (!current || session !== current) {
+    if (session !== current) {
       signOut();
       return;
     }
@@ -219,14 +155,18 @@ async function show() {
 $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
-    const tokens = await call("/api/auth/login", {
-      method: "POST",
-      body: { email: $("email").value, password: $("password").value },
-      auth: false,
-    });
-    startSession(tokens);
+    const answer = await signIn($("email").value, $("password").value, lost);
     $("password").value = "";
+    if (answer.mfa) {
+      showError(new Problem(200, {
+        title: "Two-step sign-in is required",
+        detail: "this account also asks for a code from its authenticator app, which this page cannot ask for yet",
+      }));
+      return;
+    }
+    session = answer.session;
     await show();
+    if (session === answer.session) showDevices($("devices"), session, $("error"), signOut);
   } catch (error) {
     showError(error);
   }

@@ -1,5 +1,6 @@
 //! Every HTTP function of the set on one router: what `local-api` serves and the tests call.
 
+pub mod account_page;
 pub mod page;
 
 use axum::Router;
@@ -31,6 +32,12 @@ pub fn router(app: AppState) -> Router {
         .get("/dashboard", page::index)
         .get("/dashboard/{file}", page::asset)
         .get("/dashboard/vendor/{file}", page::vendor_asset)
+        .get("/web-common/{file}", page::common_asset)
+        .get("/account", account_page::account)
+        .get("/account/", account_page::account)
+        .get("/account/{file}", account_page::asset)
+        .get("/verify-email", account_page::verify_email)
+        .get("/reset-password", account_page::reset_password)
         .get("/openapi.yaml", page::openapi)
         .get("/docs", page::docs)
         .get("/docs/{file}", page::docs_asset)

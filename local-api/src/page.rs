@@ -1,6 +1,7 @@
 //! Local pages built into the binary: the admin dashboard (`/dashboard`, files from
-//! `dashboard/`; deployable anywhere, see the README), the API contract (`/openapi.yaml`) and
-//! its reference page (`/docs`, Swagger UI from `docs-page/`).
+//! `dashboard/`; deployable anywhere, see the README), what it shares with the account pages
+//! (`/web-common`, from `web-common/`), the API contract (`/openapi.yaml`) and its reference
+//! page (`/docs`, Swagger UI from `docs-page/`). The account pages are in `account_page`.
 
 use axum::extract::Path;
 use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
@@ -19,53 +20,67 @@ pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'se
     img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
     frame-ancestors 'none'";
 
-const FILES: &[(&str, &str, &[u8])] = &[
+pub const HTML: &str = "text/html; charset=utf-8";
+pub const JS: &str = "text/javascript; charset=utf-8";
+pub const CSS: &str = "text/css; charset=utf-8";
+
+/// A served file: its name under its folder, content type and bytes.
+pub type File = (&'static str, &'static str, &'static [u8]);
+
+const FILES: &[File] = &[
     (
         "index.html",
-        "text/html; charset=utf-8",
+        HTML,
         include_bytes!("../../dashboard/index.html"),
     ),
-    (
-        "app.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../dashboard/app.js"),
-    ),
-    (
-        "app.css",
-        "text/css; charset=utf-8",
-        include_bytes!("../../dashboard/app.css"),
-    ),
+    ("app.js", JS, include_bytes!("../../dashboard/app.js")),
+    ("app.css", CSS, include_bytes!("../../dashboard/app.css")),
     (
         "vendor/uPlot.iife.min.js",
-        "text/javascript; charset=utf-8",
+        JS,
         include_bytes!("../../dashboard/vendor/uPlot.iife.min.js"),
     ),
     (
         "vendor/uPlot.min.css",
-        "text/css; charset=utf-8",
+        CSS,
         include_bytes!("../../dashboard/vendor/uPlot.min.css"),
     ),
 ];
 
-const DOCS_FILES: &[(&str, &str, &[u8])] = &[
+const COMMON_FILES: &[File] = &[
+    ("api.js", JS, include_bytes!("../../web-common/api.js")),
+    (
+        "devices.js",
+        JS,
+        include_bytes!("../../web-common/devices.js"),
+    ),
+    (
+        "password-rules.js",
+        JS,
+        include_bytes!("../../web-common/password-rules.js"),
+    ),
+    (
+        "common.css",
+        CSS,
+        include_bytes!("../../web-common/common.css"),
+    ),
+];
+
+const DOCS_FILES: &[File] = &[
     (
         "index.html",
-        "text/html; charset=utf-8",
+        HTML,
         include_bytes!("../../docs-page/index.html"),
     ),
-    (
-        "docs.js",
-        "text/javascript; charset=utf-8",
-        include_bytes!("../../docs-page/docs.js"),
-    ),
+    ("docs.js", JS, include_bytes!("../../docs-page/docs.js")),
     (
         "vendor/swagger-ui-bundle.js",
-        "text/javascript; charset=utf-8",
+        JS,
         include_bytes!("../../docs-page/vendor/swagger-ui-bundle.js"),
     ),
     (
         "vendor/swagger-ui.css",
-        "text/css; charset=utf-8",
+        CSS,
         include_bytes!("../../docs-page/vendor/swagger-ui.css"),
     ),
 ];
@@ -81,7 +96,8 @@ fn served(content_type: &'static str, body: &'static [u8], csp: &'static str) ->
     response
 }
 
-fn from(files: &[(&str, &'static str, &'static [u8])], name: &str, csp: &'static str) -> Response {
+/// `name` of `files`, or the API's 404.
+pub fn from(files: &[File], name: &str, csp: &'static str) -> Response {
     match files.iter().find(|(n, _, _)| *n == name) {
         Some((_, content_type, body)) => served(content_type, body, csp),
         None => ApiError::NotFound.into_response(),
@@ -94,6 +110,10 @@ fn file(name: &str) -> Response {
 
 pub async fn openapi() -> Response {
     served("application/yaml", OPENAPI, PAGE_CSP)
+}
+
+pub async fn common_asset(Path(name): Path<String>) -> Response {
+    from(COMMON_FILES, &name, PAGE_CSP)
 }
 
 pub async fn docs() -> Response {

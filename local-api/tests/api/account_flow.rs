@@ -7,62 +7,11 @@ use crate::support;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use mail_parser::MessageParser;
 use serde_json::{Value, json};
+use support::mail::{mail_to, read_mails, token_in};
 use support::{Server, problem};
 
 const PASSWORD: &str = "correct horse battery";
-
-/// A mail written under `DATA_DIR/mail/`: recipient, subject, plain-text body.
-#[derive(Debug)]
-pub(crate) struct Mail {
-    pub to: String,
-    pub subject: String,
-    pub text: String,
-}
-
-fn read_mails(dir: &Path) -> Vec<Mail> {
-    let Ok(entries) = std::fs::read_dir(dir.join("mail")) else {
-        return Vec::new();
-    };
-    entries
-        .filter_map(Result::ok)
-        .filter_map(|entry| std::fs::read(entry.path()).ok())
-        .filter_map(|bytes| {
-            let message = MessageParser::default().parse(&bytes)?;
-            let to = message.to()?.first()?.address()?.to_owned();
-            Some(Mail {
-                to,
-                subject: message.subject()?.to_owned(),
-                text: message.body_text(0)?.into_owned(),
-            })
-        })
-        .collect()
-}
-
-/// Waits for the worker to write a mail to `to` whose subject contains `subject`.
-pub(crate) async fn mail_to(dir: &Path, to: &str, subject: &str) -> Mail {
-    for _ in 0..100 {
-        if let Some(mail) = read_mails(dir)
-            .into_iter()
-            .find(|m| m.to == to && m.subject.contains(subject))
-        {
-            return mail;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("no mail to {to} about {subject:?}: {:?}", read_mails(dir));
-}
-
-/// The token of the first `<page>#token=` link in a mail.
-fn token_in(mail: &Mail, page: &str) -> String {
-    let marker = format!("/{page}#token=");
-    let start = mail.text.find(&marker).expect("a link in the mail") + marker.len();
-    mail.text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect()
-}
 
 fn notices(dir: &Path) -> Vec<Value> {
     let Ok(entries) = std::fs::read_dir(dir.join("telegram")) else {

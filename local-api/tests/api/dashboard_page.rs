@@ -1,43 +1,15 @@
-//! The admin dashboard page in a real browser: headless Chromium (Debian's, driven by
-//! playwright-core from npm) against `local-api` seeded with known data. `scripts/test`
-//! installs both and sets `REQUIRE_BROWSER`; without them this test says loudly that it was
-//! skipped.
+//! The admin dashboard page in a real browser (`support::browser`) against `local-api` seeded
+//! with known data.
 
 use crate::support;
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
-use serde_json::{Value, json};
-use support::Server;
+use serde_json::json;
+use support::{Server, browser};
 
 const PASSWORD: &str = "correct horse battery";
-
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
-}
-
-fn chromium() -> PathBuf {
-    std::env::var_os("CHROMIUM").map_or_else(|| "/usr/bin/chromium".into(), PathBuf::from)
-}
-
-/// Why the browser cannot run here, if it cannot.
-fn missing() -> Option<String> {
-    if Command::new("node").arg("--version").output().is_err() {
-        return Some("node is not installed".into());
-    }
-    if !browser_dir().join("node_modules/playwright-core").exists() {
-        return Some("playwright-core is not installed (npm ci in local-api/tests/browser)".into());
-    }
-    if !chromium().exists() {
-        return Some(format!(
-            "no Chromium at {} (apt-get install chromium)",
-            chromium().display()
-        ));
-    }
-    None
-}
 
 async fn seed(data: &Path) {
     let server = Server::start(data, &[("LOCAL_METRICS", "off")]);
@@ -95,14 +67,7 @@ fn local_api(data: &Path, args: &[&str]) {
 
 #[tokio::test]
 async fn the_dashboard_draws_the_seeded_numbers_in_a_browser() {
-    if let Some(reason) = missing() {
-        if std::env::var_os("REQUIRE_BROWSER").is_some() {
-            panic!("REQUIRE_BROWSER is set but {reason}");
-        }
-        let _ = writeln!(
-            std::io::stderr(),
-            "\nWARNING: SKIPPED the dashboard browser test: {reason}. Run scripts/test, which installs it."
-        );
+    if !browser::available("the_dashboard_draws_the_seeded_numbers_in_a_browser") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -114,20 +79,16 @@ async fn the_dashboard_draws_the_seeded_numbers_in_a_browser() {
     let server = Server::start(data, &[]);
 
     let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard.png");
-    let output = Command::new("node")
-        .arg(browser_dir().join("dashboard.mjs"))
-        .args([&server.base, "admin@example.com", PASSWORD])
-        .arg(&screenshot)
-        .env("CHROMIUM", chromium())
-        .output()
-        .expect("node runs");
-    assert!(
-        output.status.success(),
-        "the browser run failed:\n{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    let screenshot_arg = screenshot.to_string_lossy();
+    let page = browser::run(
+        "dashboard.mjs",
+        [
+            server.base.as_str(),
+            "admin@example.com",
+            PASSWORD,
+            &screenshot_arg,
+        ],
     );
-    let page: Value = serde_json::from_slice(&output.stdout).expect("the page's numbers as JSON");
 
     assert!(
         page["loginError"]
@@ -168,6 +129,15 @@ async fn the_dashboard_draws_the_seeded_numbers_in_a_browser() {
     );
     assert!(page["auditRows"].as_u64().unwrap() >= 5, "{page}");
     assert_eq!(page["queues"].as_array().unwrap().len(), 2, "{page}");
+    // Your devices: the admin's registration and this browser's sign-in, this one marked.
+    let devices = page["devices"].as_array().unwrap();
+    assert_eq!(devices.len(), 2, "{page}");
+    assert_eq!(devices[0]["current"], true, "{page}");
+    assert!(
+        devices[0]["name"].as_str().unwrap().starts_with("Chrome "),
+        "{page}"
+    );
+    assert_eq!(devices[1]["current"], false, "{page}");
     assert_eq!(page["errorHidden"], true);
     assert_eq!(page["loginFormShown"], false, "{page}");
     assert_eq!(page["storedItems"], 0, "tokens stay in memory");

@@ -8,22 +8,9 @@ use crate::support;
 use std::time::Duration;
 
 use serde_json::json;
-use support::Server;
+use support::{Server, stores};
 
 const PASSWORD: &str = "correct horse battery";
-
-async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str) -> String {
-    infra::create_queue_with_dlq(&aws_config::load_from_env().await, name)
-        .await
-        .unwrap();
-    sqs.get_queue_url()
-        .queue_name(name)
-        .send()
-        .await
-        .unwrap()
-        .queue_url
-        .unwrap()
-}
 
 /// The `.eml` files under `dir/mail` that mention `text`.
 fn mails_with(dir: &std::path::Path, text: &str) -> usize {
@@ -39,33 +26,10 @@ fn mails_with(dir: &std::path::Path, text: &str) -> usize {
 
 #[tokio::test]
 async fn on_dynamodb_a_registration_is_mailed_and_counted() {
-    assert!(
-        std::env::var_os("AWS_ENDPOINT_URL_DYNAMODB").is_some(),
-        "AWS_ENDPOINT_URL_DYNAMODB is not set: run scripts/test, which starts DynamoDB Local"
-    );
-    let suffix = uuid::Uuid::new_v4().simple().to_string();
-    let names = infra::Names {
-        table: format!("emulated-{suffix}"),
-        secret: format!("emulated-keys-{suffix}"),
-    };
-    let aws = aws_config::load_from_env().await;
-    infra::setup(&aws, &names).await.unwrap();
-    let sqs = aws_sdk_sqs::Client::new(&aws);
-    let email = queue_url(&sqs, &format!("email-{suffix}")).await;
-    let telegram = queue_url(&sqs, &format!("telegram-{suffix}")).await;
-
+    let env = stores::emulated_env().await;
+    let env: Vec<(&str, &str)> = env.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(
-        dir.path(),
-        &[
-            ("STORE", "dynamodb"),
-            ("TABLE_NAME", &names.table),
-            ("AUTH_KEYS_SECRET_ID", &names.secret),
-            ("EMAIL_QUEUE_URL", &email),
-            ("TELEGRAM_QUEUE_URL", &telegram),
-            ("LOCAL_METRICS", "off"),
-        ],
-    );
+    let server = Server::start(dir.path(), &env);
     let registered = server
         .post(
             "/api/auth/register",
@@ -99,9 +63,7 @@ async fn on_dynamodb_a_registration_is_mailed_and_counted() {
     for _ in 0..50 {
         let output = std::process::Command::new(env!("CARGO_BIN_EXE_local-api"))
             .arg("metrics")
-            .env("STORE", "dynamodb")
-            .env("TABLE_NAME", &names.table)
-            .env("AUTH_KEYS_SECRET_ID", &names.secret)
+            .envs(env.iter().copied())
             .env("DATA_DIR", dir.path())
             .output()
             .unwrap();

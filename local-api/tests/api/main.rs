@@ -3,6 +3,7 @@
 mod support;
 
 mod account_flow;
+mod account_pages;
 mod auth_flow;
 mod bad_input;
 mod connection_limits;
@@ -10,5 +11,6 @@ mod dashboard_page;
 mod emulated_flow;
 mod jwks_interop;
 mod mfa_flow;
+mod pages_served;
 mod posts_flow;
 mod promote;

@@ -8,9 +8,8 @@ use crate::support;
 use serde_json::{Value, json};
 use shared::auth::mfa::{TotpSecret, step_at};
 use shared::clock::now_ms;
+use support::mail::mail_to;
 use support::{Server, problem};
-
-use crate::account_flow::mail_to;
 
 const EMAIL: &str = "ada@example.com";
 const PASSWORD: &str = "correct horse battery";

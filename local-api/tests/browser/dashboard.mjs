@@ -1,5 +1,6 @@
 // Drives the admin dashboard in headless Chromium: a wrong password shows the problem, the
-// right one shows the board; prints what was rendered as JSON and saves a screenshot.
+// right one shows the board and the admin's devices; prints what was rendered as JSON and
+// saves a screenshot.
 //
 //   node dashboard.mjs BASE_URL EMAIL PASSWORD SCREENSHOT_PATH
 import { chromium } from "playwright-core";
@@ -30,6 +31,8 @@ try {
   await page.click("#login button[type=submit]");
   await page.waitForSelector("body[data-rendered=true]", { timeout: 20000 });
   await page.waitForFunction(() => document.querySelectorAll(".chart canvas").length >= 4);
+  // The admin's own devices, from the same module as the account page's.
+  await page.waitForSelector("#devices[data-devices]");
 
   const rendered = await page.evaluate(() => {
     const text = (id) => document.getElementById(id).textContent.trim();
@@ -44,6 +47,10 @@ try {
       insights: [...document.querySelectorAll("#insights li")].map((li) => li.textContent),
       auditRows: document.querySelectorAll("#audit tr").length,
       queues: [...document.querySelectorAll("#queues tr")].map((tr) => tr.textContent),
+      devices: [...document.querySelectorAll("#devices li.device")].map((li) => ({
+        name: li.querySelector(".name").textContent,
+        current: li.classList.contains("current"),
+      })),
       errorHidden: document.getElementById("error").hidden,
       loginFormShown: getComputedStyle(document.getElementById("login")).display !== "none",
       // The tokens live in memory only.

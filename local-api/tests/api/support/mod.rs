@@ -1,5 +1,9 @@
 //! Starts the real `local-api` binary on a free port with its own data directory.
 
+pub mod browser;
+pub mod mail;
+pub mod stores;
+
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};

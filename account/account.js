@@ -1,0 +1,138 @@
+// The account page: sign in (or ask for a reset link, or a new confirmation link), then your
+// devices, a new password and a new address. The tokens live in memory only.
+
+import { call, onSubmit, showNotice, showProblem, signIn } from "../web-common/api.js";
+import { showDevices } from "../web-common/devices.js";
+import { showPasswordRules } from "../web-common/password-rules.js";
+
+const $ = (id) => document.getElementById(id);
+const problem = $("problem");
+const notice = $("notice");
+const signedOutCards = ["sign-in", "forgot", "resend", "two-step"];
+
+let session = null;
+let reloadDevices = null;
+
+/** Shows the signed-out cards named (or the signed-in account when `cards` is null). */
+function show(cards) {
+  $("signed-out").hidden = cards === null;
+  $("account").hidden = cards !== null;
+  $("signed-in").hidden = cards !== null;
+  for (const id of signedOutCards) $(id).hidden = !(cards || []).includes(id);
+}
+
+function signedIn(newSession, user) {
+  session = newSession;
+  $("sign-in").reset();
+  $("who").textContent = `${user.name} · ${user.email}`;
+  $("unverified").hidden = user.emailVerified;
+  $("unverified-email").textContent = user.email;
+  reloadDevices = showDevices($("devices"), session, problem, signOut);
+  show(null);
+  document.body.dataset.signedIn = "true";
+}
+
+/** Back to the sign-in form, with nothing of the last user left in the page. */
+function signedOut() {
+  session = null;
+  reloadDevices = null;
+  for (const form of document.querySelectorAll("#account form")) form.reset();
+  $("devices").replaceChildren();
+  $("who").textContent = "";
+  show(["sign-in"]);
+  delete document.body.dataset.signedIn;
+}
+
+async function signOut() {
+  const ending = session;
+  signedOut();
+  await ending?.signOut();
+  showNotice(notice, "You are signed out on this device.");
+}
+
+/** `work` on `id`'s submit, the last notice cleared first and any problem shown. */
+function submit(id, work) {
+  onSubmit($(id), problem, async (form) => {
+    showNotice(notice, "");
+    await work(form);
+  });
+}
+
+/** The session ended under the page (signed out elsewhere, a password reset, ...). */
+function lost(why) {
+  signedOut();
+  showProblem(problem, why);
+}
+
+submit("sign-in", async (form) => {
+  const email = form.get("email");
+  try {
+    const answer = await signIn(email, form.get("password"), lost);
+    if (answer.mfa) {
+      $("sign-in").reset();
+      show(["two-step"]);
+      return;
+    }
+    signedIn(answer.session, answer.user);
+  } catch (error) {
+    // An address not confirmed yet (when the API requires it): offer a new link.
+    if (error.code === "email_not_verified") {
+      $("resend-email").value = email;
+      show(["sign-in", "resend"]);
+    }
+    throw error;
+  }
+});
+
+$("two-step-back").addEventListener("click", () => show(["sign-in"]));
+
+$("show-forgot").addEventListener("click", () => {
+  $("forgot-email").value = $("sign-in-email").value;
+  show(["sign-in", "forgot"]);
+  $("forgot-email").focus();
+});
+
+submit("forgot", async (form) => {
+  const answer = await call("/api/auth/forgot-password", { method: "POST", body: { email: form.get("email") } });
+  showNotice(notice, `${answer.message}. Open it from the mail to choose a new password.`);
+});
+
+submit("resend", async (form) => {
+  const answer = await call("/api/auth/verify-email/resend", { method: "POST", body: { email: form.get("email") } });
+  showNotice(notice, `${answer.message}.`);
+});
+
+$("resend-signed-in").addEventListener("click", async () => {
+  try {
+    showProblem(problem, null);
+    showNotice(notice, "");
+    await session.call("/api/auth/verify-email/resend", { method: "POST", body: {} });
+    showNotice(notice, `A new link is on its way to ${$("unverified-email").textContent}.`);
+  } catch (error) {
+    showProblem(problem, error);
+  }
+});
+
+submit("change-password", async (form) => {
+  const answer = await session.call("/api/auth/password", {
+    method: "POST",
+    body: { currentPassword: form.get("currentPassword"), newPassword: form.get("newPassword") },
+  });
+  // Every session ended, this one too; the answer is this device's new one.
+  session.take(answer);
+  $("change-password").reset();
+  showNotice(notice, "Your password is changed. Every other device is signed out.");
+  await reloadDevices();
+});
+
+submit("change-email", async (form) => {
+  const email = form.get("email");
+  await session.call("/api/users/me/email", { method: "POST", body: { email, password: form.get("password") } });
+  $("change-email").reset();
+  showNotice(notice, `We mailed a link to ${email}. It becomes your address when that link is opened; until then, sign in with the current one.`);
+});
+
+$("sign-out").addEventListener("click", signOut);
+
+showPasswordRules();
+show(["sign-in"]);

@@ -1,0 +1,553 @@
+//! The account pages in a real browser (`support::browser`, script `account.mjs`), each flow
+//! started from the link in the mail `local-api` wrote, as a person would open it, and its
+//! effect then checked over the API; on the embedded store and on the emulators alike.
+
+use crate::on_both_stores;
+use crate::support;
+
+use serde_json::{Value, json};
+use shared::auth::mfa::{TotpSecret, step_at};
+use shared::clock::now_ms;
+use shared::domain::Password;
+use support::mail::{link_in, mail_to, wait_for_mails};
+use support::stores::{Store, serve_on};
+use support::{Server, browser};
+use tempfile::TempDir;
+use tokio::sync::{Semaphore, SemaphorePermit};
+
+const PASSWORD: &str = "correct horse battery";
+const NEW_PASSWORD: &str = "a brand new passphrase";
+/// In the built-in list of breached passwords (8 characters: past the length rule).
+const BREACHED: &str = "Sunshine";
+/// Markup a name or a user agent may hold; the pages must show it as text.
+const HOSTILE: &str = "<img src=x onerror=alert(1)><script>alert(2)</script>";
+const FIREFOX: &str =
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.1; rv:132.0) Gecko/20100101 Firefox/132.0";
+
+/// What every page run must show: no console error or CSP violation, nothing stored.
+fn assert_clean(shown: &Value) {
+    assert_eq!(
+        shown["problems"],
+        json!([]),
+        "console errors or CSP violations: {shown}"
+    );
+    assert_eq!(shown["storedItems"], 0, "tokens stay in memory: {shown}");
+    assert_eq!(shown["documentCookie"], "", "{shown}");
+    assert_eq!(shown["cookies"], 0, "{shown}");
+}
+
+fn page(scenario: &str, args: Value) -> Value {
+    let shown = browser::run("account.mjs", [scenario, &args.to_string()]);
+    assert_clean(&shown);
+    shown
+}
+
+fn text(shown: &Value, key: &str) -> String {
+    shown[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {key} in {shown}"))
+        .to_owned()
+}
+
+async fn login(
+    server: &Server,
+    email: &str,
+    password: &str,
+    user_agent: Option<&str>,
+) -> reqwest::Response {
+    let mut request = server
+        .http
+        .post(server.url("/api/auth/login"))
+        .json(&json!({ "email": email, "password": password }));
+    if let Some(agent) = user_agent {
+        request = request.header("user-agent", agent);
+    }
+    request.send().await.expect("request sent")
+}
+
+async fn signed_in(server: &Server, email: &str, user_agent: Option<&str>) -> Value {
+    let response = login(server, email, PASSWORD, user_agent).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn assert_signs_in(server: &Server, email: &str, password: &str) {
+    let response = login(server, email, password, None).await;
+    assert_eq!(response.status(), 200, "{email} signs in");
+}
+
+async fn assert_refused(server: &Server, email: &str, password: &str) {
+    let response = login(server, email, password, None).await;
+    support::problem(response, 401, "invalid_credentials").await;
+}
+
+async fn me(server: &Server, token: &str) -> Value {
+    let response = server.get_authed("/api/users/me", token).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn refresh_status(server: &Server, tokens: &Value) -> u16 {
+    server
+        .post(
+            "/api/auth/refresh",
+            json!({ "refreshToken": tokens["refreshToken"] }),
+        )
+        .await
+        .status()
+        .as_u16()
+}
+
+/// How many flows run at once: each is a server, a browser and, on DynamoDB, the emulators'
+/// stream and queues; all of them at once on a small machine slow the emulators past their
+/// retry timeouts, and a mail then waits for its queue's 60 s redelivery.
+static TURNS: Semaphore = Semaphore::const_new(3);
+
+/// A server of the pages for `test` on `store`, with its data directory and the turn it runs
+/// in; `None` (said loudly) where no browser can run.
+async fn served(
+    test: &str,
+    store: Store,
+    env: &[(&str, &str)],
+) -> Option<(TempDir, Server, SemaphorePermit<'static>)> {
+    if !browser::available(test) {
+        return None;
+    }
+    let turn = TURNS
+        .acquire()
+        .await
+        .expect("the semaphore is never closed");
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve_on(store, dir.path(), env).await;
+    Some((dir, server, turn))
+}
+
+/// The base the mails link to (`APP_BASE_URL`): `localhost`, where the server listens.
+fn app_base(server: &Server) -> String {
+    server.base.replace("127.0.0.1", "localhost")
+}
+
+async fn verification_by_the_mailed_link(store: Store) {
+    let Some((dir, server, _turn)) = served("verification_by_the_mailed_link", store, &[]).await
+    else {
+        return;
+    };
+    let registered = server.register("ada@example.com", PASSWORD).await;
+    let access = registered["accessToken"].as_str().unwrap();
+    let mail = mail_to(dir.path(), "ada@example.com", "verify your e-mail").await;
+    let link = link_in(&mail, "verify-email");
+    assert!(link.starts_with(&format!("{}/verify-email#token=", app_base(&server))));
+
+    // Opening the link spends nothing (a mail scanner may open it): the button does.
+    let opened = page("verify-unpressed", json!({ "link": link }));
+    assert_eq!(opened["confirmShown"], true);
+    assert_eq!(opened["apiCalls"], json!([]), "{opened}");
+    assert_eq!(me(&server, access).await["emailVerified"], false);
+
+    let shown = page(
+        "verify",
+        json!({ "link": link, "email": "ada@example.com" }),
+    );
+    assert_eq!(
+        text(&shown, "addressAfterLoad"),
+        format!("{}/verify-email", app_base(&server)),
+        "the token is taken out of the address bar"
+    );
+    assert!(
+        text(&shown, "confirmed").contains("Your address is confirmed"),
+        "{shown}"
+    );
+    assert_eq!(me(&server, access).await["emailVerified"], true);
+    // The used link: the problem document as the API wrote it, and a way to a new link.
+    assert!(
+        text(&shown["used"], "text").contains("the link is invalid, used or expired"),
+        "{shown}"
+    );
+    assert!(
+        text(&shown["used"], "code").starts_with("invalid_token · request "),
+        "{shown}"
+    );
+    assert_eq!(shown["resendShown"], true);
+    assert!(text(&shown, "resent").contains("if an unverified account has this address"));
+}
+
+async fn password_reset_by_the_mailed_link(store: Store) {
+    let Some((dir, server, _turn)) = served(
+        "password_reset_by_the_mailed_link",
+        store,
+        &[("RESET_MAIL_GAP_SECS", "0")],
+    )
+    .await
+    else {
+        return;
+    };
+    let registered = server.register("bob@example.com", PASSWORD).await;
+    let other_device = signed_in(&server, "bob@example.com", Some(FIREFOX)).await;
+    let asked = server
+        .post(
+            "/api/auth/forgot-password",
+            json!({ "email": "bob@example.com" }),
+        )
+        .await;
+    assert_eq!(asked.status(), 202);
+    let mail = mail_to(dir.path(), "bob@example.com", "Reset your password").await;
+
+    let shown = page(
+        "reset",
+        json!({
+            "link": link_in(&mail, "reset-password"),
+            "email": "bob@example.com",
+            "short": "short",
+            "breached": BREACHED,
+            "password": NEW_PASSWORD,
+        }),
+    );
+    assert_eq!(
+        text(&shown, "addressAfterLoad"),
+        format!("{}/reset-password", app_base(&server))
+    );
+    // The rules shown are the domain's: its length limits, and the breached-password refusal.
+    let (min, max) = password_length_limits();
+    let rules = text(&shown, "rules");
+    assert!(
+        rules.starts_with(&format!("{min} to {max} characters")),
+        "{rules}"
+    );
+    assert!(rules.contains("data breaches"), "{rules}");
+    // Refusals next to the field, with the API's words; the link stays good for another try.
+    assert_eq!(shown["tooShort"]["code"], "too_short");
+    assert_eq!(
+        text(&shown["tooShort"], "text"),
+        format!("must be at least {min} characters")
+    );
+    assert!(text(&shown["tooShortProblem"], "code").starts_with("validation_failed · request "));
+    assert_eq!(shown["breached"]["code"], "password_breached");
+    assert!(
+        text(&shown["breached"], "text")
+            .starts_with("appears in a list of passwords exposed in data breaches")
+    );
+    assert_eq!(shown["invalid"], "true");
+    assert!(
+        text(&shown, "done")
+            .contains("Every device that was signed in to your account is now signed out")
+    );
+    assert_eq!(shown["fieldErrorsLeft"], 0);
+    assert!(
+        text(&shown["used"], "code").starts_with("invalid_token · request "),
+        "{shown}"
+    );
+    assert_eq!(shown["forgotShown"], true);
+    assert!(text(&shown, "askedAgain").contains("a reset link is on its way"));
+
+    // It took: the old password is refused, the new one works, every old session has ended.
+    assert_refused(&server, "bob@example.com", PASSWORD).await;
+    assert_signs_in(&server, "bob@example.com", NEW_PASSWORD).await;
+    assert_eq!(refresh_status(&server, &registered).await, 401);
+    assert_eq!(refresh_status(&server, &other_device).await, 401);
+    // The used link's page asked for another, which was mailed (once).
+    let resets = wait_for_mails(dir.path(), "bob@example.com", "Reset your password", 2).await;
+    assert_eq!(resets.len(), 2);
+}
+
+/// The shortest and longest password `Password::parse` takes, found by asking it.
+fn password_length_limits() -> (usize, usize) {
+    let takes = |n: usize| Password::parse("x".repeat(n), None).is_ok();
+    let min = (1..=64).find(|&n| takes(n)).unwrap();
+    let max = (min..=1024).take_while(|&n| takes(n)).last().unwrap();
+    (min, max)
+}
+
+async fn your_devices_listed_and_signed_out(store: Store) {
+    let Some((_dir, server, _turn)) =
+        served("your_devices_listed_and_signed_out", store, &[]).await
+    else {
+        return;
+    };
+    let registered = server.register("carol@example.com", PASSWORD).await;
+    let firefox = signed_in(&server, "carol@example.com", Some(FIREFOX)).await;
+    let curl = signed_in(&server, "carol@example.com", Some("curl/8.5.0")).await;
+
+    let shown = page(
+        "devices",
+        json!({
+            "base": app_base(&server),
+            "email": "carol@example.com",
+            "password": PASSWORD,
+            "end": "Firefox 132 on macOS",
+        }),
+    );
+    assert!(
+        text(&shown["wrong"], "text").contains("the e-mail or password is wrong"),
+        "{shown}"
+    );
+    assert!(text(&shown["wrong"], "code").starts_with("invalid_credentials · request "));
+    let before = shown["before"].as_array().unwrap();
+    let names: Vec<&str> = before.iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(before.len(), 4, "{shown}");
+    // Newest first: this browser's own sign-in, marked, then the two before it.
+    assert!(
+        names[0].starts_with("Chrome ") && names[0].ends_with(" on Linux"),
+        "{names:?}"
+    );
+    assert_eq!(before[0]["current"], true);
+    assert_eq!(before[0]["badge"], "This device");
+    assert!(text(&before[0], "facts").contains("from 127.0.0.1 (network 127.0.0.0/24)"));
+    assert!(text(&before[0], "facts").contains("with password"));
+    assert_eq!(names[1..3], ["curl 8", "Firefox 132 on macOS"]);
+    assert!(
+        before[1..]
+            .iter()
+            .all(|d| d["current"] == false && d["badge"].is_null())
+    );
+    let after_one: Vec<&str> = shown["afterOne"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(after_one.len(), 3);
+    assert!(
+        !after_one.contains(&"Firefox 132 on macOS"),
+        "{after_one:?}"
+    );
+    assert_eq!(
+        text(&shown, "endedOne"),
+        "Firefox 132 on macOS is signed out."
+    );
+    assert_eq!(shown["afterOthers"].as_array().unwrap().len(), 1);
+    assert_eq!(shown["afterOthers"][0]["current"], true);
+    assert_eq!(text(&shown, "who"), "Ada · carol@example.com");
+    assert!(text(&shown, "signedOut").contains("You are signed out"));
+
+    // Over the API: every one of those sessions is over, the browser's own too.
+    for tokens in [&firefox, &curl, &registered] {
+        assert_eq!(refresh_status(&server, tokens).await, 401);
+    }
+    let fresh = signed_in(&server, "carol@example.com", None).await;
+    let listed = server
+        .get_authed("/api/auth/sessions", fresh["accessToken"].as_str().unwrap())
+        .await;
+    let listed: Value = listed.json().await.unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
+}
+
+async fn an_address_change_asked_and_confirmed_in_the_pages(store: Store) {
+    let Some((dir, server, _turn)) = served(
+        "an_address_change_asked_and_confirmed_in_the_pages",
+        store,
+        &[],
+    )
+    .await
+    else {
+        return;
+    };
+    let registered = server.register("erin@example.com", PASSWORD).await;
+    let access = registered["accessToken"].as_str().unwrap();
+
+    let asked = page(
+        "change-email",
+        json!({
+            "base": app_base(&server),
+            "email": "erin@example.com",
+            "password": PASSWORD,
+            "newEmail": "erin@new.example",
+        }),
+    );
+    assert_eq!(asked["wrong"]["code"], "incorrect");
+    assert_eq!(
+        text(&asked["wrong"], "text"),
+        "is not your current password"
+    );
+    assert!(text(&asked, "asked").contains("We mailed a link to erin@new.example"));
+    assert_eq!(me(&server, access).await["email"], "erin@example.com");
+
+    let mail = mail_to(dir.path(), "erin@new.example", "Confirm your new e-mail").await;
+    let shown = page(
+        "verify",
+        json!({ "link": link_in(&mail, "verify-email"), "email": "erin@new.example" }),
+    );
+    assert!(text(&shown, "confirmed").contains("sign in with the new address from now on"));
+    // It took: the new address signs in, the old one no longer does.
+    assert_signs_in(&server, "erin@new.example", PASSWORD).await;
+    assert_refused(&server, "erin@example.com", PASSWORD).await;
+    mail_to(dir.path(), "erin@example.com", "address was changed").await;
+}
+
+async fn a_password_change_in_the_account_page(store: Store) {
+    let Some((_dir, server, _turn)) =
+        served("a_password_change_in_the_account_page", store, &[]).await
+    else {
+        return;
+    };
+    let registered = server
+        .post(
+            "/api/auth/register",
+            json!({ "email": "fay@example.com", "password": PASSWORD, "name": HOSTILE }),
+        )
+        .await;
+    assert_eq!(registered.status(), 201);
+    let registered: Value = registered.json().await.unwrap();
+    let shown = page(
+        "change-password",
+        json!({
+            "base": app_base(&server),
+            "email": "fay@example.com",
+            "password": PASSWORD,
+            "breached": BREACHED,
+            "newPassword": NEW_PASSWORD,
+            "userAgent": HOSTILE,
+        }),
+    );
+    assert_eq!(text(&shown, "who"), format!("{HOSTILE} · fay@example.com"));
+    assert_eq!(text(&shown, "userAgent"), HOSTILE);
+    assert_eq!(
+        shown["injected"], 0,
+        "markup from the API stays text: {shown}"
+    );
+    let (min, max) = password_length_limits();
+    assert!(text(&shown, "rules").starts_with(&format!("{min} to {max} characters")));
+    assert_eq!(shown["refused"]["code"], "password_breached");
+    assert!(text(&shown, "changed").contains("Every other device is signed out"));
+    assert_eq!(shown["devices"], 1, "only this device is left: {shown}");
+    assert_eq!(refresh_status(&server, &registered).await, 401);
+    assert_refused(&server, "fay@example.com", PASSWORD).await;
+    assert_signs_in(&server, "fay@example.com", NEW_PASSWORD).await;
+}
+
+async fn an_unverified_account_is_offered_a_new_link(store: Store) {
+    let Some((dir, server, _turn)) = served(
+        "an_unverified_account_is_offered_a_new_link",
+        store,
+        &[("REQUIRE_EMAIL_VERIFICATION", "true")],
+    )
+    .await
+    else {
+        return;
+    };
+    server.register("gus@example.com", PASSWORD).await;
+    mail_to(dir.path(), "gus@example.com", "verify your e-mail").await;
+    let shown = page(
+        "unverified",
+        json!({ "base": app_base(&server), "email": "gus@example.com", "password": PASSWORD }),
+    );
+    assert!(text(&shown["refused"], "code").starts_with("email_not_verified · request "));
+    assert_eq!(shown["prefilled"], "gus@example.com");
+    assert!(text(&shown, "resent").contains("if an unverified account has this address"));
+    // (A second link goes out only a minute after the first.) The mailed one, opened in the
+    // page, lets the account sign in.
+    let mail = mail_to(dir.path(), "gus@example.com", "verify your e-mail").await;
+    let link = link_in(&mail, "verify-email");
+    page(
+        "verify",
+        json!({ "link": link, "email": "gus@example.com" }),
+    );
+    assert_signs_in(&server, "gus@example.com", PASSWORD).await;
+}
+
+async fn forgot_password_from_the_sign_in_form(store: Store) {
+    let Some((dir, server, _turn)) =
+        served("forgot_password_from_the_sign_in_form", store, &[]).await
+    else {
+        return;
+    };
+    server.register("hal@example.com", PASSWORD).await;
+    let shown = page(
+        "forgot",
+        json!({ "base": app_base(&server), "email": "hal@example.com" }),
+    );
+    assert_eq!(shown["prefilled"], "hal@example.com");
+    assert!(text(&shown, "asked").contains("a reset link is on its way"));
+    let mail = mail_to(dir.path(), "hal@example.com", "Reset your password").await;
+    assert!(link_in(&mail, "reset-password").starts_with(&app_base(&server)));
+}
+
+async fn links_without_a_good_token(store: Store) {
+    let Some((_dir, server, _turn)) = served("links_without_a_good_token", store, &[]).await else {
+        return;
+    };
+    let shown = page("bad-links", json!({ "base": app_base(&server) }));
+    assert_eq!(
+        shown["resetWithout"],
+        json!({ "formShown": false, "forgotShown": true })
+    );
+    assert!(text(&shown["madeUp"], "code").starts_with("invalid_token · request "));
+}
+
+/// An open page keeps its session: with access tokens of 12 s, it refreshes every 10 s, each
+/// time with the newest refresh token (no grace for an older one here: a reuse would end the
+/// session), and its next call works.
+async fn the_page_refreshes_its_session_before_it_expires(store: Store) {
+    let env = [("ACCESS_TOKEN_TTL_SECS", "12"), ("REFRESH_GRACE_SECS", "0")];
+    let test = "the_page_refreshes_its_session_before_it_expires";
+    let Some((_dir, server, _turn)) = served(test, store, &env).await else {
+        return;
+    };
+    let registered = server.register("jan@example.com", PASSWORD).await;
+    let shown = page(
+        "refresh",
+        json!({ "base": app_base(&server), "email": "jan@example.com", "password": PASSWORD }),
+    );
+    assert_eq!(
+        shown["refreshes"].as_array().unwrap()[..2],
+        [200, 200],
+        "{shown}"
+    );
+    assert_eq!(shown["stillSignedIn"], "true");
+    assert_eq!(text(&shown, "status"), "Every other device is signed out.");
+    assert_eq!(refresh_status(&server, &registered).await, 401);
+}
+
+/// An account with a second factor: the password step answers a challenge, no tokens, and
+/// the page says two-step sign-in is required (and keeps neither the password nor a session).
+async fn a_second_factor_is_shown_as_required(store: Store) {
+    let test = "a_second_factor_is_shown_as_required";
+    let Some((_dir, server, _turn)) = served(test, store, &[]).await else {
+        return;
+    };
+    let registered = server.register("ivy@example.com", PASSWORD).await;
+    let access = registered["accessToken"].as_str().unwrap();
+    let enrolment = server
+        .post_authed("/api/auth/mfa/totp", access, json!({}))
+        .await;
+    assert_eq!(enrolment.status(), 201);
+    let enrolment: Value = enrolment.json().await.unwrap();
+    let secret = TotpSecret::from_base32(enrolment["secret"].as_str().unwrap()).unwrap();
+    let code = secret.code_at(step_at(now_ms()));
+    let verified = server
+        .post_authed("/api/auth/mfa/totp/verify", access, json!({ "code": code }))
+        .await;
+    assert_eq!(verified.status(), 200);
+
+    let shown = page(
+        "two-step",
+        json!({ "base": app_base(&server), "email": "ivy@example.com", "password": PASSWORD }),
+    );
+    assert_eq!(
+        shown["challenged"], true,
+        "the login answered a challenge: {shown}"
+    );
+    assert_eq!(shown["twoStep"], "Two-step sign-in is required");
+    assert_eq!(shown["signInShown"], false);
+    assert_eq!(shown["accountShown"], false);
+    assert_eq!(
+        shown["passwordLeft"], "",
+        "the password is not kept in the page"
+    );
+    // No session came of it: the account has the registration's and the verification's only.
+    let listed = server.get_authed("/api/auth/sessions", access).await;
+    let listed: Value = listed.json().await.unwrap();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
+}
+
+on_both_stores!(
+    verification_by_the_mailed_link,
+    password_reset_by_the_mailed_link,
+    your_devices_listed_and_signed_out,
+    an_address_change_asked_and_confirmed_in_the_pages,
+    a_password_change_in_the_account_page,
+    an_unverified_account_is_offered_a_new_link,
+    forgot_password_from_the_sign_in_form,
+    links_without_a_good_token,
+    the_page_refreshes_its_session_before_it_expires,
+    a_second_factor_is_shown_as_required,
+);

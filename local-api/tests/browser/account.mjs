@@ -1,0 +1,293 @@
+// Drives the account pages in headless Chromium, one scenario a run, from the link a mail
+// holds or from /account; prints what the pages showed as JSON, with every console error and
+// CSP violation, and what the pages left in storage and cookies (nothing, they must).
+//
+//   node account.mjs SCENARIO '{"link": ..., ...}'
+import { chromium } from "playwright-core";
+
+const [scenario, json] = process.argv.slice(2);
+const args = JSON.parse(json);
+
+const visible = (selector) => `${selector}:not([hidden])`;
+
+/** The problem box as the page shows it: its text, and its code line. */
+async function problemShown(page) {
+  await page.waitForSelector(visible("#problem"));
+  return page.evaluate(() => ({
+    text: document.getElementById("problem").textContent,
+    code: document.querySelector("#problem .code")?.textContent || "",
+  }));
+}
+
+/** The field error shown next to `input`: `{code, text}`. */
+async function fieldError(page, input) {
+  const note = page.locator(`#${input}-error`);
+  await note.waitFor();
+  return { code: await note.getAttribute("data-code"), text: await note.textContent() };
+}
+
+async function submit(page, form) {
+  await page.click(`#${form} button[type=submit]`);
+}
+
+async function signIn(page, email, password) {
+  await page.fill("#sign-in-email", email);
+  await page.fill("#sign-in-password", password);
+  await submit(page, "sign-in");
+}
+
+async function notice(page) {
+  await page.waitForSelector(visible("#notice"));
+  return page.textContent("#notice");
+}
+
+/** Opens a link again in a fresh document (the same URL with a fragment would not reload). */
+async function reopen(page, link) {
+  await page.goto("about:blank");
+  await page.goto(link);
+}
+
+const scenarios = {
+  // The verification (or address change) link: nothing is spent until the button is pressed;
+  // then the used link shows the problem and offers a new link.
+  async verify(page, { link, email }) {
+    await page.goto(link);
+    await page.waitForSelector(visible("#confirm"));
+    const addressAfterLoad = page.url();
+    await page.click("#confirm-button");
+    await page.waitForSelector(visible("#confirmed"));
+    const confirmed = await page.textContent("#confirmed");
+
+    await reopen(page, link);
+    await page.click("#confirm-button");
+    const used = await problemShown(page);
+    const resendShown = await page.isVisible("#resend");
+    await page.fill("#resend-email", email);
+    await submit(page, "resend");
+    return { addressAfterLoad, confirmed, used, resendShown, resent: await notice(page) };
+  },
+
+  // Opened but not pressed, as a mail scanner would: no API call at all.
+  async "verify-unpressed"(page, { link }) {
+    const apiCalls = [];
+    page.on("request", (request) => {
+      if (request.url().includes("/api/")) apiCalls.push(`${request.method()} ${request.url()}`);
+    });
+    await page.goto(link, { waitUntil: "networkidle" });
+    return { confirmShown: await page.isVisible("#confirm"), apiCalls };
+  },
+
+  // The reset link: the rules, a too-short and a breached password refused next to the field,
+  // then a good one; the used link shows the problem and offers a new link.
+  async reset(page, { link, email, short, breached, password }) {
+    await page.goto(link);
+    await page.waitForSelector(visible("#reset"));
+    const addressAfterLoad = page.url();
+    const rules = await page.textContent("#password-rules");
+    await page.fill("#password", short);
+    await submit(page, "reset");
+    const tooShort = await fieldError(page, "password");
+    const tooShortProblem = await problemShown(page);
+    await page.fill("#password", breached);
+    await submit(page, "reset");
+    await page.waitForSelector('#password-error[data-code="password_breached"]');
+    const breachedError = await fieldError(page, "password");
+    const invalid = await page.getAttribute("#password", "aria-invalid");
+    await page.fill("#password", password);
+    await submit(page, "reset");
+    await page.waitForSelector(visible("#done"));
+    const done = await page.textContent("#done");
+    const fieldErrorsLeft = await page.locator(".field-error").count();
+
+    await reopen(page, link);
+    await page.fill("#password", `${password} again`);
+    await submit(page, "reset");
+    const used = await problemShown(page);
+    const forgotShown = await page.isVisible("#forgot");
+    await page.fill("#forgot-email", email);
+    await submit(page, "forgot");
+    return {
+      addressAfterLoad, rules, tooShort, tooShortProblem, breached: breachedError, invalid, done,
+      fieldErrorsLeft, used, forgotShown, askedAgain: await notice(page),
+    };
+  },
+
+  // A link with no token, and one with a made-up token.
+  async "bad-links"(page, { base }) {
+    await page.goto(`${base}/reset-password`);
+    await page.waitForSelector(visible("#no-token"));
+    const resetWithout = { formShown: await page.isVisible("#reset"), forgotShown: await page.isVisible("#forgot") };
+    await page.goto(`${base}/verify-email#token=made-up`);
+    await page.click("#confirm-button");
+    const madeUp = await problemShown(page);
+    return { resetWithout, madeUp };
+  },
+
+  // /account: a wrong password, then your devices: the other sessions listed, one ended, then
+  // every other one, then signed out.
+  async devices(page, { base, email, password, end }) {
+    await page.goto(`${base}/account`);
+    await signIn(page, email, "not the password");
+    const wrong = await problemShown(page);
+    await signIn(page, email, password);
+    await page.waitForSelector("#devices[data-devices]");
+    const rows = () =>
+      page.$$eval("#devices li.device", (items) =>
+        items.map((li) => ({
+          id: li.dataset.sessionId,
+          name: li.querySelector(".name").textContent,
+          current: li.classList.contains("current"),
+          badge: li.querySelector(".badge")?.textContent || null,
+          facts: li.querySelector(".facts").textContent,
+        })),
+      );
+    const before = await rows();
+    const count = before.length;
+    const target = page.locator("#devices li.device", { hasText: end });
+    await target.getByRole("button", { name: "Sign out this device" }).click();
+    await page.waitForSelector(`#devices[data-devices="${count - 1}"]`);
+    const afterOne = await rows();
+    const endedOne = await page.textContent(".devices-status");
+    await page.getByRole("button", { name: "Sign out everywhere else" }).click();
+    await page.waitForSelector('#devices[data-devices="1"]');
+    const afterOthers = await rows();
+    const who = await page.textContent("#who");
+    await page.click("#sign-out");
+    await page.waitForSelector(visible("#sign-in"));
+    return { wrong, before, afterOne, endedOne, afterOthers, who, signedOut: await notice(page) };
+  },
+
+  // /account: an address change asked for from the page (a wrong password first).
+  async "change-email"(page, { base, email, password, newEmail }) {
+    await page.goto(`${base}/account`);
+    await signIn(page, email, password);
+    await page.waitForSelector(visible("#change-email"));
+    await page.fill("#new-email", newEmail);
+    await page.fill("#change-email-password", "not the password");
+    await submit(page, "change-email");
+    const wrong = await fieldError(page, "change-email-password");
+    await page.fill("#change-email-password", password);
+    await submit(page, "change-email");
+    return { wrong, asked: await notice(page) };
+  },
+
+  // /account: a new password (a breached one refused first); this device stays signed in. The
+  // name and the browser's user agent are the caller's: markup in them stays text.
+  async "change-password"(page, { base, email, password, breached, newPassword }) {
+    await page.goto(`${base}/account`);
+    await signIn(page, email, password);
+    await page.waitForSelector("#devices[data-devices]");
+    const rules = await page.textContent("#new-password-rules");
+    await page.fill("#current-password", password);
+    await page.fill("#new-password", breached);
+    await submit(page, "change-password");
+    const refused = await fieldError(page, "new-password");
+    await page.fill("#new-password", newPassword);
+    await submit(page, "change-password");
+    const changed = await notice(page);
+    await page.waitForSelector('#devices[data-devices="1"]');
+    return {
+      rules, refused, changed,
+      devices: Number(await page.getAttribute("#devices", "data-devices")),
+      // What the user and their browser wrote, shown as text and never as markup.
+      who: await page.textContent("#who"),
+      userAgent: await page.textContent("#devices li.current .user-agent"),
+      injected: await page.locator("body img, body script").count(),
+    };
+  },
+
+  // /account with REQUIRE_EMAIL_VERIFICATION: an unconfirmed address is offered a new link.
+  async unverified(page, { base, email, password }) {
+    await page.goto(`${base}/account`);
+    await signIn(page, email, password);
+    const refused = await problemShown(page);
+    await page.waitForSelector(visible("#resend"));
+    const prefilled = await page.inputValue("#resend-email");
+    await submit(page, "resend");
+    return { refused, prefilled, resent: await notice(page) };
+  },
+
+  // /account left open: the page refreshes its access token before it expires, twice, each time
+  // with the refresh token the last one gave, and then still acts as its user.
+  async refresh(page, { base, email, password }) {
+    const refreshes = [];
+    page.on("response", (response) => {
+      if (response.url().endsWith("/api/auth/refresh")) refreshes.push(response.status());
+    });
+    await page.goto(`${base}/account`);
+    await signIn(page, email, password);
+    await page.waitForSelector("#devices[data-devices]");
+    for (let n = 1; n <= 2; n++) {
+      await page.waitForResponse((response) => response.url().endsWith("/api/auth/refresh"), { timeout: 60000 });
+    }
+    await page.getByRole("button", { name: "Sign out everywhere else" }).click();
+    await page.waitForSelector('#devices[data-devices="1"]');
+    return {
+      refreshes,
+      stillSignedIn: await page.getAttribute("body", "data-signed-in"),
+      status: await page.textContent(".devices-status"),
+    };
+  },
+
+  // /account for an account with a second factor: the password step answers a challenge.
+  async "two-step"(page, { base, email, password }) {
+    const login = page.waitForResponse((response) => response.url().endsWith("/api/auth/login"));
+    await page.goto(`${base}/account`);
+    await signIn(page, email, password);
+    const answer = await (await login).json();
+    await page.waitForSelector(visible("#two-step"));
+    const shown = {
+      challenged: answer.mfaRequired === true && !("accessToken" in answer),
+      twoStep: await page.textContent("#two-step h2"),
+      signInShown: await page.isVisible("#sign-in"),
+      accountShown: await page.isVisible("#account"),
+      passwordLeft: await page.inputValue("#sign-in-password"),
+    };
+    await page.click("#two-step-back");
+    await page.waitForSelector(visible("#sign-in"));
+    return shown;
+  },
+
+  // /account: a forgotten password from the sign-in form.
+  async forgot(page, { base, email }) {
+    await page.goto(`${base}/account`);
+    await page.fill("#sign-in-email", email);
+    await page.click("#show-forgot");
+    await page.waitForSelector(visible("#forgot"));
+    const prefilled = await page.inputValue("#forgot-email");
+    await submit(page, "forgot");
+    return { prefilled, asked: await notice(page) };
+  },
+};
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox"],
+});
+try {
+  const context = await browser.newContext({ userAgent: args.userAgent });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("pageerror", (error) => problems.push(`page error: ${error}`));
+  page.on("console", (message) => {
+    if (message.type() !== "error") return;
+    // An API answer of 4xx is logged as a failed resource: the scenarios ask for those. A page
+    // file that fails to load is not one of them.
+    const failedApiCall = message.text().startsWith("Failed to load resource") && message.location().url.includes("/api/");
+    if (!failedApiCall) problems.push(`console: ${message.text()}`);
+  });
+  page.on("response", (response) => {
+    if (response.status() >= 400 && !response.url().includes("/api/")) {
+      problems.push(`${response.status()} for ${response.url()}`);
+    }
+  });
+  const shown = await scenarios[scenario](page, args);
+  const stored = await page.evaluate(() => ({
+    storedItems: localStorage.length + sessionStorage.length,
+    documentCookie: document.cookie,
+  }));
+  const cookies = (await context.cookies()).length;
+  console.log(JSON.stringify({ ...shown, ...stored, cookies, problems }));
+} finally {
+  await browser.close();
+}
