@@ -69,7 +69,8 @@ pub fn account_key(email: &str) -> String {
     subject(&["login", email])
 }
 
-/// One login attempt that passed the limits and was counted as a failure until it succeeds.
+/// One login attempt that passed the limits: its counts are reserved until it succeeds (given
+/// back) or fails (kept).
 pub struct LoginAttempt<'a> {
     logins: Logins<'a>,
     account: String,
