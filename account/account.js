@@ -1,9 +1,12 @@
-// The account page: sign in (or ask for a reset link, or a new confirmation link), then your
-// devices, a new password and a new address. The tokens live in memory only.
+// The account page: sign in (with the second step when the account has one; or ask for a reset
+// link, or a new confirmation link), then your devices, two-step sign-in, a new password and a
+// new address. The tokens live in memory only.
 
-import { call, onSubmit, showNotice, showProblem, signIn } from "../web-common/api.js";
+import { answerChallenge, call, onSubmit, showNotice, showProblem, signIn } from "../web-common/api.js";
 import { showDevices } from "../web-common/devices.js";
 import { showPasswordRules } from "../web-common/password-rules.js";
+import { codeFields, stepUpPrompt } from "../web-common/second-factor.js";
+import { twoFactorCard } from "./two-factor.js";
 
 const $ = (id) => document.getElementById(id);
 const problem = $("problem");
@@ -12,6 +15,11 @@ const signedOutCards = ["sign-in", "forgot", "resend", "two-step"];
 
 let session = null;
 let reloadDevices = null;
+/** The second step of a sign-in under way: the login's challenge (never the password). */
+let challenge = null;
+const challengeProof = codeFields($("two-step"));
+const withStepUp = stepUpPrompt($("step-up"), problem);
+const twoFactor = twoFactorCard({ current: () => session, problem, notice, withStepUp });
 
 /** Shows the signed-out cards named (or the signed-in account when `cards` is null). */
 function show(cards) {
@@ -30,12 +38,16 @@ function signedIn(newSession, user) {
   reloadDevices = showDevices($("devices"), session, problem, signOut);
   show(null);
   document.body.dataset.signedIn = "true";
+  twoFactor.load().catch((error) => showProblem(problem, error));
 }
 
 /** Back to the sign-in form, with nothing of the last user left in the page. */
 function signedOut() {
   session = null;
   reloadDevices = null;
+  challenge = null;
+  withStepUp.cancel();
+  twoFactor.clear();
   for (const form of document.querySelectorAll("#account form")) form.reset();
   $("devices").replaceChildren();
   $("who").textContent = "";
@@ -70,7 +82,9 @@ submit("sign-in", async (form) => {
     const answer = await signIn(email, form.get("password"), lost);
     if (answer.mfa) {
       $("sign-in").reset();
+      challenge = answer.mfa.challenge;
       show(["two-step"]);
+      $("two-step-code").focus();
       return;
     }
     signedIn(answer.session, answer.user);
@@ -84,7 +98,28 @@ submit("sign-in", async (form) => {
   }
 });
 
-$("two-step-back").addEventListener("click", () => show(["sign-in"]));
+submit("two-step", async () => {
+  try {
+    const answer = await answerChallenge(challenge, challengeProof(), lost);
+    $("two-step").reset();
+    challenge = null;
+    signedIn(answer.session, answer.user);
+  } catch (error) {
+    // Expired, answered or failed out: the password is asked for again.
+    if (error.code === "invalid_challenge") {
+      challenge = null;
+      $("two-step").reset();
+      show(["sign-in"]);
+    }
+    throw error;
+  }
+});
+
+$("two-step-back").addEventListener("click", () => {
+  challenge = null;
+  $("two-step").reset();
+  show(["sign-in"]);
+});
 
 $("show-forgot").addEventListener("click", () => {
   $("forgot-email").value = $("sign-in-email").value;
@@ -114,12 +149,15 @@ $("resend-signed-in").addEventListener("click", async () => {
 });
 
 submit("change-password", async (form) => {
-  const answer = await session.call("/api/auth/password", {
-    method: "POST",
-    body: { currentPassword: form.get("currentPassword"), newPassword: form.get("newPassword") },
-  });
+  const current = session;
+  const answer = await withStepUp(current, () =>
+    current.call("/api/auth/password", {
+      method: "POST",
+      body: { currentPassword: form.get("currentPassword"), newPassword: form.get("newPassword") },
+    }),
+  );
   // Every session ended, this one too; the answer is this device's new one.
-  session.take(answer);
+  current.take(answer);
   $("change-password").reset();
   showNotice(notice, "Your password is changed. Every other device is signed out.");
   await reloadDevices();
@@ -127,7 +165,10 @@ submit("change-password", async (form) => {
 
 submit("change-email", async (form) => {
   const email = form.get("email");
-  await session.call("/api/users/me/email", { method: "POST", body: { email, password: form.get("password") } });
+  const current = session;
+  await withStepUp(current, () =>
+    current.call("/api/users/me/email", { method: "POST", body: { email, password: form.get("password") } }),
+  );
   $("change-email").reset();
   showNotice(notice, `We mailed a link to ${email}. It becomes your address when that link is opened; until then, sign in with the current one.`);
 });

@@ -1,14 +1,26 @@
-// The admin dashboard: signs in, keeps the tokens in memory only (a reload signs in again),
+// The admin dashboard: signs in (with the second step when the admin has one), keeps the tokens in memory only (a reload signs in again),
 // refreshes the access token before it expires (web-common/api.js), and draws the latest
 // metrics snapshot, the insights, the queues, the audit log and the admin's own devices.
 
-import { Problem, showProblem, signIn } from "../web-common/api.js";
+import { answerChallenge, onSubmit, showProblem, signIn } from "../web-common/api.js";
 import { showDevices } from "../web-common/devices.js";
+import { codeFields } from "../web-common/second-factor.js";
 
 const $ = (id) => document.getElementById(id);
 
 let session = null;
 const charts = [];
+/** The second step of a sign-in under way: the login's challenge (never the password). */
+let challenge = null;
+const challengeProof = codeFields($("two-step"));
+
+/** The two-step form put away, its challenge forgotten; the password form shown. */
+function backToLogin() {
+  challenge = null;
+  $("two-step").reset();
+  $("two-step").hidden = true;
+  $("login").hidden = false;
+}
 
 function showError(error) {
   showProblem($("error"), error);
@@ -19,7 +31,7 @@ function signOut() {
   session = null;
   $("board").hidden = true;
   $("session").hidden = true;
-  $("login").hidden = false;
+  backToLogin();
   // Nothing of the last admin's view stays in the page.
   charts.splice(0).forEach((chart) => chart.destroy());
   for (const id of ["insights", "queues", "audit", "devices"]) $(id).replaceChildren();
@@ -152,24 +164,47 @@ async function show() {
   }
 }
 
+/** Signed in (after the password, or after the second step too): the board for `started`. */
+async function begin(started) {
+  session = started;
+  await show();
+  if (session === started) showDevices($("devices"), session, $("error"), signOut);
+}
+
 $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
+    showError(null);
     const answer = await signIn($("email").value, $("password").value, lost);
     $("password").value = "";
     if (answer.mfa) {
-      showError(new Problem(200, {
-        title: "Two-step sign-in is required",
-        detail: "this account also asks for a code from its authenticator app, which this page cannot ask for yet",
-      }));
+      challenge = answer.mfa.challenge;
+      $("login").hidden = true;
+      $("two-step").hidden = false;
+      $("two-step-code").focus();
       return;
     }
-    session = answer.session;
-    await show();
-    if (session === answer.session) showDevices($("devices"), session, $("error"), signOut);
+    await begin(answer.session);
   } catch (error) {
     showError(error);
   }
+});
+
+onSubmit($("two-step"), $("error"), async () => {
+  try {
+    const answer = await answerChallenge(challenge, challengeProof(), lost);
+    backToLogin();
+    await begin(answer.session);
+  } catch (error) {
+    // Expired, answered or failed out: the password is asked for again.
+    if (error.code === "invalid_challenge") backToLogin();
+    throw error;
+  }
+});
+
+$("two-step-back").addEventListener("click", () => {
+  showError(null);
+  backToLogin();
 });
 
 $("days").addEventListener("change", () => show());

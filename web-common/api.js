@@ -66,6 +66,17 @@ export class Session {
     this.refreshIn(Math.max(10, (tokens.expiresIn || 900) - 60) * 1000);
   }
 
+  /** A step-up's or an activation's answer: this session raised, its new access token. */
+  raise(answer) {
+    this.accessToken = answer.accessToken;
+    this.refreshIn(Math.max(10, (answer.expiresIn || 900) - 60) * 1000);
+  }
+
+  /** Proves the second factor (`{code}` or `{recoveryCode}`) for this session: it is raised. */
+  async stepUp(proof) {
+    this.raise(await this.call("/api/auth/mfa/step-up", { method: "POST", body: proof }));
+  }
+
   refreshIn(ms) {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => this.refresh().catch(() => {}), ms);
@@ -131,6 +142,12 @@ export class Session {
 export async function signIn(email, password, onEnded) {
   const answer = await call("/api/auth/login", { method: "POST", body: { email, password } });
   if (answer.mfaRequired) return { mfa: answer };
+  return { session: new Session(answer, onEnded), user: answer.user };
+}
+
+/** Answers a sign-in's second-factor challenge with `{code}` or `{recoveryCode}`: `{session, user}`. */
+export async function answerChallenge(challenge, proof, onEnded) {
+  const answer = await call("/api/auth/mfa/challenge", { method: "POST", body: { challenge, ...proof } });
   return { session: new Session(answer, onEnded), user: answer.user };
 }
 

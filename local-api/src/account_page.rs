@@ -35,6 +35,11 @@ const FILES: &[File] = &[
         include_bytes!("../../account/reset-password.js"),
     ),
     (
+        "two-factor.js",
+        JS,
+        include_bytes!("../../account/two-factor.js"),
+    ),
+    (
         "mailed-link.js",
         JS,
         include_bytes!("../../account/mailed-link.js"),

@@ -55,6 +55,11 @@ const COMMON_FILES: &[File] = &[
         include_bytes!("../../web-common/devices.js"),
     ),
     (
+        "second-factor.js",
+        JS,
+        include_bytes!("../../web-common/second-factor.js"),
+    ),
+    (
         "password-rules.js",
         JS,
         include_bytes!("../../web-common/password-rules.js"),

@@ -6,8 +6,6 @@ use crate::on_both_stores;
 use crate::support;
 
 use serde_json::{Value, json};
-use shared::auth::mfa::{TotpSecret, step_at};
-use shared::clock::now_ms;
 use shared::domain::Password;
 use support::mail::{link_in, mail_to, wait_for_mails};
 use support::stores::{Store, serve_on};
@@ -497,46 +495,89 @@ async fn the_page_refreshes_its_session_before_it_expires(store: Store) {
     assert_eq!(refresh_status(&server, &registered).await, 401);
 }
 
-/// An account with a second factor: the password step answers a challenge, no tokens, and
-/// the page says two-step sign-in is required (and keeps neither the password nor a session).
-async fn a_second_factor_is_shown_as_required(store: Store) {
-    let test = "a_second_factor_is_shown_as_required";
-    let Some((_dir, server, _turn)) = served(test, store, &[]).await else {
+/// Two-step sign-in in the account page from start to end, with two devices (`two-factor` in
+/// `account.mjs`): turned on from the QR code's key by an authenticator written apart from the
+/// server's, recovery codes made anew, a device signed in before it steps up for a password
+/// change, a sign-in's second step, then turned off; each effect checked over the API and in
+/// the mail.
+async fn two_step_sign_in_turned_on_used_and_off_in_the_page(store: Store) {
+    let test = "two_step_sign_in_turned_on_used_and_off_in_the_page";
+    let Some((dir, server, _turn)) = served(test, store, &[]).await else {
         return;
     };
-    let registered = server.register("ivy@example.com", PASSWORD).await;
-    let access = registered["accessToken"].as_str().unwrap();
-    let enrolment = server
-        .post_authed("/api/auth/mfa/totp", access, json!({}))
-        .await;
-    assert_eq!(enrolment.status(), 201);
-    let enrolment: Value = enrolment.json().await.unwrap();
-    let secret = TotpSecret::from_base32(enrolment["secret"].as_str().unwrap()).unwrap();
-    let code = secret.code_at(step_at(now_ms()));
-    let verified = server
-        .post_authed("/api/auth/mfa/totp/verify", access, json!({ "code": code }))
-        .await;
-    assert_eq!(verified.status(), 200);
+    let email = "ivy@example.com";
+    let registered = server.register(email, PASSWORD).await;
 
     let shown = page(
-        "two-step",
-        json!({ "base": app_base(&server), "email": "ivy@example.com", "password": PASSWORD }),
+        "two-factor",
+        json!({
+            "base": app_base(&server), "email": email, "password": PASSWORD,
+            "newPassword": NEW_PASSWORD,
+        }),
     );
+    assert!(text(&shown, "offAtFirst").starts_with("Off."), "{shown}");
+    // The enrolment's SVG drawn as an image.
+    assert_eq!(shown["qr"]["svg"], true, "{shown}");
+    assert!(shown["qr"]["width"].as_u64().unwrap() >= 100, "{shown}");
+    assert_eq!(shown["wrongCode"]["code"], "incorrect", "{shown}");
+    let first_set = shown["firstSet"].as_array().unwrap();
+    let second_set = shown["secondSet"].as_array().unwrap();
+    assert_eq!(first_set.len(), 10, "{shown}");
+    assert_eq!(second_set.len(), 10, "{shown}");
+    assert!(first_set.iter().all(|code| !second_set.contains(code)));
+    assert!(text(&shown, "activated").starts_with("Two-step sign-in is on."));
+    assert!(
+        text(&shown, "on").contains("10 of 10 recovery codes unused"),
+        "{shown}"
+    );
+    assert_eq!(shown["stepUpAsked"], "Confirm it is you");
+    assert_eq!(
+        shown["changed"],
+        "Your password is changed. Every other device is signed out."
+    );
+    assert_eq!(shown["stepUpHidden"], true);
     assert_eq!(
         shown["challenged"], true,
-        "the login answered a challenge: {shown}"
+        "no tokens before the code: {shown}"
     );
-    assert_eq!(shown["twoStep"], "Two-step sign-in is required");
-    assert_eq!(shown["signInShown"], false);
-    assert_eq!(shown["accountShown"], false);
+    assert_eq!(shown["passwordLeft"], "", "the password is not kept");
+    assert_eq!(shown["deadSet"]["code"], "incorrect", "{shown}");
     assert_eq!(
-        shown["passwordLeft"], "",
-        "the password is not kept in the page"
+        shown["method"], "with password + authenticator code",
+        "{shown}"
     );
-    // No session came of it: the account has the registration's and the verification's only.
-    let listed = server.get_authed("/api/auth/sessions", access).await;
-    let listed: Value = listed.json().await.unwrap();
-    assert_eq!(listed["data"].as_array().unwrap().len(), 1, "{listed}");
+    // One of the second set went to the step-up.
+    assert!(
+        text(&shown, "onAfterSignIn").contains("9 of 10 recovery codes unused"),
+        "{shown}"
+    );
+    assert!(text(&shown, "turnedOff").starts_with("Two-step sign-in is off"));
+    assert_eq!(shown["phoneStored"], 0);
+
+    // What it did, over the API: the new password alone signs in again (the factor is gone),
+    // the registration's session ended with the password change; and the mail said each step.
+    assert_refused(&server, email, PASSWORD).await;
+    let signed_in: Value = login(&server, email, NEW_PASSWORD, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(signed_in["accessToken"].is_string(), "{signed_in}");
+    let status = server
+        .get_authed("/api/auth/mfa", signed_in["accessToken"].as_str().unwrap())
+        .await;
+    let status: Value = status.json().await.unwrap();
+    assert_eq!(status["totp"], Value::Null, "{status}");
+    assert_eq!(refresh_status(&server, &registered).await, 401);
+    for subject in [
+        "Two-factor sign-in is on",
+        "New recovery codes were made",
+        "A recovery code was used",
+        "Your password was changed",
+        "Two-factor sign-in is off",
+    ] {
+        mail_to(dir.path(), email, subject).await;
+    }
 }
 
 on_both_stores!(
@@ -549,5 +590,5 @@ on_both_stores!(
     forgot_password_from_the_sign_in_form,
     links_without_a_good_token,
     the_page_refreshes_its_session_before_it_expires,
-    a_second_factor_is_shown_as_required,
+    two_step_sign_in_turned_on_used_and_off_in_the_page,
 );

@@ -7,6 +7,8 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::json;
+use shared::auth::mfa::{TotpSecret, step_at};
+use shared::clock::now_ms;
 use support::{Server, browser};
 
 const PASSWORD: &str = "correct horse battery";
@@ -166,4 +168,60 @@ fn operations_in_the_contract() -> usize {
         .filter(|rest| !rest.starts_with(' '))
         .filter(|rest| METHODS.iter().any(|m| rest.strip_prefix(m) == Some(":")))
         .count()
+}
+
+/// An admin with a second factor, under `REQUIRE_ADMIN_MFA=on`: the dashboard asks for the
+/// app's code after the password (a wrong one refused next to its field), and the board loads
+/// on the aal2 session that follows.
+#[tokio::test]
+async fn an_admin_with_a_second_factor_gives_its_code_in_the_dashboard() {
+    if !browser::available("an_admin_with_a_second_factor_gives_its_code_in_the_dashboard") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let server = Server::start(data, &[("LOCAL_METRICS", "off")]);
+    let admin = server.register("admin@example.com", PASSWORD).await;
+    let token = admin["accessToken"].as_str().unwrap();
+    let enrolment = server
+        .post_authed("/api/auth/mfa/totp", token, json!({}))
+        .await;
+    assert_eq!(enrolment.status(), 201);
+    let enrolment: serde_json::Value = enrolment.json().await.unwrap();
+    let secret = enrolment["secret"].as_str().unwrap();
+    let step = step_at(now_ms());
+    let code = TotpSecret::from_base32(secret).unwrap().code_at(step);
+    let verified = server
+        .post_authed("/api/auth/mfa/totp/verify", token, json!({ "code": code }))
+        .await;
+    assert_eq!(verified.status(), 200);
+    server.terminate();
+    local_api(data, &["promote", "admin@example.com", "admin"]);
+    local_api(data, &["metrics"]);
+    let server = Server::start(data, &[("REQUIRE_ADMIN_MFA", "on")]);
+
+    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-two-step.png");
+    let factor = json!({ "secret": secret, "lastStep": step }).to_string();
+    let page = browser::run(
+        "dashboard.mjs",
+        [
+            server.base.as_str(),
+            "admin@example.com",
+            PASSWORD,
+            &screenshot.to_string_lossy(),
+            &factor,
+        ],
+    );
+    assert_eq!(
+        page["twoStep"],
+        json!({ "passwordLeft": "", "wrongCode": "incorrect" }),
+        "{page}"
+    );
+    assert_eq!(page["totalUsers"], "1", "{page}");
+    assert_eq!(page["charts"], 4, "{page}");
+    assert_eq!(page["errorHidden"], true, "{page}");
+    assert_eq!(page["loginFormShown"], false, "{page}");
+    assert_eq!(page["twoStepShown"], false, "{page}");
+    assert_eq!(page["storedItems"], 0, "tokens stay in memory");
+    assert_eq!(page["problems"], json!([]), "{page}");
 }

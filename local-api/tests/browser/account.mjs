@@ -4,6 +4,7 @@
 //
 //   node account.mjs SCENARIO '{"link": ..., ...}'
 import { chromium } from "playwright-core";
+import { Authenticator } from "./totp.mjs";
 
 const [scenario, json] = process.argv.slice(2);
 const args = JSON.parse(json);
@@ -229,23 +230,87 @@ const scenarios = {
     };
   },
 
-  // /account for an account with a second factor: the password step answers a challenge.
-  async "two-step"(page, { base, email, password }) {
-    const login = page.waitForResponse((response) => response.url().endsWith("/api/auth/login"));
-    await page.goto(`${base}/account`);
-    await signIn(page, email, password);
+  // /account, two-step sign-in from start to end, with two devices: the laptop signs in first
+  // (password only); on the phone the factor is turned on (a wrong code, then the app's), new
+  // recovery codes made; the laptop's password change asks it to step up (a recovery code); a
+  // sign-in's second step refuses a code of the dead set and takes the app's; then it is turned
+  // off with a recovery code.
+  async "two-factor"(laptop, { base, email, password, newPassword }) {
+    const codes = (page) => page.$$eval("#recovery-code-list code", (items) => items.map((c) => c.textContent));
+    const status = (page) => page.textContent("#two-factor-status");
+    await laptop.goto(`${base}/account`);
+    await signIn(laptop, email, password);
+    await laptop.waitForSelector('#two-factor[data-state="off"]');
+    const offAtFirst = await status(laptop);
+
+    const phone = await laptop.context().newPage();
+    await phone.goto(`${base}/account`);
+    await signIn(phone, email, password);
+    await phone.click("#two-factor-start");
+    await phone.waitForSelector(visible("#enrol"));
+    const secret = await phone.textContent("#enrol-secret");
+    const qr = await phone.$eval("#enrol-qr", (img) => img.decode().then(() => ({ width: img.naturalWidth, svg: img.src.startsWith("data:image/svg+xml") })));
+    const app = new Authenticator(secret);
+    await phone.fill("#enrol-code", app.wrong());
+    await submit(phone, "enrol");
+    const wrongCode = await fieldError(phone, "enrol-code");
+    await phone.fill("#enrol-code", await app.next());
+    await submit(phone, "enrol");
+    await phone.waitForSelector(visible("#recovery-codes"));
+    const firstSet = await codes(phone);
+    const activated = await notice(phone);
+    await phone.click("#recovery-codes-saved");
+    await phone.waitForSelector('#two-factor[data-state="on"]');
+    const on = await status(phone);
+    await phone.click("#new-recovery-codes");
+    let secondSet = [];
+    for (let tries = 0; secondSet.length !== 10 || secondSet.includes(firstSet[0]); tries++) {
+      if (tries === 200) throw new Error(`no new recovery codes: ${secondSet}`);
+      await phone.waitForTimeout(50);
+      secondSet = await codes(phone);
+    }
+
+    // The laptop signed in before the factor: its password change asks for a step-up first.
+    await laptop.fill("#current-password", password);
+    await laptop.fill("#new-password", newPassword);
+    await submit(laptop, "change-password");
+    await laptop.waitForSelector(visible("#step-up"));
+    const stepUpAsked = await laptop.textContent("#step-up h2");
+    await laptop.click("#step-up button.link:not([data-cancel])");
+    await laptop.fill("#step-up-recovery-code", secondSet[0]);
+    await submit(laptop, "step-up");
+    const changed = await notice(laptop);
+    const stepUpHidden = await laptop.isHidden("#step-up");
+
+    await laptop.click("#sign-out");
+    const login = laptop.waitForResponse((response) => response.url().endsWith("/api/auth/login"));
+    await signIn(laptop, email, newPassword);
     const answer = await (await login).json();
-    await page.waitForSelector(visible("#two-step"));
-    const shown = {
-      challenged: answer.mfaRequired === true && !("accessToken" in answer),
-      twoStep: await page.textContent("#two-step h2"),
-      signInShown: await page.isVisible("#sign-in"),
-      accountShown: await page.isVisible("#account"),
-      passwordLeft: await page.inputValue("#sign-in-password"),
+    const challenged = answer.mfaRequired === true && !("accessToken" in answer) && !("refreshToken" in answer);
+    await laptop.waitForSelector(visible("#two-step"));
+    const passwordLeft = await laptop.inputValue("#sign-in-password");
+    await laptop.click("#two-step button.link:not(#two-step-back)");
+    await laptop.fill("#two-step-recovery-code", firstSet[1]);
+    await submit(laptop, "two-step");
+    const deadSet = await fieldError(laptop, "two-step-recovery-code");
+    await laptop.click("#two-step button.link:not(#two-step-back)");
+    await laptop.fill("#two-step-code", await app.next());
+    await submit(laptop, "two-step");
+    await laptop.waitForSelector("#devices li.device.current");
+    const method = await laptop.textContent("#devices li.device.current .method");
+    await laptop.waitForSelector('#two-factor[data-state="on"]');
+    const onAfterSignIn = await status(laptop);
+
+    await laptop.click("#two-factor-off button.link");
+    await laptop.fill("#two-factor-off-recovery-code", secondSet[1]);
+    await submit(laptop, "two-factor-off");
+    const turnedOff = await notice(laptop);
+    await laptop.waitForSelector('#two-factor[data-state="off"]');
+    const phoneStored = await phone.evaluate(() => localStorage.length + sessionStorage.length);
+    return {
+      offAtFirst, qr, wrongCode, firstSet, activated, on, secondSet, stepUpAsked, changed, stepUpHidden,
+      challenged, passwordLeft, deadSet, method, onAfterSignIn, turnedOff, phoneStored,
     };
-    await page.click("#two-step-back");
-    await page.waitForSelector(visible("#sign-in"));
-    return shown;
   },
 
   // /account: a forgotten password from the sign-in form.

@@ -1,11 +1,13 @@
 // Drives the admin dashboard in headless Chromium: a wrong password shows the problem, the
-// right one shows the board and the admin's devices; prints what was rendered as JSON and
-// saves a screenshot.
+// right one shows the board and the admin's devices (after the second step, a wrong code then
+// the app's, for an admin with a factor: FACTOR is `{"secret", "lastStep"}`); prints what was
+// rendered as JSON and saves a screenshot.
 //
-//   node dashboard.mjs BASE_URL EMAIL PASSWORD SCREENSHOT_PATH
+//   node dashboard.mjs BASE_URL EMAIL PASSWORD SCREENSHOT_PATH [FACTOR]
 import { chromium } from "playwright-core";
+import { Authenticator } from "./totp.mjs";
 
-const [base, email, password, screenshot] = process.argv.slice(2);
+const [base, email, password, screenshot, factor] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   args: ["--no-sandbox"],
@@ -29,6 +31,21 @@ try {
 
   await page.fill("#password", password);
   await page.click("#login button[type=submit]");
+  let twoStep = null;
+  if (factor) {
+    const { secret, lastStep } = JSON.parse(factor);
+    const app = new Authenticator(secret, lastStep);
+    await page.waitForSelector("#two-step:not([hidden])");
+    const passwordLeft = await page.inputValue("#password");
+    await page.fill("#two-step-code", app.wrong());
+    await page.click("#two-step button[type=submit]");
+    await page.waitForSelector("#two-step-code-error");
+    const wrongCode = await page.getAttribute("#two-step-code-error", "data-code");
+    problems.length = 0;
+    await page.fill("#two-step-code", await app.next());
+    await page.click("#two-step button[type=submit]");
+    twoStep = { passwordLeft, wrongCode };
+  }
   await page.waitForSelector("body[data-rendered=true]", { timeout: 20000 });
   await page.waitForFunction(() => document.querySelectorAll(".chart canvas").length >= 4);
   // The admin's own devices, from the same module as the account page's.
@@ -53,6 +70,7 @@ try {
       })),
       errorHidden: document.getElementById("error").hidden,
       loginFormShown: getComputedStyle(document.getElementById("login")).display !== "none",
+      twoStepShown: getComputedStyle(document.getElementById("two-step")).display !== "none",
       // The tokens live in memory only.
       storedItems: localStorage.length + sessionStorage.length,
       cookies: document.cookie,
@@ -67,7 +85,7 @@ try {
   await page.waitForSelector(".opblock", { timeout: 20000 });
   const docsOperations = await page.locator(".opblock").count();
   console.log(JSON.stringify({
-    loginError, ...rendered, problems: dashboardProblems, docsOperations, docsProblems: [...problems],
+    loginError, twoStep, ...rendered, problems: dashboardProblems, docsOperations, docsProblems: [...problems],
   }));
 } finally {
   await browser.close();
