@@ -190,10 +190,11 @@ const scenarios = {
     return {
       rules, refused, changed,
       devices: Number(await page.getAttribute("#devices", "data-devices")),
-      // What the user and their browser wrote, shown as text and never as markup.
+      // What the user and their browser wrote, shown as text and never as markup (the one
+      // image of the page is the QR code's, empty until an enrolment).
       who: await page.textContent("#who"),
       userAgent: await page.textContent("#devices li.current .user-agent"),
-      injected: await page.locator("body img, body script").count(),
+      injected: await page.locator("body img:not(#enrol-qr), body script").count(),
     };
   },
 
