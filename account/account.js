@@ -51,6 +51,7 @@ function signedOut() {
   for (const form of document.querySelectorAll("#account form")) form.reset();
   $("devices").replaceChildren();
   $("who").textContent = "";
+  $("unverified-email").textContent = "";
   show(["sign-in"]);
   delete document.body.dataset.signedIn;
 }

@@ -59,6 +59,16 @@ pub async fn answer(
         .ok_or_else(invalid_challenge)?;
     // Removed (an admin's reset) since the password step: sign in again, without a code.
     let factor = active_factor(&app, &user.id, invalid_challenge).await?;
+    // Counted before the check, so answers sent at once cannot pass the limit between them.
+    match app
+        .stores
+        .mfa
+        .count_challenge_try(&hash, MAX_CHALLENGE_FAILURES)
+        .await
+    {
+        Err(StoreError::Conflict) => return Err(invalid_challenge()),
+        other => other?,
+    }
     let (proof, quota) = match check_counted(
         &app,
         &caller,
@@ -71,29 +81,10 @@ pub async fn answer(
     {
         Checked::Proven(proof, quota) => (proof, quota),
         Checked::Locked(response) => return Ok(response),
-        Checked::Refused(response) => {
-            // A challenge that failed out is spent; another answer to it is `invalid_challenge`.
-            match app
-                .stores
-                .mfa
-                .fail_challenge(&hash, MAX_CHALLENGE_FAILURES)
-                .await
-            {
-                Ok(()) | Err(StoreError::Conflict) => {}
-                Err(e) => return Err(e.into()),
-            }
-            return Ok(response);
-        }
+        Checked::Refused(response) => return Ok(response),
     };
     let effects = recovery_notices(&user, &factor, &proof, now);
-    let spent = spend(
-        &app,
-        &factor,
-        &proof,
-        Some((&hash, MAX_CHALLENGE_FAILURES)),
-        &effects,
-    )
-    .await;
+    let spent = spend(&app, &factor, &proof, Some(&hash), &effects).await;
     if let Err(lost) = spent {
         // Whichever came first, an answer to the same challenge or a use of the same code.
         let still_open = app
@@ -133,7 +124,7 @@ pub async fn spend(
     app: &App,
     factor: &TotpFactor,
     proof: &FactorProof,
-    challenge: Option<(&str, u32)>,
+    challenge: Option<&str>,
     effects: &Effects,
 ) -> Result<(), ApiError> {
     match app

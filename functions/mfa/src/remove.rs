@@ -10,12 +10,12 @@ use shared::auth::Principal;
 use shared::domain::{AuditAction, AuditOutcome, FieldErrors};
 use shared::http::{
     ApiError, AppState, Caller, Json, PathId, Response, no_content, require_assurance, retry_as,
-    unless_lost,
+    retry_lost_races, unless_lost,
 };
 use shared::jobs::{Job, MailMessage, SecurityEvent};
 use shared::limits::with_quota;
 use shared::permissions::{Sensitivity, may_reset_second_factor, role_for_user_write};
-use shared::store::{Effects, FactorProof, StoreError};
+use shared::store::{Effects, FactorProof, FactorRemoval, StoreError, TotpFactor};
 
 use crate::proof::{Checked, check_counted, spent_meanwhile, submitted};
 
@@ -38,16 +38,9 @@ pub async fn disable(
     let sent = body.map(|Json(b)| submitted(&mut errors, b.code, b.recovery_code, true));
     ApiError::check(errors)?;
     let now = app.clock.now_ms();
-    let Some(factor) = app.stores.mfa.get_totp(&user.id, now).await? else {
-        return Err(ApiError::NotFound);
-    };
-    if !factor.is_active() {
-        app.stores
-            .mfa
-            .remove_totp(&user.id, None, None, &Effects::none())
-            .await?;
+    let Some(factor) = drop_if_pending(&app, &user.id, now).await? else {
         return Ok(no_content());
-    }
+    };
     require_assurance(&app, &principal, Sensitivity::OwnAccount).await?;
     let mut errors = FieldErrors::default();
     let Some(submitted) = sent
@@ -81,7 +74,15 @@ pub async fn disable(
     match app
         .stores
         .mfa
-        .remove_totp(&user.id, Some((&factor.enrolment, &proof)), None, &effects)
+        .remove_totp(
+            &user.id,
+            FactorRemoval::Proven {
+                enrolment: &factor.enrolment,
+                proof: &proof,
+            },
+            None,
+            &effects,
+        )
         .await
     {
         Err(StoreError::Conflict) => return Err(spent_meanwhile(&proof)),
@@ -94,6 +95,34 @@ pub async fn disable(
     let event = caller.event(AuditAction::MfaDisable, AuditOutcome::Success);
     app.audit(event.by_self(&user.id).detail(how)).await;
     Ok(with_quota(quota, no_content()))
+}
+
+/// The user's factor when it is active (`None`: a pending one was dropped). A pending one is
+/// dropped only while still pending: one activated meanwhile takes the active path, with its
+/// assurance and its code.
+async fn drop_if_pending(
+    app: &AppState,
+    user_id: &str,
+    now: i64,
+) -> Result<Option<TotpFactor>, ApiError> {
+    retry_lost_races(|_| async move {
+        let Some(factor) = app.stores.mfa.get_totp(user_id, now).await? else {
+            return Err(ApiError::NotFound);
+        };
+        if factor.is_active() {
+            return Ok(Some(Some(factor)));
+        }
+        let pending = FactorRemoval::Pending {
+            enrolment: &factor.enrolment,
+        };
+        let dropped = app
+            .stores
+            .mfa
+            .remove_totp(user_id, pending, None, &Effects::none())
+            .await;
+        Ok(unless_lost(dropped)?.map(|()| None))
+    })
+    .await
 }
 
 pub async fn reset(
@@ -144,7 +173,7 @@ async fn reset_as(
     let removed = app
         .stores
         .mfa
-        .remove_totp(&user.id, None, held.as_ref(), &effects)
+        .remove_totp(&user.id, FactorRemoval::Any, held.as_ref(), &effects)
         .await;
     match removed {
         Err(StoreError::NotFound) => Err(ApiError::conflict(

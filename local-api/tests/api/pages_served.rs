@@ -77,6 +77,12 @@ async fn every_page_and_every_file_it_names_is_served_under_the_pages_policy() {
         assert_eq!(header(&response, "x-content-type-options"), "nosniff");
         let html = response.text().await.unwrap();
         assert!(!html.contains("<script>"), "no inline script in {path}");
+        // Submitted before its module runs (slow, blocked, or a password manager's early
+        // submit), a form must not put its fields in the address: never a GET.
+        for form in html.split("<form").skip(1) {
+            let tag = form.split('>').next().unwrap_or_default();
+            assert!(tag.contains("method=\"post\""), "{path}: <form{tag}>");
+        }
         for reference in [
             quoted_after(&html, "src=\""),
             quoted_after(&html, "href=\""),
@@ -117,6 +123,8 @@ async fn every_page_and_every_file_it_names_is_served_under_the_pages_policy() {
         "/web-common/api.js",
         "/web-common/devices.js",
         "/web-common/password-rules.js",
+        "/web-common/second-factor.js",
+        "/account/two-factor.js",
         "/account/mailed-link.js",
     ] {
         assert!(served.contains(expected), "{expected} in {served:?}");

@@ -19,9 +19,9 @@ use crate::BoxError;
 use crate::domain::{AuditEvent, Email, Lead, Post, PostSummary, Role, User};
 pub use changed::Changed;
 pub use records::{
-    AccountToken, AuditQuery, Claim, Counter, CounterState, Effects, FactorProof, FactorState,
-    LoginState, MfaChallenge, Page, Position, PostQuery, RecoveryCodes, RefreshRecord, RoleHeld,
-    SealedSecret, Session, SessionOrigin, Successor, TokenPurpose, TotpFactor, UserQuery,
+    AccountToken, AuditQuery, Claim, Counter, CounterState, Effects, FactorProof, FactorRemoval,
+    FactorState, LoginState, MfaChallenge, Page, Position, PostQuery, RecoveryCodes, RefreshRecord,
+    RoleHeld, SealedSecret, Session, SessionOrigin, Successor, TokenPurpose, TotpFactor, UserQuery,
 };
 
 use crate::jobs::Job;
@@ -304,14 +304,14 @@ pub trait MfaStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// Spends `proof` on the active enrolment `enrolment` (a step later than the last one
     /// taken, or a recovery slot still holding its hash) and, with `challenge`, spends that
-    /// sign-in challenge if it is unspent and has fewer than `max_failures` failures, all with
-    /// `effects`, or none of it: `Conflict`.
+    /// sign-in challenge (by its hash) if it is unspent (its try already counted,
+    /// `count_challenge_try`), all with `effects`, or none of it: `Conflict`.
     async fn spend_proof(
         &self,
         user_id: &str,
         enrolment: &str,
         proof: &FactorProof,
-        challenge: Option<(&str, u32)>,
+        challenge: Option<&str>,
         now: i64,
         effects: &Effects,
     ) -> Result<(), StoreError>;
@@ -324,22 +324,23 @@ pub trait MfaStore: Send + Sync {
         recovery: &RecoveryCodes,
         effects: &Effects,
     ) -> Result<(), StoreError>;
-    /// Removes the user's factor, with `effects`: with `proof`, only the active enrolment
-    /// `enrolment` while the proof is unspent (`Conflict` otherwise); without, whatever there is
-    /// (`NotFound` if nothing). With `held`, only while its actor holds the role (`Conflict`).
+    /// Removes the user's factor as `removal` allows, with `effects`: `Conflict` when the
+    /// factor is no longer what it names, `NotFound` when there is none to remove (`Any`). With
+    /// `held`, only while its actor holds the role (`Conflict`).
     async fn remove_totp(
         &self,
         user_id: &str,
-        proof: Option<(&str, &FactorProof)>,
+        removal: FactorRemoval<'_>,
         held: Option<&RoleHeld>,
         effects: &Effects,
     ) -> Result<(), StoreError>;
     async fn create_challenge(&self, challenge: &MfaChallenge) -> Result<(), StoreError>;
     /// The challenge with this hash, spent, failed out or expired alike.
     async fn find_challenge(&self, hash: &str) -> Result<Option<MfaChallenge>, StoreError>;
-    /// Counts a wrong code against the challenge if it is unspent and below `max_failures`;
-    /// `Conflict` otherwise.
-    async fn fail_challenge(&self, hash: &str, max_failures: u32) -> Result<(), StoreError>;
+    /// Counts an answer as a failure before its code is checked (so answers sent at once
+    /// cannot pass the limit), if the challenge is unspent and below `max_failures`; `Conflict`
+    /// otherwise (spent, failed out or gone).
+    async fn count_challenge_try(&self, hash: &str, max_failures: u32) -> Result<(), StoreError>;
 }
 
 /// Leads from the public form.

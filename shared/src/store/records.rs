@@ -286,6 +286,20 @@ pub enum FactorProof {
     Recovery { slot: usize, hash: String },
 }
 
+/// Which factor a removal may take.
+#[derive(Debug, Clone, Copy)]
+pub enum FactorRemoval<'a> {
+    /// The active enrolment `enrolment`, while `proof` is unspent.
+    Proven {
+        enrolment: &'a str,
+        proof: &'a FactorProof,
+    },
+    /// The enrolment `enrolment` while it is still pending: never one activated meanwhile.
+    Pending { enrolment: &'a str },
+    /// Whatever there is (an admin's reset).
+    Any,
+}
+
 /// The second step of a sign-in: the password was right, a code is still owed. Stored by the
 /// hash of its opaque token.
 #[derive(Debug, Clone, PartialEq, Eq)]

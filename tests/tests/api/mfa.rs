@@ -14,7 +14,9 @@ use shared::clock::{Clock, now_ms};
 use shared::config::{Config, RateLimits};
 use shared::domain::{Authentication, Role};
 use shared::jobs::{MailMessage, Work};
-use shared::store::{Effects, FactorState, RoleHeld, SessionOrigin, StoreError, table::Key};
+use shared::store::{
+    Effects, FactorRemoval, FactorState, RoleHeld, SessionOrigin, StoreError, table::Key,
+};
 use support::{Account, Call, TestApp, assert_problem, body_json};
 
 const PASSWORD: &str = "correct horse battery";
@@ -473,6 +475,76 @@ async fn concurrent_enrolments_leave_one_pending_secret(app: TestApp) {
     assert_problem(&again, StatusCode::CONFLICT, "mfa_already_enabled");
 }
 
+/// Dropping a pending factor (no code needed) never takes one activated meanwhile: the store
+/// refuses the pending removal of an active enrolment, and a verification racing ten removals
+/// either activates it (and it stays) or loses to one of them (and none is left).
+async fn cancelling_a_pending_factor_never_removes_one_activated_meanwhile(app: TestApp) {
+    let (app, clock) = on_fixed_clock(app);
+    let app = Arc::new(app);
+    let ada = support::account(&app, "ada@example.com", "Ada").await;
+    let (secret, _) = enrol(&app, &ada.access).await;
+    let enrolment = stored_factor(&app, &ada.id).await.enrolment;
+    let verified = verify(&app, &ada.access, &code(&secret, &clock, 0)).await;
+    assert_eq!(verified.status(), StatusCode::OK, "{:?}", verified.body());
+    let pending = FactorRemoval::Pending {
+        enrolment: &enrolment,
+    };
+    let removed = app
+        .stores
+        .mfa
+        .remove_totp(&ada.id, pending, None, &Effects::none())
+        .await;
+    assert!(matches!(removed, Err(StoreError::Conflict)), "{removed:?}");
+    assert!(stored_factor(&app, &ada.id).await.is_active());
+
+    for n in 0..8 {
+        let email = format!("race{n}@example.com");
+        let user = support::account(&app, &email, "Racer").await;
+        let (secret, _) = enrol(&app, &user.access).await;
+        let removals = (0..10).map(|_| {
+            let (app, token) = (app.clone(), user.access.clone());
+            tokio::spawn(async move {
+                Call::new(Method::DELETE, "/api/auth/mfa/totp")
+                    .token(&token)
+                    .send(&app)
+                    .await
+                    .status()
+            })
+        });
+        let removals: Vec<_> = removals.collect();
+        let verified = verify(&app, &user.access, &code(&secret, &clock, 0)).await;
+        let mut statuses = Vec::new();
+        for removal in removals {
+            statuses.push(removal.await.unwrap());
+        }
+        let left = app
+            .stores
+            .mfa
+            .get_totp(&user.id, app.clock.now_ms())
+            .await
+            .unwrap();
+        // Dropped, already gone, or (active by then) refused without a code.
+        let expected = [
+            StatusCode::NO_CONTENT,
+            StatusCode::NOT_FOUND,
+            StatusCode::FORBIDDEN,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ];
+        assert!(
+            statuses.iter().all(|s| expected.contains(s)),
+            "{statuses:?}"
+        );
+        if verified.status() == StatusCode::OK {
+            let left = left.expect("an activated factor stays");
+            assert!(left.is_active(), "{statuses:?}");
+        } else {
+            assert_problem(&verified, StatusCode::CONFLICT, "no_pending_enrolment");
+            assert!(left.is_none(), "{statuses:?}");
+            assert!(statuses.contains(&StatusCode::NO_CONTENT), "{statuses:?}");
+        }
+    }
+}
+
 /// Wrong codes count against the account as wrong passwords do: five from one address and it
 /// is refused (429), the right code and the right password alike.
 async fn guesses_count_against_the_accounts_lock(app: TestApp) {
@@ -532,7 +604,8 @@ async fn guesses_count_against_the_accounts_lock(app: TestApp) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.failures, 4);
+    // Four wrong answers and the one refused for the lock: each took its try before any check.
+    assert_eq!(stored.failures, 5);
 }
 
 async fn a_challenge_dies_after_five_wrong_codes(app: TestApp) {
@@ -564,6 +637,51 @@ async fn a_challenge_dies_after_five_wrong_codes(app: TestApp) {
     clock.advance(5 * 60 * 1000);
     let answered = answer(&app, &late, json!({ "code": code(&ada.secret, &clock, 0) })).await;
     assert_problem(&answered, StatusCode::BAD_REQUEST, "invalid_challenge");
+}
+
+/// Sixteen wrong codes sent at once to one challenge: no more than five are checked (each
+/// answer is counted before its check), and the right code after them finds it dead.
+async fn wrong_codes_sent_at_once_are_checked_five_times_at_most(app: TestApp) {
+    let (app, clock) = on_fixed_clock(app);
+    let app = Arc::new(app);
+    let ada = enrolled(&app, &clock, "ada@example.com").await;
+    let challenge = login(&app, "ada@example.com").await["challenge"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let right = code(&ada.secret, &clock, 0);
+    let wrong = format!("{:06}", (right.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let answers: Vec<_> = (0..16)
+        .map(|_| {
+            let (app, challenge, wrong) = (app.clone(), challenge.clone(), wrong.clone());
+            tokio::spawn(async move {
+                answer(&app, &challenge, json!({ "code": wrong }))
+                    .await
+                    .status()
+            })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for answer in answers {
+        statuses.push(answer.await.unwrap());
+    }
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    assert!(checked <= 5, "{statuses:?}");
+    // Refused unchecked: the challenge dead, or the account's lock (five per address).
+    assert!(
+        statuses.iter().all(|s| [
+            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::BAD_REQUEST,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+        .contains(s)),
+        "{statuses:?}"
+    );
+    let late = answer(&app, &challenge, json!({ "code": right })).await;
+    assert_problem(&late, StatusCode::BAD_REQUEST, "invalid_challenge");
 }
 
 async fn refuse(
@@ -857,7 +975,12 @@ async fn a_demoted_admin_cannot_finish_resetting_a_factor(app: TestApp) {
     let removed = app
         .stores
         .mfa
-        .remove_totp(&user.account.id, None, Some(&held), &Effects::none())
+        .remove_totp(
+            &user.account.id,
+            FactorRemoval::Any,
+            Some(&held),
+            &Effects::none(),
+        )
         .await;
     assert!(matches!(removed, Err(StoreError::Conflict)), "{removed:?}");
     assert!(stored_factor(&app, &user.account.id).await.is_active());
@@ -1163,6 +1286,7 @@ async fn bad_input_gets_problem_documents(app: TestApp) {
 }
 
 on_both_stores! {
+    cancelling_a_pending_factor_never_removes_one_activated_meanwhile => Config::for_tests(),
     the_whole_flow_ends_in_an_aal2_session => Config::for_tests(),
     the_secret_is_stored_sealed => Config::for_tests(),
     codes_are_taken_within_one_step_of_skew_and_once => Config::for_tests(),
@@ -1170,6 +1294,7 @@ on_both_stores! {
     racing_uses_of_one_recovery_code_take_it_once => Config::for_tests(),
     concurrent_enrolments_leave_one_pending_secret => Config::for_tests(),
     guesses_count_against_the_accounts_lock => Config { rate_limits: RateLimits::default(), ..Config::for_tests() },
+    wrong_codes_sent_at_once_are_checked_five_times_at_most => Config::for_tests(),
     a_challenge_dies_after_five_wrong_codes => Config::for_tests(),
     sensitive_routes_need_a_stepped_up_session => Config::for_tests(),
     admin_writes_need_aal2_and_an_admin_resets_a_factor => Config::for_tests(),

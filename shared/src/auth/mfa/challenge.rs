@@ -1,6 +1,7 @@
 //! The sign-in challenge: what the password step hands a user with an active factor instead of
 //! tokens. An opaque 256-bit token, stored only as its SHA-256, good for five minutes, once,
-//! and for `MAX_CHALLENGE_FAILURES` wrong codes at most.
+//! and for `MAX_CHALLENGE_FAILURES` wrong codes at most (each answer is counted before its code
+//! is checked, so answers sent at once cannot pass that).
 
 use crate::auth::RefreshToken;
 use crate::domain::User;

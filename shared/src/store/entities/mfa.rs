@@ -21,8 +21,8 @@ use crate::store::table::{
     get_s, item, ttl_from_ms,
 };
 use crate::store::{
-    Effects, FactorProof, FactorState, MfaChallenge, MfaStore, RecoveryCodes, RoleHeld,
-    SealedSecret, StoreError, TotpFactor,
+    Effects, FactorProof, FactorRemoval, FactorState, MfaChallenge, MfaStore, RecoveryCodes,
+    RoleHeld, SealedSecret, StoreError, TotpFactor,
 };
 
 const PENDING: &str = "pending";
@@ -243,7 +243,7 @@ impl MfaStore for TableStore {
         user_id: &str,
         enrolment: &str,
         proof: &FactorProof,
-        challenge: Option<(&str, u32)>,
+        challenge: Option<&str>,
         now: i64,
         effects: &Effects,
     ) -> Result<(), StoreError> {
@@ -254,10 +254,11 @@ impl MfaStore for TableStore {
         }
         .when(active(enrolment).and(unspent(proof)));
         let mut actions: Vec<Action> = vec![spend.into()];
-        if let Some((hash, max_failures)) = challenge {
+        if let Some(hash) = challenge {
+            // Its try was counted before the check: only unspent is asked here.
             let answered = Update::new(keys::mfa_challenge(hash))
                 .set("spentAt", now)
-                .when(answerable(max_failures));
+                .when(Condition::item_exists().and(Condition::absent("spentAt")));
             actions.push(answered.into());
         }
         actions.extend(effect_actions(effects));
@@ -283,20 +284,25 @@ impl MfaStore for TableStore {
     async fn remove_totp(
         &self,
         user_id: &str,
-        proof: Option<(&str, &FactorProof)>,
+        removal: FactorRemoval<'_>,
         held: Option<&RoleHeld>,
         effects: &Effects,
     ) -> Result<(), StoreError> {
-        let condition = match proof {
-            Some((enrolment, proof)) => active(enrolment).and(unspent(proof)),
-            None => Condition::item_exists(),
+        let condition = match removal {
+            FactorRemoval::Proven { enrolment, proof } => active(enrolment).and(unspent(proof)),
+            FactorRemoval::Pending { enrolment } => {
+                Condition::eq("status", PENDING).and(Condition::eq("enrolment", enrolment))
+            }
+            FactorRemoval::Any => Condition::item_exists(),
         };
         let remove = Delete::new(keys::totp_factor(user_id)).when(condition);
         let mut actions: Vec<Action> = vec![remove.into()];
         actions.extend(role_still_held(held));
         actions.extend(effect_actions(effects));
         match self.write_all(actions).await {
-            Err(TableError::ConditionFailed(failed)) if proof.is_none() && failed.contains(&0) => {
+            Err(TableError::ConditionFailed(failed))
+                if matches!(removal, FactorRemoval::Any) && failed.contains(&0) =>
+            {
                 Err(StoreError::NotFound)
             }
             other => Ok(other?),
@@ -315,7 +321,7 @@ impl MfaStore for TableStore {
             .transpose()
     }
 
-    async fn fail_challenge(&self, hash: &str, max_failures: u32) -> Result<(), StoreError> {
+    async fn count_challenge_try(&self, hash: &str, max_failures: u32) -> Result<(), StoreError> {
         let update = Update::new(keys::mfa_challenge(hash))
             .add("failures", 1)
             .when(answerable(max_failures));
