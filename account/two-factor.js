@@ -31,6 +31,7 @@ export function twoFactorCard({ current, problem, notice, withStepUp }) {
     for (const id of ["two-factor-start", "enrol", "recovery-codes", "new-recovery-codes", "two-factor-off"]) {
       $(id).hidden = true;
     }
+    $("two-factor-start").reset();
     $("enrol").reset();
     $("two-factor-off").reset();
     $("enrol-qr").removeAttribute("src");
@@ -62,17 +63,21 @@ export function twoFactorCard({ current, problem, notice, withStepUp }) {
     }
   };
 
-  $("two-factor-start").addEventListener("click", () =>
-    attempt(async () => {
-      const enrolment = await current().call("/api/auth/mfa/totp", { method: "POST" });
-      // An image, never markup in the page: the SVG cannot run anything.
-      $("enrol-qr").src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(enrolment.qrCode)}`;
-      $("enrol-secret").textContent = grouped(enrolment.secret);
-      $("enrol").hidden = false;
-      $("two-factor-start").hidden = true;
-      $("enrol-code").focus();
-    }),
-  );
+  // The password first: a stolen session alone must not turn on a factor of someone else's.
+  onSubmit($("two-factor-start"), problem, async (form) => {
+    showNotice(notice, "");
+    const enrolment = await current().call("/api/auth/mfa/totp", {
+      method: "POST",
+      body: { password: form.get("password") },
+    });
+    $("two-factor-start").reset();
+    // An image, never markup in the page: the SVG cannot run anything.
+    $("enrol-qr").src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(enrolment.qrCode)}`;
+    $("enrol-secret").textContent = grouped(enrolment.secret);
+    $("enrol").hidden = false;
+    $("two-factor-start").hidden = true;
+    $("enrol-code").focus();
+  });
 
   onSubmit($("enrol"), problem, async () => {
     const session = current();

@@ -1,5 +1,7 @@
-//! `POST /api/auth/mfa/totp`: a new TOTP secret (pending until a code of it is verified; a
-//! second enrolment replaces the pending one; 409 while one is active).
+//! `POST /api/auth/mfa/totp` `{password}`: a new TOTP secret (pending until a code of it is
+//! verified; a second enrolment replaces the pending one; 409 while one is active). The current
+//! password is asked, checked as a sign-in attempt, as for a new password or address: a stolen
+//! token alone must not put a factor of the thief's on the account and lock its owner out.
 //! `POST /api/auth/mfa/totp/verify` `{code}`: activates it, answers the recovery codes (shown
 //! this once) and raises the session to aal2.
 
@@ -10,7 +12,7 @@ use shared::auth::Principal;
 use shared::auth::mfa::{
     PENDING_ENROLMENT_TTL_MS, TotpSecret, new_enrolment, new_recovery_codes, provisioning_uri,
 };
-use shared::domain::{AuditAction, AuditOutcome, AuthMethod, FieldErrors};
+use shared::domain::{AuditAction, AuditOutcome, AuthMethod, FieldErrors, Invalid};
 use shared::http::{ApiError, AppState, Caller, Json, RaisedSessionView, Response, json};
 use shared::jobs::{Job, MailMessage};
 use shared::limits::with_quota;
@@ -31,12 +33,34 @@ struct Enrolment {
     expires_in: i64,
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnrolBody {
+    password: Option<String>,
+}
+
 pub async fn enrol(
     State(app): State<AppState>,
     principal: Principal,
     caller: Caller,
+    Json(body): Json<EnrolBody>,
 ) -> Result<Response, ApiError> {
     let user = &principal.user;
+    let mut errors = FieldErrors::default();
+    let Some(password) = errors.required("password", body.password) else {
+        return Err(ApiError::Validation(errors.into_vec()));
+    };
+    let (right, quota) = app
+        .logins()
+        .verify_current_password(&caller, user, &password, AuditAction::MfaEnrol)
+        .await?;
+    if !right {
+        errors.push(
+            "password",
+            Invalid::new("incorrect", "is not your current password"),
+        );
+        return Ok(with_quota(quota, ApiError::Validation(errors.into_vec())));
+    }
     let now = app.clock.now_ms();
     let keys = app.mfa_keys.current().await.map_err(unavailable)?;
     let secret = TotpSecret::generate();
@@ -53,15 +77,13 @@ pub async fn enrol(
     let event = caller.event(AuditAction::MfaEnrol, AuditOutcome::Success);
     app.audit(event.by_self(&user.id)).await;
     let uri = provisioning_uri(&app.config.mfa_issuer, user.email.as_str(), &secret);
-    json(
-        StatusCode::CREATED,
-        &Enrolment {
-            secret: secret.base32(),
-            qr_code: qr::svg_of(&uri),
-            uri,
-            expires_in: PENDING_ENROLMENT_TTL_MS / 1000,
-        },
-    )
+    let enrolment = Enrolment {
+        secret: secret.base32(),
+        qr_code: qr::svg_of(&uri),
+        uri,
+        expires_in: PENDING_ENROLMENT_TTL_MS / 1000,
+    };
+    Ok(with_quota(quota, json(StatusCode::CREATED, &enrolment)?))
 }
 
 #[derive(Deserialize)]

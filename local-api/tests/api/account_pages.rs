@@ -516,6 +516,7 @@ async fn two_step_sign_in_turned_on_used_and_off_in_the_page(store: Store) {
         }),
     );
     assert!(text(&shown, "offAtFirst").starts_with("Off."), "{shown}");
+    assert_eq!(shown["wrongPassword"]["code"], "incorrect", "{shown}");
     // The enrolment's SVG drawn as an image.
     assert_eq!(shown["qr"]["svg"], true, "{shown}");
     assert!(shown["qr"]["width"].as_u64().unwrap() >= 100, "{shown}");

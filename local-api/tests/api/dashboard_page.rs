@@ -184,7 +184,7 @@ async fn an_admin_with_a_second_factor_gives_its_code_in_the_dashboard() {
     let admin = server.register("admin@example.com", PASSWORD).await;
     let token = admin["accessToken"].as_str().unwrap();
     let enrolment = server
-        .post_authed("/api/auth/mfa/totp", token, json!({}))
+        .post_authed("/api/auth/mfa/totp", token, json!({ "password": PASSWORD }))
         .await;
     assert_eq!(enrolment.status(), 201);
     let enrolment: serde_json::Value = enrolment.json().await.unwrap();

@@ -52,7 +52,7 @@ async fn a_second_factor_from_enrolment_to_removal_over_http() {
     // Enrol: the secret, its otpauth:// URI and a QR code; nothing active yet.
     let enrolment = json_of(
         server
-            .post_authed("/api/auth/mfa/totp", token, json!({}))
+            .post_authed("/api/auth/mfa/totp", token, json!({ "password": PASSWORD }))
             .await,
         201,
     )

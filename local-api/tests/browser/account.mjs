@@ -232,7 +232,8 @@ const scenarios = {
   },
 
   // /account, two-step sign-in from start to end, with two devices: the laptop signs in first
-  // (password only); on the phone the factor is turned on (a wrong code, then the app's), new
+  // (password only); on the phone the factor is turned on (a wrong password, then the right
+  // one; a wrong code, then the app's), new
   // recovery codes made; the laptop's password change asks it to step up (a recovery code); a
   // sign-in's second step refuses a code of the dead set and takes the app's; then it is turned
   // off with a recovery code.
@@ -247,7 +248,12 @@ const scenarios = {
     const phone = await laptop.context().newPage();
     await phone.goto(`${base}/account`);
     await signIn(phone, email, password);
-    await phone.click("#two-factor-start");
+    await phone.waitForSelector(visible("#two-factor-start"));
+    await phone.fill("#two-factor-password", "not the password");
+    await submit(phone, "two-factor-start");
+    const wrongPassword = await fieldError(phone, "two-factor-password");
+    await phone.fill("#two-factor-password", password);
+    await submit(phone, "two-factor-start");
     await phone.waitForSelector(visible("#enrol"));
     const secret = await phone.textContent("#enrol-secret");
     const qr = await phone.$eval("#enrol-qr", (img) => img.decode().then(() => ({ width: img.naturalWidth, svg: img.src.startsWith("data:image/svg+xml") })));
@@ -309,7 +315,7 @@ const scenarios = {
     await laptop.waitForSelector('#two-factor[data-state="off"]');
     const phoneStored = await phone.evaluate(() => localStorage.length + sessionStorage.length);
     return {
-      offAtFirst, qr, wrongCode, firstSet, activated, on, secondSet, stepUpAsked, changed, stepUpHidden,
+      offAtFirst, wrongPassword, qr, wrongCode, firstSet, activated, on, secondSet, stepUpAsked, changed, stepUpHidden,
       challenged, passwordLeft, deadSet, method, onAfterSignIn, turnedOff, phoneStored,
     };
   },

@@ -98,7 +98,13 @@ async fn enrolled(
     clock: &shared::clock::Clock,
     token: &str,
 ) -> (shared::auth::mfa::TotpSecret, String) {
-    let enrolment = post_json(app, "/api/auth/mfa/totp", Some(token), json!({})).await;
+    let enrolment = post_json(
+        app,
+        "/api/auth/mfa/totp",
+        Some(token),
+        json!({ "password": PASSWORD }),
+    )
+    .await;
     let secret = body_json(&enrolment)["secret"].as_str().unwrap().to_owned();
     let secret = shared::auth::mfa::TotpSecret::from_base32(&secret).unwrap();
     let code = current_code(&secret, clock);

@@ -743,7 +743,9 @@ async fn second_factor_journey(m: &mut Measured, admin_access: &str) {
             .send(
                 "POST /api/auth/mfa/totp",
                 email,
-                Call::new(Method::POST, "/api/auth/mfa/totp").token(&account.access),
+                Call::new(Method::POST, "/api/auth/mfa/totp")
+                    .token(&account.access)
+                    .json(json!({ "password": PASSWORD })),
             )
             .await;
         let enrolment = ok(&enrolment, StatusCode::CREATED);

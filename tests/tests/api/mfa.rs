@@ -45,6 +45,7 @@ struct Enrolled {
 async fn enrol(app: &TestApp, token: &str) -> (TotpSecret, Value) {
     let response = Call::new(Method::POST, "/api/auth/mfa/totp")
         .token(token)
+        .json(json!({ "password": PASSWORD }))
         .send(app)
         .await;
     assert_eq!(
@@ -470,9 +471,57 @@ async fn concurrent_enrolments_leave_one_pending_secret(app: TestApp) {
     // Active: enrolling again is refused until it is removed.
     let again = Call::new(Method::POST, "/api/auth/mfa/totp")
         .token(&ada.access)
+        .json(json!({ "password": PASSWORD }))
         .send(&app)
         .await;
     assert_problem(&again, StatusCode::CONFLICT, "mfa_already_enabled");
+}
+
+/// Turning a factor on asks for the current password, checked as a sign-in attempt: a stolen
+/// token alone cannot put the thief's factor on the account and lock its owner out.
+async fn enrolling_asks_for_the_current_password(app: TestApp) {
+    let ada = support::account(&app, "ada@example.com", "Ada").await;
+    let enrol_with = |body: Value| {
+        Call::new(Method::POST, "/api/auth/mfa/totp")
+            .token(&ada.access)
+            .json(body)
+    };
+    for (body, code) in [
+        (json!({}), "required"),
+        (json!({ "password": "not the password" }), "incorrect"),
+    ] {
+        let refused = enrol_with(body).send(&app).await;
+        let problem = assert_problem(
+            &refused,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        assert_eq!(problem["errors"][0]["field"], "password", "{problem}");
+        assert_eq!(problem["errors"][0]["code"], code, "{problem}");
+    }
+    let none = app
+        .stores
+        .mfa
+        .get_totp(&ada.id, app.clock.now_ms())
+        .await
+        .unwrap();
+    assert!(none.is_none(), "nothing enrolled without the password");
+    let enrolled = enrol_with(json!({ "password": PASSWORD })).send(&app).await;
+    assert_eq!(enrolled.status(), StatusCode::CREATED);
+    // Wrong ones count against the lock as a sign-in's do: five from one address, then even
+    // the right one is refused.
+    let bob = support::account(&app, "bob@example.com", "Bob").await;
+    let enrol_as_bob = |password: &str| {
+        Call::new(Method::POST, "/api/auth/mfa/totp")
+            .token(&bob.access)
+            .json(json!({ "password": password }))
+    };
+    for _ in 0..5 {
+        let wrong = enrol_as_bob("not the password").send(&app).await;
+        assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let locked = enrol_as_bob(PASSWORD).send(&app).await;
+    assert_problem(&locked, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
 }
 
 /// Dropping a pending factor (no code needed) never takes one activated meanwhile: the store
@@ -1268,6 +1317,7 @@ async fn bad_input_gets_problem_documents(app: TestApp) {
     assert_eq!(done.status(), StatusCode::OK, "{:?}", done.body());
     // Without a session, none of the signed-in routes.
     let anonymous = Call::new(Method::POST, "/api/auth/mfa/totp")
+        .json(json!({ "password": PASSWORD }))
         .send(&app)
         .await;
     assert_problem(&anonymous, StatusCode::UNAUTHORIZED, "missing_token");
@@ -1286,6 +1336,7 @@ async fn bad_input_gets_problem_documents(app: TestApp) {
 }
 
 on_both_stores! {
+    enrolling_asks_for_the_current_password => Config { rate_limits: RateLimits::default(), ..Config::for_tests() },
     cancelling_a_pending_factor_never_removes_one_activated_meanwhile => Config::for_tests(),
     the_whole_flow_ends_in_an_aal2_session => Config::for_tests(),
     the_secret_is_stored_sealed => Config::for_tests(),
