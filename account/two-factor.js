@@ -66,10 +66,17 @@ export function twoFactorCard({ current, problem, notice, withStepUp }) {
   // The password first: a stolen session alone must not turn on a factor of someone else's.
   onSubmit($("two-factor-start"), problem, async (form) => {
     showNotice(notice, "");
-    const enrolment = await current().call("/api/auth/mfa/totp", {
-      method: "POST",
-      body: { password: form.get("password") },
-    });
+    let enrolment;
+    try {
+      enrolment = await current().call("/api/auth/mfa/totp", {
+        method: "POST",
+        body: { password: form.get("password") },
+      });
+    } catch (error) {
+      // Turned on from another device meanwhile: show it as it is.
+      if (error.code === "mfa_already_enabled") await load();
+      throw error;
+    }
     $("two-factor-start").reset();
     // An image, never markup in the page: the SVG cannot run anything.
     $("enrol-qr").src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(enrolment.qrCode)}`;

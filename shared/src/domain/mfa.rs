@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use unicode_normalization::UnicodeNormalization;
+
 use super::Invalid;
 
 /// Digits of a one-time code.
@@ -13,13 +15,14 @@ pub const RECOVERY_CODE_CHARS: usize = 10;
 /// typed, `o` reads as `0` and `i`/`l` as `1`), 5 bits a character.
 pub const RECOVERY_ALPHABET: &[u8; 32] = b"0123456789abcdefghjkmnpqrstvwxyz";
 
-/// Six decimal digits. Spaces are dropped (apps show `123 456`), nothing else is forgiven.
+/// Six decimal digits. Read in NFKC (full-width digits from an input method are digits) and
+/// spaces dropped (apps show `123 456`); nothing else is forgiven.
 #[derive(Clone, PartialEq, Eq)]
 pub struct TotpCode(String);
 
 impl TotpCode {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        let code: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+        let code: String = raw.nfkc().filter(|c| !c.is_whitespace()).collect();
         if !code.chars().all(|c| c.is_ascii_digit()) {
             return Err(Invalid::new("not_digits", "must be 6 digits"));
         }
@@ -41,14 +44,14 @@ impl fmt::Debug for TotpCode {
 }
 
 /// A recovery code, normalised: 10 characters of `RECOVERY_ALPHABET`, lower case. Typed as
-/// shown (`abcde-23456`) or without the hyphen, in any case, with spaces.
+/// shown (`abcde-23456`) or without the hyphen, in any case, with spaces, in NFKC.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RecoveryCode(String);
 
 impl RecoveryCode {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
         let code: String = raw
-            .chars()
+            .nfkc()
             .filter(|c| !c.is_whitespace() && *c != '-')
             .map(|c| match c.to_ascii_lowercase() {
                 'o' => '0',
@@ -100,10 +103,12 @@ mod tests {
         assert_eq!(TotpCode::parse("1234567").unwrap_err().code, "wrong_length");
         assert_eq!(TotpCode::parse("").unwrap_err().code, "wrong_length");
         assert_eq!(TotpCode::parse("12345a").unwrap_err().code, "not_digits");
+        // Typed with an input method: full-width digits and space read as ASCII (NFKC).
         assert_eq!(
-            TotpCode::parse("１２３４５６").unwrap_err().code,
-            "not_digits"
+            TotpCode::parse("１２３\u{3000}４５６").unwrap().as_str(),
+            "123456"
         );
+        assert_eq!(TotpCode::parse("١٢٣٤٥٦").unwrap_err().code, "not_digits");
         assert_eq!(TotpCode::parse("-12345").unwrap_err().code, "not_digits");
         assert!(!format!("{:?}", TotpCode::parse("123456").unwrap()).contains("123"));
     }

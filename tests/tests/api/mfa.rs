@@ -1278,7 +1278,7 @@ async fn bad_input_gets_problem_documents(app: TestApp) {
         "invalid_shape",
     );
     field(
-        &step_up(&app, &ada.access, json!({ "code": "１２３４５６" })).await,
+        &step_up(&app, &ada.access, json!({ "code": "١٢٣٤٥٦" })).await,
         "code",
         "not_digits",
     );
