@@ -3,7 +3,7 @@
 // CSP violation, and what the pages left in storage and cookies (nothing, they must).
 //
 //   node account.mjs SCENARIO '{"link": ..., ...}'
-import { chromium } from "playwright-core";
+import { launchBrowser } from "./launch.mjs";
 import { Authenticator } from "./totp.mjs";
 
 const [scenario, json] = process.argv.slice(2);
@@ -332,10 +332,7 @@ const scenarios = {
   },
 };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox"],
-});
+const browser = await launchBrowser();
 try {
   const context = await browser.newContext({ userAgent: args.userAgent });
   const page = await context.newPage();

@@ -4,14 +4,11 @@
 // rendered as JSON and saves a screenshot.
 //
 //   node dashboard.mjs BASE_URL EMAIL PASSWORD SCREENSHOT_PATH [FACTOR]
-import { chromium } from "playwright-core";
+import { launchBrowser } from "./launch.mjs";
 import { Authenticator } from "./totp.mjs";
 
 const [base, email, password, screenshot, factor] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--no-sandbox"],
-});
+const browser = await launchBrowser();
 const problems = [];
 try {
   const page = await browser.newPage({ viewport: { width: 1280, height: 1600 } });
