@@ -2,7 +2,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use shared::auth::Principal;
 use shared::clock::now_ms;
-use shared::domain::{AuditAction, AuditOutcome, FieldErrors, Invalid, Password};
+use shared::domain::{AuditAction, AuditOutcome, FieldErrors, Password};
 use shared::http::{ApiError, AppState, Caller, Json, Response, require_assurance, token_response};
 use shared::jobs::{Job, MailMessage, SecurityEvent};
 use shared::limits::with_quota;
@@ -35,17 +35,20 @@ pub async fn change(
     let (Some(current), Some(new)) = (current, new) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    let (right, quota) = app
+    let confirmed = app
         .logins()
-        .verify_current_password(&caller, &user, &current, AuditAction::PasswordChange)
-        .await?;
-    if !right {
-        errors.push(
+        .confirm_current_password(
+            &caller,
+            &user,
             "currentPassword",
-            Invalid::new("incorrect", "is not your current password"),
-        );
-        return Ok(with_quota(quota, ApiError::Validation(errors.into_vec())));
-    }
+            &current,
+            AuditAction::PasswordChange,
+        )
+        .await;
+    let quota = match confirmed {
+        Ok(quota) => quota,
+        Err(refused) => return Ok(refused),
+    };
     // Only once the current password is proven: a stolen access token alone learns nothing.
     if let Err(refused) = app.check_new_password("newPassword", &new).await {
         return Ok(with_quota(quota, refused));

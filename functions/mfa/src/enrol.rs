@@ -12,7 +12,7 @@ use shared::auth::Principal;
 use shared::auth::mfa::{
     PENDING_ENROLMENT_TTL_MS, TotpSecret, new_enrolment, new_recovery_codes, provisioning_uri,
 };
-use shared::domain::{AuditAction, AuditOutcome, AuthMethod, FieldErrors, Invalid};
+use shared::domain::{AuditAction, AuditOutcome, AuthMethod, FieldErrors};
 use shared::http::{ApiError, AppState, Caller, Json, RaisedSessionView, Response, json};
 use shared::jobs::{Job, MailMessage};
 use shared::limits::with_quota;
@@ -50,17 +50,14 @@ pub async fn enrol(
     let Some(password) = errors.required("password", body.password) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    let (right, quota) = app
+    let confirmed = app
         .logins()
-        .verify_current_password(&caller, user, &password, AuditAction::MfaEnrol)
-        .await?;
-    if !right {
-        errors.push(
-            "password",
-            Invalid::new("incorrect", "is not your current password"),
-        );
-        return Ok(with_quota(quota, ApiError::Validation(errors.into_vec())));
-    }
+        .confirm_current_password(&caller, user, "password", &password, AuditAction::MfaEnrol)
+        .await;
+    let quota = match confirmed {
+        Ok(quota) => quota,
+        Err(refused) => return Ok(refused),
+    };
     let now = app.clock.now_ms();
     let keys = app.mfa_keys.current().await.map_err(unavailable)?;
     let secret = TotpSecret::generate();

@@ -37,17 +37,20 @@ pub async fn request_change(
     let (Some(email), Some(password)) = (email, password) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    let (right, quota) = app
+    let confirmed = app
         .logins()
-        .verify_current_password(&caller, &user, &password, AuditAction::EmailChange)
-        .await?;
-    if !right {
-        errors.push(
+        .confirm_current_password(
+            &caller,
+            &user,
             "password",
-            Invalid::new("incorrect", "is not your current password"),
-        );
-        return Ok(with_quota(quota, ApiError::Validation(errors.into_vec())));
-    }
+            &password,
+            AuditAction::EmailChange,
+        )
+        .await;
+    let quota = match confirmed {
+        Ok(quota) => quota,
+        Err(refused) => return Ok(refused),
+    };
     // Each request may mail an address and tells whether it is taken: counted per source
     // address and per address asked for, like a registration.
     let limits = &app.config.rate_limits;

@@ -8,14 +8,14 @@ use shared::App;
 use shared::auth::{AuthError, Principal};
 use shared::clock::now_ms;
 use shared::domain::{
-    AuditAction, AuditOutcome, DisplayName, Email, FieldErrors, Invalid, ProfileChanges, Role, User,
+    AuditAction, AuditOutcome, DisplayName, Email, FieldErrors, ProfileChanges, Role, User,
 };
 use shared::http::{
     self, ApiError, AppState, Caller, Json, Params, PathId, Response, UserView, etag, if_match,
     require_assurance, retry_as, unless_lost, with_header,
 };
 use shared::jobs::{Job, MailMessage, SecurityEvent, Work, begin_account_cleanup};
-use shared::limits::{Quota, with_quota};
+use shared::limits::with_quota;
 use shared::permissions::{
     Sensitivity, may_delete_user, may_edit_user, may_view_user, role_for_user_write,
 };
@@ -206,42 +206,30 @@ pub async fn delete(
     require_assurance(&app, &principal, sensitivity).await?;
     let mut quota = None;
     if principal.id() == id {
+        let mut errors = FieldErrors::default();
         let password = body.and_then(|Json(body)| body.password);
-        let (right, counted) = confirm_password(&app, &caller, &principal.user, password).await?;
-        if !right {
-            return Ok(with_quota(counted, wrong_password()));
-        }
-        quota = counted;
+        let Some(password) = errors.required("password", password) else {
+            return Err(ApiError::Validation(errors.into_vec()));
+        };
+        let confirmed = app
+            .logins()
+            .confirm_current_password(
+                &caller,
+                &principal.user,
+                "password",
+                &password,
+                AuditAction::UserDeletion,
+            )
+            .await;
+        quota = match confirmed {
+            Ok(counted) => counted,
+            Err(refused) => return Ok(refused),
+        };
     }
     Ok(with_quota(
         quota,
         delete_account(&app, principal, &id, &caller, &headers).await,
     ))
-}
-
-/// The current password, checked as a login attempt: (right, the lock's quota).
-async fn confirm_password(
-    app: &App,
-    caller: &Caller,
-    user: &User,
-    password: Option<String>,
-) -> Result<(bool, Option<Quota>), ApiError> {
-    let mut errors = FieldErrors::default();
-    let Some(password) = errors.required("password", password) else {
-        return Err(ApiError::Validation(errors.into_vec()));
-    };
-    app.logins()
-        .verify_current_password(caller, user, &password, AuditAction::UserDeletion)
-        .await
-}
-
-fn wrong_password() -> ApiError {
-    let mut errors = FieldErrors::default();
-    errors.push(
-        "password",
-        Invalid::new("incorrect", "is not your current password"),
-    );
-    ApiError::Validation(errors.into_vec())
 }
 
 async fn delete_account(

@@ -21,7 +21,7 @@ use super::counters::{Limits, Taken, counter, ip_subject, subject, too_many};
 use crate::audit::AuditTrail;
 use crate::auth::PasswordHasher;
 use crate::clock::{now_ms, rfc3339};
-use crate::domain::{AuditAction, AuditOutcome, EnteredPassword, User};
+use crate::domain::{AuditAction, AuditOutcome, EnteredPassword, FieldErrors, Invalid, User};
 use crate::http::{ApiError, Caller};
 use crate::store::{Counter, CounterState, LoginState};
 
@@ -241,6 +241,35 @@ impl<'a> Logins<'a> {
                 attempt.succeeded().await;
                 Err(e.into())
             }
+        }
+    }
+
+    /// `verify_current_password` as the routes that ask for it answer: the lock's quota when
+    /// right; when wrong, the answer itself, 422 `incorrect` on `field` with the quota.
+    pub async fn confirm_current_password(
+        &self,
+        caller: &Caller,
+        user: &User,
+        field: &str,
+        password: &str,
+        action: AuditAction,
+    ) -> Result<Option<Quota>, axum::response::Response> {
+        use axum::response::IntoResponse;
+        match self
+            .verify_current_password(caller, user, password, action)
+            .await
+        {
+            Ok((true, quota)) => Ok(quota),
+            Ok((false, quota)) => {
+                let mut errors = FieldErrors::default();
+                errors.push(
+                    field,
+                    Invalid::new("incorrect", "is not your current password"),
+                );
+                let refused = ApiError::Validation(errors.into_vec());
+                Err(super::with_quota(quota, refused))
+            }
+            Err(error) => Err(error.into_response()),
         }
     }
 
