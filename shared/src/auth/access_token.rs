@@ -126,6 +126,9 @@ pub(crate) fn verify_with_header(
     if alg == Algorithm::HS256 && !hs256_accepted(keys, config, now_ms) {
         return Err(invalid());
     }
+    if let Some(claims) = keys.verified.get(token) {
+        return still_valid(claims, config, now_ms);
+    }
     let mut validation = Validation::new(alg);
     validation.set_issuer(&[&config.issuer]);
     validation.set_audience(&[&config.audience]);
@@ -141,6 +144,23 @@ pub(crate) fn verify_with_header(
     // Issued in the future: not by an instance of ours, whose clocks agree within the leeway.
     if claims.iat > now_ms / 1000 + LEEWAY_SECS {
         return Err(invalid());
+    }
+    keys.verified.remember(token, &claims);
+    Ok(claims)
+}
+
+/// A token these keys verified before: its signature, `nbf` and `iat` only hold better with
+/// time; its expiry, and the issuer and audience of this configuration, are checked again.
+fn still_valid(
+    claims: AccessClaims,
+    config: &Config,
+    now_ms: i64,
+) -> Result<AccessClaims, AuthError> {
+    if claims.iss != config.issuer || claims.aud != config.audience {
+        return Err(AuthError::InvalidToken);
+    }
+    if claims.exp < now_ms / 1000 - LEEWAY_SECS {
+        return Err(AuthError::TokenExpired);
     }
     Ok(claims)
 }
@@ -177,6 +197,44 @@ mod tests {
             Err(AuthError::InvalidToken) => "invalid_token",
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    /// A token verified once is taken again without its signature check, and still only
+    /// where the configuration's issuer and audience are its own, and until it expires.
+    #[test]
+    fn a_token_verified_before_is_checked_again_for_what_changes() {
+        let (keys, config) = setup();
+        let token =
+            issue_access_token(&keys, &config, "u1", Role::User, "s1", &password(), now()).unwrap();
+        let first = verify_access_token(&keys, &config, &token).unwrap();
+        assert_eq!(keys.verified.get(&token), Some(first.clone()));
+        assert_eq!(verify_access_token(&keys, &config, &token).unwrap(), first);
+        let elsewhere = Config {
+            audience: "another-api".into(),
+            ..Config::for_tests()
+        };
+        assert_eq!(
+            code(verify_access_token(&keys, &elsewhere, &token)),
+            "invalid_token"
+        );
+        let now_ms = crate::clock::now_ms();
+        let expired = AccessClaims {
+            exp: now_ms / 1000 - LEEWAY_SECS - 1,
+            ..first.clone()
+        };
+        assert_eq!(code(still_valid(expired, &config, now_ms)), "token_expired");
+        assert!(still_valid(first, &config, now_ms).is_ok());
+        // Only what passed goes in: a tampered token is refused every time.
+        let at = token.len() - 10;
+        let other = if &token[at..=at] == "A" { "B" } else { "A" };
+        let tampered = format!("{}{other}{}", &token[..at], &token[at + 1..]);
+        for _ in 0..2 {
+            assert_eq!(
+                code(verify_access_token(&keys, &config, &tampered)),
+                "invalid_token"
+            );
+        }
+        assert!(keys.verified.get(&tampered).is_none());
     }
 
     #[test]

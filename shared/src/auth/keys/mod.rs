@@ -6,6 +6,7 @@
 
 mod document;
 mod signing_key;
+mod verified;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,6 +17,7 @@ use jsonwebtoken::{Algorithm, DecodingKey};
 pub use document::KeySetDocument;
 use signing_key::SigningKey;
 pub use signing_key::{PrivateJwk, PublicJwk, SigningAlg};
+pub(crate) use verified::VerifiedTokens;
 
 pub const MIN_SECRET_BYTES: usize = 32;
 
@@ -27,6 +29,8 @@ pub struct KeySet {
     signer: Option<usize>,
     /// Every key id with the one algorithm it verifies.
     verifiers: BTreeMap<String, (Algorithm, DecodingKey)>,
+    /// Access tokens these keys have verified.
+    pub(crate) verified: VerifiedTokens,
 }
 
 /// The key that signs new access tokens.
@@ -130,6 +134,7 @@ impl KeySet {
             keys,
             signing_keys: Vec::new(),
             signer: None,
+            verified: VerifiedTokens::default(),
             verifiers,
         })
     }
