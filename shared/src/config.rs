@@ -78,8 +78,11 @@ pub struct Config {
     /// Index partitions each global listing (users, posts of a status, posts with a tag) is
     /// spread over (`LISTING_SHARDS`); every instance on a table must use the same count.
     pub listing_shards: u32,
-    /// At most one password-reset mail per account in this time (`RESET_MAIL_GAP_SECS`).
+    /// At most one password-reset mail, and one sign-in mail, per account in this time
+    /// (`RESET_MAIL_GAP_SECS`).
     pub reset_mail_gap: Duration,
+    /// Sign-in by a link or code mailed to the account's address (`EMAIL_LOGIN`).
+    pub email_login: bool,
     /// Where new leads are mailed as well (Telegram gets them always).
     pub admin_email: Option<String>,
     /// Region (ISO 3166 code, e.g. `US`) for lead phone numbers given without `+<country>`.
@@ -188,6 +191,7 @@ impl Default for Config {
             admin_email: None,
             default_phone_region: None,
             reset_mail_gap: Duration::from_secs(60),
+            email_login: false,
             rate_limits: RateLimits::default(),
             trusted_proxies: Vec::new(),
             audit_retention: Duration::from_secs(90 * 86_400),
@@ -289,6 +293,7 @@ impl Config {
             },
             admin_email: var("ADMIN_EMAIL"),
             reset_mail_gap: seconds("RESET_MAIL_GAP_SECS", defaults.reset_mail_gap)?,
+            email_login: flag("EMAIL_LOGIN", defaults.email_login)?,
             default_phone_region: var("DEFAULT_PHONE_REGION"),
             rate_limits: RateLimits::from_env()?,
             trusted_proxies: var("TRUSTED_PROXIES")

@@ -1,8 +1,6 @@
 //! `POST /api/auth/forgot-password` `{email}` and `POST /api/auth/reset-password`
 //! `{token, password}`.
 
-use std::time::Duration;
-
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
@@ -10,16 +8,12 @@ use serde_json::json;
 use shared::auth::{account_link, account_token_hash, issue_account_token};
 use shared::clock::now_ms;
 use shared::domain::{AuditAction, AuditOutcome, Email, FieldErrors, Password};
-use shared::http::{self, ApiError, AppState, Caller, Json, Response};
+use shared::http::{self, ApiError, AppState, Caller, Json, Response, in_uniform_time};
 use shared::jobs::{Job, MailMessage, SecurityEvent};
 use shared::limits::with_quota;
 use shared::store::{Effects, StoreError, TokenPurpose};
 
 use crate::invalid_token;
-
-/// Every forgot-password answer takes at least this long, so its timing does not tell whether
-/// the account exists (the real work takes a fraction of it).
-const FORGOT_MIN_LATENCY: Duration = Duration::from_millis(400);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -33,7 +27,6 @@ pub async fn forgot(
     caller: Caller,
     Json(body): Json<ForgotBody>,
 ) -> Result<Response, ApiError> {
-    let started = tokio::time::Instant::now();
     let mut errors = FieldErrors::default();
     let email = errors.required("email", body.email);
     let Some(email) = email else {
@@ -49,11 +42,14 @@ pub async fn forgot(
         .limits()
         .count_request("forgot-password", rules, caller.ip, &counted, now_ms())
         .await?;
-    let outcome = match parsed {
-        Some(email) => mail_reset_link(&app, &email).await,
-        None => Ok(()),
-    };
-    tokio::time::sleep_until(started + FORGOT_MIN_LATENCY).await;
+    // Its timing does not tell whether the account exists.
+    let outcome = in_uniform_time(async {
+        match parsed {
+            Some(email) => mail_reset_link(&app, &email).await,
+            None => Ok(()),
+        }
+    })
+    .await;
     let answer = outcome.and_then(|()| {
         http::json(
             StatusCode::ACCEPTED,

@@ -3,25 +3,31 @@
 //! `POST /api/auth/password`: change the password (needs the current one); ends every other
 //! session and answers with a fresh one.
 
+mod email_login;
 mod password;
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use serde::Deserialize;
 use shared::auth::check_verified;
 use shared::auth::mfa::new_challenge;
 use shared::clock::now_ms;
 use shared::domain::{
-    AuditAction, AuditOutcome, Authentication, Email, EnteredPassword, FieldErrors,
+    AuditAction, AuditOutcome, AuthMethod, Authentication, Email, EnteredPassword, FieldErrors,
+    User,
 };
 use shared::http::{
     ApiError, AppState, Caller, Json, MfaChallengeView, Response, Routes, json, token_response,
 };
-use shared::limits::with_quota;
+use shared::limits::{Quota, with_quota};
 
 pub fn routes() -> Routes {
     Routes::new("login")
         .post("/api/auth/login", login)
         .post("/api/auth/password", password::change)
+        .get("/api/auth/methods", email_login::methods)
+        .post("/api/auth/email-login", email_login::request)
+        .post("/api/auth/email-login/verify", email_login::verify)
 }
 
 #[derive(Deserialize)]
@@ -90,29 +96,43 @@ async fn login(
     if let Err(unverified) = check_verified(&app.config, &user) {
         return Ok(with_quota(quota, ApiError::from(unverified)));
     }
-    // The password was right; a second factor is still owed: no tokens yet.
+    first_step_proven(&app, &caller, &user, AuthMethod::Password, None, quota).await
+}
+
+/// The first step of a sign-in was proven by `first`: tokens, or, for a user with an active
+/// second factor, a challenge that `POST /api/auth/mfa/challenge` completes (no tokens yet).
+/// `how` is the audit detail, if any.
+async fn first_step_proven(
+    app: &shared::App,
+    caller: &Caller,
+    user: &User,
+    first: AuthMethod,
+    how: Option<&str>,
+    quota: Option<Quota>,
+) -> Result<Response, ApiError> {
     let factor = app
         .stores
         .mfa
         .get_totp(&user.id, app.clock.now_ms())
         .await?;
     if factor.is_some_and(|factor| factor.is_active()) {
-        let (challenge, record) = new_challenge(&user, app.clock.now_ms());
+        let (challenge, record) = new_challenge(user, first, app.clock.now_ms());
         app.stores.mfa.create_challenge(&record).await?;
         let view = MfaChallengeView::new(challenge);
-        return Ok(with_quota(quota, json(axum::http::StatusCode::OK, &view)?));
+        return Ok(with_quota(quota, json(StatusCode::OK, &view)?));
     }
     let tokens = app
         .sessions()
-        .start(&user, Authentication::password(), caller.origin())
+        .start(user, Authentication::first_factor(first), caller.origin())
         .await?;
     app.count_active(&user.id).await;
-    app.audit(
-        caller
-            .event(AuditAction::Login, AuditOutcome::Success)
-            .by_self(&user.id),
-    )
-    .await;
-    let response = token_response(axum::http::StatusCode::OK, &user, tokens)?;
+    let mut event = caller
+        .event(AuditAction::Login, AuditOutcome::Success)
+        .by_self(&user.id);
+    if let Some(how) = how {
+        event = event.detail(how);
+    }
+    app.audit(event).await;
+    let response = token_response(StatusCode::OK, user, tokens)?;
     Ok(with_quota(quota, response))
 }

@@ -23,6 +23,7 @@ pub fn issue_account_token(
     let ttl = match purpose {
         TokenPurpose::VerifyEmail | TokenPurpose::ChangeEmail => VERIFY_EMAIL_TTL,
         TokenPurpose::ResetPassword => RESET_PASSWORD_TTL,
+        TokenPurpose::EmailLogin => super::EMAIL_LOGIN_TTL,
     };
     let record = AccountToken {
         hash: token.hash(),
@@ -32,6 +33,7 @@ pub fn issue_account_token(
         generation: user.session_generation,
         created_at: now,
         expires_at: now + ttl.as_millis() as i64,
+        code: None,
     };
     (token.expose(), record)
 }

@@ -67,6 +67,9 @@ pub struct RateLimits {
     pub register_email: Rule,
     pub forgot_password_ip: Rule,
     pub forgot_password_email: Rule,
+    /// Sign-in mails asked for from one address, and for one account's address.
+    pub email_login_ip: Rule,
+    pub email_login_email: Rule,
     pub verify_resend_ip: Rule,
     pub verify_resend_email: Rule,
     /// Leads from one source address, and for one phone number.
@@ -99,6 +102,9 @@ impl Default for RateLimits {
             // As long as a reset link lives: requests from elsewhere cannot leave the owner
             // without a working link for longer than that.
             forgot_password_email: Rule::per(5, 30 * 60),
+            email_login_ip: Rule::per(20, 3600),
+            // As long as a sign-in mail lives, for the same reason.
+            email_login_email: Rule::per(5, 15 * 60),
             verify_resend_ip: Rule::per(20, 3600),
             verify_resend_email: Rule::per(5, 3600),
             lead_ip: Rule::per(10, 3600),
@@ -141,6 +147,8 @@ impl RateLimits {
                 "RATE_LIMIT_FORGOT_PASSWORD_EMAIL",
                 defaults.forgot_password_email,
             )?,
+            email_login_ip: rule("RATE_LIMIT_EMAIL_LOGIN_IP", defaults.email_login_ip)?,
+            email_login_email: rule("RATE_LIMIT_EMAIL_LOGIN_EMAIL", defaults.email_login_email)?,
             verify_resend_ip: rule("RATE_LIMIT_VERIFY_RESEND_IP", defaults.verify_resend_ip)?,
             verify_resend_email: rule(
                 "RATE_LIMIT_VERIFY_RESEND_EMAIL",

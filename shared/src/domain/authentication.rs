@@ -40,6 +40,9 @@ pub enum AuthMethod {
     Otp,
     /// A single-use recovery code (`recovery`; RFC 8176 has no name for one).
     Recovery,
+    /// A one-time link or code mailed to the account's address (`email`; RFC 8176 has no
+    /// name for one).
+    Email,
 }
 
 impl AuthMethod {
@@ -48,6 +51,7 @@ impl AuthMethod {
             AuthMethod::Password => "pwd",
             AuthMethod::Otp => "otp",
             AuthMethod::Recovery => "recovery",
+            AuthMethod::Email => "email",
         }
     }
 
@@ -56,9 +60,10 @@ impl AuthMethod {
             "pwd" => Ok(AuthMethod::Password),
             "otp" => Ok(AuthMethod::Otp),
             "recovery" => Ok(AuthMethod::Recovery),
+            "email" => Ok(AuthMethod::Email),
             _ => Err(Invalid::new(
                 "invalid_amr",
-                "must be an authentication method: pwd, otp or recovery",
+                "must be an authentication method: pwd, otp, recovery or email",
             )),
         }
     }
@@ -75,9 +80,14 @@ pub struct Authentication {
 impl Authentication {
     /// A sign-in with the account's password.
     pub fn password() -> Self {
+        Self::first_factor(AuthMethod::Password)
+    }
+
+    /// A sign-in with one factor, `method`.
+    pub fn first_factor(method: AuthMethod) -> Self {
         Self {
             aal: Aal::Aal1,
-            amr: vec![AuthMethod::Password],
+            amr: vec![method],
         }
     }
 
@@ -130,7 +140,12 @@ mod tests {
         for aal in [Aal::Aal1, Aal::Aal2] {
             assert_eq!(Aal::parse(aal.as_str()), Ok(aal));
         }
-        for method in [AuthMethod::Password, AuthMethod::Otp, AuthMethod::Recovery] {
+        for method in [
+            AuthMethod::Password,
+            AuthMethod::Otp,
+            AuthMethod::Recovery,
+            AuthMethod::Email,
+        ] {
             assert_eq!(AuthMethod::parse(method.as_str()), Ok(method));
         }
         assert!(Aal::parse("aal3").is_err());

@@ -19,6 +19,7 @@ mod routes;
 mod service;
 mod sessions;
 mod tokens;
+mod uniform_time;
 mod views;
 
 pub use assurance::{require_assurance, step_up_required};
@@ -38,6 +39,7 @@ pub use routes::{AppState, RouteSpec, Routes};
 pub use service::{MAX_BODY_BYTES, SECURITY_HEADERS, service};
 pub use sessions::{end_session, sessions_owner, sessions_page};
 pub use tokens::token_response;
+pub use uniform_time::{UNIFORM_ANSWER_TIME, in_uniform_time};
 pub use views::{
     AuditEventView, DiscoveryView, JwksView, LeadView, MfaChallengeView, PostSummaryView, PostView,
     RaisedSessionView, SessionView, TotpFactorView, UserView,

@@ -58,6 +58,12 @@ pub enum MailMessage {
     ResetPassword {
         link: String,
     },
+    /// Sign-in by mail: the link, and the code for another device.
+    #[serde(rename_all = "camelCase")]
+    EmailLogin {
+        link: String,
+        code: String,
+    },
     PasswordChanged,
     AccountDeleted,
     /// Someone replayed an old refresh token: that session was signed out.
@@ -272,6 +278,10 @@ mod tests {
             },
             MailMessage::VerifyEmail { link: link() },
             MailMessage::ResetPassword { link: link() },
+            MailMessage::EmailLogin {
+                link: link(),
+                code: "123456".into(),
+            },
             MailMessage::PasswordChanged,
             MailMessage::AccountDeleted,
             MailMessage::RefreshTokenReused,

@@ -30,6 +30,10 @@ fn mail_parts(message: &MailMessage) -> (&'static str, String, Vec<Block>, Optio
                  {remaining} of them are left; each works once."
             ),
         ),
+        MailMessage::EmailLogin { code, .. } => paragraphs.insert(
+            1,
+            format!("Or type this code where you asked to sign in: {code}"),
+        ),
         MailMessage::EmailChangeRequested { new_email } => paragraphs.insert(
             0,
             format!(
@@ -78,6 +82,14 @@ fn fixed_parts(message: &MailMessage) -> (&'static str, Vec<&'static str>, Optio
             vec![
                 "Someone asked to reset the password of your account. To choose a new one, open this link (it works for 30 minutes, once):",
                 "If it was not you, ignore this message: your password stays as it is.",
+            ],
+            Some(link),
+        ),
+        MailMessage::EmailLogin { link, .. } => (
+            "Your sign-in link",
+            vec![
+                "To sign in to your account, open this link (it works for 15 minutes, once):",
+                "If you did not ask to sign in, ignore this message: nobody signs in without it.",
             ],
             Some(link),
         ),

@@ -19,7 +19,7 @@ use crate::BoxError;
 use crate::domain::{AuditEvent, Email, Lead, Post, PostSummary, Role, User};
 pub use changed::Changed;
 pub use records::{
-    AccountToken, AuditQuery, Claim, Counter, CounterState, Effects, FactorProof, FactorRemoval,
+    AccountToken, AuditQuery, Claim, Counter, CounterState, Effects, FactorProof, FactorRemoval, MailedCode,
     FactorState, LoginState, MfaChallenge, Page, Position, PostQuery, RecoveryCodes, RefreshRecord,
     RoleHeld, SealedSecret, Session, SessionOrigin, Successor, TokenPurpose, TotpFactor, UserQuery,
 };
@@ -267,6 +267,27 @@ pub trait AccountStore: Send + Sync {
         token: &AccountToken,
         previous: &User,
         next: &User,
+        effects: &Effects,
+    ) -> Result<(), StoreError>;
+    /// The user's newest sign-in token, if it is unexpired and not spent or superseded.
+    async fn find_email_login(&self, user_id: &str) -> Result<Option<AccountToken>, StoreError>;
+    /// Counts a code sent for a sign-in token before it is checked; `Conflict` once
+    /// `max_tries` were counted (or the token is spent or expired at `now`).
+    async fn count_code_try(
+        &self,
+        token: &AccountToken,
+        max_tries: u32,
+        now: i64,
+    ) -> Result<(), StoreError>;
+    /// Spends a sign-in token, with `effects`. With `proves_address`, the address becomes
+    /// verified and every other session ends (one started before the address was proven may
+    /// be someone else's). `NotFound` if the token was spent, expired, superseded or ended by
+    /// an event that ends sessions.
+    async fn sign_in_by_email(
+        &self,
+        token: &AccountToken,
+        proves_address: bool,
+        now: i64,
         effects: &Effects,
     ) -> Result<(), StoreError>;
     /// Spends a reset token: sets the password and ends every session, with `effects`.

@@ -188,6 +188,8 @@ pub enum TokenPurpose {
     ResetPassword,
     /// Confirms a new address: the token's `email` replaces the user's once it is followed.
     ChangeEmail,
+    /// Signs the user in (`EMAIL_LOGIN`): the link, or the code mailed with it.
+    EmailLogin,
 }
 
 impl TokenPurpose {
@@ -196,6 +198,7 @@ impl TokenPurpose {
             TokenPurpose::VerifyEmail => "verify_email",
             TokenPurpose::ResetPassword => "reset_password",
             TokenPurpose::ChangeEmail => "change_email",
+            TokenPurpose::EmailLogin => "email_login",
         }
     }
 
@@ -204,6 +207,7 @@ impl TokenPurpose {
             "verify_email" => Some(TokenPurpose::VerifyEmail),
             "reset_password" => Some(TokenPurpose::ResetPassword),
             "change_email" => Some(TokenPurpose::ChangeEmail),
+            "email_login" => Some(TokenPurpose::EmailLogin),
             _ => None,
         }
     }
@@ -223,6 +227,16 @@ pub struct AccountToken {
     pub generation: u64,
     pub created_at: i64,
     pub expires_at: i64,
+    /// A sign-in token's code, mailed beside its link for use on another device.
+    pub code: Option<MailedCode>,
+}
+
+/// The code mailed with a sign-in link, as stored: its hash keyed by the signing key `kid`
+/// (`auth::email_login`), so the table alone cannot be searched for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailedCode {
+    pub kid: String,
+    pub hash: String,
 }
 
 /// A user's TOTP factor as stored. Its secret is sealed (`auth::mfa`), never kept in clear.
@@ -314,6 +328,8 @@ pub struct MfaChallenge {
     /// Wrong codes sent so far.
     pub failures: u32,
     pub spent_at: Option<i64>,
+    /// How the first step was proven (a password, or a mailed link or code).
+    pub first: crate::domain::AuthMethod,
 }
 
 /// What a write commits atomically with its change: the token it issues, if any, and the jobs

@@ -11,6 +11,7 @@ mod audit_writes;
 mod breached_passwords;
 mod capacity;
 mod credential_events;
+mod email_login;
 mod emulator_setup;
 mod events;
 mod feed_cache;

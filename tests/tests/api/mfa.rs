@@ -23,20 +23,20 @@ const PASSWORD: &str = "correct horse battery";
 
 /// A fixed clock in the middle of a time step, near now (sessions and limits read the real
 /// time), and the app reading it.
-fn on_fixed_clock(app: TestApp) -> (TestApp, Clock) {
+pub(crate) fn on_fixed_clock(app: TestApp) -> (TestApp, Clock) {
     let middle = (step_at(now_ms()) * 30 + 15) * 1000;
     let clock = Clock::fixed(middle);
     (support::with_clock(app, clock.clone()), clock)
 }
 
-fn code(secret: &TotpSecret, clock: &Clock, steps: i64) -> String {
+pub(crate) fn code(secret: &TotpSecret, clock: &Clock, steps: i64) -> String {
     secret.code_at(step_at(clock.now_ms()) + steps)
 }
 
 /// A user with an active factor, and the secret, recovery codes and aal2 token of it.
-struct Enrolled {
-    account: Account,
-    secret: TotpSecret,
+pub(crate) struct Enrolled {
+    pub(crate) account: Account,
+    pub(crate) secret: TotpSecret,
     recovery: Vec<String>,
     /// The enrolling session, raised to aal2 by the verification.
     access: String,
@@ -67,7 +67,7 @@ async fn verify(app: &TestApp, token: &str, code: &str) -> support::TestResponse
         .await
 }
 
-async fn enrolled(app: &TestApp, clock: &Clock, email: &str) -> Enrolled {
+pub(crate) async fn enrolled(app: &TestApp, clock: &Clock, email: &str) -> Enrolled {
     let account = support::account(app, email, "Ada").await;
     let (secret, _) = enrol(app, &account.access).await;
     let verified = verify(app, &account.access, &code(&secret, clock, 0)).await;
@@ -96,7 +96,7 @@ async fn login(app: &TestApp, email: &str) -> Value {
     body_json(&response)
 }
 
-async fn answer(app: &TestApp, challenge: &str, proof: Value) -> support::TestResponse {
+pub(crate) async fn answer(app: &TestApp, challenge: &str, proof: Value) -> support::TestResponse {
     let mut body = proof;
     body["challenge"] = challenge.into();
     Call::new(Method::POST, "/api/auth/mfa/challenge")

@@ -222,6 +222,18 @@ impl KeySet {
 }
 
 impl KeySet {
+    /// The active key that hashes the codes mailed for sign-in, and its id.
+    pub fn mailed_code_key(&self) -> (&str, hmac::Key) {
+        let (kid, secret) = self.active();
+        (kid, Self::derive(secret, b"mailed-sign-in-code"))
+    }
+
+    /// The key of `kid` that hashed a mailed code, if the set still has it.
+    pub fn mailed_code_key_of(&self, kid: &str) -> Option<hmac::Key> {
+        self.get(kid)
+            .map(|secret| Self::derive(secret, b"mailed-sign-in-code"))
+    }
+
     /// Signs pagination cursors.
     pub fn cursor_key(&self) -> hmac::Key {
         Self::derive(self.active().1, b"pagination-cursor")

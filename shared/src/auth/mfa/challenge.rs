@@ -4,7 +4,7 @@
 //! is checked, so answers sent at once cannot pass that).
 
 use crate::auth::RefreshToken;
-use crate::domain::User;
+use crate::domain::{AuthMethod, User};
 use crate::store::MfaChallenge;
 
 pub const CHALLENGE_TTL_MS: i64 = 5 * 60 * 1000;
@@ -14,8 +14,9 @@ pub const MAX_CHALLENGE_FAILURES: u32 = 5;
 /// Longest text taken as a challenge (a token is 43 characters): anything longer names none.
 pub const MAX_CHALLENGE_CHARS: usize = 64;
 
-/// A new challenge for `user`: the token to hand out, and what to store.
-pub fn new_challenge(user: &User, now: i64) -> (String, MfaChallenge) {
+/// A new challenge for `user`, whose first step was proven by `first`: the token to hand out,
+/// and what to store.
+pub fn new_challenge(user: &User, first: AuthMethod, now: i64) -> (String, MfaChallenge) {
     let token = RefreshToken::generate();
     let challenge = MfaChallenge {
         hash: token.hash(),
@@ -25,6 +26,7 @@ pub fn new_challenge(user: &User, now: i64) -> (String, MfaChallenge) {
         expires_at: now + CHALLENGE_TTL_MS,
         failures: 0,
         spent_at: None,
+        first,
     };
     (token.expose(), challenge)
 }
@@ -67,7 +69,7 @@ mod tests {
     #[test]
     fn a_challenge_is_stored_hashed_and_answerable_once_for_five_minutes() {
         let user = user();
-        let (token, challenge) = new_challenge(&user, 1_000);
+        let (token, challenge) = new_challenge(&user, AuthMethod::Password, 1_000);
         assert_eq!(
             challenge_hash(&token).as_deref(),
             Some(challenge.hash.as_str())

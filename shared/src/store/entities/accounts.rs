@@ -1,4 +1,5 @@
-//! Account tokens (`TOKEN#<hash>`): e-mail verification, password reset and address change.
+//! Account tokens (`TOKEN#<hash>`): e-mail verification, password reset, address change and
+//! sign-in by mail.
 //! A token is written with the change that issues it (`effects::token_item`) and spent in the
 //! transaction that acts on it.
 
@@ -10,8 +11,14 @@ use super::users::{active_user, claim_email, confirmed_email_update, release_ema
 use crate::domain::User;
 use crate::store::keys;
 use crate::store::table::schema::PARTITION_KEY;
-use crate::store::table::{Action, Condition, Delete, Item, TableError, Update, get_n, get_s};
-use crate::store::{AccountStore, AccountToken, Effects, StoreError, TokenPurpose};
+use crate::store::table::{
+    Action, Condition, Delete, Item, Returns, TableError, Update, get_n, get_opt_s, get_s,
+};
+use crate::store::{AccountStore, AccountToken, Effects, MailedCode, StoreError, TokenPurpose};
+
+/// How many codes a sign-in token counts; `count_code_try` refuses once it holds this many
+/// (the token's link still works: it cannot be guessed).
+const TRIES: &str = "tries";
 
 fn token_from_item(item: &Item) -> Result<Option<AccountToken>, StoreError> {
     let Some(purpose) = TokenPurpose::parse(&get_s(item, "purpose")?) else {
@@ -33,6 +40,10 @@ fn token_from_item(item: &Item) -> Result<Option<AccountToken>, StoreError> {
         generation,
         created_at: get_n(item, "createdAt")?,
         expires_at: get_n(item, "expiresAt")?,
+        code: match (get_opt_s(item, "codeKid")?, get_opt_s(item, "codeHash")?) {
+            (Some(kid), Some(hash)) => Some(MailedCode { kid, hash }),
+            _ => None,
+        },
     }))
 }
 
@@ -95,6 +106,10 @@ impl AccountStore for TableStore {
             TokenPurpose::ChangeEmail => active_user(&token.user_id)
                 .set("pendingEmailToken", &token.hash)
                 .when(Condition::eq("sessionGeneration", token.generation)),
+            TokenPurpose::EmailLogin => still_issued(token)
+                .set("loginToken", &token.hash)
+                .set("loginSentAt", now)
+                .when(sent_before("loginSentAt", cutoff)),
         };
         let mut actions = vec![update.into()];
         actions.extend(effect_actions(effects));
@@ -154,6 +169,61 @@ impl AccountStore for TableStore {
                     StoreError::NotFound
                 })
             }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn find_email_login(&self, user_id: &str) -> Result<Option<AccountToken>, StoreError> {
+        let Some(user) = self.get_consistent(&keys::user(user_id)).await? else {
+            return Ok(None);
+        };
+        let Some(hash) = get_opt_s(&user, "loginToken")? else {
+            return Ok(None);
+        };
+        Ok(self
+            .find_token(&hash)
+            .await?
+            .filter(|t| t.purpose == TokenPurpose::EmailLogin && t.user_id == user_id))
+    }
+
+    async fn count_code_try(
+        &self,
+        token: &AccountToken,
+        max_tries: u32,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let update = Update::new(keys::account_token(&token.hash))
+            .add(TRIES, 1)
+            .when(Condition::item_exists())
+            .when(Condition::eq("purpose", TokenPurpose::EmailLogin.as_str()))
+            .when(Condition::gt("expiresAt", now))
+            .when(Condition::absent(TRIES).or(Condition::lt(TRIES, max_tries)));
+        self.table.update(update, Returns::Nothing).await?;
+        Ok(())
+    }
+
+    async fn sign_in_by_email(
+        &self,
+        token: &AccountToken,
+        proves_address: bool,
+        now: i64,
+        effects: &Effects,
+    ) -> Result<(), StoreError> {
+        let mut update = still_issued(token)
+            .when(Condition::eq("loginToken", &token.hash))
+            .remove("loginToken");
+        if proves_address {
+            update = update
+                .set("emailVerified", true)
+                .set("updatedAt", now)
+                .add("version", 1)
+                .add("sessionGeneration", 1);
+        }
+        let mut actions = vec![spend_token(token, now), update.into()];
+        actions.extend(effect_actions(effects));
+        match self.table.transact(actions).await {
+            Ok(()) => Ok(()),
+            Err(TableError::ConditionFailed(_)) => Err(StoreError::NotFound),
             Err(e) => Err(e.into()),
         }
     }

@@ -8,7 +8,7 @@ use crate::store::table::{Action, Item, Put, Value, item, ttl_from_ms};
 use crate::store::{AccountToken, Effects};
 
 pub(super) fn token_item(token: &AccountToken) -> Item {
-    item(
+    let mut item = item(
         &keys::account_token(&token.hash),
         [
             ("type", "account_token".into()),
@@ -20,7 +20,12 @@ pub(super) fn token_item(token: &AccountToken) -> Item {
             ("expiresAt", token.expires_at.into()),
             (TTL_ATTRIBUTE, ttl_from_ms(token.expires_at)),
         ],
-    )
+    );
+    if let Some(code) = &token.code {
+        item.insert("codeKid".into(), (&code.kid).into());
+        item.insert("codeHash".into(), (&code.hash).into());
+    }
+    item
 }
 
 pub(super) fn outbox_item(job: &Job) -> Item {

@@ -14,6 +14,7 @@ use async_trait::async_trait;
 use super::TableStore;
 use super::effects::effect_actions;
 use super::role_held::role_still_held;
+use crate::domain::AuthMethod;
 use crate::store::keys;
 use crate::store::table::schema::TTL_ATTRIBUTE;
 use crate::store::table::{
@@ -142,6 +143,7 @@ fn challenge_to_item(challenge: &MfaChallenge) -> Item {
             ("createdAt", challenge.created_at.into()),
             ("expiresAt", challenge.expires_at.into()),
             ("failures", challenge.failures.into()),
+            ("first", challenge.first.as_str().into()),
             (
                 TTL_ATTRIBUTE,
                 ttl_from_ms(challenge.expires_at + CHALLENGE_KEPT_MS),
@@ -163,6 +165,11 @@ fn challenge_from_item(hash: &str, item: &Item) -> Result<MfaChallenge, StoreErr
         expires_at: get_n(item, "expiresAt")?,
         failures: get_n(item, "failures")?,
         spent_at: get_opt_n(item, "spentAt")?,
+        // Challenges stored before sign-in by mail followed a password.
+        first: match get_opt_s(item, "first")? {
+            Some(name) => AuthMethod::parse(&name).map_err(|_| StoreError::backend("first"))?,
+            None => AuthMethod::Password,
+        },
     })
 }
 

@@ -255,6 +255,14 @@ pub mod links {
         }
     }
 
+    /// The link of a sign-in mail.
+    pub fn sign_in(message: &MailMessage) -> Option<&str> {
+        match message {
+            MailMessage::EmailLogin { link, .. } => Some(link),
+            _ => None,
+        }
+    }
+
     /// The confirmation link mailed to a new address.
     pub fn change(message: &MailMessage) -> Option<&str> {
         match message {
@@ -295,6 +303,21 @@ impl Captured {
     }
 
     /// The token in the last mail to `to` whose message `pick` accepts.
+    /// The code of the newest sign-in mail to `to`.
+    pub async fn code_mailed_to(&self, to: &str) -> String {
+        let jobs = self.jobs().await;
+        jobs.iter()
+            .rev()
+            .find_map(|job| match &job.work {
+                shared::jobs::Work::Email(mail) if mail.to == to => match &mail.message {
+                    shared::jobs::MailMessage::EmailLogin { code, .. } => Some(code.clone()),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no sign-in mail to {to}: {jobs:?}"))
+    }
+
     pub async fn token_mailed_to(
         &self,
         to: &str,
