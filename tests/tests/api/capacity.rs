@@ -165,6 +165,7 @@ impl Measured {
         let config = Config {
             table_name: table,
             rate_limits: RateLimits::default(),
+            email_login: true,
             ..Config::for_tests()
         };
         let mails = Arc::new(Captured::default());
@@ -501,6 +502,36 @@ async fn journey(m: &mut Measured, email: &str) -> (String, String) {
         )
         .await;
     assert!(logout.status().is_success(), "{:?}", logout.body());
+    let methods = m
+        .send(
+            "GET /api/auth/methods",
+            &who,
+            Call::new(Method::GET, "/api/auth/methods"),
+        )
+        .await;
+    ok(&methods, StatusCode::OK);
+    let asked = m
+        .send(
+            "POST /api/auth/email-login",
+            &who,
+            Call::new(Method::POST, "/api/auth/email-login").json(json!({ "email": email })),
+        )
+        .await;
+    assert!(asked.status().is_success(), "{:?}", asked.body());
+    m.relay().await;
+    let token = m.mails.token_mailed_to(email, links::sign_in).await;
+    let by_mail = m
+        .send(
+            "POST /api/auth/email-login/verify",
+            &who,
+            Call::new(Method::POST, "/api/auth/email-login/verify").json(json!({ "token": token })),
+        )
+        .await;
+    // Following the mail proved the address, which ended the sessions before it.
+    let access = ok(&by_mail, StatusCode::OK)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let lead = m
         .send(
             "POST /api/leads",
