@@ -98,7 +98,7 @@ async fn mail_sign_in(app: &App, email: &Email) -> Result<(), ApiError> {
     let now = now_ms();
     let keys = app.keys.current().await;
     let mailed = issue_email_login(&keys, &user, now);
-    let link = account_link(&app.config.app_base_url, "sign-in", &mailed.token);
+    let link = account_link(&app.config.app_base_url, "account", &mailed.token);
     let effects = Effects {
         token: Some(mailed.record),
         jobs: vec![Job::email(
