@@ -2,16 +2,17 @@
 // link, or a new confirmation link), then your devices, two-step sign-in, a new password and a
 // new address. The tokens live in memory only.
 
-import { answerChallenge, call, onSubmit, showNotice, showProblem, signIn } from "../web-common/api.js";
+import { answerChallenge, call, onSubmit, showNotice, showProblem, signIn, signInByMail } from "../web-common/api.js";
 import { showDevices } from "../web-common/devices.js";
 import { showPasswordRules } from "../web-common/password-rules.js";
 import { codeFields, stepUpPrompt } from "../web-common/second-factor.js";
+import { tokenFromLink } from "./mailed-link.js";
 import { twoFactorCard } from "./two-factor.js";
 
 const $ = (id) => document.getElementById(id);
 const problem = $("problem");
 const notice = $("notice");
-const signedOutCards = ["sign-in", "forgot", "resend", "two-step"];
+const signedOutCards = ["sign-in", "forgot", "resend", "two-step", "email-link", "email-login", "email-code"];
 
 let session = null;
 let reloadDevices = null;
@@ -77,18 +78,22 @@ function lost(why) {
   showProblem(problem, why);
 }
 
+/** The first step of a sign-in is done: signed in, or on to the second step. */
+function firstStepDone(answer) {
+  for (const id of ["sign-in", "email-login", "email-code"]) $(id).reset();
+  if (answer.mfa) {
+    challenge = answer.mfa.challenge;
+    show(["two-step"]);
+    $("two-step-code").focus();
+    return;
+  }
+  signedIn(answer.session, answer.user);
+}
+
 submit("sign-in", async (form) => {
   const email = form.get("email");
   try {
-    const answer = await signIn(email, form.get("password"), lost);
-    if (answer.mfa) {
-      $("sign-in").reset();
-      challenge = answer.mfa.challenge;
-      show(["two-step"]);
-      $("two-step-code").focus();
-      return;
-    }
-    signedIn(answer.session, answer.user);
+    firstStepDone(await signIn(email, form.get("password"), lost));
   } catch (error) {
     // An address not confirmed yet (when the API requires it): offer a new link.
     if (error.code === "email_not_verified") {
@@ -96,6 +101,42 @@ submit("sign-in", async (form) => {
       show(["sign-in", "resend"]);
     }
     throw error;
+  }
+});
+
+$("show-email-login").addEventListener("click", () => {
+  $("email-login-email").value = $("sign-in-email").value;
+  show(["sign-in", "email-login"]);
+  $("email-login-email").focus();
+});
+
+submit("email-login", async (form) => {
+  const email = form.get("email");
+  const answer = await call("/api/auth/email-login", { method: "POST", body: { email } });
+  showNotice(notice, `${answer.message}. Open the link, or type the code below.`);
+  $("email-code-email").value = email;
+  show(["email-login", "email-code"]);
+  $("email-code-code").focus();
+});
+
+submit("email-code", async (form) => {
+  firstStepDone(await signInByMail({ email: form.get("email"), code: form.get("code") }, lost));
+});
+
+/** Opened from a sign-in mail's link: it is spent only when pressed (a mail scanner opening
+ * the link spends nothing). */
+const mailedToken = tokenFromLink();
+$("email-link-button").addEventListener("click", async () => {
+  const button = $("email-link-button");
+  button.disabled = true;
+  showProblem(problem, null);
+  try {
+    firstStepDone(await signInByMail({ token: mailedToken }, lost));
+  } catch (error) {
+    showProblem(problem, error);
+    if (error.code === "invalid_token") show(["sign-in"]);
+  } finally {
+    button.disabled = false;
   }
 });
 
@@ -177,4 +218,10 @@ submit("change-email", async (form) => {
 $("sign-out").addEventListener("click", signOut);
 
 showPasswordRules();
-show(["sign-in"]);
+show(mailedToken ? ["email-link"] : ["sign-in"]);
+// Sign-in by mail, where this deployment offers it.
+call("/api/auth/methods")
+  .then((methods) => {
+    $("show-email-login").hidden = !methods.emailLogin;
+  })
+  .catch(() => {});

@@ -141,6 +141,16 @@ export class Session {
  */
 export async function signIn(email, password, onEnded) {
   const answer = await call("/api/auth/login", { method: "POST", body: { email, password } });
+  return firstStepAnswered(answer, onEnded);
+}
+
+/** Signs in with a mailed link's `{token}`, or with `{email, code}` from the mail: as `signIn`. */
+export async function signInByMail(proof, onEnded) {
+  const answer = await call("/api/auth/email-login/verify", { method: "POST", body: proof });
+  return firstStepAnswered(answer, onEnded);
+}
+
+function firstStepAnswered(answer, onEnded) {
   if (answer.mfaRequired) return { mfa: answer };
   return { session: new Session(answer, onEnded), user: answer.user };
 }

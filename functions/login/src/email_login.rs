@@ -8,8 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use shared::App;
 use shared::auth::{
-    MAX_MAILED_CODE_TRIES, account_link, account_token_hash, issue_email_login,
-    mailed_code_matches,
+    MAX_MAILED_CODE_TRIES, account_link, account_token_hash, issue_email_login, mailed_code_matches,
 };
 use shared::clock::now_ms;
 use shared::domain::{AuditAction, AuditOutcome, AuthMethod, Email, FieldErrors, TotpCode, User};
@@ -243,7 +242,16 @@ async fn by_code(
     };
     attempt.succeeded().await;
     let quota = attempt.quota_after_success();
-    spend(app, caller, user, &record, "email_code", quota, invalid_code).await
+    spend(
+        app,
+        caller,
+        user,
+        &record,
+        "email_code",
+        quota,
+        invalid_code,
+    )
+    .await
 }
 
 /// Spends the mail (link and code together) and signs in. Following it proves the address:

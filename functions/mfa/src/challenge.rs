@@ -99,7 +99,8 @@ pub async fn answer(
             invalid_challenge()
         });
     }
-    let authentication = Authentication::first_factor(record.first).with_second_factor(method(&proof));
+    let authentication =
+        Authentication::first_factor(record.first).with_second_factor(method(&proof));
     let tokens = app
         .sessions()
         .start(&user, authentication, caller.origin())

@@ -581,7 +581,68 @@ async fn two_step_sign_in_turned_on_used_and_off_in_the_page(store: Store) {
     }
 }
 
+/// Sign-in by mail (`EMAIL_LOGIN=on`) in the page: asked for from the sign-in form and finished
+/// with the code typed (a wrong one refused first); then a second mail's link opened as a person
+/// would, spent only when pressed, and refused the second time.
+async fn sign_in_by_mail_with_the_code_and_with_the_link(store: Store) {
+    let test = "sign_in_by_mail_with_the_code_and_with_the_link";
+    let env = [("EMAIL_LOGIN", "on"), ("RESET_MAIL_GAP_SECS", "0")];
+    let Some((dir, server, _turn)) = served(test, store, &env).await else {
+        return;
+    };
+    let email = "jay@example.com";
+    server.register(email, PASSWORD).await;
+    let mail_dir = dir.path().join("mail");
+    let shown = page(
+        "email-code",
+        json!({ "base": app_base(&server), "email": email, "mailDir": mail_dir }),
+    );
+    assert_eq!(shown["prefilled"], email, "{shown}");
+    assert_eq!(shown["codePrefilled"], email, "{shown}");
+    assert!(
+        text(&shown, "asked").contains("a sign-in link and code are on their way"),
+        "{shown}"
+    );
+    assert!(
+        text(&shown["wrong"], "code").starts_with("invalid_code"),
+        "{shown}"
+    );
+    assert!(text(&shown, "who").contains(email), "{shown}");
+    assert_eq!(shown["method"], "with mailed link or code", "{shown}");
+
+    let first = link_in(
+        &mail_to(dir.path(), email, "Your sign-in link").await,
+        "account",
+    );
+    let asked = server
+        .post("/api/auth/email-login", json!({ "email": email }))
+        .await;
+    assert_eq!(asked.status(), 202);
+    let mails = wait_for_mails(dir.path(), email, "Your sign-in link", 2).await;
+    let link = mails
+        .iter()
+        .map(|mail| link_in(mail, "account"))
+        .find(|link| *link != first)
+        .expect("the second mail's link");
+    assert!(link.starts_with(&app_base(&server)), "{link}");
+    let opened = page("email-link", json!({ "link": link }));
+    assert_eq!(opened["callsBeforePress"], 0, "{opened}");
+    assert_eq!(opened["signInShown"], false, "{opened}");
+    assert!(
+        !text(&opened, "addressAfterLoad").contains("token"),
+        "{opened}"
+    );
+    assert!(text(&opened, "who").contains(email), "{opened}");
+    assert_eq!(opened["method"], "with mailed link or code", "{opened}");
+    assert!(
+        text(&opened["used"], "code").starts_with("invalid_token"),
+        "{opened}"
+    );
+    assert_eq!(opened["signInAfter"], true, "{opened}");
+}
+
 on_both_stores!(
+    sign_in_by_mail_with_the_code_and_with_the_link,
     verification_by_the_mailed_link,
     password_reset_by_the_mailed_link,
     your_devices_listed_and_signed_out,

@@ -3,6 +3,7 @@
 // CSP violation, and what the pages left in storage and cookies (nothing, they must).
 //
 //   node account.mjs SCENARIO '{"link": ..., ...}'
+import { readdirSync, readFileSync } from "node:fs";
 import { launchBrowser } from "./launch.mjs";
 import { Authenticator } from "./totp.mjs";
 
@@ -48,7 +49,81 @@ async function reopen(page, link) {
   await page.goto(link);
 }
 
+/** The .eml files in `mailDir` now. */
+function mailFiles(mailDir) {
+  try {
+    return readdirSync(mailDir).filter((name) => name.endsWith(".eml"));
+  } catch {
+    return [];
+  }
+}
+
+/** The code of a sign-in mail to `email` written after `before` (file names), as a person
+ * reads it from their inbox. */
+async function mailedCode(mailDir, email, before) {
+  for (let i = 0; i < 300; i++) {
+    for (const name of mailFiles(mailDir).filter((n) => !before.includes(n))) {
+      const text = readFileSync(`${mailDir}/${name}`, "utf8").replace(/=\r?\n/g, "");
+      const code = text.match(/where you asked to sign in: (\d{6})/);
+      if (code && text.includes(email)) return code[1];
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no sign-in mail to ${email}`);
+}
+
+/** The signed-in page's account line and how its session was proven, from the devices list. */
+async function signedInAs(page) {
+  await page.waitForSelector("#devices[data-devices]");
+  return {
+    who: await page.textContent("#who"),
+    method: await page.textContent("#devices li.device.current .method"),
+  };
+}
+
 const scenarios = {
+  // Sign-in by mail from the sign-in form: the mail asked for, a wrong code refused, the code
+  // typed as the mail shows it.
+  async "email-code"(page, { base, email, mailDir }) {
+    await page.goto(`${base}/account`);
+    await page.waitForSelector(visible("#show-email-login"));
+    await page.fill("#sign-in-email", email);
+    await page.click("#show-email-login");
+    const prefilled = await page.inputValue("#email-login-email");
+    const before = mailFiles(mailDir);
+    await submit(page, "email-login");
+    const asked = await notice(page);
+    await page.waitForSelector(visible("#email-code"));
+    const codePrefilled = await page.inputValue("#email-code-email");
+    const code = await mailedCode(mailDir, email, before);
+    await page.fill("#email-code-code", code === "000000" ? "000001" : "000000");
+    await submit(page, "email-code");
+    const wrong = await problemShown(page);
+    await page.fill("#email-code-code", `${code.slice(0, 3)} ${code.slice(3)}`);
+    await submit(page, "email-code");
+    return { prefilled, asked, codePrefilled, wrong, ...(await signedInAs(page)) };
+  },
+
+  // The link from a sign-in mail: nothing is spent until the button is pressed; then signed
+  // in, and the token gone from the address bar; the link a second time is refused.
+  async "email-link"(page, { link }) {
+    const spent = [];
+    page.on("request", (request) => {
+      if (request.url().includes("/api/auth/email-login")) spent.push(request.url());
+    });
+    await page.goto(link, { waitUntil: "networkidle" });
+    await page.waitForSelector(visible("#email-link"));
+    const callsBeforePress = spent.length;
+    const addressAfterLoad = page.url();
+    const signInShown = await page.isVisible("#sign-in");
+    await page.click("#email-link-button");
+    const signedIn = await signedInAs(page);
+    await reopen(page, link);
+    await page.click("#email-link-button");
+    const used = await problemShown(page);
+    return { callsBeforePress, addressAfterLoad, signInShown, ...signedIn, used, signInAfter: await page.isVisible("#sign-in") };
+  },
+
   // The verification (or address change) link: nothing is spent until the button is pressed;
   // then the used link shows the problem and offers a new link.
   async verify(page, { link, email }) {

@@ -4,8 +4,8 @@
 mod access_token;
 mod account_tokens;
 mod authentication_claims;
-mod email_login;
 pub mod breached;
+mod email_login;
 mod error;
 mod keys;
 pub mod mfa;
@@ -21,10 +21,10 @@ pub use access_token::{AccessClaims, issue_access_token, verify_access_token};
 pub use account_tokens::{
     RESET_PASSWORD_TTL, VERIFY_EMAIL_TTL, account_link, account_token_hash, issue_account_token,
 };
+pub use breached::{BreachedPasswords, Refusal};
 pub use email_login::{
     EMAIL_LOGIN_TTL, EmailLogin, MAX_MAILED_CODE_TRIES, issue_email_login, mailed_code_matches,
 };
-pub use breached::{BreachedPasswords, Refusal};
 pub use error::AuthError;
 pub use keys::{KeySet, KeySetDocument, PrivateJwk, PublicJwk, SigningAlg};
 pub use password_hash::PasswordHasher;

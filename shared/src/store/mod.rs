@@ -19,9 +19,10 @@ use crate::BoxError;
 use crate::domain::{AuditEvent, Email, Lead, Post, PostSummary, Role, User};
 pub use changed::Changed;
 pub use records::{
-    AccountToken, AuditQuery, Claim, Counter, CounterState, Effects, FactorProof, FactorRemoval, MailedCode,
-    FactorState, LoginState, MfaChallenge, Page, Position, PostQuery, RecoveryCodes, RefreshRecord,
-    RoleHeld, SealedSecret, Session, SessionOrigin, Successor, TokenPurpose, TotpFactor, UserQuery,
+    AccountToken, AuditQuery, Claim, Counter, CounterState, Effects, FactorProof, FactorRemoval,
+    FactorState, LoginState, MailedCode, MfaChallenge, Page, Position, PostQuery, RecoveryCodes,
+    RefreshRecord, RoleHeld, SealedSecret, Session, SessionOrigin, Successor, TokenPurpose,
+    TotpFactor, UserQuery,
 };
 
 use crate::jobs::Job;

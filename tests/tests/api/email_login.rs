@@ -159,8 +159,12 @@ async fn codes_sent_at_once_sign_in_once(app: TestApp) {
     support::account(&app, "rush@example.com", "Ada").await;
     ask(&app, "rush@example.com").await;
     let code = mails.code_mailed_to("rush@example.com").await;
-    let statuses =
-        all_at_once(&app, json!({ "email": "rush@example.com", "code": code }), 16).await;
+    let statuses = all_at_once(
+        &app,
+        json!({ "email": "rush@example.com", "code": code }),
+        16,
+    )
+    .await;
     assert!(
         statuses.iter().all(|s| *s == 200 || *s == 401),
         "{statuses:?}"
@@ -189,7 +193,11 @@ async fn only_the_newest_mail_works(app: TestApp) {
     let stale = verify(&app, json!({ "token": old_token })).await;
     assert_problem(&stale, StatusCode::BAD_REQUEST, "invalid_token");
     if old_code != code {
-        let stale = verify(&app, json!({ "email": "newest@example.com", "code": old_code })).await;
+        let stale = verify(
+            &app,
+            json!({ "email": "newest@example.com", "code": old_code }),
+        )
+        .await;
         assert_problem(&stale, StatusCode::UNAUTHORIZED, "invalid_code");
     }
     let fresh = verify(&app, json!({ "token": token })).await;
@@ -314,10 +322,18 @@ async fn wrong_codes_count_toward_the_lock(app: TestApp) {
     let wrong = if code == "000000" { "000001" } else { "000000" };
     // A password-reset-sized limit: five per account and address.
     for _ in 0..5 {
-        let refused = verify(&app, json!({ "email": "guessed@example.com", "code": wrong })).await;
+        let refused = verify(
+            &app,
+            json!({ "email": "guessed@example.com", "code": wrong }),
+        )
+        .await;
         assert_problem(&refused, StatusCode::UNAUTHORIZED, "invalid_code");
     }
-    let limited = verify(&app, json!({ "email": "guessed@example.com", "code": code })).await;
+    let limited = verify(
+        &app,
+        json!({ "email": "guessed@example.com", "code": code }),
+    )
+    .await;
     assert_problem(&limited, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
     let password = Call::new(Method::POST, "/api/auth/login")
         .json(json!({ "email": "guessed@example.com", "password": "correct horse battery" }))
@@ -329,7 +345,11 @@ async fn wrong_codes_count_toward_the_lock(app: TestApp) {
     for _ in 0..6 {
         statuses.push(ask(&app, "guessed@example.com").await.status().as_u16());
     }
-    assert_eq!(statuses.iter().filter(|s| **s == 429).count(), 2, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        2,
+        "{statuses:?}"
+    );
 }
 
 async fn off_unless_configured(app: TestApp) {
@@ -351,30 +371,66 @@ async fn bad_input_gets_problem_documents(app: TestApp) {
     assert_eq!(body_json(&methods)["emailLogin"], true);
     for (body, status, code) in [
         (json!({}), 400, "token_or_code"),
-        (json!({ "token": "t", "code": "123456" }), 400, "token_or_code"),
+        (
+            json!({ "token": "t", "code": "123456" }),
+            400,
+            "token_or_code",
+        ),
         (json!({ "token": "not a token" }), 400, "invalid_token"),
         (json!({ "token": "" }), 400, "invalid_token"),
-        (json!({ "email": "a@example.com" }), 422, "validation_failed"),
+        (
+            json!({ "email": "a@example.com" }),
+            422,
+            "validation_failed",
+        ),
         (json!({ "code": "123456" }), 422, "validation_failed"),
-        (json!({ "email": "a@example.com", "code": "12345" }), 422, "validation_failed"),
-        (json!({ "email": "a@example.com", "code": "abcdef" }), 422, "validation_failed"),
-        (json!({ "email": "a@example.com", "code": "123456" }), 401, "invalid_code"),
-        (json!({ "email": "nonsense", "code": "123456" }), 401, "invalid_code"),
+        (
+            json!({ "email": "a@example.com", "code": "12345" }),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({ "email": "a@example.com", "code": "abcdef" }),
+            422,
+            "validation_failed",
+        ),
+        (
+            json!({ "email": "a@example.com", "code": "123456" }),
+            401,
+            "invalid_code",
+        ),
+        (
+            json!({ "email": "nonsense", "code": "123456" }),
+            401,
+            "invalid_code",
+        ),
         (json!({ "token": 5 }), 422, "validation_failed"),
-        (json!({ "token": "t", "extra": 1 }), 422, "validation_failed"),
+        (
+            json!({ "token": "t", "extra": 1 }),
+            422,
+            "validation_failed",
+        ),
     ] {
         let response = verify(&app, body.clone()).await;
         let status = StatusCode::from_u16(status).unwrap();
         assert_problem(&response, status, code);
     }
-    for body in [json!({}), json!({ "email": 5 }), json!({ "email": "a", "x": 1 })] {
+    for body in [
+        json!({}),
+        json!({ "email": 5 }),
+        json!({ "email": "a", "x": 1 }),
+    ] {
         let response = ask(&app, "").await;
         assert!(response.status().is_client_error() || response.status() == StatusCode::ACCEPTED);
         let response = Call::new(Method::POST, "/api/auth/email-login")
             .json(body.clone())
             .send(&app)
             .await;
-        assert!(response.status().is_client_error(), "{body}: {:?}", response.status());
+        assert!(
+            response.status().is_client_error(),
+            "{body}: {:?}",
+            response.status()
+        );
     }
 }
 
