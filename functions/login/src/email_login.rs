@@ -254,8 +254,9 @@ async fn by_code(
     .await
 }
 
-/// Spends the mail (link and code together) and signs in. Following it proves the address:
-/// an unverified one becomes verified, and the sessions before it end.
+/// Spends the mail (link and code together) and signs in. Following it proves the address: an
+/// unverified one becomes verified, and the sessions and the password set before it (by whoever
+/// registered the address, perhaps not its owner) end; the owner is told.
 async fn spend(
     app: &App,
     caller: &Caller,
@@ -267,10 +268,20 @@ async fn spend(
 ) -> Result<Response, ApiError> {
     let proves_address = !user.email_verified;
     let now = now_ms();
+    let effects = if proves_address {
+        Effects::jobs(vec![Job::email(
+            user.email.as_str(),
+            user.name.as_str(),
+            MailMessage::AddressConfirmedPasswordRemoved,
+            now,
+        )])
+    } else {
+        Effects::none()
+    };
     match app
         .stores
         .accounts
-        .sign_in_by_email(record, proves_address, now, &Effects::none())
+        .sign_in_by_email(record, proves_address, now, &effects)
         .await
     {
         Ok(()) => {}

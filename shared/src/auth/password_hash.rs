@@ -220,8 +220,9 @@ impl PasswordHasher {
         let password = password.clone();
         let stored = stored.map(str::to_owned);
         self.run(move || match stored {
-            Some(phc) => matches(&password, &phc),
-            None => {
+            // No password (`NO_PASSWORD`) costs the same as an unknown account.
+            Some(phc) if !phc.is_empty() => matches(&password, &phc),
+            _ => {
                 matches(&password, dummy_hash());
                 false
             }

@@ -39,4 +39,4 @@ pub use post::{
 };
 pub use post_summary::{EXCERPT_CHARS, PostSummary, excerpt};
 pub use role::Role;
-pub use user::{ProfileChanges, User};
+pub use user::{NO_PASSWORD, ProfileChanges, User};

@@ -20,6 +20,11 @@ pub struct User {
     pub deleted_at: Option<i64>,
 }
 
+/// The stored hash of an account without a password: no password matches it. A sign-in by
+/// mail that proves an address nobody had proven leaves it, since whoever registered the address
+/// set the password before; the owner sets one with a reset.
+pub const NO_PASSWORD: &str = "";
+
 /// What a profile edit may change; `None` keeps the current value.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProfileChanges {

@@ -65,6 +65,9 @@ pub enum MailMessage {
         code: String,
     },
     PasswordChanged,
+    /// A sign-in by mail proved an address nobody had proven: the password set before was
+    /// removed.
+    AddressConfirmedPasswordRemoved,
     AccountDeleted,
     /// Someone replayed an old refresh token: that session was signed out.
     RefreshTokenReused,
@@ -282,6 +285,7 @@ mod tests {
                 link: link(),
                 code: "123456".into(),
             },
+            MailMessage::AddressConfirmedPasswordRemoved,
             MailMessage::PasswordChanged,
             MailMessage::AccountDeleted,
             MailMessage::RefreshTokenReused,

@@ -176,6 +176,14 @@ fn fixed_parts(message: &MailMessage) -> (&'static str, Vec<&'static str>, Optio
             ],
             None,
         ),
+        MailMessage::AddressConfirmedPasswordRemoved => (
+            "Your address is confirmed",
+            vec![
+                "You signed in with the link or code we mailed, which confirmed your e-mail address. The account had a password set before its address was confirmed, which anyone could have done, so we removed it and signed out every other device.",
+                "To sign in with a password again, choose one with \"Forgot your password?\" on the sign-in page.",
+            ],
+            None,
+        ),
         MailMessage::PasswordChanged => (
             "Your password was changed",
             vec![

@@ -281,8 +281,8 @@ pub trait AccountStore: Send + Sync {
         now: i64,
     ) -> Result<(), StoreError>;
     /// Spends a sign-in token, with `effects`. With `proves_address`, the address becomes
-    /// verified and every other session ends (one started before the address was proven may
-    /// be someone else's). `NotFound` if the token was spent, expired, superseded or ended by
+    /// verified, every other session ends and the password is removed (`NO_PASSWORD`): whoever
+    /// registered the address may not be its owner. `NotFound` if the token was spent, expired, superseded or ended by
     /// an event that ends sessions.
     async fn sign_in_by_email(
         &self,

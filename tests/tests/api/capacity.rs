@@ -490,7 +490,6 @@ async fn journey(m: &mut Measured, email: &str) -> (String, String) {
         )
         .await;
     let changed = ok(&changed, StatusCode::OK);
-    let access = changed["accessToken"].as_str().unwrap().to_owned();
     let refresh_now = changed["refreshToken"].as_str().unwrap().to_owned();
     let _ = (refresh, refresh_after);
     let logout = m

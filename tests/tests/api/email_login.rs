@@ -229,7 +229,8 @@ async fn one_mail_a_minute_and_nothing_for_nobody(app: TestApp) {
 }
 
 /// An address never verified is proven by following the mail: it becomes verified, and the
-/// sessions started before (perhaps by someone who registered with it) end.
+/// sessions and the password from before (perhaps of someone who registered with it) end; the
+/// owner is told, and sets a password with a reset.
 async fn an_unverified_address_is_proven_and_earlier_sessions_end(app: TestApp) {
     let (app, mails) = support::capturing(app);
     let earlier = support::account(&app, "proof@example.com", "Ada").await;
@@ -242,8 +243,46 @@ async fn an_unverified_address_is_proven_and_earlier_sessions_end(app: TestApp) 
     assert_eq!(body_json(&signed_in)["user"]["emailVerified"], true);
     let refreshed = support::refresh_with(&app, &earlier.refresh).await;
     assert_eq!(refreshed.status(), StatusCode::UNAUTHORIZED);
-    // A verified account's sessions are left alone by the next sign-in by mail.
-    let access = body_json(&signed_in)["accessToken"]
+    let old_password = Call::new(Method::POST, "/api/auth/login")
+        .json(json!({ "email": "proof@example.com", "password": "correct horse battery" }))
+        .send(&app)
+        .await;
+    assert_problem(
+        &old_password,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    );
+    let told = mails
+        .jobs()
+        .await
+        .iter()
+        .filter(|job| {
+            matches!(&job.work, Work::Email(mail) if mail.to == "proof@example.com"
+                && mail.message == MailMessage::AddressConfirmedPasswordRemoved)
+        })
+        .count();
+    assert_eq!(told, 1);
+    // A reset gives the owner a password of their own.
+    let forgot = Call::new(Method::POST, "/api/auth/forgot-password")
+        .json(json!({ "email": "proof@example.com" }))
+        .send(&app)
+        .await;
+    assert_eq!(forgot.status(), StatusCode::ACCEPTED);
+    let reset_token = mails
+        .token_mailed_to("proof@example.com", links::reset)
+        .await;
+    let reset = Call::new(Method::POST, "/api/auth/reset-password")
+        .json(json!({ "token": reset_token, "password": "the owner's own passphrase" }))
+        .send(&app)
+        .await;
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT, "{:?}", reset.body());
+    // A verified account's sessions and password are left alone by the next sign-in by mail.
+    let owner = Call::new(Method::POST, "/api/auth/login")
+        .json(json!({ "email": "proof@example.com", "password": "the owner's own passphrase" }))
+        .send(&app)
+        .await;
+    assert_eq!(owner.status(), StatusCode::OK);
+    let access = body_json(&owner)["accessToken"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -255,6 +294,11 @@ async fn an_unverified_address_is_proven_and_earlier_sessions_end(app: TestApp) 
     assert_eq!(again.status(), StatusCode::OK, "{:?}", again.body());
     let me = support::get_me(&app, &access).await;
     assert_eq!(me.status(), StatusCode::OK);
+    let password = Call::new(Method::POST, "/api/auth/login")
+        .json(json!({ "email": "proof@example.com", "password": "the owner's own passphrase" }))
+        .send(&app)
+        .await;
+    assert_eq!(password.status(), StatusCode::OK);
 }
 
 /// "Log out everywhere" (like a password change or reset) ends a mail not yet followed.

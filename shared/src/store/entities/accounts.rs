@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use super::TableStore;
 use super::effects::effect_actions;
 use super::users::{active_user, claim_email, confirmed_email_update, release_email};
-use crate::domain::User;
+use crate::domain::{NO_PASSWORD, User};
 use crate::store::keys;
 use crate::store::table::schema::PARTITION_KEY;
 use crate::store::table::{
@@ -215,6 +215,7 @@ impl AccountStore for TableStore {
         if proves_address {
             update = update
                 .set("emailVerified", true)
+                .set("passwordHash", NO_PASSWORD)
                 .set("updatedAt", now)
                 .add("version", 1)
                 .add("sessionGeneration", 1);

@@ -137,6 +137,8 @@ pub const NEVER_PROJECTED: &[&str] = &[
     "resetSentAt",
     "pendingEmailToken",
     "verifySentAt",
+    "loginToken",
+    "loginSentAt",
 ];
 
 /// The table's own keys, to page through a table partition as through an index partition.
