@@ -9,6 +9,7 @@ mod email_login;
 mod error;
 mod keys;
 pub mod mfa;
+pub mod oauth;
 mod password_hash;
 mod principal;
 mod refresh_token;
