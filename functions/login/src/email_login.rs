@@ -12,12 +12,13 @@ use shared::auth::{
 };
 use shared::clock::now_ms;
 use shared::domain::{AuditAction, AuditOutcome, AuthMethod, Email, FieldErrors, TotpCode, User};
-use shared::http::{self, ApiError, AppState, Caller, Json, Response, in_uniform_time};
+use shared::http::{
+    self, ApiError, AppState, Caller, Json, Response, first_step_proven, in_uniform_time,
+};
 use shared::jobs::{Job, MailMessage};
 use shared::limits::{Quota, with_quota};
 use shared::store::{AccountToken, Effects, StoreError, TokenPurpose};
 
-use crate::first_step_proven;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]

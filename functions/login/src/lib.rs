@@ -7,19 +7,14 @@ mod email_login;
 mod password;
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::Deserialize;
 use shared::auth::check_verified;
-use shared::auth::mfa::new_challenge;
 use shared::clock::now_ms;
 use shared::domain::{
-    AuditAction, AuditOutcome, AuthMethod, Authentication, Email, EnteredPassword, FieldErrors,
-    User,
+    AuditAction, AuditOutcome, AuthMethod, Email, EnteredPassword, FieldErrors,
 };
-use shared::http::{
-    ApiError, AppState, Caller, Json, MfaChallengeView, Response, Routes, json, token_response,
-};
-use shared::limits::{Quota, with_quota};
+use shared::http::{ApiError, AppState, Caller, Json, Response, Routes, first_step_proven};
+use shared::limits::with_quota;
 
 pub fn routes() -> Routes {
     Routes::new("login")
@@ -99,40 +94,3 @@ async fn login(
     first_step_proven(&app, &caller, &user, AuthMethod::Password, None, quota).await
 }
 
-/// The first step of a sign-in was proven by `first`: tokens, or, for a user with an active
-/// second factor, a challenge that `POST /api/auth/mfa/challenge` completes (no tokens yet).
-/// `how` is the audit detail, if any.
-async fn first_step_proven(
-    app: &shared::App,
-    caller: &Caller,
-    user: &User,
-    first: AuthMethod,
-    how: Option<&str>,
-    quota: Option<Quota>,
-) -> Result<Response, ApiError> {
-    let factor = app
-        .stores
-        .mfa
-        .get_totp(&user.id, app.clock.now_ms())
-        .await?;
-    if factor.is_some_and(|factor| factor.is_active()) {
-        let (challenge, record) = new_challenge(user, first, app.clock.now_ms());
-        app.stores.mfa.create_challenge(&record).await?;
-        let view = MfaChallengeView::new(challenge);
-        return Ok(with_quota(quota, json(StatusCode::OK, &view)?));
-    }
-    let tokens = app
-        .sessions()
-        .start(user, Authentication::first_factor(first), caller.origin())
-        .await?;
-    app.count_active(&user.id).await;
-    let mut event = caller
-        .event(AuditAction::Login, AuditOutcome::Success)
-        .by_self(&user.id);
-    if let Some(how) = how {
-        event = event.detail(how);
-    }
-    app.audit(event).await;
-    let response = token_response(StatusCode::OK, user, tokens)?;
-    Ok(with_quota(quota, response))
-}

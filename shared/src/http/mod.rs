@@ -18,6 +18,7 @@ mod response;
 mod routes;
 mod service;
 mod sessions;
+mod sign_in;
 mod tokens;
 mod uniform_time;
 mod views;
@@ -38,6 +39,7 @@ pub use response::{json, no_content, with_header};
 pub use routes::{AppState, RouteSpec, Routes};
 pub use service::{MAX_BODY_BYTES, SECURITY_HEADERS, service};
 pub use sessions::{end_session, sessions_owner, sessions_page};
+pub use sign_in::first_step_proven;
 pub use tokens::token_response;
 pub use uniform_time::{UNIFORM_ANSWER_TIME, in_uniform_time};
 pub use views::{

@@ -106,6 +106,35 @@ pub fn mfa_challenge(hash: &str) -> Key {
     Key::new(format!("MFA_CHALLENGE#{hash}"), "MFA_CHALLENGE")
 }
 
+// ---- social sign-in ----------------------------------------------------------------------
+
+/// Identities sort after this in their user's partition.
+pub const IDENTITY_PREFIX: &str = "IDENTITY#";
+
+/// Which user a provider's account signs in as: one item per provider account, so it belongs to
+/// one user.
+pub fn identity(provider: &str, subject: &str) -> Key {
+    Key::new(format!("{IDENTITY_PREFIX}{provider}#{subject}"), "IDENTITY")
+}
+
+/// The same identity in its user's partition, for listing a user's identities.
+pub fn user_identity(user_id: &str, provider: &str, subject: &str) -> Key {
+    Key::new(
+        user(user_id).pk,
+        format!("{IDENTITY_PREFIX}{provider}#{subject}"),
+    )
+}
+
+/// A sign-in under way at a provider, by the hash of its `state`.
+pub fn oauth_state(hash: &str) -> Key {
+    Key::new(format!("OAUTH_STATE#{hash}"), "OAUTH_STATE")
+}
+
+/// A finished sign-in waiting for the page to take its tokens, by the hash of its code.
+pub fn oauth_grant(hash: &str) -> Key {
+    Key::new(format!("OAUTH_GRANT#{hash}"), "OAUTH_GRANT")
+}
+
 // ---- posts -------------------------------------------------------------------------------
 
 pub fn post_partition(id: &str) -> String {

@@ -20,8 +20,9 @@ use crate::domain::{AuditEvent, Email, Lead, Post, PostSummary, Role, User};
 pub use changed::Changed;
 pub use records::{
     AccountToken, AuditQuery, Claim, Counter, CounterState, Effects, FactorProof, FactorRemoval,
-    FactorState, LoginState, MailedCode, MfaChallenge, Page, Position, PostQuery, RecoveryCodes,
-    RefreshRecord, RoleHeld, SealedSecret, Session, SessionOrigin, Successor, TokenPurpose,
+    FactorState, Identity, LoginState, MailedCode, MfaChallenge, Page, Position, PostQuery, RecoveryCodes,
+    OAuthState, RefreshRecord, RoleHeld, SealedSecret, Session, SessionOrigin, SignInGrant, Successor,
+    TokenPurpose,
     TotpFactor, UserQuery,
 };
 
@@ -302,6 +303,40 @@ pub trait AccountStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Social sign-in: the identities that sign in as a user, the sign-ins under way at a provider,
+/// and the finished ones waiting to be exchanged. Every spend is a conditional delete: of two
+/// requests with one state or grant, one gets it.
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    async fn find_identity(
+        &self,
+        provider: &str,
+        subject: &str,
+    ) -> Result<Option<Identity>, StoreError>;
+    async fn list_identities(&self, user_id: &str) -> Result<Vec<Identity>, StoreError>;
+    /// Links `identity` to its active user; `replacing` is a deleted user it may be taken from.
+    /// `Conflict` if another user holds it (or the user is gone).
+    async fn link_identity(
+        &self,
+        identity: &Identity,
+        replacing: Option<&str>,
+    ) -> Result<(), StoreError>;
+    /// Unlinks it, unless it is the user's last way in (no password and no other identity):
+    /// `Conflict` then; `NotFound` if it is not linked to them.
+    async fn unlink_identity(&self, identity: &Identity) -> Result<(), StoreError>;
+    async fn create_oauth_state(&self, state: &OAuthState) -> Result<(), StoreError>;
+    /// Spends the state with this hash if it is unexpired and bound to `binding_hash`.
+    async fn take_oauth_state(
+        &self,
+        hash: &str,
+        binding_hash: &str,
+        now: i64,
+    ) -> Result<Option<OAuthState>, StoreError>;
+    async fn create_grant(&self, grant: &SignInGrant) -> Result<(), StoreError>;
+    /// Spends the unexpired grant with this hash.
+    async fn take_grant(&self, hash: &str, now: i64) -> Result<Option<SignInGrant>, StoreError>;
+}
+
 /// Second factors (a TOTP factor and its recovery codes, one per user) and the sign-in
 /// challenges that wait for them. Every write that spends a code is conditional, so of two
 /// requests racing with one code, one wins.
@@ -577,6 +612,7 @@ pub struct Stores {
     pub posts: Arc<dyn PostStore>,
     pub accounts: Arc<dyn AccountStore>,
     pub mfa: Arc<dyn MfaStore>,
+    pub identities: Arc<dyn IdentityStore>,
     pub leads: Arc<dyn LeadStore>,
     pub outbox: Arc<dyn OutboxStore>,
     pub job_records: Arc<dyn JobRecords>,
@@ -593,6 +629,7 @@ impl Stores {
             + PostStore
             + AccountStore
             + MfaStore
+            + IdentityStore
             + LeadStore
             + OutboxStore
             + JobRecords
@@ -607,6 +644,7 @@ impl Stores {
             posts: adapter.clone(),
             accounts: adapter.clone(),
             mfa: adapter.clone(),
+            identities: adapter.clone(),
             leads: adapter.clone(),
             outbox: adapter.clone(),
             job_records: adapter.clone(),

@@ -239,6 +239,46 @@ pub struct MailedCode {
     pub hash: String,
 }
 
+/// A provider's account linked to a user: it signs in as them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    pub provider: String,
+    /// The provider's stable id of the account (`sub`).
+    pub subject: String,
+    pub user_id: String,
+    /// The address the provider gave when it was linked (shown in the list).
+    pub email: Option<String>,
+    pub created_at: i64,
+}
+
+/// A sign-in under way at a provider, stored by the hash of its `state` until the callback
+/// spends it (or it expires).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthState {
+    pub hash: String,
+    pub provider: String,
+    pub nonce: String,
+    pub verifier: String,
+    /// The hash of the browser's binding cookie: only the browser that started it finishes it.
+    pub binding_hash: String,
+    /// Where the browser goes when it is done (from the allow-list).
+    pub return_to: String,
+    /// Linking to a signed-in user's account: the user and the session that asked.
+    pub link: Option<(String, String)>,
+    pub expires_at: i64,
+}
+
+/// A sign-in a provider finished, for the page to exchange for tokens once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInGrant {
+    pub hash: String,
+    pub user_id: String,
+    pub provider: String,
+    /// The user's session generation when it was made: an event that ends sessions ends it.
+    pub generation: u64,
+    pub expires_at: i64,
+}
+
 /// A user's TOTP factor as stored. Its secret is sealed (`auth::mfa`), never kept in clear.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TotpFactor {

@@ -10,6 +10,7 @@ mod jobs;
 mod leads;
 mod limits;
 mod metrics;
+mod identities;
 mod mfa;
 mod outbox;
 mod paging;
