@@ -35,6 +35,8 @@ pub struct App {
     pub keys: KeyProvider,
     /// The keys that seal second factors (their own secret; fetched on first use).
     pub mfa_keys: MfaKeyProvider,
+    /// The social sign-in providers (their secret is read on first use).
+    pub oauth: crate::auth::oauth::OAuthProviders,
     /// The time one-time codes and their challenges are checked at.
     pub clock: Clock,
     pub hasher: PasswordHasher,
@@ -58,6 +60,7 @@ impl App {
             stores,
             keys,
             mfa_keys: MfaKeyProvider::fixed(MfaKeys::generate()),
+            oauth: crate::auth::oauth::OAuthProviders::none(),
             clock: Clock::system(),
             queue: Arc::new(NoQueue("no job queue is configured")),
             aws: None,

@@ -83,6 +83,14 @@ pub struct Config {
     pub reset_mail_gap: Duration,
     /// Sign-in by a link or code mailed to the account's address (`EMAIL_LOGIN`).
     pub email_login: bool,
+    /// Social sign-in providers given inline (`OAUTH_PROVIDERS`, JSON; local runs). Never
+    /// printed: it holds client secrets.
+    pub oauth_providers: Option<SecretString>,
+    /// Secrets Manager id of the providers' JSON (`OAUTH_PROVIDERS_SECRET_ID`; deployed runs).
+    pub oauth_providers_secret_id: Option<String>,
+    /// Where a social sign-in may send the browser back to (`OAUTH_RETURN_URLS`, comma
+    /// separated, exact); the account and dashboard pages of `APP_BASE_URL` when empty.
+    pub oauth_return_urls: Vec<String>,
     /// Where new leads are mailed as well (Telegram gets them always).
     pub admin_email: Option<String>,
     /// Region (ISO 3166 code, e.g. `US`) for lead phone numbers given without `+<country>`.
@@ -192,6 +200,9 @@ impl Default for Config {
             default_phone_region: None,
             reset_mail_gap: Duration::from_secs(60),
             email_login: false,
+            oauth_providers: None,
+            oauth_providers_secret_id: None,
+            oauth_return_urls: Vec::new(),
             rate_limits: RateLimits::default(),
             trusted_proxies: Vec::new(),
             audit_retention: Duration::from_secs(90 * 86_400),
@@ -294,6 +305,16 @@ impl Config {
             admin_email: var("ADMIN_EMAIL"),
             reset_mail_gap: seconds("RESET_MAIL_GAP_SECS", defaults.reset_mail_gap)?,
             email_login: flag("EMAIL_LOGIN", defaults.email_login)?,
+            oauth_providers: var("OAUTH_PROVIDERS").map(SecretString::from),
+            oauth_providers_secret_id: var("OAUTH_PROVIDERS_SECRET_ID"),
+            oauth_return_urls: var("OAUTH_RETURN_URLS")
+                .map(|list| {
+                    list.split(',')
+                        .map(|url| url.trim().to_owned())
+                        .filter(|url| !url.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
             default_phone_region: var("DEFAULT_PHONE_REGION"),
             rate_limits: RateLimits::from_env()?,
             trusted_proxies: var("TRUSTED_PROXIES")

@@ -11,14 +11,15 @@ use shared::auth::{
     MAX_MAILED_CODE_TRIES, account_link, account_token_hash, issue_email_login, mailed_code_matches,
 };
 use shared::clock::now_ms;
-use shared::domain::{AuditAction, AuditOutcome, AuthMethod, Email, FieldErrors, TotpCode, User};
+use shared::domain::{
+    AuditAction, AuditOutcome, AuthMethod, Email, FieldErrors, MailedSignInCode, User,
+};
 use shared::http::{
     self, ApiError, AppState, Caller, Json, Response, first_step_proven, in_uniform_time,
 };
 use shared::jobs::{Job, MailMessage};
 use shared::limits::{Quota, with_quota};
 use shared::store::{AccountToken, Effects, StoreError, TokenPurpose};
-
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -154,7 +155,7 @@ pub async fn verify(
         (None, email, code) if email.is_some() || code.is_some() => {
             let mut errors = FieldErrors::default();
             let email = errors.required("email", email);
-            let code = errors.parse("code", code, |raw| TotpCode::parse(&raw));
+            let code = errors.parse("code", code, |raw| MailedSignInCode::parse(&raw));
             match (email, code) {
                 (Some(email), Some(code)) => by_code(&app, &caller, &email, &code).await,
                 _ => Err(ApiError::Validation(errors.into_vec())),
@@ -191,7 +192,7 @@ async fn by_code(
     app: &App,
     caller: &Caller,
     email: &str,
-    code: &TotpCode,
+    code: &MailedSignInCode,
 ) -> Result<Response, ApiError> {
     let parsed = Email::parse(email).ok();
     let account = parsed

@@ -10,9 +10,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use shared::auth::check_verified;
 use shared::clock::now_ms;
-use shared::domain::{
-    AuditAction, AuditOutcome, AuthMethod, Email, EnteredPassword, FieldErrors,
-};
+use shared::domain::{AuditAction, AuditOutcome, AuthMethod, Email, EnteredPassword, FieldErrors};
 use shared::http::{ApiError, AppState, Caller, Json, Response, Routes, first_step_proven};
 use shared::limits::with_quota;
 
@@ -93,4 +91,3 @@ async fn login(
     }
     first_step_proven(&app, &caller, &user, AuthMethod::Password, None, quota).await
 }
-

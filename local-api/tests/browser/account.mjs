@@ -64,7 +64,7 @@ async function mailedCode(mailDir, email, before) {
   for (let i = 0; i < 300; i++) {
     for (const name of mailFiles(mailDir).filter((n) => !before.includes(n))) {
       const text = readFileSync(`${mailDir}/${name}`, "utf8").replace(/=\r?\n/g, "");
-      const code = text.match(/where you asked to sign in: (\d{6})/);
+      const code = text.match(/where you asked to sign in: (\d{4} \d{4})/);
       if (code && text.includes(email)) return code[1];
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -96,10 +96,10 @@ const scenarios = {
     await page.waitForSelector(visible("#email-code"));
     const codePrefilled = await page.inputValue("#email-code-email");
     const code = await mailedCode(mailDir, email, before);
-    await page.fill("#email-code-code", code === "000000" ? "000001" : "000000");
+    await page.fill("#email-code-code", code === "0000 0000" ? "0000 0001" : "0000 0000");
     await submit(page, "email-code");
     const wrong = await problemShown(page);
-    await page.fill("#email-code-code", `${code.slice(0, 3)} ${code.slice(3)}`);
+    await page.fill("#email-code-code", code);
     await submit(page, "email-code");
     return { prefilled, asked, codePrefilled, wrong, ...(await signedInAs(page)) };
   },

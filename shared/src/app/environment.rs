@@ -77,9 +77,11 @@ impl App {
             }
         };
         let mfa_keys = mfa_key_provider(&app.config, aws.as_ref())?;
+        let oauth = oauth_providers(&app.config, aws.as_ref())?;
         Ok(Self {
             aws,
             mfa_keys,
+            oauth,
             ..app
         })
     }
@@ -115,6 +117,30 @@ fn mfa_key_provider(
         return Ok(MfaKeyProvider::fixed(local_mfa_keys(config)?));
     }
     Ok(MfaKeyProvider::not_configured())
+}
+
+/// The social sign-in providers: the environment's (`OAUTH_PROVIDERS`), Secrets Manager's
+/// (`OAUTH_PROVIDERS_SECRET_ID`, read on first use), or none.
+fn oauth_providers(
+    config: &Config,
+    aws: Option<&SdkConfig>,
+) -> Result<crate::auth::oauth::OAuthProviders, BoxError> {
+    use crate::auth::oauth::{OAuthProviders, Providers};
+    if let Some(json) = &config.oauth_providers {
+        return Ok(OAuthProviders::given(Providers::from_json(
+            json.expose_secret(),
+        )?));
+    }
+    #[cfg(feature = "secrets")]
+    if let (Some(secret_id), Some(aws)) = (&config.oauth_providers_secret_id, aws) {
+        return Ok(OAuthProviders::secrets_manager(
+            aws_sdk_secretsmanager::Client::new(aws),
+            secret_id.clone(),
+        ));
+    }
+    #[cfg(not(feature = "secrets"))]
+    let _ = aws;
+    Ok(OAuthProviders::none())
 }
 
 /// Local runs keep a generated second-factor key set beside the data (`mfa-keys.json`, mode

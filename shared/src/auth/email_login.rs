@@ -1,5 +1,5 @@
 //! Sign-in by mail (`EMAIL_LOGIN`): one mail carries a link (an account token, as for a reset)
-//! and a six-digit code for typing on another device. Either spends both. The code is stored
+//! and an eight-digit code for typing on another device. Either spends both. The code is stored
 //! only as its hash keyed by the signing key set, so the table alone does not give it away,
 //! and only a few of them are checked per mail.
 
@@ -10,7 +10,7 @@ use aws_lc_rs::hmac;
 use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 use super::{KeySet, RefreshToken};
-use crate::domain::{TOTP_DIGITS, TotpCode, User};
+use crate::domain::{MAILED_CODE_DIGITS, MailedSignInCode, User};
 use crate::store::{AccountToken, MailedCode, TokenPurpose};
 
 /// How long a sign-in mail works.
@@ -23,7 +23,7 @@ pub const MAX_MAILED_CODE_TRIES: u32 = 5;
 pub struct EmailLogin {
     /// The token of the link.
     pub token: String,
-    /// The code, six digits.
+    /// The code, eight digits.
     pub code: String,
     pub record: AccountToken,
 }
@@ -56,7 +56,7 @@ pub fn issue_email_login(keys: &KeySet, user: &User, now: i64) -> EmailLogin {
 
 /// Whether `code` is the one mailed with `token`: false when the token has none, or its key
 /// has left the set.
-pub fn mailed_code_matches(keys: &KeySet, token: &AccountToken, code: &TotpCode) -> bool {
+pub fn mailed_code_matches(keys: &KeySet, token: &AccountToken, code: &MailedSignInCode) -> bool {
     let Some(stored) = &token.code else {
         return false;
     };
@@ -80,9 +80,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Uniform over the six-digit codes (rejection sampling, no modulo bias).
+/// Uniform over the eight-digit codes (rejection sampling, no modulo bias).
 fn random_code() -> String {
-    let space = 10u32.pow(TOTP_DIGITS as u32);
+    let space = 10u32.pow(MAILED_CODE_DIGITS as u32);
     let limit = u32::MAX - u32::MAX % space;
     let random = SystemRandom::new();
     loop {
@@ -92,7 +92,7 @@ fn random_code() -> String {
             .expect("the system random generator is available");
         let n = u32::from_be_bytes(bytes);
         if n < limit {
-            return format!("{:0width$}", n % space, width = TOTP_DIGITS);
+            return format!("{:0width$}", n % space, width = MAILED_CODE_DIGITS);
         }
     }
 }
@@ -116,8 +116,8 @@ mod tests {
         let keys = KeySet::generate();
         let first = issue_email_login(&keys, &user(), 1_000);
         let second = issue_email_login(&keys, &user(), 1_000);
-        let code = TotpCode::parse(&first.code).unwrap();
-        assert_eq!(first.code.len(), 6);
+        let code = MailedSignInCode::parse(&first.code).unwrap();
+        assert_eq!(first.code.len(), 8);
         assert!(mailed_code_matches(&keys, &first.record, &code));
         assert!(!mailed_code_matches(&keys, &second.record, &code));
         let stored = first.record.code.as_ref().unwrap();
@@ -129,13 +129,13 @@ mod tests {
     }
 
     #[test]
-    fn codes_are_six_digits_and_spread_out() {
+    fn codes_are_eight_digits_and_spread_out() {
         let codes: std::collections::HashSet<String> = (0..200).map(|_| random_code()).collect();
         assert!(codes.len() > 190);
         assert!(
             codes
                 .iter()
-                .all(|c| c.len() == 6 && c.chars().all(|d| d.is_ascii_digit()))
+                .all(|c| c.len() == 8 && c.chars().all(|d| d.is_ascii_digit()))
         );
     }
 }

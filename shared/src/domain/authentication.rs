@@ -43,6 +43,8 @@ pub enum AuthMethod {
     /// A one-time link or code mailed to the account's address (`email`; RFC 8176 has no
     /// name for one).
     Email,
+    /// A sign-in provider (OAuth 2.0 / OpenID Connect: `oauth`).
+    Oauth,
 }
 
 impl AuthMethod {
@@ -52,6 +54,7 @@ impl AuthMethod {
             AuthMethod::Otp => "otp",
             AuthMethod::Recovery => "recovery",
             AuthMethod::Email => "email",
+            AuthMethod::Oauth => "oauth",
         }
     }
 
@@ -61,9 +64,10 @@ impl AuthMethod {
             "otp" => Ok(AuthMethod::Otp),
             "recovery" => Ok(AuthMethod::Recovery),
             "email" => Ok(AuthMethod::Email),
+            "oauth" => Ok(AuthMethod::Oauth),
             _ => Err(Invalid::new(
                 "invalid_amr",
-                "must be an authentication method: pwd, otp, recovery or email",
+                "must be an authentication method: pwd, otp, recovery, email or oauth",
             )),
         }
     }
@@ -145,6 +149,7 @@ mod tests {
             AuthMethod::Otp,
             AuthMethod::Recovery,
             AuthMethod::Email,
+            AuthMethod::Oauth,
         ] {
             assert_eq!(AuthMethod::parse(method.as_str()), Ok(method));
         }

@@ -30,7 +30,10 @@ pub use lead::{
     Lead, LeadStatus, MAX_LEAD_NAME_CHARS, MAX_MESSAGE_CHARS, MAX_SOURCE_CHARS, bounded_line,
     bounded_text,
 };
-pub use mfa::{RECOVERY_ALPHABET, RECOVERY_CODE_CHARS, RecoveryCode, TOTP_DIGITS, TotpCode};
+pub use mfa::{
+    MAILED_CODE_DIGITS, MailedSignInCode, RECOVERY_ALPHABET, RECOVERY_CODE_CHARS, RecoveryCode,
+    TOTP_DIGITS, TotpCode,
+};
 pub use network::source_network;
 pub use password::{EnteredPassword, Password};
 pub use post::{

@@ -65,6 +65,11 @@ pub enum MailMessage {
         code: String,
     },
     PasswordChanged,
+    /// A sign-in provider's account was linked to this one: it signs in as this account now.
+    #[serde(rename_all = "camelCase")]
+    IdentityLinked {
+        provider: String,
+    },
     /// A sign-in by mail proved an address nobody had proven: the password set before was
     /// removed.
     AddressConfirmedPasswordRemoved,
@@ -286,6 +291,9 @@ mod tests {
                 code: "123456".into(),
             },
             MailMessage::AddressConfirmedPasswordRemoved,
+            MailMessage::IdentityLinked {
+                provider: "google".into(),
+            },
             MailMessage::PasswordChanged,
             MailMessage::AccountDeleted,
             MailMessage::RefreshTokenReused,

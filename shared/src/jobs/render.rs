@@ -30,9 +30,16 @@ fn mail_parts(message: &MailMessage) -> (&'static str, String, Vec<Block>, Optio
                  {remaining} of them are left; each works once."
             ),
         ),
+        MailMessage::IdentityLinked { provider } => paragraphs.insert(
+            0,
+            format!("Your {provider} account was linked to this one: signing in with {provider} now signs in here."),
+        ),
         MailMessage::EmailLogin { code, .. } => paragraphs.insert(
             1,
-            format!("Or type this code where you asked to sign in: {code}"),
+            format!(
+                "Or type this code where you asked to sign in: {}",
+                grouped(code)
+            ),
         ),
         MailMessage::EmailChangeRequested { new_email } => paragraphs.insert(
             0,
@@ -176,10 +183,17 @@ fn fixed_parts(message: &MailMessage) -> (&'static str, Vec<&'static str>, Optio
             ],
             None,
         ),
+        MailMessage::IdentityLinked { .. } => (
+            "A sign-in provider was linked to your account",
+            vec![
+                "If this was not you, unlink it from your account page, reset your password and tell us.",
+            ],
+            None,
+        ),
         MailMessage::AddressConfirmedPasswordRemoved => (
             "Your address is confirmed",
             vec![
-                "You signed in with the link or code we mailed, which confirmed your e-mail address. The account had a password set before its address was confirmed, which anyone could have done, so we removed it and signed out every other device.",
+                "You signed in with the link or code we mailed, which confirmed your e-mail address. The account's password and two-step sign-in were set up before its address was confirmed, which anyone could have done, so we removed them and signed out every other device.",
                 "To sign in with a password again, choose one with \"Forgot your password?\" on the sign-in page.",
             ],
             None,
@@ -192,6 +206,14 @@ fn fixed_parts(message: &MailMessage) -> (&'static str, Vec<&'static str>, Optio
             ],
             None,
         ),
+    }
+}
+
+/// A mailed code as people read it out: `1234 5678`.
+fn grouped(code: &str) -> String {
+    match code.split_at_checked(code.len() / 2) {
+        Some((first, second)) if code.len() >= 8 => format!("{first} {second}"),
+        _ => code.to_owned(),
     }
 }
 

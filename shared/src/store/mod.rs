@@ -20,10 +20,9 @@ use crate::domain::{AuditEvent, Email, Lead, Post, PostSummary, Role, User};
 pub use changed::Changed;
 pub use records::{
     AccountToken, AuditQuery, Claim, Counter, CounterState, Effects, FactorProof, FactorRemoval,
-    FactorState, Identity, LoginState, MailedCode, MfaChallenge, Page, Position, PostQuery, RecoveryCodes,
-    OAuthState, RefreshRecord, RoleHeld, SealedSecret, Session, SessionOrigin, SignInGrant, Successor,
-    TokenPurpose,
-    TotpFactor, UserQuery,
+    FactorState, Identity, LoginState, MailedCode, MfaChallenge, OAuthState, Page, Position,
+    PostQuery, RecoveryCodes, RefreshRecord, RoleHeld, SealedSecret, Session, SessionOrigin,
+    SignInGrant, Successor, TokenPurpose, TotpFactor, UserQuery,
 };
 
 use crate::jobs::Job;
@@ -282,8 +281,8 @@ pub trait AccountStore: Send + Sync {
         now: i64,
     ) -> Result<(), StoreError>;
     /// Spends a sign-in token, with `effects`. With `proves_address`, the address becomes
-    /// verified, every other session ends and the password is removed (`NO_PASSWORD`): whoever
-    /// registered the address may not be its owner. `NotFound` if the token was spent, expired, superseded or ended by
+    /// verified, every other session ends, and the password and any second factor are removed
+    /// (`NO_PASSWORD`): whoever registered the address, and set them, may not be its owner. `NotFound` if the token was spent, expired, superseded or ended by
     /// an event that ends sessions.
     async fn sign_in_by_email(
         &self,

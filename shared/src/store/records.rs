@@ -268,12 +268,14 @@ pub struct OAuthState {
     pub expires_at: i64,
 }
 
-/// A sign-in a provider finished, for the page to exchange for tokens once.
+/// A sign-in a provider finished, for the page to exchange for tokens once; or (with
+/// `session_id`) a signed-in user's ticket to start linking a provider from a page navigation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignInGrant {
     pub hash: String,
     pub user_id: String,
     pub provider: String,
+    pub session_id: Option<String>,
     /// The user's session generation when it was made: an event that ends sessions ends it.
     pub generation: u64,
     pub expires_at: i64,

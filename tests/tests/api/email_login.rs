@@ -111,11 +111,15 @@ async fn a_code_signs_in_on_another_device(app: TestApp) {
         .token_mailed_to("code@example.com", links::sign_in)
         .await;
     let code = mails.code_mailed_to("code@example.com").await;
-    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let wrong = if code == "00000000" {
+        "00000001"
+    } else {
+        "00000000"
+    };
     let refused = verify(&app, json!({ "email": "code@example.com", "code": wrong })).await;
     assert_problem(&refused, StatusCode::UNAUTHORIZED, "invalid_code");
     // Typed with spaces and in another case of the address, as people do.
-    let spaced = format!("{} {}", &code[..3], &code[3..]);
+    let spaced = format!("{}-{} ", &code[..4], &code[4..]);
     let signed_in = verify(&app, json!({ "email": "Code@Example.com", "code": spaced })).await;
     assert_eq!(signed_in.status(), StatusCode::OK, "{:?}", signed_in.body());
     let body = body_json(&signed_in);
@@ -141,7 +145,11 @@ async fn a_mail_takes_five_codes_at_most(app: TestApp) {
     let token = mails
         .token_mailed_to("tries@example.com", links::sign_in)
         .await;
-    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let wrong = if code == "00000000" {
+        "00000001"
+    } else {
+        "00000000"
+    };
     for _ in 0..5 {
         let refused = verify(&app, json!({ "email": "tries@example.com", "code": wrong })).await;
         assert_problem(&refused, StatusCode::UNAUTHORIZED, "invalid_code");
@@ -328,6 +336,15 @@ async fn a_second_factor_is_still_asked_for(app: TestApp) {
     let (app, clock) = on_fixed_clock(app);
     let (app, mails) = support::capturing(app);
     let ada = enrolled(&app, &clock, "twofactor@example.com").await;
+    // A verified address: the mail proves nothing new, and the factor stays.
+    let verify_token = mails
+        .token_mailed_to("twofactor@example.com", links::verify)
+        .await;
+    let verified = Call::new(Method::POST, "/api/auth/verify-email")
+        .json(json!({ "token": verify_token }))
+        .send(&app)
+        .await;
+    assert_eq!(verified.status(), StatusCode::NO_CONTENT);
     ask(&app, "twofactor@example.com").await;
     let token = mails
         .token_mailed_to("twofactor@example.com", links::sign_in)
@@ -356,6 +373,28 @@ async fn a_second_factor_is_still_asked_for(app: TestApp) {
     let _ = ada.account;
 }
 
+/// A factor enrolled before the address was proven may be whoever registered it first: the
+/// mail that proves the address removes it (with the password), so the owner is not locked out.
+async fn a_factor_set_before_the_address_was_proven_is_removed(app: TestApp) {
+    let (app, clock) = on_fixed_clock(app);
+    let (app, mails) = support::capturing(app);
+    enrolled(&app, &clock, "squatted@example.com").await;
+    ask(&app, "squatted@example.com").await;
+    let token = mails
+        .token_mailed_to("squatted@example.com", links::sign_in)
+        .await;
+    let signed_in = verify(&app, json!({ "token": token })).await;
+    assert_eq!(signed_in.status(), StatusCode::OK, "{:?}", signed_in.body());
+    let body = body_json(&signed_in);
+    assert!(body.get("mfaRequired").is_none(), "{body}");
+    let access = body["accessToken"].as_str().unwrap();
+    let status = Call::new(Method::GET, "/api/auth/mfa")
+        .token(access)
+        .send(&app)
+        .await;
+    assert_eq!(body_json(&status)["totp"], Value::Null);
+}
+
 /// Wrong codes count toward the account's lock like wrong passwords, and a locked account
 /// takes no more codes (the link still works: it proves the mailbox).
 async fn wrong_codes_count_toward_the_lock(app: TestApp) {
@@ -363,7 +402,11 @@ async fn wrong_codes_count_toward_the_lock(app: TestApp) {
     support::account(&app, "guessed@example.com", "Ada").await;
     ask(&app, "guessed@example.com").await;
     let code = mails.code_mailed_to("guessed@example.com").await;
-    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let wrong = if code == "00000000" {
+        "00000001"
+    } else {
+        "00000000"
+    };
     // A password-reset-sized limit: five per account and address.
     for _ in 0..5 {
         let refused = verify(
@@ -413,38 +456,52 @@ async fn off_unless_configured(app: TestApp) {
 async fn bad_input_gets_problem_documents(app: TestApp) {
     let methods = Call::new(Method::GET, "/api/auth/methods").send(&app).await;
     assert_eq!(body_json(&methods)["emailLogin"], true);
+    let email = "a@example.com";
     for (body, status, code) in [
         (json!({}), 400, "token_or_code"),
         (
-            json!({ "token": "t", "code": "123456" }),
+            json!({ "token": "t", "code": "12345678" }),
             400,
             "token_or_code",
         ),
         (json!({ "token": "not a token" }), 400, "invalid_token"),
         (json!({ "token": "" }), 400, "invalid_token"),
+        (json!({ "email": email }), 422, "validation_failed"),
+        (json!({ "code": "12345678" }), 422, "validation_failed"),
         (
-            json!({ "email": "a@example.com" }),
-            422,
-            "validation_failed",
-        ),
-        (json!({ "code": "123456" }), 422, "validation_failed"),
-        (
-            json!({ "email": "a@example.com", "code": "12345" }),
+            json!({ "email": email, "code": "123456" }),
             422,
             "validation_failed",
         ),
         (
-            json!({ "email": "a@example.com", "code": "abcdef" }),
+            json!({ "email": email, "code": "abcdefgh" }),
+            422,
+            "validation_failed",
+        ),
+        // Arabic-Indic digits are digits, but not the ones mailed.
+        (
+            json!({ "email": email, "code": "\u{661}\u{662}\u{663}\u{664}\u{665}\u{666}\u{667}\u{668}" }),
             422,
             "validation_failed",
         ),
         (
-            json!({ "email": "a@example.com", "code": "123456" }),
+            json!({ "email": email, "code": "12345678" }),
+            401,
+            "invalid_code",
+        ),
+        // Full-width digits from an input method read as digits.
+        (
+            json!({ "email": email, "code": "\u{ff11}\u{ff12}\u{ff13}\u{ff14}\u{ff15}\u{ff16}\u{ff17}\u{ff18}" }),
             401,
             "invalid_code",
         ),
         (
-            json!({ "email": "nonsense", "code": "123456" }),
+            json!({ "email": email, "code": "1234-5678" }),
+            401,
+            "invalid_code",
+        ),
+        (
+            json!({ "email": "nonsense", "code": "12345678" }),
             401,
             "invalid_code",
         ),
@@ -499,6 +556,7 @@ on_both_stores! {
     an_unverified_address_is_proven_and_earlier_sessions_end => config(),
     ending_every_session_ends_an_outstanding_mail => config(),
     a_second_factor_is_still_asked_for => config(),
+    a_factor_set_before_the_address_was_proven_is_removed => config(),
     wrong_codes_count_toward_the_lock => Config {
         rate_limits: RateLimits::default(),
         ..config()

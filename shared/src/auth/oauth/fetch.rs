@@ -26,7 +26,10 @@ fn client() -> Result<&'static HttpsClient, OAuthError> {
 }
 
 /// GET `url` as JSON, with `bearer` if given.
-pub async fn get_json<T: DeserializeOwned>(url: &str, bearer: Option<&str>) -> Result<T, OAuthError> {
+pub async fn get_json<T: DeserializeOwned>(
+    url: &str,
+    bearer: Option<&str>,
+) -> Result<T, OAuthError> {
     let mut request = Request::get(url)
         .header(header::ACCEPT, "application/json")
         .header(header::USER_AGENT, USER_AGENT);
@@ -40,7 +43,10 @@ pub async fn get_json<T: DeserializeOwned>(url: &str, bearer: Option<&str>) -> R
 }
 
 /// POST `form` to `url`, answered in JSON.
-pub async fn post_form<T: DeserializeOwned>(url: &str, form: &[(&str, &str)]) -> Result<T, OAuthError> {
+pub async fn post_form<T: DeserializeOwned>(
+    url: &str,
+    form: &[(&str, &str)],
+) -> Result<T, OAuthError> {
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(form)
         .finish();

@@ -140,7 +140,9 @@ impl Provider {
                 }
                 let endpoint = oidc.discovery().await?.token_endpoint;
                 let tokens: Tokens = fetch::post_form(&endpoint, &form).await?;
-                let claims = oidc.verify(&tokens.id_token, &config.client_id, nonce).await?;
+                let claims = oidc
+                    .verify(&tokens.id_token, &config.client_id, nonce)
+                    .await?;
                 Ok(ProviderUser {
                     subject: claims.sub,
                     email: claims.email,

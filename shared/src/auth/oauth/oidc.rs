@@ -186,9 +186,10 @@ impl Oidc {
                 _ => OAuthError::Invalid("a bad signature or claims"),
             })?
             .claims;
-        let nonce_ok = claims.nonce.as_deref().is_some_and(|sent| {
-            verify_slices_are_equal(sent.as_bytes(), nonce.as_bytes()).is_ok()
-        });
+        let nonce_ok = claims
+            .nonce
+            .as_deref()
+            .is_some_and(|sent| verify_slices_are_equal(sent.as_bytes(), nonce.as_bytes()).is_ok());
         if !nonce_ok {
             return Err(OAuthError::Invalid("the nonce is not this sign-in's"));
         }

@@ -132,7 +132,9 @@ fn check(config: &ProviderConfig) -> Result<(), String> {
         ));
     }
     if config.client_id.is_empty() || config.client_secret.is_empty() {
-        return Err(format!("OAUTH_PROVIDERS: {id} needs a clientId and a clientSecret"));
+        return Err(format!(
+            "OAUTH_PROVIDERS: {id} needs a clientId and a clientSecret"
+        ));
     }
     if config.kind == ProviderKind::Oidc && config.issuer.is_none() {
         return Err(format!("OAUTH_PROVIDERS: {id} (oidc) needs an issuer"));
@@ -175,7 +177,10 @@ mod tests {
         let google = r#"[{"id":"google","kind":"oidc","issuer":"https://accounts.google.com","clientId":"c","clientSecret":"s"},
             {"id":"github","kind":"github","clientId":"c","clientSecret":"s"}]"#;
         let providers = Providers::from_json(google).unwrap();
-        assert_eq!(providers.get("google").unwrap().scopes(), "openid email profile");
+        assert_eq!(
+            providers.get("google").unwrap().scopes(),
+            "openid email profile"
+        );
         assert!(providers.get("github").unwrap().oidc.is_none());
         assert!(providers.get("nope").is_none());
         for bad in [
@@ -192,6 +197,9 @@ mod tests {
         assert!(safe_url("http://localhost/x"));
         assert!(!safe_url("http://localhost.evil.example/x"));
         let debug = format!("{:?}", providers.get("google").unwrap().config);
-        assert!(!debug.contains("clientSecret") && !debug.contains("\"s\""), "{debug}");
+        assert!(
+            !debug.contains("clientSecret") && !debug.contains("\"s\""),
+            "{debug}"
+        );
     }
 }

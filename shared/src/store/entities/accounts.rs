@@ -221,6 +221,9 @@ impl AccountStore for TableStore {
                 .add("sessionGeneration", 1);
         }
         let mut actions = vec![spend_token(token, now), update.into()];
+        if proves_address {
+            actions.push(Delete::new(keys::totp_factor(&token.user_id)).into());
+        }
         actions.extend(effect_actions(effects));
         match self.table.transact(actions).await {
             Ok(()) => Ok(()),

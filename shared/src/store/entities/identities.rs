@@ -106,12 +106,10 @@ impl IdentityStore for TableStore {
     async fn unlink_identity(&self, identity: &Identity) -> Result<(), StoreError> {
         let lookup = keys::identity(&identity.provider, &identity.subject);
         let listed = keys::user_identity(&identity.user_id, &identity.provider, &identity.subject);
-        let another_way_in = Condition::ne("passwordHash", NO_PASSWORD)
-            .or(Condition::gt(IDENTITY_COUNT, 1));
+        let another_way_in =
+            Condition::ne("passwordHash", NO_PASSWORD).or(Condition::gt(IDENTITY_COUNT, 1));
         let actions: Vec<Action> = vec![
-            Delete::new(listed)
-                .when(Condition::item_exists())
-                .into(),
+            Delete::new(listed).when(Condition::item_exists()).into(),
             Delete::new(lookup)
                 .when(Condition::eq("userId", &identity.user_id))
                 .into(),
@@ -156,8 +154,8 @@ impl IdentityStore for TableStore {
         binding_hash: &str,
         now: i64,
     ) -> Result<Option<OAuthState>, StoreError> {
-        let condition = Condition::eq("bindingHash", binding_hash)
-            .and(Condition::gt("expiresAt", now));
+        let condition =
+            Condition::eq("bindingHash", binding_hash).and(Condition::gt("expiresAt", now));
         let Some(item) = take(self, &keys::oauth_state(hash), condition).await? else {
             return Ok(None);
         };
@@ -192,6 +190,10 @@ impl IdentityStore for TableStore {
                 (TTL_ATTRIBUTE, ttl_from_ms(grant.expires_at)),
             ],
         );
+        let mut item = item;
+        if let Some(session) = &grant.session_id {
+            item.insert("sessionId".into(), session.into());
+        }
         Ok(self.table.put(Put::if_absent(item)).await?)
     }
 
@@ -204,6 +206,7 @@ impl IdentityStore for TableStore {
             hash: hash.to_owned(),
             user_id: get_s(&item, "userId")?,
             provider: get_s(&item, "provider")?,
+            session_id: get_opt_s(&item, "sessionId")?,
             generation: get_n(&item, "generation")?,
             expires_at: get_n(&item, "expiresAt")?,
         }))
