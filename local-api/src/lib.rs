@@ -21,6 +21,7 @@ pub fn http_functions() -> Vec<Routes> {
         leads::routes(),
         dashboard::routes(),
         mfa::routes(),
+        oauth::routes(),
     ]
 }
 

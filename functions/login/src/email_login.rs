@@ -26,6 +26,14 @@ use shared::store::{AccountToken, Effects, StoreError, TokenPurpose};
 struct SignInMethods {
     password: bool,
     email_login: bool,
+    /// The social sign-in providers, for their buttons.
+    providers: Vec<ProviderView>,
+}
+
+#[derive(Serialize)]
+struct ProviderView {
+    id: String,
+    name: String,
 }
 
 /// What this deployment's sign-in page can offer.
@@ -33,9 +41,24 @@ pub async fn methods(
     State(app): State<AppState>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    // A provider secret that cannot be read hides the buttons rather than the whole page.
+    let providers = match app.oauth.get().await {
+        Ok(providers) => providers
+            .iter()
+            .map(|p| ProviderView {
+                id: p.id().to_owned(),
+                name: p.name().to_owned(),
+            })
+            .collect(),
+        Err(error) => {
+            tracing::warn!(%error, "the sign-in providers cannot be read");
+            Vec::new()
+        }
+    };
     let methods = SignInMethods {
         password: true,
         email_login: app.config.email_login,
+        providers,
     };
     http::shared_json(&headers, &methods, "public, max-age=300")
 }

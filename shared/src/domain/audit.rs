@@ -35,10 +35,14 @@ pub enum AuditAction {
     MfaChallenge,
     /// A session raised to aal2 (failure: a wrong code).
     MfaStepUp,
+    /// A provider's account linked to a user (detail: the provider, and `auto` when linked by
+    /// a verified address at sign-in).
+    IdentityLink,
+    IdentityUnlink,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 23] = [
+    pub const ALL: [AuditAction; 25] = [
         Self::Register,
         Self::Login,
         Self::Lockout,
@@ -62,6 +66,8 @@ impl AuditAction {
         Self::MfaRecoveryCodesRegenerate,
         Self::MfaChallenge,
         Self::MfaStepUp,
+        Self::IdentityLink,
+        Self::IdentityUnlink,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +95,8 @@ impl AuditAction {
             Self::MfaRecoveryCodesRegenerate => "mfa_recovery_codes_regenerate",
             Self::MfaChallenge => "mfa_challenge",
             Self::MfaStepUp => "mfa_step_up",
+            Self::IdentityLink => "identity_link",
+            Self::IdentityUnlink => "identity_unlink",
         }
     }
 

@@ -313,12 +313,13 @@ pub trait IdentityStore: Send + Sync {
         subject: &str,
     ) -> Result<Option<Identity>, StoreError>;
     async fn list_identities(&self, user_id: &str) -> Result<Vec<Identity>, StoreError>;
-    /// Links `identity` to its active user; `replacing` is a deleted user it may be taken from.
-    /// `Conflict` if another user holds it (or the user is gone).
+    /// Links `identity` to its active user, with `effects`; `replacing` is a deleted user it may
+    /// be taken from. `Conflict` if another user holds it (or the user is gone).
     async fn link_identity(
         &self,
         identity: &Identity,
         replacing: Option<&str>,
+        effects: &Effects,
     ) -> Result<(), StoreError>;
     /// Unlinks it, unless it is the user's last way in (no password and no other identity):
     /// `Conflict` then; `NotFound` if it is not linked to them.

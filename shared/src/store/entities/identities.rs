@@ -7,6 +7,7 @@
 use async_trait::async_trait;
 
 use super::TableStore;
+use super::effects::effect_actions;
 use super::users::active_user;
 use crate::domain::NO_PASSWORD;
 use crate::store::keys;
@@ -15,7 +16,7 @@ use crate::store::table::{
     Action, Condition, Delete, Item, Key, Put, Query, SortRange, TableError, get_n, get_opt_s,
     get_s, item, ttl_from_ms,
 };
-use crate::store::{Identity, IdentityStore, OAuthState, SignInGrant, StoreError};
+use crate::store::{Effects, Identity, IdentityStore, OAuthState, SignInGrant, StoreError};
 
 const IDENTITY_COUNT: &str = "identityCount";
 
@@ -88,6 +89,7 @@ impl IdentityStore for TableStore {
         &self,
         identity: &Identity,
         replacing: Option<&str>,
+        effects: &Effects,
     ) -> Result<(), StoreError> {
         let mut free = Condition::item_absent();
         if let Some(stale) = replacing {
@@ -95,11 +97,12 @@ impl IdentityStore for TableStore {
         }
         let lookup = keys::identity(&identity.provider, &identity.subject);
         let listed = keys::user_identity(&identity.user_id, &identity.provider, &identity.subject);
-        let actions: Vec<Action> = vec![
+        let mut actions: Vec<Action> = vec![
             Put::new(identity_item(lookup, identity)).when(free).into(),
             Put::if_absent(identity_item(listed, identity)).into(),
             active_user(&identity.user_id).add(IDENTITY_COUNT, 1).into(),
         ];
+        actions.extend(effect_actions(effects));
         Ok(self.table.transact(actions).await?)
     }
 

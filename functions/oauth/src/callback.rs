@@ -1,0 +1,291 @@
+//! `GET /api/auth/oauth/{provider}/callback?code&state`: the provider sends the browser back.
+//! The state is spent (once, by the browser that started it), the code traded for who signed
+//! in, and then: the account that identity belongs to; or an account with the same address,
+//! linked, only when both the provider and the account have verified it; or a new account;
+//! or, for a link, the signed-in user's account. The browser goes back to its page with a
+//! one-time code (or the reason it failed) in the fragment.
+
+use axum::extract::{Path, State};
+use axum::http::request::Parts;
+use shared::App;
+use shared::auth::account_link;
+use shared::auth::oauth::{Provider, ProviderUser, secret_hash};
+use shared::auth::{RefreshToken, issue_account_token};
+use shared::clock::now_ms;
+use shared::domain::{
+    AuditAction, AuditOutcome, DisplayName, Email, NO_PASSWORD, User,
+};
+use shared::http::{ApiError, AppState, Caller, Params, Response};
+use shared::jobs::{Job, MailMessage, Notice, Work};
+use shared::store::{Effects, Identity, SignInGrant, StoreError, TokenPurpose};
+
+use crate::browser::{binding, redirect, return_urls, with_fragment};
+use crate::providers;
+use crate::start::callback_url;
+
+/// How long the page has to exchange the code.
+const GRANT_TTL_MS: i64 = 2 * 60 * 1000;
+
+/// Where a callback ends.
+enum Landing {
+    /// Signed in: the code for the page.
+    SignedIn(String),
+    Linked,
+    /// Refused, for the reason named (a stable code the page shows).
+    Refused(&'static str),
+}
+
+pub async fn callback(
+    State(app): State<AppState>,
+    Path(provider_id): Path<String>,
+    params: Params,
+    caller: Caller,
+    parts: Parts,
+) -> Result<Response, ApiError> {
+    let fallback = return_urls(&app.config).remove(0);
+    let failed = |to: &str, why: &str| Ok(redirect(&with_fragment(to, "oauth_error", why), None));
+    let (Some(bound), Some(state)) = (binding(&parts.headers), params.get("state")?) else {
+        return failed(&fallback, "invalid_state");
+    };
+    let taken = app
+        .stores
+        .identities
+        .take_oauth_state(&secret_hash(state), &secret_hash(&bound), now_ms())
+        .await?;
+    let Some(state) = taken.filter(|s| s.provider == provider_id) else {
+        return failed(&fallback, "invalid_state");
+    };
+    let providers = providers(&app).await?;
+    let (Some(provider), None, Some(code)) = (
+        providers.get(&provider_id),
+        params.get("error")?,
+        params.get("code")?,
+    ) else {
+        return failed(&state.return_to, "provider_refused");
+    };
+    let redirect_uri = callback_url(&app, &parts, provider.id());
+    let who = match provider
+        .user_for_code(code, &redirect_uri, &state.verifier, &state.nonce)
+        .await
+    {
+        Ok(who) => who,
+        Err(error) => {
+            tracing::warn!(provider = provider.id(), %error, "a provider sign-in failed");
+            let event = caller.event(AuditAction::Login, AuditOutcome::Failure);
+            app.audit(event.detail(format!("oauth:{}: {error}", provider.id())))
+                .await;
+            return failed(&state.return_to, "provider_failed");
+        }
+    };
+    let landing = match &state.link {
+        Some((user_id, session_id)) => {
+            link(&app, &caller, provider, &who, user_id, session_id).await?
+        }
+        None => sign_in(&app, &caller, provider, &who).await?,
+    };
+    let location = match landing {
+        Landing::SignedIn(code) => with_fragment(&state.return_to, "oauth_code", &code),
+        Landing::Linked => with_fragment(&state.return_to, "oauth_linked", provider.id()),
+        Landing::Refused(why) => with_fragment(&state.return_to, "oauth_error", why),
+    };
+    Ok(redirect(&location, None))
+}
+
+fn identity(provider: &Provider, who: &ProviderUser, user_id: &str) -> Identity {
+    Identity {
+        provider: provider.id().to_owned(),
+        subject: who.subject.clone(),
+        user_id: user_id.to_owned(),
+        email: who.email.clone(),
+        created_at: now_ms(),
+    }
+}
+
+/// The identity's user, if it is linked to an active one; else the deleted user it may be
+/// taken from.
+async fn linked_user(
+    app: &App,
+    provider: &Provider,
+    who: &ProviderUser,
+) -> Result<(Option<User>, Option<String>), ApiError> {
+    let Some(found) = app
+        .stores
+        .identities
+        .find_identity(provider.id(), &who.subject)
+        .await?
+    else {
+        return Ok((None, None));
+    };
+    match app.stores.users.get_user(&found.user_id).await? {
+        Some(user) if user.is_active() => Ok((Some(user), None)),
+        _ => Ok((None, Some(found.user_id))),
+    }
+}
+
+async fn sign_in(
+    app: &App,
+    caller: &Caller,
+    provider: &Provider,
+    who: &ProviderUser,
+) -> Result<Landing, ApiError> {
+    let (known, stale) = linked_user(app, provider, who).await?;
+    if let Some(user) = known {
+        return grant(app, &user, provider).await;
+    }
+    let Some(email) = who.email.as_deref().and_then(|e| Email::parse(e).ok()) else {
+        return Ok(Landing::Refused("email_required"));
+    };
+    let user = match app.stores.users.find_user_by_email(&email).await? {
+        // Linked by the address only when both sides have proven it: otherwise whoever
+        // registered the address here, or claims it at the provider, would get the other's
+        // account.
+        Some(user) if who.email_verified && user.email_verified => {
+            let linked = identity(provider, who, &user.id);
+            let told = linked_notice(&user, provider);
+            match app
+                .stores
+                .identities
+                .link_identity(&linked, stale.as_deref(), &told)
+                .await
+            {
+                Err(StoreError::Conflict) => return Ok(Landing::Refused("identity_in_use")),
+                other => other?,
+            }
+            let event = caller.event(AuditAction::IdentityLink, AuditOutcome::Success);
+            app.audit(event.by_self(&user.id).detail(format!("{} auto", provider.id())))
+                .await;
+            user
+        }
+        Some(_) => return Ok(Landing::Refused("link_required")),
+        None => match create_account(app, caller, provider, who, email, stale).await? {
+            Some(user) => user,
+            None => return Ok(Landing::Refused("link_required")),
+        },
+    };
+    grant(app, &user, provider).await
+}
+
+/// A new account for the provider's user: no password, its address verified only if the
+/// provider says so (else a verification link is mailed, as at registration). `None` if the
+/// address was taken meanwhile.
+async fn create_account(
+    app: &App,
+    caller: &Caller,
+    provider: &Provider,
+    who: &ProviderUser,
+    email: Email,
+    stale: Option<String>,
+) -> Result<Option<User>, ApiError> {
+    let now = now_ms();
+    let name = who
+        .name
+        .as_deref()
+        .and_then(|name| DisplayName::parse(name).ok())
+        .or_else(|| DisplayName::parse(email.as_str().split('@').next().unwrap_or("")).ok())
+        .or_else(|| DisplayName::parse("New user").ok())
+        .expect("a plain name parses");
+    let mut user = User::new(email, name, NO_PASSWORD.into(), now);
+    user.email_verified = who.email_verified;
+    let mut effects = Effects::jobs(vec![Job::new(
+        Work::Telegram(Notice::NewSignup {
+            email: user.email.as_str().to_owned(),
+            name: user.name.as_str().to_owned(),
+        }),
+        now,
+    )]);
+    if !user.email_verified {
+        let (token, record) =
+            issue_account_token(TokenPurpose::VerifyEmail, &user, user.email.as_str(), now);
+        let verify_link = account_link(&app.config.app_base_url, "verify-email", &token);
+        effects.token = Some(record);
+        effects.jobs.push(Job::email(
+            user.email.as_str(),
+            user.name.as_str(),
+            MailMessage::Welcome { verify_link },
+            now,
+        ));
+    }
+    match app.stores.users.create_user(&user, &effects).await {
+        Err(StoreError::EmailTaken) => return Ok(None),
+        other => other?,
+    }
+    let linked = identity(provider, who, &user.id);
+    app.stores
+        .identities
+        .link_identity(&linked, stale.as_deref(), &Effects::none())
+        .await?;
+    let event = caller.event(AuditAction::Register, AuditOutcome::Success);
+    app.audit(event.by_self(&user.id).detail(format!("oauth:{}", provider.id())))
+        .await;
+    Ok(Some(user))
+}
+
+/// Links the provider's account to the signed-in user who asked, if their session is still live.
+async fn link(
+    app: &App,
+    caller: &Caller,
+    provider: &Provider,
+    who: &ProviderUser,
+    user_id: &str,
+    session_id: &str,
+) -> Result<Landing, ApiError> {
+    let (user, session) = app
+        .stores
+        .sessions
+        .get_user_and_session(user_id, session_id)
+        .await?;
+    let (Some(user), Some(session)) = (user, session) else {
+        return Ok(Landing::Refused("session_ended"));
+    };
+    if !session.is_live_for(&user) {
+        return Ok(Landing::Refused("session_ended"));
+    }
+    let (known, stale) = linked_user(app, provider, who).await?;
+    match known {
+        Some(owner) if owner.id == user.id => return Ok(Landing::Linked),
+        Some(_) => return Ok(Landing::Refused("identity_in_use")),
+        None => {}
+    }
+    let linked = identity(provider, who, &user.id);
+    let told = linked_notice(&user, provider);
+    match app
+        .stores
+        .identities
+        .link_identity(&linked, stale.as_deref(), &told)
+        .await
+    {
+        Err(StoreError::Conflict) => return Ok(Landing::Refused("identity_in_use")),
+        other => other?,
+    }
+    let event = caller.event(AuditAction::IdentityLink, AuditOutcome::Success);
+    app.audit(event.by_self(&user.id).detail(provider.id())).await;
+    Ok(Landing::Linked)
+}
+
+/// The mail that tells a user a provider now signs in as them.
+fn linked_notice(user: &User, provider: &Provider) -> Effects {
+    Effects::jobs(vec![Job::email(
+        user.email.as_str(),
+        user.name.as_str(),
+        MailMessage::IdentityLinked {
+            provider: provider.name().to_owned(),
+        },
+        now_ms(),
+    )])
+}
+
+/// A one-time code for the page, good for `GRANT_TTL_MS` while the user's sessions last.
+async fn grant(app: &App, user: &User, provider: &Provider) -> Result<Landing, ApiError> {
+    let code = RefreshToken::generate().expose();
+    let now = now_ms();
+    let grant = SignInGrant {
+        hash: secret_hash(&code),
+        user_id: user.id.clone(),
+        provider: provider.id().to_owned(),
+        session_id: None,
+        generation: user.session_generation,
+        expires_at: now + GRANT_TTL_MS,
+    };
+    app.stores.identities.create_grant(&grant).await?;
+    Ok(Landing::SignedIn(code))
+}
