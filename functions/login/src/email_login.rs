@@ -63,13 +63,15 @@ pub async fn methods(
     http::shared_json(&headers, &methods, "public, max-age=300")
 }
 
-/// Off, the routes are not there.
+/// Off, the routes say so (403 `email_login_off`).
 fn enabled(app: &App) -> Result<(), ApiError> {
     if app.config.email_login {
-        Ok(())
-    } else {
-        Err(ApiError::NoRoute)
+        return Ok(());
     }
+    Err(ApiError::ForbiddenBecause {
+        code: "email_login_off",
+        detail: "sign-in by mail is not offered here (EMAIL_LOGIN)".into(),
+    })
 }
 
 #[derive(Deserialize)]

@@ -12,9 +12,7 @@ use shared::auth::account_link;
 use shared::auth::oauth::{Provider, ProviderUser, secret_hash};
 use shared::auth::{RefreshToken, issue_account_token};
 use shared::clock::now_ms;
-use shared::domain::{
-    AuditAction, AuditOutcome, DisplayName, Email, NO_PASSWORD, User,
-};
+use shared::domain::{AuditAction, AuditOutcome, DisplayName, Email, NO_PASSWORD, User};
 use shared::http::{ApiError, AppState, Caller, Params, Response};
 use shared::jobs::{Job, MailMessage, Notice, Work};
 use shared::store::{Effects, Identity, SignInGrant, StoreError, TokenPurpose};
@@ -152,8 +150,12 @@ async fn sign_in(
                 other => other?,
             }
             let event = caller.event(AuditAction::IdentityLink, AuditOutcome::Success);
-            app.audit(event.by_self(&user.id).detail(format!("{} auto", provider.id())))
-                .await;
+            app.audit(
+                event
+                    .by_self(&user.id)
+                    .detail(format!("{} auto", provider.id())),
+            )
+            .await;
             user
         }
         Some(_) => return Ok(Landing::Refused("link_required")),
@@ -215,8 +217,12 @@ async fn create_account(
         .link_identity(&linked, stale.as_deref(), &Effects::none())
         .await?;
     let event = caller.event(AuditAction::Register, AuditOutcome::Success);
-    app.audit(event.by_self(&user.id).detail(format!("oauth:{}", provider.id())))
-        .await;
+    app.audit(
+        event
+            .by_self(&user.id)
+            .detail(format!("oauth:{}", provider.id())),
+    )
+    .await;
     Ok(Some(user))
 }
 
@@ -258,7 +264,8 @@ async fn link(
         other => other?,
     }
     let event = caller.event(AuditAction::IdentityLink, AuditOutcome::Success);
-    app.audit(event.by_self(&user.id).detail(provider.id())).await;
+    app.audit(event.by_self(&user.id).detail(provider.id()))
+        .await;
     Ok(Landing::Linked)
 }
 

@@ -7,14 +7,13 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use serde::{Deserialize, Serialize};
+use shared::auth::Principal;
 use shared::auth::RefreshToken;
 use shared::auth::oauth::secret_hash;
-use shared::auth::Principal;
 use shared::clock::{now_ms, rfc3339};
 use shared::domain::{AuditAction, AuditOutcome, NO_PASSWORD};
 use shared::http::{
-    ApiError, AppState, Caller, Json, Response, api_base_url, json, private_json,
-    require_assurance,
+    ApiError, AppState, Caller, Json, Response, api_base_url, json, private_json, require_assurance,
 };
 use shared::limits::with_quota;
 use shared::permissions::Sensitivity;
@@ -42,11 +41,12 @@ struct IdentitiesView {
     has_password: bool,
 }
 
-pub async fn list(
-    State(app): State<AppState>,
-    principal: Principal,
-) -> Result<Response, ApiError> {
-    let identities = app.stores.identities.list_identities(principal.id()).await?;
+pub async fn list(State(app): State<AppState>, principal: Principal) -> Result<Response, ApiError> {
+    let identities = app
+        .stores
+        .identities
+        .list_identities(principal.id())
+        .await?;
     let view = IdentitiesView {
         data: identities
             .into_iter()
@@ -88,7 +88,13 @@ pub async fn link(
         let password = body.password.unwrap_or_default();
         match app
             .logins()
-            .confirm_current_password(&caller, user, "password", &password, AuditAction::IdentityLink)
+            .confirm_current_password(
+                &caller,
+                user,
+                "password",
+                &password,
+                AuditAction::IdentityLink,
+            )
             .await
         {
             Ok(left) => quota = left,
@@ -122,7 +128,11 @@ pub async fn unlink(
     Path(provider_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     require_assurance(&app, &principal, Sensitivity::OwnAccount).await?;
-    let identities = app.stores.identities.list_identities(principal.id()).await?;
+    let identities = app
+        .stores
+        .identities
+        .list_identities(principal.id())
+        .await?;
     let identity = identities
         .into_iter()
         .find(|identity| identity.provider == provider_id)
@@ -139,6 +149,7 @@ pub async fn unlink(
         Err(e) => return Err(e.into()),
     }
     let event = caller.event(AuditAction::IdentityUnlink, AuditOutcome::Success);
-    app.audit(event.by_self(principal.id()).detail(provider_id)).await;
+    app.audit(event.by_self(principal.id()).detail(provider_id))
+        .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -25,11 +25,14 @@ pub fn routes() -> Routes {
 
 /// The configured providers; a secret that cannot be read is a 503.
 async fn providers(app: &shared::App) -> Result<std::sync::Arc<Providers>, ApiError> {
-    app.oauth.get().await.map_err(|cause| ApiError::Unavailable {
-        detail: "the sign-in providers cannot be read right now",
-        retry_after_secs: 5,
-        cause: Some(cause.into()),
-    })
+    app.oauth
+        .get()
+        .await
+        .map_err(|cause| ApiError::Unavailable {
+            detail: "the sign-in providers cannot be read right now",
+            retry_after_secs: 5,
+            cause: Some(cause.into()),
+        })
 }
 
 fn unknown_provider() -> ApiError {

@@ -53,7 +53,11 @@ pub fn callback_url(app: &App, parts: &Parts, provider: &str) -> String {
 }
 
 /// The signed-in user and session a link ticket was made for (spent here).
-async fn link_ticket(app: &App, ticket: &str, provider: &str) -> Result<(String, String), ApiError> {
+async fn link_ticket(
+    app: &App,
+    ticket: &str,
+    provider: &str,
+) -> Result<(String, String), ApiError> {
     let invalid = || {
         ApiError::bad_request(
             "invalid_link_ticket",

@@ -400,6 +400,7 @@ async fn every_security_event_is_recorded(app: TestApp) {
     );
 
     second_factor_events(&app, &clock, &admin.access).await;
+    let app = identity_events(app, &admin.access).await;
 
     // Every kind listed above is in the log.
     let page = audit_page(&app, &admin.access, "?limit=100").await;
@@ -554,6 +555,34 @@ async fn pages_hold_while_events_arrive(app: TestApp) {
         .filter(|e| written.contains(&e["id"].as_str().unwrap().to_owned()))
         .count();
     assert_eq!(count, 40 - 30, "events at start+0..=start+9 are older");
+}
+
+/// A provider linked by a signed-in user, then unlinked.
+async fn identity_events(app: TestApp, admin_access: &str) -> TestApp {
+    use crate::oauth::{API, Landed, open_callback, start, with_provider};
+    use crate::support::oidc_provider::{OidcProvider, ProviderAccount};
+    let provider = OidcProvider::start().await;
+    let app = with_provider(app, &provider);
+    let linker = support::account(&app, "linker@example.com", "Linker").await;
+    let asked = call(Method::POST, "/api/auth/identities/stand-in")
+        .token(&linker.access)
+        .json(json!({ "password": PASSWORD }))
+        .send(&app)
+        .await;
+    let url = body_json(&asked)["url"].as_str().unwrap().to_owned();
+    provider.next_sign_in(ProviderAccount::verified("sub-audit", "linker@example.com"));
+    let started = start(&app, url.strip_prefix(API).unwrap()).await;
+    let landed = open_callback(&app, &started.callback, Some(&started.cookie)).await;
+    assert_eq!(landed, Landed::Linked("stand-in".into()));
+    let event = event_of(&app, admin_access, "identity_link", Some(&linker.id)).await;
+    assert_eq!(event["detail"], "stand-in");
+    let unlinked = call(Method::DELETE, "/api/auth/identities/stand-in")
+        .token(&linker.access)
+        .send(&app)
+        .await;
+    assert_eq!(unlinked.status(), StatusCode::NO_CONTENT);
+    event_of(&app, admin_access, "identity_unlink", Some(&linker.id)).await;
+    app
 }
 
 on_both_stores! {

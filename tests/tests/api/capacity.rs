@@ -8,7 +8,10 @@
 //!   (`UPDATE_CAPACITY_DOC=1 cargo test -p api-tests --test api capacity`) and its model read
 //!   again.
 
+use crate::oauth::API;
 use crate::support;
+use shared::auth::oauth::{OAuthProviders, Providers};
+use support::oidc_provider::{OidcProvider, ProviderAccount};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
@@ -152,6 +155,8 @@ struct Measured {
     /// Per route, each DynamoDB operation it called outside a transaction, and on which index
     /// (`None`: the table).
     operations: BTreeMap<String, BTreeSet<(&'static str, Option<&'static str>)>>,
+    /// The provider the journey signs in with.
+    provider: OidcProvider,
 }
 
 impl Measured {
@@ -169,8 +174,12 @@ impl Measured {
             ..Config::for_tests()
         };
         let mails = Arc::new(Captured::default());
+        let provider = OidcProvider::start().await;
         let mut app = App::new(config, Stores::from_adapter(store), support::test_keys())
             .with_queue(mails.clone());
+        app.oauth =
+            OAuthProviders::given(Providers::from_json(&provider.config_json("stand-in")).unwrap());
+        app.config.api_base_url = Some(API.into());
         // One-time codes are read on a clock the journey moves a step at a time.
         app.clock = shared::clock::Clock::fixed((now_ms() / 30_000 * 30 + 15) * 1000);
         let dropped = support::DroppedTable::named(&app.config.table_name);
@@ -182,7 +191,43 @@ impl Measured {
             costs: BTreeMap::new(),
             transactional: BTreeMap::new(),
             operations: BTreeMap::new(),
+            provider,
         }
+    }
+
+    /// A sign-in at the provider started by `path` (recorded as `start`), approved there, and
+    /// its callback opened in the same browser (recorded): where the callback sent the browser.
+    async fn provider_round(&mut self, actor: &str, path: &str) -> String {
+        let started = self
+            .send(
+                "GET /api/auth/oauth/{provider}/start",
+                actor,
+                Call::new(Method::GET, path),
+            )
+            .await;
+        assert_eq!(started.status(), StatusCode::FOUND, "{:?}", started.body());
+        let cookie = support::header(&started, "set-cookie").unwrap();
+        let cookie = cookie.split(';').next().unwrap().to_owned();
+        let authorize = support::header(&started, "location").unwrap().to_owned();
+        let approved = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+            .get(&authorize)
+            .send()
+            .await
+            .unwrap();
+        let back = approved.headers()["location"].to_str().unwrap().to_owned();
+        let callback = back.strip_prefix(API).unwrap().to_owned();
+        let landed = self
+            .send(
+                "GET /api/auth/oauth/{provider}/callback",
+                actor,
+                Call::new(Method::GET, &callback).header("cookie", cookie),
+            )
+            .await;
+        assert_eq!(landed.status(), StatusCode::FOUND);
+        support::header(&landed, "location").unwrap().to_owned()
     }
 
     /// Sends `call` as `actor`, recording its DynamoDB calls under `route`.
@@ -526,11 +571,63 @@ async fn journey(m: &mut Measured, email: &str) -> (String, String) {
             Call::new(Method::POST, "/api/auth/email-login/verify").json(json!({ "token": token })),
         )
         .await;
-    // Following the mail proved the address, which ended the sessions before it.
+    // A verified address: following the mail changes nothing else.
     let access = ok(&by_mail, StatusCode::OK)["accessToken"]
         .as_str()
         .unwrap()
         .to_owned();
+    // Social sign-in: a provider account linked from the signed-in account, then signing in.
+    m.provider
+        .next_sign_in(ProviderAccount::verified(&format!("sub-{email}"), email));
+    let asked = m
+        .send(
+            "POST /api/auth/identities/{provider}",
+            &who,
+            Call::new(Method::POST, "/api/auth/identities/stand-in")
+                .token(&access)
+                .json(json!({ "password": "yet another passphrase" })),
+        )
+        .await;
+    let url = ok(&asked, StatusCode::CREATED)["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let linked = m.provider_round(&who, url.strip_prefix(API).unwrap()).await;
+    assert!(linked.ends_with("#oauth_linked=stand-in"), "{linked}");
+    let landed = m
+        .provider_round(&who, "/api/auth/oauth/stand-in/start")
+        .await;
+    let code = landed.split_once("#oauth_code=").unwrap().1.to_owned();
+    let exchanged = m
+        .send(
+            "POST /api/auth/oauth/exchange",
+            &who,
+            Call::new(Method::POST, "/api/auth/oauth/exchange").json(json!({ "code": code })),
+        )
+        .await;
+    ok(&exchanged, StatusCode::OK);
+    let listed = m
+        .send(
+            "GET /api/auth/identities",
+            &who,
+            Call::new(Method::GET, "/api/auth/identities").token(&access),
+        )
+        .await;
+    ok(&listed, StatusCode::OK);
+    // With a password, the identity may go.
+    let unlink = m
+        .send(
+            "DELETE /api/auth/identities/{provider}",
+            &who,
+            Call::new(Method::DELETE, "/api/auth/identities/stand-in").token(&access),
+        )
+        .await;
+    assert_eq!(
+        unlink.status(),
+        StatusCode::NO_CONTENT,
+        "{:?}",
+        unlink.body()
+    );
     let lead = m
         .send(
             "POST /api/leads",

@@ -442,14 +442,14 @@ async fn wrong_codes_count_toward_the_lock(app: TestApp) {
 async fn off_unless_configured(app: TestApp) {
     support::account(&app, "off@example.com", "Ada").await;
     let asked = ask(&app, "off@example.com").await;
-    assert_eq!(asked.status(), StatusCode::NOT_FOUND);
+    assert_problem(&asked, StatusCode::FORBIDDEN, "email_login_off");
     let verified = verify(&app, json!({ "token": "x" })).await;
-    assert_eq!(verified.status(), StatusCode::NOT_FOUND);
+    assert_problem(&verified, StatusCode::FORBIDDEN, "email_login_off");
     let methods = Call::new(Method::GET, "/api/auth/methods").send(&app).await;
     assert_eq!(methods.status(), StatusCode::OK);
     assert_eq!(
         body_json(&methods),
-        json!({ "password": true, "emailLogin": false })
+        json!({ "password": true, "emailLogin": false, "providers": [] })
     );
 }
 

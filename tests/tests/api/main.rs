@@ -28,6 +28,7 @@ mod mail;
 mod metrics;
 mod metrics_rerun;
 mod mfa;
+mod oauth;
 mod openapi;
 mod outbox_relay;
 mod password_spellings;

@@ -61,7 +61,7 @@ pub async fn post_form<T: DeserializeOwned>(
 
 async fn send<T: DeserializeOwned>(request: Request<Full<Bytes>>) -> Result<T, OAuthError> {
     let uri = request.uri().clone();
-    let answer = tokio::time::timeout(TIMEOUT, async {
+    tokio::time::timeout(TIMEOUT, async {
         let response = client()?
             .request(request)
             .await
@@ -79,6 +79,5 @@ async fn send<T: DeserializeOwned>(request: Request<Full<Bytes>>) -> Result<T, O
             .map_err(|e| OAuthError::Provider(format!("{uri}: not the expected JSON: {e}")))
     })
     .await
-    .map_err(|_| OAuthError::Provider(format!("{uri}: no answer within {TIMEOUT:?}")))?;
-    answer
+    .map_err(|_| OAuthError::Provider(format!("{uri}: no answer within {TIMEOUT:?}")))?
 }

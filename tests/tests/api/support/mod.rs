@@ -1,6 +1,7 @@
 //! Fixtures: an app on each store, and requests sent through the same router the local server
 //! runs (every function's routes and the shared middleware).
 
+pub mod oidc_provider;
 pub mod range_api;
 pub mod smtp;
 pub mod watched_posts;
@@ -163,6 +164,10 @@ impl ChangeFeed for LazyStream {
 }
 
 /// The same app changed by `change`, with a router and stream consumers of its own.
+pub fn rebuilt_with(app: TestApp, change: impl FnOnce(App) -> App) -> TestApp {
+    rebuilt(app, change)
+}
+
 fn rebuilt(app: TestApp, change: impl FnOnce(App) -> App) -> TestApp {
     let TestApp {
         app, router, _dir, ..
