@@ -2,10 +2,14 @@
 // link, or a new confirmation link), then your devices, two-step sign-in, a new password and a
 // new address. The tokens live in memory only.
 
-import { answerChallenge, call, onSubmit, showNotice, showProblem, signIn, signInByMail } from "../web-common/api.js";
+import {
+  Problem, answerChallenge, call, onSubmit, showNotice, showProblem, signIn, signInByMail, signInByProvider,
+} from "../web-common/api.js";
 import { showDevices } from "../web-common/devices.js";
 import { showPasswordRules } from "../web-common/password-rules.js";
 import { codeFields, stepUpPrompt } from "../web-common/second-factor.js";
+import { PROVIDER_ERRORS, providerButtons, providerReturn } from "../web-common/providers.js";
+import { identitiesCard } from "./identities.js";
 import { tokenFromLink } from "./mailed-link.js";
 import { twoFactorCard } from "./two-factor.js";
 
@@ -21,6 +25,9 @@ let challenge = null;
 const challengeProof = codeFields($("two-step"));
 const withStepUp = stepUpPrompt($("step-up"), problem);
 const twoFactor = twoFactorCard({ current: () => session, problem, notice, withStepUp });
+/** The configured sign-in providers, once the API has said. */
+let available = [];
+const identities = identitiesCard({ current: () => session, available: () => available, problem, notice, withStepUp });
 
 /** Shows the signed-out cards named (or the signed-in account when `cards` is null). */
 function show(cards) {
@@ -40,6 +47,7 @@ function signedIn(newSession, user) {
   show(null);
   document.body.dataset.signedIn = "true";
   twoFactor.load().catch((error) => showProblem(problem, error));
+  identities.load().catch((error) => showProblem(problem, error));
 }
 
 /** Back to the sign-in form, with nothing of the last user left in the page. */
@@ -49,6 +57,7 @@ function signedOut() {
   challenge = null;
   withStepUp.cancel();
   twoFactor.clear();
+  identities.clear();
   for (const form of document.querySelectorAll("#account form")) form.reset();
   $("devices").replaceChildren();
   $("who").textContent = "";
@@ -219,9 +228,25 @@ $("sign-out").addEventListener("click", signOut);
 
 showPasswordRules();
 show(mailedToken ? ["email-link"] : ["sign-in"]);
-// Sign-in by mail, where this deployment offers it.
+// Sign-in by mail and with providers, where this deployment offers them.
 call("/api/auth/methods")
   .then((methods) => {
     $("show-email-login").hidden = !methods.emailLogin;
+    available = methods.providers || [];
+    providerButtons($("providers"), available);
+    if (session) identities.load().catch((error) => showProblem(problem, error));
   })
   .catch(() => {});
+
+// Back from a provider: a code to trade for a session, a provider linked, or why not.
+const returned = providerReturn();
+if (returned?.code) {
+  signInByProvider(returned.code, lost)
+    .then(firstStepDone)
+    .catch((error) => showProblem(problem, error));
+} else if (returned?.linked) {
+  showNotice(notice, "The provider is linked: it signs in to this account now. Sign in again here.");
+} else if (returned?.error) {
+  const detail = PROVIDER_ERRORS[returned.error] || "The provider sign-in did not work.";
+  showProblem(problem, new Problem(0, { title: "Signing in with a provider", detail, code: returned.error }));
+}

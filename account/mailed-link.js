@@ -5,12 +5,14 @@ import { call, onSubmit, showNotice } from "../web-common/api.js";
 
 /**
  * The `#token=` of the link this page was opened from, or null. The fragment is taken out of
- * the address bar and the history at once, so the token is not left where others may see it.
+ * the address bar and the history at once, so the token is not left where others may see it
+ * (a fragment without one is left for whoever reads it: a provider's return).
  */
 export function tokenFromLink() {
-  const token = new URLSearchParams(location.hash.slice(1)).get("token");
-  if (location.hash) history.replaceState(null, "", location.pathname + location.search);
-  return token || null;
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (!fragment.has("token")) return null;
+  history.replaceState(null, "", location.pathname + location.search);
+  return fragment.get("token") || null;
 }
 
 /** `form` posts its e-mail to `path` (which always answers 202 with a message) and says so. */

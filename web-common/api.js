@@ -5,6 +5,11 @@
 /** Where the API is: the page's `<meta name="api-base">`, empty for the page's own origin. */
 const apiBase = (document.querySelector('meta[name="api-base"]')?.content || "").replace(/\/$/, "");
 
+/** `path` on the API (a page navigates there: a provider's sign-in starts with one). */
+export function apiUrl(path) {
+  return apiBase + path;
+}
+
 /** An API error as the pages show it: problem+json's title, detail, code, request id, fields. */
 export class Problem extends Error {
   constructor(status, body) {
@@ -147,6 +152,12 @@ export async function signIn(email, password, onEnded) {
 /** Signs in with a mailed link's `{token}`, or with `{email, code}` from the mail: as `signIn`. */
 export async function signInByMail(proof, onEnded) {
   const answer = await call("/api/auth/email-login/verify", { method: "POST", body: proof });
+  return firstStepAnswered(answer, onEnded);
+}
+
+/** Trades a provider sign-in's one-time code: as `signIn`. */
+export async function signInByProvider(code, onEnded) {
+  const answer = await call("/api/auth/oauth/exchange", { method: "POST", body: { code } });
   return firstStepAnswered(answer, onEnded);
 }
 

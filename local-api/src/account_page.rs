@@ -40,6 +40,11 @@ const FILES: &[File] = &[
         include_bytes!("../../account/two-factor.js"),
     ),
     (
+        "identities.js",
+        JS,
+        include_bytes!("../../account/identities.js"),
+    ),
+    (
         "mailed-link.js",
         JS,
         include_bytes!("../../account/mailed-link.js"),

@@ -60,6 +60,11 @@ const COMMON_FILES: &[File] = &[
         include_bytes!("../../web-common/second-factor.js"),
     ),
     (
+        "providers.js",
+        JS,
+        include_bytes!("../../web-common/providers.js"),
+    ),
+    (
         "password-rules.js",
         JS,
         include_bytes!("../../web-common/password-rules.js"),

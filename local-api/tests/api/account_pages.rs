@@ -8,6 +8,7 @@ use crate::support;
 use serde_json::{Value, json};
 use shared::domain::Password;
 use support::mail::{link_in, mail_to, wait_for_mails};
+use support::oidc_provider::{OidcProvider, ProviderAccount};
 use support::stores::{Store, serve_on};
 use support::{Server, browser};
 use tempfile::TempDir;
@@ -641,7 +642,51 @@ async fn sign_in_by_mail_with_the_code_and_with_the_link(store: Store) {
     assert_eq!(opened["signInAfter"], true, "{opened}");
 }
 
+/// Social sign-in in the page against the stand-in provider: a new account by "Continue with
+/// Stand-in"; then a password account links it (the password asked first) and signs in with it.
+async fn sign_in_and_link_with_a_provider(store: Store) {
+    let provider = OidcProvider::start().await;
+    let providers = provider.config_json("stand-in");
+    let env = [("OAUTH_PROVIDERS", providers.as_str())];
+    let test = "sign_in_and_link_with_a_provider";
+    let Some((_dir, server, _turn)) = served(test, store, &env).await else {
+        return;
+    };
+    provider.next_sign_in(ProviderAccount::verified("sub-page", "kim@example.com"));
+    let shown = page("provider", json!({ "base": app_base(&server) }));
+    assert!(text(&shown, "who").contains("kim@example.com"), "{shown}");
+    assert_eq!(shown["method"], "with sign-in provider", "{shown}");
+    assert!(!text(&shown, "addressAfter").contains('#'), "{shown}");
+    assert!(text(&shown, "linked").contains("Stand-in"), "{shown}");
+    assert_eq!(
+        shown["passwordAsked"], false,
+        "no password to ask for: {shown}"
+    );
+
+    let email = "lee@example.com";
+    server.register(email, PASSWORD).await;
+    provider.next_sign_in(ProviderAccount::verified(
+        "sub-lee",
+        "lee-elsewhere@example.com",
+    ));
+    let shown = page(
+        "link-provider",
+        json!({ "base": app_base(&server), "email": email, "password": PASSWORD }),
+    );
+    assert!(
+        text(&shown["wrong"], "code").starts_with("validation_failed"),
+        "{shown}"
+    );
+    assert!(
+        text(&shown, "linked").starts_with("The provider is linked"),
+        "{shown}"
+    );
+    assert!(text(&shown, "who").contains(email), "{shown}");
+    assert_eq!(shown["method"], "with sign-in provider", "{shown}");
+}
+
 on_both_stores!(
+    sign_in_and_link_with_a_provider,
     sign_in_by_mail_with_the_code_and_with_the_link,
     verification_by_the_mailed_link,
     password_reset_by_the_mailed_link,

@@ -82,6 +82,36 @@ async function signedInAs(page) {
 }
 
 const scenarios = {
+  // "Continue with …" on the sign-in form: off to the provider and back, signed in; the one-time
+  // code gone from the address bar.
+  async provider(page, { base }) {
+    await page.goto(`${base}/account`);
+    await page.click("#providers a[data-provider=stand-in]");
+    const signedIn = await signedInAs(page);
+    await page.waitForSelector("#identity-list li[data-provider=stand-in]");
+    return {
+      ...signedIn,
+      addressAfter: page.url(),
+      linked: await page.textContent("#identity-list"),
+      passwordAsked: await page.isVisible("#link-password"),
+    };
+  },
+
+  // A password account links the provider from its page (the password asked first), comes
+  // back signed out with the notice, and then signs in with the provider.
+  async "link-provider"(page, { base, email, password }) {
+    await page.goto(`${base}/account`);
+    await signIn(page, email, password);
+    await page.waitForSelector("#link-buttons button[data-provider=stand-in]");
+    await page.click("#link-buttons button[data-provider=stand-in]");
+    const wrong = await problemShown(page);
+    await page.fill("#link-password", password);
+    await page.click("#link-buttons button[data-provider=stand-in]");
+    const linked = await notice(page);
+    await page.click("#providers a[data-provider=stand-in]");
+    return { wrong, linked, ...(await signedInAs(page)) };
+  },
+
   // Sign-in by mail from the sign-in form: the mail asked for, a wrong code refused, the code
   // typed as the mail shows it.
   async "email-code"(page, { base, email, mailDir }) {

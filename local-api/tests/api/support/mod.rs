@@ -2,6 +2,10 @@
 
 pub mod browser;
 pub mod mail;
+/// The same provider the API tests sign in with, on loopback (its misbehaviours are theirs).
+#[allow(dead_code)]
+#[path = "../../../../tests/tests/api/support/oidc_provider.rs"]
+pub mod oidc_provider;
 pub mod stores;
 
 use std::io::{BufRead, BufReader};
