@@ -2,8 +2,9 @@
 // refreshes the access token before it expires (web-common/api.js), and draws the latest
 // metrics snapshot, the insights, the queues, the audit log and the admin's own devices.
 
-import { answerChallenge, onSubmit, showProblem, signIn } from "../web-common/api.js";
+import { Problem, answerChallenge, call, onSubmit, showProblem, signIn, signInByProvider } from "../web-common/api.js";
 import { showDevices } from "../web-common/devices.js";
+import { PROVIDER_ERRORS, providerButtons, providerReturn } from "../web-common/providers.js";
 import { codeFields } from "../web-common/second-factor.js";
 
 const $ = (id) => document.getElementById(id);
@@ -171,20 +172,25 @@ async function begin(started) {
   if (session === started) showDevices($("devices"), session, $("error"), signOut);
 }
 
+/** The first step of a sign-in is done: the board, or the second step first. */
+async function firstStepDone(answer) {
+  if (answer.mfa) {
+    challenge = answer.mfa.challenge;
+    $("login").hidden = true;
+    $("two-step").hidden = false;
+    $("two-step-code").focus();
+    return;
+  }
+  await begin(answer.session);
+}
+
 $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
   try {
     showError(null);
     const answer = await signIn($("email").value, $("password").value, lost);
     $("password").value = "";
-    if (answer.mfa) {
-      challenge = answer.mfa.challenge;
-      $("login").hidden = true;
-      $("two-step").hidden = false;
-      $("two-step-code").focus();
-      return;
-    }
-    await begin(answer.session);
+    await firstStepDone(answer);
   } catch (error) {
     showError(error);
   }
@@ -209,3 +215,17 @@ $("two-step-back").addEventListener("click", () => {
 
 $("days").addEventListener("change", () => show());
 $("logout").addEventListener("click", () => signOut());
+
+// Sign-in with the configured providers, and the way back from one.
+call("/api/auth/methods")
+  .then((methods) => providerButtons($("providers"), methods.providers || []))
+  .catch(() => {});
+const returned = providerReturn();
+if (returned?.code) {
+  signInByProvider(returned.code, lost)
+    .then(firstStepDone)
+    .catch(showError);
+} else if (returned?.error) {
+  const detail = PROVIDER_ERRORS[returned.error] || "The provider sign-in did not work.";
+  showError(new Problem(0, { title: "Signing in with a provider", detail, code: returned.error }));
+}

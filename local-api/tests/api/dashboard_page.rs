@@ -225,3 +225,96 @@ async fn an_admin_with_a_second_factor_gives_its_code_in_the_dashboard() {
     assert_eq!(page["storedItems"], 0, "tokens stay in memory");
     assert_eq!(page["problems"], json!([]), "{page}");
 }
+
+/// An admin whose account is linked to a provider signs in to the dashboard with its button
+/// (the link made over the API, as the account page makes it), and gets the board. On a
+/// multi-threaded runtime: the stand-in provider answers while the browser runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_signs_in_to_the_dashboard_with_a_provider() {
+    use support::oidc_provider::{OidcProvider, ProviderAccount};
+    use support::stores::{Store, serve_on};
+    if !browser::available("an_admin_signs_in_to_the_dashboard_with_a_provider") {
+        return;
+    }
+    let provider = OidcProvider::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    seed(data).await;
+    local_api(data, &["promote", "admin@example.com", "admin"]);
+    let providers = provider.config_json("stand-in");
+    let server = serve_on(Store::Sqlite, data, &[("OAUTH_PROVIDERS", &providers)]).await;
+    let base = server.base.replace("127.0.0.1", "localhost");
+
+    // Linked over the API: the admin's password, the start URL, the provider, the callback.
+    let signed_in = server
+        .post(
+            "/api/auth/login",
+            json!({ "email": "admin@example.com", "password": PASSWORD }),
+        )
+        .await;
+    let token: serde_json::Value = signed_in.json().await.unwrap();
+    let token = token["accessToken"].as_str().unwrap();
+    let asked = server
+        .post_authed(
+            "/api/auth/identities/stand-in",
+            token,
+            json!({ "password": PASSWORD, "returnTo": format!("{base}/dashboard") }),
+        )
+        .await;
+    assert_eq!(asked.status(), 201);
+    let url: serde_json::Value = asked.json().await.unwrap();
+    let no_redirects = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let hop = |url: String, cookie: Option<String>| {
+        let request = no_redirects.get(url);
+        let request = match cookie {
+            Some(cookie) => request.header("cookie", cookie),
+            None => request,
+        };
+        async move { request.send().await.unwrap() }
+    };
+    provider.next_sign_in(ProviderAccount::verified("sub-admin", "admin@example.com"));
+    let start = url["url"]
+        .as_str()
+        .unwrap()
+        .replace("127.0.0.1", "localhost");
+    let started = hop(start, None).await;
+    let cookie = started.headers()["set-cookie"].to_str().unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let approved = hop(
+        started.headers()["location"].to_str().unwrap().to_owned(),
+        None,
+    )
+    .await;
+    let callback = approved.headers()["location"].to_str().unwrap().to_owned();
+    let linked = hop(callback, Some(cookie)).await;
+    let location = linked.headers()["location"].to_str().unwrap();
+    assert!(
+        location.ends_with("/dashboard#oauth_linked=stand-in"),
+        "{location}"
+    );
+
+    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-provider.png");
+    let page = browser::run(
+        "dashboard.mjs",
+        [
+            base.as_str(),
+            "admin@example.com",
+            "provider:stand-in",
+            &screenshot.to_string_lossy(),
+        ],
+    );
+    assert_eq!(page["problems"], json!([]), "{page}");
+    assert_eq!(page["charts"], 4, "{page}");
+    assert_eq!(page["errorHidden"], true, "{page}");
+    assert_eq!(page["storedItems"], 0, "{page}");
+    let current: Vec<&serde_json::Value> = page["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["current"] == true)
+        .collect();
+    assert_eq!(current.len(), 1, "{page}");
+}

@@ -1,7 +1,8 @@
 // Drives the admin dashboard in headless Chromium: a wrong password shows the problem, the
 // right one shows the board and the admin's devices (after the second step, a wrong code then
 // the app's, for an admin with a factor: FACTOR is `{"secret", "lastStep"}`); prints what was
-// rendered as JSON and saves a screenshot.
+// rendered as JSON and saves a screenshot. With PASSWORD `provider:<id>`, the admin signs in
+// with that provider's button instead.
 //
 //   node dashboard.mjs BASE_URL EMAIL PASSWORD SCREENSHOT_PATH [FACTOR]
 import { launchBrowser } from "./launch.mjs";
@@ -17,17 +18,23 @@ try {
     if (message.type() === "error") problems.push(`console: ${message.text()}`);
   });
   await page.goto(`${base}/dashboard`);
+  const provider = password.startsWith("provider:") ? password.slice("provider:".length) : null;
 
-  await page.fill("#email", email);
-  await page.fill("#password", "not the password");
-  await page.click("#login button[type=submit]");
-  await page.waitForSelector("#error:not([hidden])");
-  const loginError = await page.textContent("#error");
-  // The 401 above is logged by the browser as a failed resource: expected, not a problem.
-  problems.length = 0;
+  let loginError = null;
+  if (provider) {
+    await page.click(`#providers a[data-provider=${provider}]`);
+  } else {
+    await page.fill("#email", email);
+    await page.fill("#password", "not the password");
+    await page.click("#login button[type=submit]");
+    await page.waitForSelector("#error:not([hidden])");
+    loginError = await page.textContent("#error");
+    // The 401 above is logged by the browser as a failed resource: expected, not a problem.
+    problems.length = 0;
 
-  await page.fill("#password", password);
-  await page.click("#login button[type=submit]");
+    await page.fill("#password", password);
+    await page.click("#login button[type=submit]");
+  }
   let twoStep = null;
   if (factor) {
     const { secret, lastStep } = JSON.parse(factor);
