@@ -140,14 +140,8 @@ async fn sign_in(
         Some(user) if who.email_verified && user.email_verified => {
             let linked = identity(provider, who, &user.id);
             let told = linked_notice(&user, provider);
-            match app
-                .stores
-                .identities
-                .link_identity(&linked, stale.as_deref(), &told)
-                .await
-            {
-                Err(StoreError::Conflict) => return Ok(Landing::Refused("identity_in_use")),
-                other => other?,
+            if !link_identity(app, &linked, stale.as_deref(), &told).await? {
+                return Ok(Landing::Refused("identity_in_use"));
             }
             let event = caller.event(AuditAction::IdentityLink, AuditOutcome::Success);
             app.audit(
@@ -161,7 +155,12 @@ async fn sign_in(
         Some(_) => return Ok(Landing::Refused("link_required")),
         None => match create_account(app, caller, provider, who, email, stale).await? {
             Some(user) => user,
-            None => return Ok(Landing::Refused("link_required")),
+            // Taken meanwhile: by this provider account's other sign-in (two tabs, a double
+            // click), which then signs in here too; or by someone else.
+            None => match linked_user(app, provider, who).await? {
+                (Some(user), _) => user,
+                _ => return Ok(Landing::Refused("link_required")),
+            },
         },
     };
     grant(app, &user, provider).await
@@ -212,10 +211,9 @@ async fn create_account(
         other => other?,
     }
     let linked = identity(provider, who, &user.id);
-    app.stores
-        .identities
-        .link_identity(&linked, stale.as_deref(), &Effects::none())
-        .await?;
+    if !link_identity(app, &linked, stale.as_deref(), &Effects::none()).await? {
+        return Ok(None);
+    }
     let event = caller.event(AuditAction::Register, AuditOutcome::Success);
     app.audit(
         event
@@ -254,19 +252,32 @@ async fn link(
     }
     let linked = identity(provider, who, &user.id);
     let told = linked_notice(&user, provider);
-    match app
-        .stores
-        .identities
-        .link_identity(&linked, stale.as_deref(), &told)
-        .await
-    {
-        Err(StoreError::Conflict) => return Ok(Landing::Refused("identity_in_use")),
-        other => other?,
+    if !link_identity(app, &linked, stale.as_deref(), &told).await? {
+        return Ok(Landing::Refused("identity_in_use"));
     }
     let event = caller.event(AuditAction::IdentityLink, AuditOutcome::Success);
     app.audit(event.by_self(&user.id).detail(provider.id()))
         .await;
     Ok(Landing::Linked)
+}
+
+/// Links `identity` to its user: true when it is theirs afterwards (linked now, or by a request
+/// racing this one: two tabs, a double click), false when another user holds it.
+async fn link_identity(
+    app: &App,
+    identity: &Identity,
+    stale: Option<&str>,
+    effects: &Effects,
+) -> Result<bool, ApiError> {
+    let identities = &app.stores.identities;
+    match identities.link_identity(identity, stale, effects).await {
+        Ok(()) => Ok(true),
+        Err(StoreError::Conflict) => Ok(identities
+            .find_identity(&identity.provider, &identity.subject)
+            .await?
+            .is_some_and(|found| found.user_id == identity.user_id)),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The mail that tells a user a provider now signs in as them.

@@ -204,6 +204,47 @@ async fn a_state_works_once_and_only_in_its_browser(app: TestApp) {
     );
 }
 
+/// One provider account signing in for the first time in two tabs at once: one account, and
+/// each tab either signed in to it or told to link (never a second account).
+async fn first_sign_ins_at_once_make_one_account(app: TestApp) {
+    let provider = OidcProvider::start().await;
+    let app = Arc::new(with_provider(app, &provider));
+    provider.next_sign_in(ProviderAccount::verified("sub-twice", "twice@example.com"));
+    let first = start(&app, "/api/auth/oauth/stand-in/start").await;
+    let second = start(&app, "/api/auth/oauth/stand-in/start").await;
+    let opened = [first, second].map(|started| {
+        let app = app.clone();
+        tokio::spawn(
+            async move { open_callback(&app, &started.callback, Some(&started.cookie)).await },
+        )
+    });
+    let mut users = std::collections::HashSet::new();
+    for landed in join_all(opened).await {
+        match landed.unwrap() {
+            Landed::Code(code) => {
+                let tokens = exchange(&app, &code).await;
+                assert_eq!(tokens.status(), StatusCode::OK);
+                users.insert(
+                    body_json(&tokens)["user"]["id"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                );
+            }
+            other => assert_eq!(other, Landed::Error("link_required".into())),
+        }
+    }
+    assert_eq!(users.len(), 1, "{users:?}");
+    let stored = app
+        .stores
+        .users
+        .find_user_by_email(&Email::parse("twice@example.com").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(users.contains(&stored.id));
+}
+
 async fn id_tokens_that_do_not_hold_up_are_refused(app: TestApp) {
     let provider = OidcProvider::start().await;
     let app = with_provider(app, &provider);
@@ -431,6 +472,7 @@ fn config() -> Config {
 on_both_stores! {
     a_new_user_signs_in_and_the_code_works_once => config(),
     a_state_works_once_and_only_in_its_browser => config(),
+    first_sign_ins_at_once_make_one_account => config(),
     id_tokens_that_do_not_hold_up_are_refused => config(),
     a_key_rotation_is_followed => config(),
     an_address_links_accounts_only_when_both_sides_proved_it => config(),

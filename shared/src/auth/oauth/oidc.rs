@@ -80,7 +80,7 @@ pub struct Oidc {
     issuer: String,
     discovery: RwLock<Option<Cached<Discovery>>>,
     keys: RwLock<Option<Cached<JwkSet>>>,
-    last_refetch: std::sync::Mutex<Option<Instant>>,
+    fetching: tokio::sync::Mutex<()>,
 }
 
 impl Oidc {
@@ -89,7 +89,7 @@ impl Oidc {
             issuer: issuer.trim_end_matches('/').to_owned(),
             discovery: RwLock::new(None),
             keys: RwLock::new(None),
-            last_refetch: std::sync::Mutex::new(None),
+            fetching: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -123,14 +123,29 @@ impl Oidc {
         Ok(document)
     }
 
+    /// The cached key `kid`, if the cache is fresh and has it.
+    async fn cached_key(&self, kid: &str) -> Option<Jwk> {
+        let cached = self.keys.read().await;
+        let cached = cached.as_ref().filter(|c| c.at.elapsed() < KEYS_TTL)?;
+        cached.value.find(kid).cloned()
+    }
+
     async fn key(&self, kid: &str) -> Result<Jwk, OAuthError> {
-        if let Some(cached) = &*self.keys.read().await
-            && cached.at.elapsed() < KEYS_TTL
-            && let Some(key) = cached.value.find(kid)
-        {
-            return Ok(key.clone());
+        if let Some(key) = self.cached_key(kid).await {
+            return Ok(key);
         }
-        if !self.may_refetch() {
+        // One fetch at a time: callers arriving together wait for it and read its keys.
+        let _fetching = self.fetching.lock().await;
+        if let Some(key) = self.cached_key(kid).await {
+            return Ok(key);
+        }
+        let fetched_lately = self
+            .keys
+            .read()
+            .await
+            .as_ref()
+            .is_some_and(|c| c.at.elapsed() < REFETCH_GAP);
+        if fetched_lately {
             return Err(OAuthError::Invalid("signed by an unknown key"));
         }
         let discovery = self.discovery().await?;
@@ -141,15 +156,6 @@ impl Oidc {
             at: Instant::now(),
         });
         found.ok_or(OAuthError::Invalid("signed by an unknown key"))
-    }
-
-    fn may_refetch(&self) -> bool {
-        let mut last = self.last_refetch.lock().expect("not poisoned");
-        if last.is_some_and(|at| at.elapsed() < REFETCH_GAP) {
-            return false;
-        }
-        *last = Some(Instant::now());
-        true
     }
 
     /// The claims of `token`, if the provider signed it for `client_id` with `nonce`, and it
