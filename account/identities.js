@@ -63,6 +63,8 @@ export function identitiesCard({ current, available, problem, notice, withStepUp
       session.call(`/api/auth/identities/${encodeURIComponent(id)}`, {
         method: "POST",
         body: $("link-password-label").hidden ? { returnTo } : { password, returnTo },
+        // Its answer binds the link to this browser with a cookie.
+        credentials: "include",
       }),
     );
     location.assign(answer.url);

@@ -24,7 +24,7 @@ export class Problem extends Error {
 }
 
 /** One API call: the parsed JSON answer (`null` for 204), or a thrown `Problem`. */
-export async function call(path, { method = "GET", body, token } = {}) {
+export async function call(path, { method = "GET", body, token, credentials } = {}) {
   const headers = {};
   if (body !== undefined) headers["content-type"] = "application/json";
   if (token) headers.authorization = `Bearer ${token}`;
@@ -33,6 +33,7 @@ export async function call(path, { method = "GET", body, token } = {}) {
     response = await fetch(apiBase + path, {
       method,
       headers,
+      credentials,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (error) {
@@ -157,7 +158,8 @@ export async function signInByMail(proof, onEnded) {
 
 /** Trades a provider sign-in's one-time code: as `signIn`. */
 export async function signInByProvider(code, onEnded) {
-  const answer = await call("/api/auth/oauth/exchange", { method: "POST", body: { code } });
+  // With the binding cookie the callback left in this browser (the API may be another origin).
+  const answer = await call("/api/auth/oauth/exchange", { method: "POST", body: { code }, credentials: "include" });
   return firstStepAnswered(answer, onEnded);
 }
 

@@ -25,6 +25,7 @@ export const PROVIDER_ERRORS = {
   provider_refused: "The provider did not sign you in.",
   provider_failed: "The provider could not sign you in right now. Try again.",
   email_required: "The provider did not share an e-mail address, which an account here needs.",
+  email_not_verified: "The provider has not verified your e-mail address. Verify it there, or register here first.",
   link_required:
     "An account here already has this address. Sign in to it (with its password or a mailed link), then link the provider from your account.",
   identity_in_use: "That provider account is already linked to another account here.",

@@ -26,8 +26,8 @@ pub fn binding(headers: &HeaderMap) -> Option<String> {
         .filter(|value| !value.is_empty() && value.len() <= 64)
 }
 
-/// A redirect, never cached, setting (or with `None` clearing) the binding cookie.
-pub fn redirect(location: &str, binding: Option<&str>) -> Response {
+/// Sets the binding cookie on `response` (with `None`, clears it); never cached.
+pub fn with_binding(mut response: Response, binding: Option<&str>) -> Response {
     let cookie = match binding {
         Some(value) => format!(
             "{COOKIE_NAME}={value}; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age={}",
@@ -35,16 +35,21 @@ pub fn redirect(location: &str, binding: Option<&str>) -> Response {
         ),
         None => format!("{COOKIE_NAME}=; Path=/; Secure; HttpOnly; SameSite=Lax; Max-Age=0"),
     };
-    let mut response = StatusCode::FOUND.into_response();
     let headers = response.headers_mut();
-    if let Ok(location) = HeaderValue::from_str(location) {
-        headers.insert(LOCATION, location);
-    }
     if let Ok(cookie) = HeaderValue::from_str(&cookie) {
         headers.insert(SET_COOKIE, cookie);
     }
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+/// A redirect setting (or with `None` clearing) the binding cookie.
+pub fn redirect(location: &str, binding: Option<&str>) -> Response {
+    let mut response = StatusCode::FOUND.into_response();
+    if let Ok(location) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(LOCATION, location);
+    }
+    with_binding(response, binding)
 }
 
 /// The pages a sign-in may return to: `OAUTH_RETURN_URLS`, or `APP_BASE_URL`'s account and

@@ -8,14 +8,13 @@
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use shared::App;
-use shared::auth::account_link;
+use shared::auth::RefreshToken;
 use shared::auth::oauth::{Provider, ProviderUser, secret_hash};
-use shared::auth::{RefreshToken, issue_account_token};
 use shared::clock::now_ms;
 use shared::domain::{AuditAction, AuditOutcome, DisplayName, Email, NO_PASSWORD, User};
 use shared::http::{ApiError, AppState, Caller, Params, Response};
 use shared::jobs::{Job, MailMessage, Notice, Work};
-use shared::store::{Effects, Identity, SignInGrant, StoreError, TokenPurpose};
+use shared::store::{Effects, Identity, SignInGrant, StoreError};
 
 use crate::browser::{binding, redirect, return_urls, with_fragment};
 use crate::providers;
@@ -79,10 +78,14 @@ pub async fn callback(
         Some((user_id, session_id)) => {
             link(&app, &caller, provider, &who, user_id, session_id).await?
         }
-        None => sign_in(&app, &caller, provider, &who).await?,
+        None => sign_in(&app, &caller, provider, &who, &state.binding_hash).await?,
     };
     let location = match landing {
-        Landing::SignedIn(code) => with_fragment(&state.return_to, "oauth_code", &code),
+        // The binding cookie stays: the page's exchange of the code must come from this browser.
+        Landing::SignedIn(code) => {
+            let location = with_fragment(&state.return_to, "oauth_code", &code);
+            return Ok(redirect(&location, Some(&bound)));
+        }
         Landing::Linked => with_fragment(&state.return_to, "oauth_linked", provider.id()),
         Landing::Refused(why) => with_fragment(&state.return_to, "oauth_error", why),
     };
@@ -125,12 +128,13 @@ async fn sign_in(
     caller: &Caller,
     provider: &Provider,
     who: &ProviderUser,
+    binding_hash: &str,
 ) -> Result<Landing, ApiError> {
     let (known, stale) = linked_user(app, provider, who).await?;
     if let Some(user) = known {
-        return grant(app, &user, provider).await;
+        return grant(app, &user, provider, binding_hash).await;
     }
-    let Some(email) = who.email.as_deref().and_then(|e| Email::parse(e).ok()) else {
+    let Some(email) = who.email.as_deref().and_then(exact_address) else {
         return Ok(Landing::Refused("email_required"));
     };
     let user = match app.stores.users.find_user_by_email(&email).await? {
@@ -153,6 +157,9 @@ async fn sign_in(
             user
         }
         Some(_) => return Ok(Landing::Refused("link_required")),
+        // An account made from an address nobody proved would be whoever claimed it first:
+        // its owner, proving it later, would find the claimant's provider still signing in.
+        None if !who.email_verified => return Ok(Landing::Refused("email_not_verified")),
         None => match create_account(app, caller, provider, who, email, stale).await? {
             Some(user) => user,
             // Taken meanwhile: by this provider account's other sign-in (two tabs, a double
@@ -163,12 +170,18 @@ async fn sign_in(
             },
         },
     };
-    grant(app, &user, provider).await
+    grant(app, &user, provider, binding_hash).await
 }
 
-/// A new account for the provider's user: no password, its address verified only if the
-/// provider says so (else a verification link is mailed, as at registration). `None` if the
-/// address was taken meanwhile.
+/// The address the provider gave, if it is an address and reads the same once parsed (a look-
+/// alike such as a Kelvin sign for a K, which parsing folds, never matches an account here).
+fn exact_address(raw: &str) -> Option<Email> {
+    let email = Email::parse(raw).ok()?;
+    (email.as_str() == raw.trim().to_ascii_lowercase()).then_some(email)
+}
+
+/// A new account for the provider's user (whose address the provider verified): verified, no
+/// password. `None` if the address was taken meanwhile.
 async fn create_account(
     app: &App,
     caller: &Caller,
@@ -186,26 +199,14 @@ async fn create_account(
         .or_else(|| DisplayName::parse("New user").ok())
         .expect("a plain name parses");
     let mut user = User::new(email, name, NO_PASSWORD.into(), now);
-    user.email_verified = who.email_verified;
-    let mut effects = Effects::jobs(vec![Job::new(
+    user.email_verified = true;
+    let effects = Effects::jobs(vec![Job::new(
         Work::Telegram(Notice::NewSignup {
             email: user.email.as_str().to_owned(),
             name: user.name.as_str().to_owned(),
         }),
         now,
     )]);
-    if !user.email_verified {
-        let (token, record) =
-            issue_account_token(TokenPurpose::VerifyEmail, &user, user.email.as_str(), now);
-        let verify_link = account_link(&app.config.app_base_url, "verify-email", &token);
-        effects.token = Some(record);
-        effects.jobs.push(Job::email(
-            user.email.as_str(),
-            user.name.as_str(),
-            MailMessage::Welcome { verify_link },
-            now,
-        ));
-    }
     match app.stores.users.create_user(&user, &effects).await {
         Err(StoreError::EmailTaken) => return Ok(None),
         other => other?,
@@ -292,8 +293,14 @@ fn linked_notice(user: &User, provider: &Provider) -> Effects {
     )])
 }
 
-/// A one-time code for the page, good for `GRANT_TTL_MS` while the user's sessions last.
-async fn grant(app: &App, user: &User, provider: &Provider) -> Result<Landing, ApiError> {
+/// A one-time code for the page in the browser bound by `binding_hash`, good for
+/// `GRANT_TTL_MS` while the user's sessions last.
+async fn grant(
+    app: &App,
+    user: &User,
+    provider: &Provider,
+    binding_hash: &str,
+) -> Result<Landing, ApiError> {
     let code = RefreshToken::generate().expose();
     let now = now_ms();
     let grant = SignInGrant {
@@ -301,6 +308,7 @@ async fn grant(app: &App, user: &User, provider: &Provider) -> Result<Landing, A
         user_id: user.id.clone(),
         provider: provider.id().to_owned(),
         session_id: None,
+        binding_hash: binding_hash.to_owned(),
         generation: user.session_generation,
         expires_at: now + GRANT_TTL_MS,
     };

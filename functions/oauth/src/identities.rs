@@ -19,7 +19,7 @@ use shared::limits::with_quota;
 use shared::permissions::Sensitivity;
 use shared::store::{SignInGrant, StoreError};
 
-use crate::browser::return_to;
+use crate::browser::{return_to, with_binding};
 use crate::{providers, unknown_provider};
 
 /// How long the page has to follow the link URL.
@@ -83,6 +83,14 @@ pub async fn link(
     require_assurance(&app, &principal, Sensitivity::OwnAccount).await?;
     let return_to = return_to(&app.config, body.return_to.as_deref())?;
     let user = &principal.user;
+    // Whoever registered an address they do not own could otherwise leave a provider of theirs
+    // on the account for when the owner proves it.
+    if !user.email_verified {
+        return Err(ApiError::ForbiddenBecause {
+            code: "email_not_verified",
+            detail: "confirm your e-mail address before you link a provider".into(),
+        });
+    }
     let mut quota = None;
     if user.password_hash != NO_PASSWORD {
         let password = body.password.unwrap_or_default();
@@ -101,12 +109,16 @@ pub async fn link(
             Err(refused) => return Ok(refused),
         }
     }
+    // The ticket is bound to this browser (a cookie): a link URL handed to someone else
+    // starts nothing in theirs.
     let ticket = RefreshToken::generate().expose();
+    let bound = RefreshToken::generate().expose();
     let grant = SignInGrant {
         hash: secret_hash(&ticket),
         user_id: user.id.clone(),
         provider: provider.id().to_owned(),
         session_id: Some(principal.session_id.clone()),
+        binding_hash: secret_hash(&bound),
         generation: user.session_generation,
         expires_at: now_ms() + TICKET_TTL_MS,
     };
@@ -118,7 +130,7 @@ pub async fn link(
         .finish();
     let url = format!("{base}/api/auth/oauth/{}/start?{query}", provider.id());
     let answer = json(StatusCode::CREATED, &serde_json::json!({ "url": url }))?;
-    Ok(with_quota(quota, answer))
+    Ok(with_binding(with_quota(quota, answer), Some(&bound)))
 }
 
 pub async fn unlink(

@@ -10,7 +10,7 @@ use shared::clock::now_ms;
 use shared::http::{ApiError, AppState, Params, Response, api_base_url};
 use shared::store::OAuthState;
 
-use crate::browser::{STATE_TTL_MS, redirect, return_to};
+use crate::browser::{STATE_TTL_MS, binding, redirect, return_to};
 use crate::{providers, unknown_provider};
 
 pub async fn start(
@@ -23,7 +23,7 @@ pub async fn start(
     let provider = providers.get(&provider_id).ok_or_else(unknown_provider)?;
     let return_to = return_to(&app.config, params.get("return_to")?)?;
     let link = match params.get("link")? {
-        Some(ticket) => Some(link_ticket(&app, ticket, provider.id()).await?),
+        Some(ticket) => Some(link_ticket(&app, ticket, &parts, provider.id()).await?),
         None => None,
     };
     let auth = Authorization::new();
@@ -52,10 +52,12 @@ pub fn callback_url(app: &App, parts: &Parts, provider: &str) -> String {
     format!("{base}/api/auth/oauth/{provider}/callback")
 }
 
-/// The signed-in user and session a link ticket was made for (spent here).
+/// The signed-in user and session a link ticket was made for (spent here, in the browser that
+/// asked for it).
 async fn link_ticket(
     app: &App,
     ticket: &str,
+    parts: &Parts,
     provider: &str,
 ) -> Result<(String, String), ApiError> {
     let invalid = || {
@@ -64,13 +66,13 @@ async fn link_ticket(
             "the link ticket is unknown, used or expired: ask for a new one",
         )
     };
-    if ticket.len() > 64 {
+    let Some(bound) = binding(&parts.headers).filter(|_| ticket.len() <= 64) else {
         return Err(invalid());
-    }
+    };
     let grant = app
         .stores
         .identities
-        .take_grant(&secret_hash(ticket), now_ms())
+        .take_grant(&secret_hash(ticket), &secret_hash(&bound), now_ms())
         .await?
         .filter(|grant| grant.provider == provider)
         .ok_or_else(invalid)?;

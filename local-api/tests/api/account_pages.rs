@@ -649,7 +649,7 @@ async fn sign_in_and_link_with_a_provider(store: Store) {
     let providers = provider.config_json("stand-in");
     let env = [("OAUTH_PROVIDERS", providers.as_str())];
     let test = "sign_in_and_link_with_a_provider";
-    let Some((_dir, server, _turn)) = served(test, store, &env).await else {
+    let Some((dir, server, _turn)) = served(test, store, &env).await else {
         return;
     };
     provider.next_sign_in(ProviderAccount::verified("sub-page", "kim@example.com"));
@@ -665,6 +665,20 @@ async fn sign_in_and_link_with_a_provider(store: Store) {
 
     let email = "lee@example.com";
     server.register(email, PASSWORD).await;
+    // A provider is linked only to an address proven: from the welcome mail.
+    let welcome = mail_to(
+        dir.path(),
+        email,
+        "Welcome! Please verify your e-mail address",
+    )
+    .await;
+    let verified = server
+        .post(
+            "/api/auth/verify-email",
+            json!({ "token": support::mail::token_in(&welcome, "verify-email") }),
+        )
+        .await;
+    assert_eq!(verified.status(), 204);
     provider.next_sign_in(ProviderAccount::verified(
         "sub-lee",
         "lee-elsewhere@example.com",

@@ -245,7 +245,20 @@ async fn an_admin_signs_in_to_the_dashboard_with_a_provider() {
     let server = serve_on(Store::Sqlite, data, &[("OAUTH_PROVIDERS", &providers)]).await;
     let base = server.base.replace("127.0.0.1", "localhost");
 
-    // Linked over the API: the admin's password, the start URL, the provider, the callback.
+    // Linked over the API (the address verified first, from the welcome mail): the admin's
+    // password, the start URL in the browser the answer's cookie binds, the provider, the
+    // callback.
+    let welcome = support::mail::mail_to(
+        data,
+        "admin@example.com",
+        "Welcome! Please verify your e-mail address",
+    )
+    .await;
+    let token = support::mail::token_in(&welcome, "verify-email");
+    let verified = server
+        .post("/api/auth/verify-email", json!({ "token": token }))
+        .await;
+    assert_eq!(verified.status(), 204);
     let signed_in = server
         .post(
             "/api/auth/login",
@@ -262,6 +275,8 @@ async fn an_admin_signs_in_to_the_dashboard_with_a_provider() {
         )
         .await;
     assert_eq!(asked.status(), 201);
+    let link_cookie = asked.headers()["set-cookie"].to_str().unwrap();
+    let link_cookie = link_cookie.split(';').next().unwrap().to_owned();
     let url: serde_json::Value = asked.json().await.unwrap();
     let no_redirects = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -280,7 +295,7 @@ async fn an_admin_signs_in_to_the_dashboard_with_a_provider() {
         .as_str()
         .unwrap()
         .replace("127.0.0.1", "localhost");
-    let started = hop(start, None).await;
+    let started = hop(start, Some(link_cookie)).await;
     let cookie = started.headers()["set-cookie"].to_str().unwrap();
     let cookie = cookie.split(';').next().unwrap().to_owned();
     let approved = hop(

@@ -13,7 +13,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use super::request_id::X_REQUEST_ID;
 
 pub fn layer(allowed_origins: &[String]) -> CorsLayer {
-    let origin = if allowed_origins.iter().any(|o| o == "*") {
+    let any = allowed_origins.iter().any(|o| o == "*");
+    let origin = if any {
         AllowOrigin::any()
     } else {
         AllowOrigin::list(
@@ -24,6 +25,9 @@ pub fn layer(allowed_origins: &[String]) -> CorsLayer {
     };
     CorsLayer::new()
         .allow_origin(origin)
+        // The listed origins' pages send the social sign-in binding cookie with the two calls
+        // that need it (the code's exchange, a link's start); `*` never gets credentials.
+        .allow_credentials(!any)
         .allow_methods([
             Method::GET,
             Method::HEAD,

@@ -333,8 +333,14 @@ pub trait IdentityStore: Send + Sync {
         now: i64,
     ) -> Result<Option<OAuthState>, StoreError>;
     async fn create_grant(&self, grant: &SignInGrant) -> Result<(), StoreError>;
-    /// Spends the unexpired grant with this hash.
-    async fn take_grant(&self, hash: &str, now: i64) -> Result<Option<SignInGrant>, StoreError>;
+    /// Spends the unexpired grant with this hash, if it belongs to the browser bound by
+    /// `binding_hash`.
+    async fn take_grant(
+        &self,
+        hash: &str,
+        binding_hash: &str,
+        now: i64,
+    ) -> Result<Option<SignInGrant>, StoreError>;
 }
 
 /// Second factors (a TOTP factor and its recovery codes, one per user) and the sign-in

@@ -276,6 +276,8 @@ pub struct SignInGrant {
     pub user_id: String,
     pub provider: String,
     pub session_id: Option<String>,
+    /// The hash of the binding cookie of the browser it belongs to: only that browser spends it.
+    pub binding_hash: String,
     /// The user's session generation when it was made: an event that ends sessions ends it.
     pub generation: u64,
     pub expires_at: i64,

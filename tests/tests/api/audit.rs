@@ -400,7 +400,7 @@ async fn every_security_event_is_recorded(app: TestApp) {
     );
 
     second_factor_events(&app, &clock, &admin.access).await;
-    let app = identity_events(app, &admin.access).await;
+    let app = identity_events(app, &captured, &admin.access).await;
 
     // Every kind listed above is in the log.
     let page = audit_page(&app, &admin.access, "?limit=100").await;
@@ -558,12 +558,14 @@ async fn pages_hold_while_events_arrive(app: TestApp) {
 }
 
 /// A provider linked by a signed-in user, then unlinked.
-async fn identity_events(app: TestApp, admin_access: &str) -> TestApp {
-    use crate::oauth::{API, Landed, open_callback, start, with_provider};
+async fn identity_events(app: TestApp, mails: &Captured, admin_access: &str) -> TestApp {
+    use crate::oauth::{
+        API, Landed, link_cookie, open_callback, start, verified_account, with_provider,
+    };
     use crate::support::oidc_provider::{OidcProvider, ProviderAccount};
     let provider = OidcProvider::start().await;
     let app = with_provider(app, &provider);
-    let linker = support::account(&app, "linker@example.com", "Linker").await;
+    let linker = verified_account(&app, mails, "linker@example.com").await;
     let asked = call(Method::POST, "/api/auth/identities/stand-in")
         .token(&linker.access)
         .json(json!({ "password": PASSWORD }))
@@ -571,7 +573,8 @@ async fn identity_events(app: TestApp, admin_access: &str) -> TestApp {
         .await;
     let url = body_json(&asked)["url"].as_str().unwrap().to_owned();
     provider.next_sign_in(ProviderAccount::verified("sub-audit", "linker@example.com"));
-    let started = start(&app, url.strip_prefix(API).unwrap()).await;
+    let cookie = link_cookie(&asked);
+    let started = start(&app, url.strip_prefix(API).unwrap(), Some(&cookie)).await;
     let landed = open_callback(&app, &started.callback, Some(&started.cookie)).await;
     assert_eq!(landed, Landed::Linked("stand-in".into()));
     let event = event_of(&app, admin_access, "identity_link", Some(&linker.id)).await;

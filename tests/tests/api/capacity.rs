@@ -195,15 +195,21 @@ impl Measured {
         }
     }
 
-    /// A sign-in at the provider started by `path` (recorded as `start`), approved there, and
-    /// its callback opened in the same browser (recorded): where the callback sent the browser.
-    async fn provider_round(&mut self, actor: &str, path: &str) -> String {
+    /// A sign-in at the provider started by `path` (recorded as `start`) in a browser holding
+    /// `cookie`, approved there, and its callback opened in the same browser (recorded): where
+    /// the callback sent the browser, and the browser's binding cookie.
+    async fn provider_round(
+        &mut self,
+        actor: &str,
+        path: &str,
+        cookie: Option<&str>,
+    ) -> (String, String) {
+        let mut call = Call::new(Method::GET, path);
+        if let Some(cookie) = cookie {
+            call = call.header("cookie", cookie);
+        }
         let started = self
-            .send(
-                "GET /api/auth/oauth/{provider}/start",
-                actor,
-                Call::new(Method::GET, path),
-            )
+            .send("GET /api/auth/oauth/{provider}/start", actor, call)
             .await;
         assert_eq!(started.status(), StatusCode::FOUND, "{:?}", started.body());
         let cookie = support::header(&started, "set-cookie").unwrap();
@@ -223,11 +229,12 @@ impl Measured {
             .send(
                 "GET /api/auth/oauth/{provider}/callback",
                 actor,
-                Call::new(Method::GET, &callback).header("cookie", cookie),
+                Call::new(Method::GET, &callback).header("cookie", cookie.clone()),
             )
             .await;
         assert_eq!(landed.status(), StatusCode::FOUND);
-        support::header(&landed, "location").unwrap().to_owned()
+        let location = support::header(&landed, "location").unwrap().to_owned();
+        (location, cookie)
     }
 
     /// Sends `call` as `actor`, recording its DynamoDB calls under `route`.
@@ -592,17 +599,23 @@ async fn journey(m: &mut Measured, email: &str) -> (String, String) {
         .as_str()
         .unwrap()
         .to_owned();
-    let linked = m.provider_round(&who, url.strip_prefix(API).unwrap()).await;
+    let link_cookie = support::header(&asked, "set-cookie").unwrap();
+    let link_cookie = link_cookie.split(';').next().unwrap().to_owned();
+    let (linked, _) = m
+        .provider_round(&who, url.strip_prefix(API).unwrap(), Some(&link_cookie))
+        .await;
     assert!(linked.ends_with("#oauth_linked=stand-in"), "{linked}");
-    let landed = m
-        .provider_round(&who, "/api/auth/oauth/stand-in/start")
+    let (landed, cookie) = m
+        .provider_round(&who, "/api/auth/oauth/stand-in/start", None)
         .await;
     let code = landed.split_once("#oauth_code=").unwrap().1.to_owned();
     let exchanged = m
         .send(
             "POST /api/auth/oauth/exchange",
             &who,
-            Call::new(Method::POST, "/api/auth/oauth/exchange").json(json!({ "code": code })),
+            Call::new(Method::POST, "/api/auth/oauth/exchange")
+                .header("cookie", cookie)
+                .json(json!({ "code": code })),
         )
         .await;
     ok(&exchanged, StatusCode::OK);

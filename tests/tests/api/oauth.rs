@@ -46,8 +46,13 @@ pub(crate) struct Started {
     pub(crate) callback: String,
 }
 
-pub(crate) async fn start(app: &TestApp, path: &str) -> Started {
-    let started = Call::new(Method::GET, path).send(app).await;
+/// Opens the start URL `path` in a browser holding `cookie` (a link's binding), if any.
+pub(crate) async fn start(app: &TestApp, path: &str, cookie: Option<&str>) -> Started {
+    let mut call = Call::new(Method::GET, path);
+    if let Some(cookie) = cookie {
+        call = call.header("cookie", cookie);
+    }
+    let started = call.send(app).await;
     assert_eq!(started.status(), StatusCode::FOUND, "{:?}", started.body());
     let cookie = header(&started, "set-cookie").unwrap().to_owned();
     assert!(
@@ -100,13 +105,21 @@ pub(crate) async fn open_callback(app: &TestApp, callback: &str, cookie: Option<
     }
 }
 
-async fn sign_in(app: &TestApp) -> Landed {
-    let started = start(app, "/api/auth/oauth/stand-in/start").await;
-    open_callback(app, &started.callback, Some(&started.cookie)).await
+/// A sign-in in a new browser: where it landed, and the browser's binding cookie.
+async fn sign_in_with_cookie(app: &TestApp) -> (Landed, String) {
+    let started = start(app, "/api/auth/oauth/stand-in/start", None).await;
+    let landed = open_callback(app, &started.callback, Some(&started.cookie)).await;
+    (landed, started.cookie)
 }
 
-async fn exchange(app: &TestApp, code: &str) -> support::TestResponse {
+async fn sign_in(app: &TestApp) -> Landed {
+    sign_in_with_cookie(app).await.0
+}
+
+/// The page's exchange of `code`, in the browser holding `cookie`.
+async fn exchange(app: &TestApp, code: &str, cookie: &str) -> support::TestResponse {
     Call::new(Method::POST, "/api/auth/oauth/exchange")
+        .header("cookie", cookie)
         .json(json!({ "code": code }))
         .send(app)
         .await
@@ -114,12 +127,34 @@ async fn exchange(app: &TestApp, code: &str) -> support::TestResponse {
 
 /// Signs in with the provider and exchanges the code: the token answer.
 async fn signed_in(app: &TestApp) -> Value {
-    let Landed::Code(code) = sign_in(app).await else {
+    let (Landed::Code(code), cookie) = sign_in_with_cookie(app).await else {
         panic!("not signed in");
     };
-    let tokens = exchange(app, &code).await;
+    let tokens = exchange(app, &code, &cookie).await;
     assert_eq!(tokens.status(), StatusCode::OK, "{:?}", tokens.body());
     body_json(&tokens)
+}
+
+/// A registered account whose address is verified (by its welcome mail's link).
+pub(crate) async fn verified_account(
+    app: &TestApp,
+    mails: &support::Captured,
+    email: &str,
+) -> support::Account {
+    let account = support::account(app, email, "Ada").await;
+    let token = mails.token_mailed_to(email, links::verify).await;
+    let verified = Call::new(Method::POST, "/api/auth/verify-email")
+        .json(json!({ "token": token }))
+        .send(app)
+        .await;
+    assert_eq!(verified.status(), StatusCode::NO_CONTENT);
+    account
+}
+
+/// The binding cookie a link's answer set (`name=value`).
+pub(crate) fn link_cookie(asked: &support::TestResponse) -> String {
+    let cookie = header(asked, "set-cookie").expect("a binding cookie");
+    cookie.split(';').next().unwrap().to_owned()
 }
 
 async fn identities(app: &TestApp, access: &str) -> Value {
@@ -135,16 +170,26 @@ async fn a_new_user_signs_in_and_the_code_works_once(app: TestApp) {
     let provider = OidcProvider::start().await;
     let app = with_provider(app, &provider);
     provider.next_sign_in(ProviderAccount::verified("sub-1", "new@example.com"));
-    let Landed::Code(code) = sign_in(&app).await else {
+    let (Landed::Code(code), cookie) = sign_in_with_cookie(&app).await else {
         panic!("not signed in");
     };
-    let tokens = exchange(&app, &code).await;
+    // Handed to another browser (a login CSRF), or sent with none: nothing.
+    for other in ["__Host-oauth=another-browser", "x=y"] {
+        let refused = exchange(&app, &code, other).await;
+        assert_problem(&refused, StatusCode::BAD_REQUEST, "invalid_code");
+    }
+    let tokens = exchange(&app, &code, &cookie).await;
+    assert_eq!(
+        header(&tokens, "set-cookie").map(|c| c.contains("Max-Age=0")),
+        Some(true),
+        "the binding is cleared"
+    );
     assert_eq!(tokens.status(), StatusCode::OK, "{:?}", tokens.body());
     let body = body_json(&tokens);
     assert_eq!(body["user"]["email"], "new@example.com");
     assert_eq!(body["user"]["emailVerified"], true);
     assert_eq!(body["user"]["name"], "Ada Lovelace");
-    let again = exchange(&app, &code).await;
+    let again = exchange(&app, &code, &cookie).await;
     assert_problem(&again, StatusCode::BAD_REQUEST, "invalid_code");
     let access = body["accessToken"].as_str().unwrap();
     let sessions = Call::new(Method::GET, "/api/auth/sessions")
@@ -171,7 +216,7 @@ async fn a_state_works_once_and_only_in_its_browser(app: TestApp) {
     let provider = OidcProvider::start().await;
     let app = Arc::new(with_provider(app, &provider));
     provider.next_sign_in(ProviderAccount::verified("sub-2", "state@example.com"));
-    let started = start(&app, "/api/auth/oauth/stand-in/start").await;
+    let started = start(&app, "/api/auth/oauth/stand-in/start", None).await;
     // Another browser (an attacker's link opened by a victim) or none: refused.
     let other = Some("__Host-oauth=somebody-elses-binding");
     for cookie in [None, other] {
@@ -210,19 +255,21 @@ async fn first_sign_ins_at_once_make_one_account(app: TestApp) {
     let provider = OidcProvider::start().await;
     let app = Arc::new(with_provider(app, &provider));
     provider.next_sign_in(ProviderAccount::verified("sub-twice", "twice@example.com"));
-    let first = start(&app, "/api/auth/oauth/stand-in/start").await;
-    let second = start(&app, "/api/auth/oauth/stand-in/start").await;
+    let first = start(&app, "/api/auth/oauth/stand-in/start", None).await;
+    let second = start(&app, "/api/auth/oauth/stand-in/start", None).await;
     let opened = [first, second].map(|started| {
         let app = app.clone();
-        tokio::spawn(
-            async move { open_callback(&app, &started.callback, Some(&started.cookie)).await },
-        )
+        tokio::spawn(async move {
+            let landed = open_callback(&app, &started.callback, Some(&started.cookie)).await;
+            (landed, started.cookie)
+        })
     });
     let mut users = std::collections::HashSet::new();
     for landed in join_all(opened).await {
-        match landed.unwrap() {
+        let (landed, cookie) = landed.unwrap();
+        match landed {
             Landed::Code(code) => {
-                let tokens = exchange(&app, &code).await;
+                let tokens = exchange(&app, &code, &cookie).await;
                 assert_eq!(tokens.status(), StatusCode::OK);
                 users.insert(
                     body_json(&tokens)["user"]["id"]
@@ -273,7 +320,7 @@ async fn id_tokens_that_do_not_hold_up_are_refused(app: TestApp) {
     // A provider's error (the user said no) and a callback without a code.
     provider.misbehave(Misbehaviour::None);
     provider.next_sign_in(ProviderAccount::verified("sub-ok", "ok@example.com"));
-    let started = start(&app, "/api/auth/oauth/stand-in/start").await;
+    let started = start(&app, "/api/auth/oauth/stand-in/start", None).await;
     let (path, query) = started.callback.split_once('?').unwrap();
     let state = query
         .split('&')
@@ -342,18 +389,43 @@ async fn an_address_links_accounts_only_when_both_sides_proved_it(app: TestApp) 
             if mail.to == "owner@example.com" && matches!(mail.message, MailMessage::IdentityLinked { .. })))
         .count();
     assert_eq!(told, 1);
-    // An unproven address at the provider makes an unverified new account.
+    // An unproven address at the provider makes no account: whoever claimed it first would
+    // keep a way into it after its owner proved it.
     let mut fresh = ProviderAccount::verified("sub-z", "fresh@example.com");
     fresh.email_verified = false;
     provider.next_sign_in(fresh);
-    let body = signed_in(&app).await;
-    assert_eq!(body["user"]["emailVerified"], false);
+    assert_eq!(
+        sign_in(&app).await,
+        Landed::Error("email_not_verified".into())
+    );
+    // A look-alike of an address here (a Kelvin sign for the K) never reaches it.
+    provider.next_sign_in(ProviderAccount::verified(
+        "sub-k",
+        "\u{212A}owner@example.com",
+    ));
+    let _ = sign_in(&app).await;
+    let owner_identities = app
+        .stores
+        .identities
+        .list_identities(&owner.id)
+        .await
+        .unwrap();
+    assert_eq!(owner_identities.len(), 1, "{owner_identities:?}");
 }
 
 async fn a_signed_in_user_links_and_unlinks(app: TestApp) {
     let provider = OidcProvider::start().await;
     let app = with_provider(app, &provider);
-    let ada = support::account(&app, "linker@example.com", "Ada").await;
+    let (app, mails) = support::capturing(app);
+    // Not before the address is proven: whoever registered it may not own it.
+    let unproven = support::account(&app, "unproven@example.com", "Eve").await;
+    let refused = Call::new(Method::POST, "/api/auth/identities/stand-in")
+        .token(&unproven.access)
+        .json(json!({ "password": "correct horse battery" }))
+        .send(&app)
+        .await;
+    assert_problem(&refused, StatusCode::FORBIDDEN, "email_not_verified");
+    let ada = verified_account(&app, &mails, "linker@example.com").await;
     let wrong = Call::new(Method::POST, "/api/auth/identities/stand-in")
         .token(&ada.access)
         .json(json!({ "password": "not it" }))
@@ -370,17 +442,27 @@ async fn a_signed_in_user_links_and_unlinks(app: TestApp) {
         .send(&app)
         .await;
     assert_eq!(asked.status(), StatusCode::CREATED, "{:?}", asked.body());
+    let cookie = link_cookie(&asked);
     let url = body_json(&asked)["url"].as_str().unwrap().to_owned();
     let path = url.strip_prefix(API).unwrap().to_owned();
+    // Opened in another browser (a link CSRF: the victim's provider on the asker's account).
+    let elsewhere = Call::new(Method::GET, &path)
+        .header("cookie", "__Host-oauth=another-browser")
+        .send(&app)
+        .await;
+    assert_problem(&elsewhere, StatusCode::BAD_REQUEST, "invalid_link_ticket");
     // An address the provider has that differs from ours: linking does not need it to match.
     provider.next_sign_in(ProviderAccount::verified("sub-l", "elsewhere@example.com"));
-    let started = start(&app, &path).await;
+    let started = start(&app, &path, Some(&cookie)).await;
     assert_eq!(
         open_callback(&app, &started.callback, Some(&started.cookie)).await,
         Landed::Linked("stand-in".into())
     );
     // The ticket was spent.
-    let again = Call::new(Method::GET, &path).send(&app).await;
+    let again = Call::new(Method::GET, &path)
+        .header("cookie", &cookie)
+        .send(&app)
+        .await;
     assert_problem(&again, StatusCode::BAD_REQUEST, "invalid_link_ticket");
     let listed = identities(&app, &ada.access).await;
     assert_eq!(listed["hasPassword"], true);
@@ -388,19 +470,20 @@ async fn a_signed_in_user_links_and_unlinks(app: TestApp) {
     let body = signed_in(&app).await;
     assert_eq!(body["user"]["id"], ada.id.as_str());
     // Someone else cannot link the same provider account.
-    let bob = support::account(&app, "bob@example.com", "Bob").await;
+    let bob = verified_account(&app, &mails, "bob@example.com").await;
     let asked = Call::new(Method::POST, "/api/auth/identities/stand-in")
         .token(&bob.access)
         .json(json!({ "password": "correct horse battery" }))
         .send(&app)
         .await;
+    let cookie = link_cookie(&asked);
     let path = body_json(&asked)["url"]
         .as_str()
         .unwrap()
         .strip_prefix(API)
         .unwrap()
         .to_owned();
-    let started = start(&app, &path).await;
+    let started = start(&app, &path, Some(&cookie)).await;
     assert_eq!(
         open_callback(&app, &started.callback, Some(&started.cookie)).await,
         Landed::Error("identity_in_use".into())
@@ -443,7 +526,7 @@ async fn bad_input_gets_problem_documents(app: TestApp) {
         "validation_failed",
     );
     for code in ["", "x", &"a".repeat(5000)] {
-        let made_up = exchange(&app, code).await;
+        let made_up = exchange(&app, code, "__Host-oauth=x").await;
         assert_problem(&made_up, StatusCode::BAD_REQUEST, "invalid_code");
     }
     let no_state = Call::new(Method::GET, "/api/auth/oauth/stand-in/callback?code=x")

@@ -163,8 +163,12 @@ pub fn safe_url(url: &str) -> bool {
     let Some(rest) = url.strip_prefix("http://") else {
         return false;
     };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    // `http://localhost:1@elsewhere` is elsewhere.
+    if authority.contains('@') {
+        return false;
+    }
+    let host = authority.rsplit_once(':').map_or(authority, |(h, _)| h);
     matches!(host, "127.0.0.1" | "localhost" | "[::1]")
 }
 
@@ -196,6 +200,8 @@ mod tests {
         assert!(safe_url("http://127.0.0.1:8080/x"));
         assert!(safe_url("http://localhost/x"));
         assert!(!safe_url("http://localhost.evil.example/x"));
+        assert!(!safe_url("http://localhost:1@192.0.2.2/x"));
+        assert!(!safe_url("http://127.0.0.1@evil.example"));
         let debug = format!("{:?}", providers.get("google").unwrap().config);
         assert!(
             !debug.contains("clientSecret") && !debug.contains("\"s\""),

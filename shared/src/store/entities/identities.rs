@@ -189,6 +189,7 @@ impl IdentityStore for TableStore {
                 ("userId", (&grant.user_id).into()),
                 ("provider", (&grant.provider).into()),
                 ("generation", grant.generation.into()),
+                ("bindingHash", (&grant.binding_hash).into()),
                 ("expiresAt", grant.expires_at.into()),
                 (TTL_ATTRIBUTE, ttl_from_ms(grant.expires_at)),
             ],
@@ -200,8 +201,14 @@ impl IdentityStore for TableStore {
         Ok(self.table.put(Put::if_absent(item)).await?)
     }
 
-    async fn take_grant(&self, hash: &str, now: i64) -> Result<Option<SignInGrant>, StoreError> {
-        let condition = Condition::gt("expiresAt", now);
+    async fn take_grant(
+        &self,
+        hash: &str,
+        binding_hash: &str,
+        now: i64,
+    ) -> Result<Option<SignInGrant>, StoreError> {
+        let condition =
+            Condition::gt("expiresAt", now).and(Condition::eq("bindingHash", binding_hash));
         let Some(item) = take(self, &keys::oauth_grant(hash), condition).await? else {
             return Ok(None);
         };
@@ -210,6 +217,7 @@ impl IdentityStore for TableStore {
             user_id: get_s(&item, "userId")?,
             provider: get_s(&item, "provider")?,
             session_id: get_opt_s(&item, "sessionId")?,
+            binding_hash: get_s(&item, "bindingHash")?,
             generation: get_n(&item, "generation")?,
             expires_at: get_n(&item, "expiresAt")?,
         }))
