@@ -502,6 +502,35 @@ async fn a_signed_in_user_links_and_unlinks(app: TestApp) {
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
 
+/// GitHub (plain OAuth 2.0): the primary address, and whether GitHub verified it, from its
+/// e-mail API; the numeric id as the subject.
+async fn github_signs_in_with_its_primary_verified_address(app: TestApp) {
+    let provider = OidcProvider::start().await;
+    let providers = Providers::from_json(&provider.github_config_json("stand-in")).unwrap();
+    let app = support::rebuilt_with(app, |mut app| {
+        app.oauth = OAuthProviders::given(providers);
+        app.config.api_base_url = Some(API.into());
+        app
+    });
+    provider.next_sign_in(ProviderAccount::verified("4242", "octo@example.com"));
+    let body = signed_in(&app).await;
+    assert_eq!(body["user"]["email"], "octo@example.com");
+    assert_eq!(body["user"]["emailVerified"], true);
+    let listed = identities(&app, body["accessToken"].as_str().unwrap()).await;
+    assert_eq!(listed["data"][0]["provider"], "stand-in");
+    let mut unverified = ProviderAccount::verified("4343", "unsure@example.com");
+    unverified.email_verified = false;
+    provider.next_sign_in(unverified);
+    assert_eq!(
+        sign_in(&app).await,
+        Landed::Error("email_not_verified".into())
+    );
+    // The same GitHub account signs in as the same user.
+    provider.next_sign_in(ProviderAccount::verified("4242", "octo@example.com"));
+    let again = signed_in(&app).await;
+    assert_eq!(again["user"]["id"], body["user"]["id"]);
+}
+
 async fn bad_input_gets_problem_documents(app: TestApp) {
     let provider = OidcProvider::start().await;
     let app = with_provider(app, &provider);
@@ -560,5 +589,6 @@ on_both_stores! {
     a_key_rotation_is_followed => config(),
     an_address_links_accounts_only_when_both_sides_proved_it => config(),
     a_signed_in_user_links_and_unlinks => config(),
+    github_signs_in_with_its_primary_verified_address => config(),
     bad_input_gets_problem_documents => config(),
 }

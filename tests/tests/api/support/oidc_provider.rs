@@ -2,7 +2,9 @@
 //! (JWKS), an authorization endpoint that approves at once (as the user the test chose), and a
 //! token endpoint that checks the client, the redirect URI, the code (once) and PKCE before it
 //! signs an ID token. The test can rotate its key and make it misbehave (a wrong nonce, another
-//! audience, an expired token, another issuer, a key it does not publish).
+//! audience, an expired token, another issuer, a key it does not publish). It also speaks
+//! GitHub's OAuth 2.0 (`/login/oauth/access_token`, `/user`, `/user/emails`) for the `github`
+//! kind.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -112,6 +114,8 @@ struct Inner {
     codes: HashMap<String, Pending>,
     next: Option<ProviderAccount>,
     misbehaviour: Misbehaviour,
+    /// GitHub access tokens handed out, and whose they are.
+    github_tokens: HashMap<String, ProviderAccount>,
     /// Token requests answered, and JWKS fetches.
     pub token_requests: usize,
     pub jwks_fetches: usize,
@@ -131,6 +135,7 @@ impl OidcProvider {
             codes: HashMap::new(),
             next: None,
             misbehaviour: Misbehaviour::None,
+            github_tokens: HashMap::new(),
             token_requests: 0,
             jwks_fetches: 0,
         })));
@@ -139,6 +144,9 @@ impl OidcProvider {
             .route("/jwks", get(jwks))
             .route("/authorize", get(authorize))
             .route("/token", post(token))
+            .route("/login/oauth/access_token", post(github_token))
+            .route("/user", get(github_user))
+            .route("/user/emails", get(github_emails))
             .with_state(provider.clone());
         tokio::spawn(async move { axum::serve(listener, router).await });
         provider
@@ -153,6 +161,19 @@ impl OidcProvider {
         json!([{
             "id": id, "name": "Stand-in", "kind": "oidc", "issuer": self.issuer(),
             "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET,
+        }])
+        .to_string()
+    }
+
+    /// The `OAUTH_PROVIDERS` JSON naming this server, as GitHub, `id`.
+    pub fn github_config_json(&self, id: &str) -> String {
+        let base = self.issuer();
+        json!([{
+            "id": id, "name": "Hub", "kind": "github",
+            "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET,
+            "authorizeUrl": format!("{base}/authorize"),
+            "tokenUrl": format!("{base}/login/oauth/access_token"),
+            "apiUrl": base,
         }])
         .to_string()
     }
@@ -210,10 +231,14 @@ fn pairs(text: &str) -> HashMap<String, String> {
 async fn authorize(State(provider): State<OidcProvider>, uri: Uri) -> Response {
     let query = pairs(uri.query().unwrap_or_default());
     let get = |name: &str| query.get(name).cloned();
+    // GitHub's scopes have no `openid`; every OpenID Connect sign-in asks for it.
+    let scope_ok = get("scope").is_some_and(|s| {
+        s.split(' ').any(|s| s == "openid") || (get("nonce").is_none() && s.contains("user:email"))
+    });
     let ok = get("response_type").as_deref() == Some("code")
         && get("client_id").as_deref() == Some(CLIENT_ID)
         && get("code_challenge_method").as_deref() == Some("S256")
-        && get("scope").is_some_and(|s| s.split(' ').any(|s| s == "openid"));
+        && scope_ok;
     let (Some(redirect_uri), Some(state), Some(challenge), true) =
         (get("redirect_uri"), get("state"), get("code_challenge"), ok)
     else {
@@ -289,4 +314,63 @@ async fn token(State(provider): State<OidcProvider>, body: String) -> Response {
     let id_token = jsonwebtoken::encode(&header, &claims, &key.encoding).unwrap();
     Json(json!({ "access_token": "opaque", "token_type": "Bearer", "id_token": id_token }))
         .into_response()
+}
+
+/// GitHub's token endpoint: the same checks, an opaque access token naming the account (and
+/// GitHub's way of refusing: 200 with `error`).
+async fn github_token(State(provider): State<OidcProvider>, body: String) -> Response {
+    let form = pairs(&body);
+    let get = |name: &str| form.get(name).cloned().unwrap_or_default();
+    let mut inner = provider.0.lock().unwrap();
+    inner.token_requests += 1;
+    let Some(pending) = inner.codes.remove(&get("code")) else {
+        return Json(json!({ "error": "bad_verification_code" })).into_response();
+    };
+    let verifier = get("code_verifier");
+    let challenge = URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()));
+    if get("client_secret") != CLIENT_SECRET
+        || pending.redirect_uri != get("redirect_uri")
+        || challenge != pending.challenge
+    {
+        return Json(json!({ "error": "incorrect_client_credentials" })).into_response();
+    }
+    let token = format!("gho_{}", uuid::Uuid::new_v4().simple());
+    inner.github_tokens.insert(token.clone(), pending.account);
+    Json(json!({ "access_token": token, "token_type": "bearer", "scope": "read:user,user:email" }))
+        .into_response()
+}
+
+fn github_account(
+    provider: &OidcProvider,
+    headers: &axum::http::HeaderMap,
+) -> Option<ProviderAccount> {
+    let bearer = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let token = bearer.strip_prefix("Bearer ")?;
+    provider.0.lock().unwrap().github_tokens.get(token).cloned()
+}
+
+async fn github_user(
+    State(provider): State<OidcProvider>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let Some(account) = github_account(&provider, &headers) else {
+        return refuse(StatusCode::UNAUTHORIZED, "Bad credentials");
+    };
+    let id: u64 = account.subject.parse().unwrap_or(7);
+    Json(json!({ "id": id, "login": "octo", "name": account.name })).into_response()
+}
+
+async fn github_emails(
+    State(provider): State<OidcProvider>,
+    headers: axum::http::HeaderMap,
+) -> Response {
+    let Some(account) = github_account(&provider, &headers) else {
+        return refuse(StatusCode::UNAUTHORIZED, "Bad credentials");
+    };
+    let mut emails =
+        vec![json!({ "email": "old@example.com", "primary": false, "verified": true })];
+    if let Some(email) = account.email {
+        emails.push(json!({ "email": email, "primary": true, "verified": account.email_verified }));
+    }
+    Json(Value::Array(emails)).into_response()
 }
