@@ -7,7 +7,7 @@ use axum::http::request::Parts;
 use shared::App;
 use shared::auth::oauth::{Authorization, OAuthError, secret_hash};
 use shared::clock::now_ms;
-use shared::http::{ApiError, AppState, Params, Response, api_base_url};
+use shared::http::{ApiError, AppState, Caller, Params, Response, api_base_url};
 use shared::store::OAuthState;
 
 use crate::browser::{STATE_TTL_MS, binding, redirect, return_to};
@@ -17,8 +17,13 @@ pub async fn start(
     State(app): State<AppState>,
     Path(provider_id): Path<String>,
     params: Params,
+    caller: Caller,
     parts: Parts,
 ) -> Result<Response, ApiError> {
+    let rule = app.config.rate_limits.oauth_start_ip;
+    app.limits()
+        .count_from_ip("oauth-start", rule, caller.ip, now_ms())
+        .await?;
     let providers = providers(&app).await?;
     let provider = providers.get(&provider_id).ok_or_else(unknown_provider)?;
     let return_to = return_to(&app.config, params.get("return_to")?)?;

@@ -110,6 +110,22 @@ impl Limits<'_> {
 
     /// Counts a request against a route's per-address and per-e-mail limits (both, or a 429
     /// naming the tighter one). `None` when limits are off.
+    /// Counts a request of `route` from `ip` against `rule` (429 past it).
+    pub async fn count_from_ip(
+        &self,
+        route: &str,
+        rule: Rule,
+        ip: Option<IpAddr>,
+        now: i64,
+    ) -> Result<Option<Quota>, ApiError> {
+        if !self.rules.enabled {
+            return Ok(None);
+        }
+        let counters = vec![counter(&format!("{route}-ip"), rule, &ip_subject(ip), now)];
+        let detail = "too many requests of this kind; wait before trying again";
+        Ok(self.take_all(counters, now, detail).await?.quota)
+    }
+
     pub async fn count_request(
         &self,
         route: &str,

@@ -12,7 +12,7 @@ use axum::http::{Method, StatusCode};
 use futures_util::future::join_all;
 use serde_json::{Value, json};
 use shared::auth::oauth::{OAuthProviders, Providers};
-use shared::config::Config;
+use shared::config::{Config, RateLimits};
 use shared::domain::Email;
 use shared::jobs::{MailMessage, Work};
 use support::oidc_provider::{Misbehaviour, OidcProvider, ProviderAccount};
@@ -531,6 +531,26 @@ async fn github_signs_in_with_its_primary_verified_address(app: TestApp) {
     assert_eq!(again["user"]["id"], body["user"]["id"]);
 }
 
+/// Starting sign-ins is counted per source address (each stores a state for 10 minutes).
+async fn starts_are_limited_per_address(app: TestApp) {
+    let provider = OidcProvider::start().await;
+    let app = with_provider(app, &provider);
+    provider.next_sign_in(ProviderAccount::verified("sub-flood", "flood@example.com"));
+    for _ in 0..3 {
+        start(&app, "/api/auth/oauth/stand-in/start", None).await;
+    }
+    let limited = Call::new(Method::GET, "/api/auth/oauth/stand-in/start")
+        .send(&app)
+        .await;
+    assert_problem(&limited, StatusCode::TOO_MANY_REQUESTS, "too_many_requests");
+    // From elsewhere, still fine.
+    let elsewhere = Call::new(Method::GET, "/api/auth/oauth/stand-in/start")
+        .sent_from("203.0.113.9")
+        .send(&app)
+        .await;
+    assert_eq!(elsewhere.status(), StatusCode::FOUND);
+}
+
 async fn bad_input_gets_problem_documents(app: TestApp) {
     let provider = OidcProvider::start().await;
     let app = with_provider(app, &provider);
@@ -590,5 +610,12 @@ on_both_stores! {
     an_address_links_accounts_only_when_both_sides_proved_it => config(),
     a_signed_in_user_links_and_unlinks => config(),
     github_signs_in_with_its_primary_verified_address => config(),
+    starts_are_limited_per_address => Config {
+        rate_limits: RateLimits {
+            oauth_start_ip: shared::config::Rule::parse("3/1h").unwrap(),
+            ..RateLimits::default()
+        },
+        ..config()
+    },
     bad_input_gets_problem_documents => config(),
 }
