@@ -4,13 +4,11 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
-use serde_json::json;
 use shared::auth::{account_link, account_token_hash, issue_account_token};
 use shared::clock::now_ms;
 use shared::domain::{AuditAction, AuditOutcome, Email, FieldErrors, Password};
-use shared::http::{self, ApiError, AppState, Caller, Json, Response, in_uniform_time};
+use shared::http::{ApiError, AppState, Caller, Json, MailRequest, Response};
 use shared::jobs::{Job, MailMessage, SecurityEvent};
-use shared::limits::with_quota;
 use shared::store::{Effects, StoreError, TokenPurpose};
 
 use crate::invalid_token;
@@ -28,35 +26,21 @@ pub async fn forgot(
     Json(body): Json<ForgotBody>,
 ) -> Result<Response, ApiError> {
     let mut errors = FieldErrors::default();
-    let email = errors.required("email", body.email);
-    let Some(email) = email else {
+    let Some(email) = errors.required("email", body.email) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    let parsed = Email::parse(&email).ok();
-    let counted = parsed
-        .as_ref()
-        .map_or_else(|| email.trim().to_lowercase(), |e| e.as_str().to_owned());
     let limits = &app.config.rate_limits;
-    let rules = (limits.forgot_password_ip, limits.forgot_password_email);
-    let quota = app
-        .limits()
-        .count_request("forgot-password", rules, caller.ip, &counted, now_ms())
-        .await?;
-    // Its timing does not tell whether the account exists.
-    let outcome = in_uniform_time(async {
-        match parsed {
-            Some(email) => mail_reset_link(&app, &email).await,
-            None => Ok(()),
-        }
-    })
-    .await;
-    let answer = outcome.and_then(|()| {
-        http::json(
-            StatusCode::ACCEPTED,
-            &json!({ "message": "if an account has this address, a reset link is on its way" }),
-        )
-    });
-    Ok(with_quota(quota, answer))
+    let request = MailRequest {
+        route: "forgot-password",
+        rules: (limits.forgot_password_ip, limits.forgot_password_email),
+        message: "if an account has this address, a reset link is on its way",
+    };
+    let app = &*app;
+    request
+        .answer(app, &caller, &email, |email| async move {
+            mail_reset_link(app, &email).await
+        })
+        .await
 }
 
 async fn mail_reset_link(app: &shared::App, email: &Email) -> Result<(), ApiError> {

@@ -4,7 +4,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use shared::App;
-use std::time::Duration;
 
 use serde_json::json;
 use shared::auth::{AuthError, Principal, account_link, account_token_hash, issue_account_token};
@@ -12,7 +11,8 @@ use shared::clock::now_ms;
 use shared::domain::FieldErrors;
 use shared::domain::{AuditAction, AuditOutcome, Email, ProfileChanges, User};
 use shared::http::{
-    self, ApiError, AppState, Caller, Json, Response, retry_lost_races, unless_lost,
+    self, ApiError, AppState, Caller, Json, Response, in_uniform_time, retry_lost_races,
+    unless_lost,
 };
 use shared::jobs::{Job, MailMessage, SecurityEvent};
 use shared::limits::{Quota, with_quota};
@@ -118,10 +118,6 @@ pub struct ResendBody {
     email: Option<String>,
 }
 
-/// Every answer to a resend by address takes at least this long, so its timing does not tell
-/// whether an unverified account has the address.
-const BY_ADDRESS_MIN_LATENCY: Duration = Duration::from_millis(400);
-
 /// Signed in: mails a new link to the caller's current address; 409 once verified, 429 within a
 /// minute of the last one. Or, with `{email}` and no session (an account that may not sign in
 /// before it is verified): always 202 with the same body, mailing a link only to an unverified
@@ -137,7 +133,6 @@ pub async fn resend(
     let rules = (limits.verify_resend_ip, limits.verify_resend_email);
     match (principal, by_address) {
         (_, Some(email)) => {
-            let started = tokio::time::Instant::now();
             let mut errors = FieldErrors::default();
             let Some(email) = errors.parse("email", Some(email), Email::parse) else {
                 return Err(ApiError::Validation(errors.into_vec()));
@@ -146,8 +141,8 @@ pub async fn resend(
                 .limits()
                 .count_request("verify-resend", rules, caller.ip, email.as_str(), now_ms())
                 .await?;
-            let outcome = mail_verification_to(&app, &email).await;
-            tokio::time::sleep_until(started + BY_ADDRESS_MIN_LATENCY).await;
+            // Its timing does not tell whether an unverified account has the address.
+            let outcome = in_uniform_time(mail_verification_to(&app, &email)).await;
             let answer = outcome.and_then(|()| {
                 http::json(
                     StatusCode::ACCEPTED,

@@ -3,9 +3,8 @@
 //! (typed, on any device). `GET /api/auth/methods` tells a sign-in page what to offer.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use shared::App;
 use shared::auth::{
     MAX_MAILED_CODE_TRIES, account_link, account_token_hash, issue_email_login, mailed_code_matches,
@@ -15,7 +14,7 @@ use shared::domain::{
     AuditAction, AuditOutcome, AuthMethod, Email, FieldErrors, MailedSignInCode, User,
 };
 use shared::http::{
-    self, ApiError, AppState, Caller, Json, Response, first_step_proven, in_uniform_time,
+    self, ApiError, AppState, Caller, Json, MailRequest, Response, first_step_proven,
 };
 use shared::jobs::{Job, MailMessage};
 use shared::limits::{Quota, with_quota};
@@ -91,30 +90,18 @@ pub async fn request(
     let Some(email) = errors.required("email", body.email) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
-    let parsed = Email::parse(&email).ok();
-    let counted = parsed
-        .as_ref()
-        .map_or_else(|| email.trim().to_lowercase(), |e| e.as_str().to_owned());
     let limits = &app.config.rate_limits;
-    let rules = (limits.email_login_ip, limits.email_login_email);
-    let quota = app
-        .limits()
-        .count_request("email-login", rules, caller.ip, &counted, now_ms())
-        .await?;
-    let outcome = in_uniform_time(async {
-        match parsed {
-            Some(email) => mail_sign_in(&app, &email).await,
-            None => Ok(()),
-        }
-    })
-    .await;
-    let answer = outcome.and_then(|()| {
-        http::json(
-            StatusCode::ACCEPTED,
-            &json!({ "message": "if an account has this address, a sign-in link and code are on their way" }),
-        )
-    });
-    Ok(with_quota(quota, answer))
+    let request = MailRequest {
+        route: "email-login",
+        rules: (limits.email_login_ip, limits.email_login_email),
+        message: "if an account has this address, a sign-in link and code are on their way",
+    };
+    let app = &*app;
+    request
+        .answer(app, &caller, &email, |email| async move {
+            mail_sign_in(app, &email).await
+        })
+        .await
 }
 
 async fn mail_sign_in(app: &App, email: &Email) -> Result<(), ApiError> {
