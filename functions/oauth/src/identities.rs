@@ -24,6 +24,9 @@ use crate::{providers, unknown_provider};
 
 /// How long the page has to follow the link URL.
 const TICKET_TTL_MS: i64 = 2 * 60 * 1000;
+/// An account without a password links a provider only from a session this recent: a stolen
+/// access or refresh token alone cannot add the thief's provider for good.
+const RECENT_SIGN_IN_MS: i64 = 10 * 60 * 1000;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -92,7 +95,20 @@ pub async fn link(
         });
     }
     let mut quota = None;
-    if user.password_hash != NO_PASSWORD {
+    if user.password_hash == NO_PASSWORD {
+        let (_, session) = app
+            .stores
+            .sessions
+            .get_user_and_session(&user.id, &principal.session_id)
+            .await?;
+        let recent = session.is_some_and(|s| now_ms() - s.created_at <= RECENT_SIGN_IN_MS);
+        if !recent {
+            return Err(ApiError::ForbiddenBecause {
+                code: "recent_sign_in_required",
+                detail: "sign in again (within the last 10 minutes) to link a provider".into(),
+            });
+        }
+    } else {
         let password = body.password.unwrap_or_default();
         match app
             .logins()

@@ -531,6 +531,83 @@ async fn github_signs_in_with_its_primary_verified_address(app: TestApp) {
     assert_eq!(again["user"]["id"], body["user"]["id"]);
 }
 
+/// An account without a password links another provider only from a recent sign-in: a stolen
+/// token from an older session cannot add the thief's provider for good.
+async fn a_passwordless_account_links_only_from_a_recent_sign_in(app: TestApp) {
+    use shared::auth::{RefreshToken, issue_access_token};
+    use shared::domain::{AuthMethod, Authentication};
+    use shared::store::{RefreshRecord, Session, SessionOrigin};
+    let provider = OidcProvider::start().await;
+    let app = with_provider(app, &provider);
+    provider.next_sign_in(ProviderAccount::verified(
+        "sub-np",
+        "nopassword@example.com",
+    ));
+    let body = signed_in(&app).await;
+    let fresh = body["accessToken"].as_str().unwrap();
+    let link = |token: String| {
+        Call::new(Method::POST, "/api/auth/identities/stand-in")
+            .header("authorization", format!("Bearer {token}"))
+            .json(json!({}))
+    };
+    let now_linking = link(fresh.to_owned()).send(&app).await;
+    assert_eq!(
+        now_linking.status(),
+        StatusCode::CREATED,
+        "{:?}",
+        now_linking.body()
+    );
+    // A session of the same user started 20 minutes ago, still live.
+    let user = app
+        .stores
+        .users
+        .get_user(body["user"]["id"].as_str().unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    let now = shared::clock::now_ms();
+    let started = now - 20 * 60 * 1000;
+    let authentication = Authentication::first_factor(AuthMethod::Oauth);
+    let session = Session {
+        id: uuid::Uuid::now_v7().to_string(),
+        user_id: user.id.clone(),
+        generation: user.session_generation,
+        created_at: started,
+        expires_at: now + 3_600_000,
+        revoked_at: None,
+        last_used_at: started,
+        authentication: authentication.clone(),
+        origin: SessionOrigin::default(),
+    };
+    let record = RefreshRecord {
+        hash: RefreshToken::generate().hash(),
+        user_id: user.id.clone(),
+        session_id: session.id.clone(),
+        created_at: started,
+        expires_at: now + 3_600_000,
+        spent_at: None,
+        successor: None,
+    };
+    app.stores
+        .sessions
+        .create_session(&session, &record)
+        .await
+        .unwrap();
+    let keys = app.keys.current().await;
+    let old = issue_access_token(
+        &keys,
+        &app.config,
+        &user.id,
+        user.role,
+        &session.id,
+        &authentication,
+        now / 1000,
+    )
+    .unwrap();
+    let stale = link(old).send(&app).await;
+    assert_problem(&stale, StatusCode::FORBIDDEN, "recent_sign_in_required");
+}
+
 /// Starting sign-ins is counted per source address (each stores a state for 10 minutes).
 async fn starts_are_limited_per_address(app: TestApp) {
     let provider = OidcProvider::start().await;
@@ -610,6 +687,7 @@ on_both_stores! {
     an_address_links_accounts_only_when_both_sides_proved_it => config(),
     a_signed_in_user_links_and_unlinks => config(),
     github_signs_in_with_its_primary_verified_address => config(),
+    a_passwordless_account_links_only_from_a_recent_sign_in => config(),
     starts_are_limited_per_address => Config {
         rate_limits: RateLimits {
             oauth_start_ip: shared::config::Rule::parse("3/1h").unwrap(),
