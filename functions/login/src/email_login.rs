@@ -206,10 +206,7 @@ async fn by_code(
     email: &str,
     code: &MailedSignInCode,
 ) -> Result<Response, ApiError> {
-    let parsed = Email::parse(email).ok();
-    let account = parsed
-        .as_ref()
-        .map_or_else(|| email.trim().to_lowercase(), |e| e.as_str().to_owned());
+    let (parsed, account) = Email::as_typed(email);
     let attempt = app.logins().admit(&account, caller.ip, now_ms()).await?;
     let user = match &parsed {
         Some(email) => app.stores.users.find_user_by_email(email).await?,

@@ -51,10 +51,7 @@ async fn login(
         return Err(ApiError::Validation(errors.into_vec()));
     };
     // A malformed address cannot belong to anyone: same answer, same work, as a wrong password.
-    let parsed = Email::parse(&email).ok();
-    let account = parsed
-        .as_ref()
-        .map_or_else(|| email.trim().to_lowercase(), |e| e.as_str().to_owned());
+    let (parsed, account) = Email::as_typed(&email);
     let attempt = app.logins().admit(&account, caller.ip, now_ms()).await?;
 
     let user = match &parsed {

@@ -134,7 +134,7 @@ fn oauth_providers(
     #[cfg(feature = "secrets")]
     if let (Some(secret_id), Some(aws)) = (&config.oauth_providers_secret_id, aws) {
         return Ok(OAuthProviders::secrets_manager(
-            aws_sdk_secretsmanager::Client::new(aws),
+            aws.clone(),
             secret_id.clone(),
         ));
     }

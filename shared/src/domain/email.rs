@@ -62,6 +62,19 @@ impl Email {
         Ok(Self(email))
     }
 
+    /// An address as a person typed it: the parsed address when it parses, and the key it is
+    /// counted under (by the sign-in lock and the request limits), which is the normalised
+    /// address, or the trimmed, lower-cased input for one that cannot belong to anyone.
+    pub fn as_typed(raw: &str) -> (Option<Self>, String) {
+        match Self::parse(raw) {
+            Ok(email) => {
+                let counted = email.0.clone();
+                (Some(email), counted)
+            }
+            Err(_) => (None, raw.trim().to_lowercase()),
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -81,6 +94,16 @@ mod tests {
     fn normalises_case_and_whitespace() {
         let email = Email::parse("  Ada.Lovelace@Example.COM ").unwrap();
         assert_eq!(email.as_str(), "ada.lovelace@example.com");
+    }
+
+    #[test]
+    fn an_address_as_typed_is_counted_under_one_key() {
+        let (parsed, counted) = Email::as_typed(" Ada@Example.COM ");
+        assert_eq!(parsed.unwrap().as_str(), "ada@example.com");
+        assert_eq!(counted, "ada@example.com");
+        let (parsed, counted) = Email::as_typed("  Not An Address ");
+        assert!(parsed.is_none());
+        assert_eq!(counted, "not an address");
     }
 
     #[test]

@@ -36,10 +36,7 @@ impl MailRequest<'_> {
         F: FnOnce(Email) -> Fut,
         Fut: Future<Output = Result<(), ApiError>>,
     {
-        let parsed = Email::parse(email).ok();
-        let counted = parsed
-            .as_ref()
-            .map_or_else(|| email.trim().to_lowercase(), |e| e.as_str().to_owned());
+        let (parsed, counted) = Email::as_typed(email);
         let quota = app
             .limits()
             .count_request(self.route, self.rules, caller.ip, &counted, now_ms())

@@ -199,13 +199,11 @@ impl Oidc {
         if !nonce_ok {
             return Err(OAuthError::Invalid("the nonce is not this sign-in's"));
         }
-        // Several audiences: the token must still be issued to us (OIDC Core 3.1.3.7).
+        // `aud` is required and names us (checked above); with several audiences the token must
+        // still be issued to us (OIDC Core 3.1.3.7).
         if matches!(claims.aud, Audience::Many(ref all) if all.len() > 1)
             && claims.azp.as_deref() != Some(client_id)
         {
-            return Err(OAuthError::Invalid("for another client"));
-        }
-        if matches!(claims.aud, Audience::None) {
             return Err(OAuthError::Invalid("for another client"));
         }
         Ok(claims)

@@ -14,7 +14,8 @@ enum Source {
     Given(Arc<Providers>),
     #[cfg(feature = "secrets")]
     SecretsManager {
-        client: aws_sdk_secretsmanager::Client,
+        /// The client is made on first use: most functions never sign in with a provider.
+        aws: Box<aws_types::SdkConfig>,
         secret_id: String,
         loaded: tokio::sync::OnceCell<Arc<Providers>>,
     },
@@ -30,9 +31,9 @@ impl OAuthProviders {
     }
 
     #[cfg(feature = "secrets")]
-    pub fn secrets_manager(client: aws_sdk_secretsmanager::Client, secret_id: String) -> Self {
+    pub fn secrets_manager(aws: aws_types::SdkConfig, secret_id: String) -> Self {
         Self(Arc::new(Source::SecretsManager {
-            client,
+            aws: Box::new(aws),
             secret_id,
             loaded: tokio::sync::OnceCell::new(),
         }))
@@ -44,12 +45,13 @@ impl OAuthProviders {
             Source::Given(providers) => Ok(providers.clone()),
             #[cfg(feature = "secrets")]
             Source::SecretsManager {
-                client,
+                aws,
                 secret_id,
                 loaded,
             } => loaded
                 .get_or_try_init(|| async {
-                    let json = crate::secrets::secret_string(client, secret_id).await?;
+                    let client = aws_sdk_secretsmanager::Client::new(aws);
+                    let json = crate::secrets::secret_string(&client, secret_id).await?;
                     Providers::from_json(&json).map(Arc::new)
                 })
                 .await
