@@ -12,9 +12,11 @@ mod breached_passwords;
 use crate::auth::SigningAlg;
 
 mod rate_limits;
+mod relying_party;
 
 pub use breached_passwords::{BreachSources, BreachedPasswordsConfig, OnCheckError};
 pub use rate_limits::{RateLimits, Rule};
+pub use relying_party::RelyingParty;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreKind {
@@ -91,6 +93,9 @@ pub struct Config {
     /// Where a social sign-in may send the browser back to (`OAUTH_RETURN_URLS`, comma
     /// separated, exact); the account and dashboard pages of `APP_BASE_URL` when empty.
     pub oauth_return_urls: Vec<String>,
+    /// Passkeys' relying party (`WEBAUTHN_RP_ID`, `WEBAUTHN_ORIGINS`; `APP_BASE_URL`'s by
+    /// default).
+    pub relying_party: Option<RelyingParty>,
     /// Where new leads are mailed as well (Telegram gets them always).
     pub admin_email: Option<String>,
     /// Region (ISO 3166 code, e.g. `US`) for lead phone numbers given without `+<country>`.
@@ -203,6 +208,10 @@ impl Default for Config {
             oauth_providers: None,
             oauth_providers_secret_id: None,
             oauth_return_urls: Vec::new(),
+            relying_party: Some(RelyingParty {
+                id: "localhost".into(),
+                origins: vec!["http://localhost:3000".into()],
+            }),
             rate_limits: RateLimits::default(),
             trusted_proxies: Vec::new(),
             audit_retention: Duration::from_secs(90 * 86_400),
@@ -232,6 +241,7 @@ impl Config {
                 )));
             }
         };
+        let app_base_url = var("APP_BASE_URL").unwrap_or_else(|| defaults.app_base_url.clone());
         Ok(Self {
             store,
             data_dir: var("DATA_DIR").map_or(defaults.data_dir, Into::into),
@@ -275,7 +285,12 @@ impl Config {
             password_hash_queue: number("PASSWORD_HASH_QUEUE", defaults.password_hash_queue)?,
             aws_attempt_timeout: millis("AWS_ATTEMPT_TIMEOUT_MS", defaults.aws_attempt_timeout)?,
             aws_connect_timeout: millis("AWS_CONNECT_TIMEOUT_MS", defaults.aws_connect_timeout)?,
-            app_base_url: var("APP_BASE_URL").unwrap_or(defaults.app_base_url),
+            relying_party: RelyingParty::from_settings(
+                var("WEBAUTHN_RP_ID").as_deref(),
+                var("WEBAUTHN_ORIGINS").as_deref(),
+                &app_base_url,
+            )?,
+            app_base_url,
             require_email_verification: flag(
                 "REQUIRE_EMAIL_VERIFICATION",
                 defaults.require_email_verification,

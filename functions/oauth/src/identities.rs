@@ -13,7 +13,8 @@ use shared::auth::oauth::secret_hash;
 use shared::clock::{now_ms, rfc3339};
 use shared::domain::{AuditAction, AuditOutcome, NO_PASSWORD};
 use shared::http::{
-    ApiError, AppState, Caller, Json, Response, api_base_url, json, private_json, require_assurance,
+    ApiError, AppState, Caller, Json, Response, api_base_url, confirm_new_way_in, json,
+    private_json, require_assurance,
 };
 use shared::limits::with_quota;
 use shared::permissions::Sensitivity;
@@ -24,9 +25,6 @@ use crate::{providers, unknown_provider};
 
 /// How long the page has to follow the link URL.
 const TICKET_TTL_MS: i64 = 2 * 60 * 1000;
-/// An account without a password links a provider only from a session this recent: a stolen
-/// access or refresh token alone cannot add the thief's provider for good.
-const RECENT_SIGN_IN_MS: i64 = 10 * 60 * 1000;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -71,8 +69,7 @@ pub struct LinkBody {
     return_to: Option<String>,
 }
 
-/// A new way into the account: the current password where the account has one (a stolen
-/// session alone cannot add the thief's provider), and aal2 where it has a second factor.
+/// A new way into the account (`confirm_new_way_in`).
 pub async fn link(
     State(app): State<AppState>,
     principal: Principal,
@@ -83,48 +80,21 @@ pub async fn link(
 ) -> Result<Response, ApiError> {
     let providers = providers(&app).await?;
     let provider = providers.get(&provider_id).ok_or_else(unknown_provider)?;
-    require_assurance(&app, &principal, Sensitivity::OwnAccount).await?;
     let return_to = return_to(&app.config, body.return_to.as_deref())?;
+    let quota = match confirm_new_way_in(
+        &app,
+        &principal,
+        &caller,
+        body.password.as_deref(),
+        AuditAction::IdentityLink,
+        "a sign-in provider",
+    )
+    .await?
+    {
+        Ok(quota) => quota,
+        Err(refused) => return Ok(refused),
+    };
     let user = &principal.user;
-    // Whoever registered an address they do not own could otherwise leave a provider of theirs
-    // on the account for when the owner proves it.
-    if !user.email_verified {
-        return Err(ApiError::ForbiddenBecause {
-            code: "email_not_verified",
-            detail: "confirm your e-mail address before you link a provider".into(),
-        });
-    }
-    let mut quota = None;
-    if user.password_hash == NO_PASSWORD {
-        let (_, session) = app
-            .stores
-            .sessions
-            .get_user_and_session(&user.id, &principal.session_id)
-            .await?;
-        let recent = session.is_some_and(|s| now_ms() - s.created_at <= RECENT_SIGN_IN_MS);
-        if !recent {
-            return Err(ApiError::ForbiddenBecause {
-                code: "recent_sign_in_required",
-                detail: "sign in again (within the last 10 minutes) to link a provider".into(),
-            });
-        }
-    } else {
-        let password = body.password.unwrap_or_default();
-        match app
-            .logins()
-            .confirm_current_password(
-                &caller,
-                user,
-                "password",
-                &password,
-                AuditAction::IdentityLink,
-            )
-            .await
-        {
-            Ok(left) => quota = left,
-            Err(refused) => return Ok(refused),
-        }
-    }
     // The ticket is bound to this browser (a cookie): a link URL handed to someone else
     // starts nothing in theirs.
     let ticket = RefreshToken::generate().expose();

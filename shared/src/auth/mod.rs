@@ -32,3 +32,10 @@ pub use password_hash::PasswordHasher;
 pub use principal::Principal;
 pub use refresh_token::RefreshToken;
 pub use sessions::{IssuedAccess, IssuedTokens, LAST_USED_RESOLUTION_MS, Sessions, check_verified};
+
+/// SHA-256, base64url without padding: how a secret or an unbounded id is stored and keyed.
+pub fn sha256_b64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes))
+}

@@ -72,6 +72,8 @@ pub struct RateLimits {
     pub email_login_email: Rule,
     /// Social sign-ins started from one address (each stores a state for 10 minutes).
     pub oauth_start_ip: Rule,
+    /// Passkey ceremonies started from one address (each stores its state for 5 minutes).
+    pub passkey_options_ip: Rule,
     pub verify_resend_ip: Rule,
     pub verify_resend_email: Rule,
     /// Leads from one source address, and for one phone number.
@@ -108,6 +110,7 @@ impl Default for RateLimits {
             // As long as a sign-in mail lives, for the same reason.
             email_login_email: Rule::per(5, 15 * 60),
             oauth_start_ip: Rule::per(100, 15 * 60),
+            passkey_options_ip: Rule::per(100, 15 * 60),
             verify_resend_ip: Rule::per(20, 3600),
             verify_resend_email: Rule::per(5, 3600),
             lead_ip: Rule::per(10, 3600),
@@ -153,6 +156,7 @@ impl RateLimits {
             email_login_ip: rule("RATE_LIMIT_EMAIL_LOGIN_IP", defaults.email_login_ip)?,
             email_login_email: rule("RATE_LIMIT_EMAIL_LOGIN_EMAIL", defaults.email_login_email)?,
             oauth_start_ip: rule("RATE_LIMIT_OAUTH_START_IP", defaults.oauth_start_ip)?,
+            passkey_options_ip: rule("RATE_LIMIT_PASSKEY_OPTIONS_IP", defaults.passkey_options_ip)?,
             verify_resend_ip: rule("RATE_LIMIT_VERIFY_RESEND_IP", defaults.verify_resend_ip)?,
             verify_resend_email: rule(
                 "RATE_LIMIT_VERIFY_RESEND_EMAIL",

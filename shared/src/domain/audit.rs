@@ -39,10 +39,14 @@ pub enum AuditAction {
     /// a verified address at sign-in).
     IdentityLink,
     IdentityUnlink,
+    /// A passkey registered (detail: its id).
+    PasskeyAdd,
+    /// A passkey removed (detail: its id).
+    PasskeyRemove,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 25] = [
+    pub const ALL: [AuditAction; 27] = [
         Self::Register,
         Self::Login,
         Self::Lockout,
@@ -68,6 +72,8 @@ impl AuditAction {
         Self::MfaStepUp,
         Self::IdentityLink,
         Self::IdentityUnlink,
+        Self::PasskeyAdd,
+        Self::PasskeyRemove,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -97,6 +103,8 @@ impl AuditAction {
             Self::MfaStepUp => "mfa_step_up",
             Self::IdentityLink => "identity_link",
             Self::IdentityUnlink => "identity_unlink",
+            Self::PasskeyAdd => "passkey_add",
+            Self::PasskeyRemove => "passkey_remove",
         }
     }
 

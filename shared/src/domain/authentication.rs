@@ -45,6 +45,8 @@ pub enum AuthMethod {
     Email,
     /// A sign-in provider (OAuth 2.0 / OpenID Connect: `oauth`).
     Oauth,
+    /// A passkey (WebAuthn) whose authenticator verified the user (`webauthn`).
+    Webauthn,
 }
 
 impl AuthMethod {
@@ -55,6 +57,7 @@ impl AuthMethod {
             AuthMethod::Recovery => "recovery",
             AuthMethod::Email => "email",
             AuthMethod::Oauth => "oauth",
+            AuthMethod::Webauthn => "webauthn",
         }
     }
 
@@ -65,9 +68,10 @@ impl AuthMethod {
             "recovery" => Ok(AuthMethod::Recovery),
             "email" => Ok(AuthMethod::Email),
             "oauth" => Ok(AuthMethod::Oauth),
+            "webauthn" => Ok(AuthMethod::Webauthn),
             _ => Err(Invalid::new(
                 "invalid_amr",
-                "must be an authentication method: pwd, otp, recovery, email or oauth",
+                "must be an authentication method: pwd, otp, recovery, email, oauth or webauthn",
             )),
         }
     }
@@ -85,6 +89,15 @@ impl Authentication {
     /// A sign-in with the account's password.
     pub fn password() -> Self {
         Self::first_factor(AuthMethod::Password)
+    }
+
+    /// A sign-in with a passkey: the authenticator holds the key and verified the user (a PIN
+    /// or a biometric), two factors in one (`aal2`).
+    pub fn passkey() -> Self {
+        Self {
+            aal: Aal::Aal2,
+            amr: vec![AuthMethod::Webauthn],
+        }
     }
 
     /// A sign-in with one factor, `method`.
@@ -150,6 +163,7 @@ mod tests {
             AuthMethod::Recovery,
             AuthMethod::Email,
             AuthMethod::Oauth,
+            AuthMethod::Webauthn,
         ] {
             assert_eq!(AuthMethod::parse(method.as_str()), Ok(method));
         }

@@ -31,9 +31,30 @@ pub async fn first_step_proven(
         let view = MfaChallengeView::new(challenge);
         return Ok(with_quota(quota, json(StatusCode::OK, &view)?));
     }
+    signed_in(
+        app,
+        caller,
+        user,
+        Authentication::first_factor(first),
+        how,
+        quota,
+    )
+    .await
+}
+
+/// A sign-in proven as `authentication` (all of it: no second step follows): a session, the
+/// tokens, the audit event (`how` is its detail, if any).
+pub async fn signed_in(
+    app: &App,
+    caller: &Caller,
+    user: &User,
+    authentication: Authentication,
+    how: Option<&str>,
+    quota: Option<Quota>,
+) -> Result<Response, ApiError> {
     let tokens = app
         .sessions()
-        .start(user, Authentication::first_factor(first), caller.origin())
+        .start(user, authentication, caller.origin())
         .await?;
     app.count_active(&user.id).await;
     let mut event = caller

@@ -70,6 +70,11 @@ pub enum MailMessage {
     IdentityLinked {
         provider: String,
     },
+    /// A passkey was added to this account: it signs in here now.
+    #[serde(rename_all = "camelCase")]
+    PasskeyAdded {
+        name: String,
+    },
     /// A sign-in by mail proved an address nobody had proven: the password set before was
     /// removed.
     AddressConfirmedPasswordRemoved,
@@ -293,6 +298,9 @@ mod tests {
             MailMessage::AddressConfirmedPasswordRemoved,
             MailMessage::IdentityLinked {
                 provider: "google".into(),
+            },
+            MailMessage::PasskeyAdded {
+                name: "Laptop".into(),
             },
             MailMessage::PasswordChanged,
             MailMessage::AccountDeleted,

@@ -30,6 +30,10 @@ fn mail_parts(message: &MailMessage) -> (&'static str, String, Vec<Block>, Optio
                  {remaining} of them are left; each works once."
             ),
         ),
+        MailMessage::PasskeyAdded { name } => paragraphs.insert(
+            0,
+            format!("A passkey named \"{name}\" was added to your account: it can sign in here now."),
+        ),
         MailMessage::IdentityLinked { provider } => paragraphs.insert(
             0,
             format!("Your {provider} account was linked to this one: signing in with {provider} now signs in here."),
@@ -180,6 +184,13 @@ fn fixed_parts(message: &MailMessage) -> (&'static str, Vec<&'static str>, Optio
             vec![
                 "Your account has a new set of recovery codes; the old ones no longer work.",
                 "If this was not you, reset your password now and tell us.",
+            ],
+            None,
+        ),
+        MailMessage::PasskeyAdded { .. } => (
+            "A passkey was added to your account",
+            vec![
+                "If this was not you, remove it from your account page, reset your password and tell us.",
             ],
             None,
         ),

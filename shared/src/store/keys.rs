@@ -135,6 +135,27 @@ pub fn oauth_grant(hash: &str) -> Key {
     Key::new(format!("OAUTH_GRANT#{hash}"), "OAUTH_GRANT")
 }
 
+// ---- passkeys ----------------------------------------------------------------------------
+
+/// Passkeys sort after this in their user's partition.
+pub const PASSKEY_PREFIX: &str = "PASSKEY#";
+
+/// Which user a credential is registered to (by the hash of its id): one item per credential,
+/// so it belongs to one user.
+pub fn passkey(id: &str) -> Key {
+    Key::new(format!("{PASSKEY_PREFIX}{id}"), "PASSKEY")
+}
+
+/// The passkey itself, in its user's partition.
+pub fn user_passkey(user_id: &str, id: &str) -> Key {
+    Key::new(user(user_id).pk, format!("{PASSKEY_PREFIX}{id}"))
+}
+
+/// A passkey ceremony between its options and its verification, by the hash of its id.
+pub fn passkey_ceremony(hash: &str) -> Key {
+    Key::new(format!("PASSKEY_CEREMONY#{hash}"), "PASSKEY_CEREMONY")
+}
+
 // ---- posts -------------------------------------------------------------------------------
 
 pub fn post_partition(id: &str) -> String {

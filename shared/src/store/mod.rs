@@ -24,6 +24,7 @@ pub use records::{
     PostQuery, RecoveryCodes, RefreshRecord, RoleHeld, SealedSecret, Session, SessionOrigin,
     SignInGrant, Successor, TokenPurpose, TotpFactor, UserQuery,
 };
+pub use records::{CeremonyKind, PasskeyCeremony, StoredPasskey};
 
 use crate::jobs::Job;
 
@@ -610,6 +611,47 @@ pub trait MetricsStore: Send + Sync {
     async fn latest_snapshot(&self) -> Result<Option<(i64, String)>, StoreError>;
 }
 
+/// Passkeys: the credentials registered to a user (each credential id belongs to one), and the
+/// ceremonies between options and verification, each spent once (a conditional delete).
+#[async_trait]
+pub trait PasskeyStore: Send + Sync {
+    async fn find_passkey(
+        &self,
+        user_id: &str,
+        id: &str,
+    ) -> Result<Option<StoredPasskey>, StoreError>;
+    async fn list_passkeys(&self, user_id: &str) -> Result<Vec<StoredPasskey>, StoreError>;
+    /// Registers it to its active user, who then has at most `max`, with `effects`. `Conflict`
+    /// if the credential is registered already (to anyone), the user has `max`, or is gone.
+    async fn add_passkey(
+        &self,
+        passkey: &StoredPasskey,
+        max: u32,
+        effects: &Effects,
+    ) -> Result<(), StoreError>;
+    /// Records a sign-in with it: the credential as updated, at `at`. `Conflict` if it was
+    /// removed meanwhile, or (for an authenticator that counts) another use recorded a count
+    /// as high.
+    async fn record_passkey_use(&self, used: &StoredPasskey, at: i64) -> Result<(), StoreError>;
+    /// `NotFound` if the user has no such passkey.
+    async fn rename_passkey(&self, user_id: &str, id: &str, name: &str) -> Result<(), StoreError>;
+    /// Removes it, unless it is the user's last way in (no password, no provider, no other
+    /// passkey): `Conflict` then; `NotFound` if the user has no such passkey.
+    async fn remove_passkey(
+        &self,
+        user_id: &str,
+        id: &str,
+        effects: &Effects,
+    ) -> Result<(), StoreError>;
+    async fn create_ceremony(&self, ceremony: &PasskeyCeremony) -> Result<(), StoreError>;
+    /// Spends the unexpired ceremony with this hash: of two spending one, one gets it.
+    async fn take_ceremony(
+        &self,
+        hash: &str,
+        now: i64,
+    ) -> Result<Option<PasskeyCeremony>, StoreError>;
+}
+
 /// The ports a handler can reach, all served by one adapter.
 #[derive(Clone)]
 pub struct Stores {
@@ -619,6 +661,7 @@ pub struct Stores {
     pub accounts: Arc<dyn AccountStore>,
     pub mfa: Arc<dyn MfaStore>,
     pub identities: Arc<dyn IdentityStore>,
+    pub passkeys: Arc<dyn PasskeyStore>,
     pub leads: Arc<dyn LeadStore>,
     pub outbox: Arc<dyn OutboxStore>,
     pub job_records: Arc<dyn JobRecords>,
@@ -636,6 +679,7 @@ impl Stores {
             + AccountStore
             + MfaStore
             + IdentityStore
+            + PasskeyStore
             + LeadStore
             + OutboxStore
             + JobRecords
@@ -651,6 +695,7 @@ impl Stores {
             accounts: adapter.clone(),
             mfa: adapter.clone(),
             identities: adapter.clone(),
+            passkeys: adapter.clone(),
             leads: adapter.clone(),
             outbox: adapter.clone(),
             job_records: adapter.clone(),

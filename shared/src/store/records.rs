@@ -283,6 +283,55 @@ pub struct SignInGrant {
     pub expires_at: i64,
 }
 
+/// A passkey registered to a user. Its API id is the hash of the credential id (fixed length,
+/// whatever the authenticator chose, which may be up to 1,023 bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredPasskey {
+    pub user_id: String,
+    pub id: String,
+    pub name: String,
+    /// The credential as the WebAuthn library keeps it (public key, sign counter, backup
+    /// state), JSON; opaque to the store.
+    pub credential: String,
+    /// The authenticator's sign counter (0 for those that keep none): a use is recorded only
+    /// with a greater one, so a cloned authenticator's stale count is refused.
+    pub counter: u32,
+    /// May be synced to other devices (backup eligible), and is (backed up).
+    pub backup_eligible: bool,
+    pub backed_up: bool,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CeremonyKind {
+    Registration,
+    SignIn,
+}
+
+impl CeremonyKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CeremonyKind::Registration => "registration",
+            CeremonyKind::SignIn => "sign_in",
+        }
+    }
+}
+
+/// A passkey ceremony between its options and its verification, by the hash of its id: the
+/// WebAuthn library's state (with the challenge), kept server-side and spent once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasskeyCeremony {
+    pub hash: String,
+    pub kind: CeremonyKind,
+    /// A registration: the signed-in user. A sign-in for an address: that account's user.
+    pub user_id: Option<String>,
+    /// A registration: the session that asked (the same one finishes it).
+    pub session_id: Option<String>,
+    pub state: String,
+    pub expires_at: i64,
+}
+
 /// A user's TOTP factor as stored. Its secret is sealed (`auth::mfa`), never kept in clear.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TotpFactor {

@@ -9,15 +9,12 @@ mod oidc;
 mod providers;
 mod source;
 
-use aws_lc_rs::digest;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 pub use oidc::{Discovery, IdClaims, Oidc};
 pub use providers::{Provider, ProviderConfig, ProviderKind, Providers, safe_url};
 pub use source::OAuthProviders;
 
-use super::RefreshToken;
+use super::{RefreshToken, sha256_b64url};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
@@ -77,12 +74,12 @@ impl Default for Authorization {
 
 /// RFC 7636 S256: BASE64URL(SHA256(verifier)).
 pub fn pkce_challenge(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, verifier.as_bytes()))
+    sha256_b64url(verifier.as_bytes())
 }
 
 /// The stored form of a state, binding or grant: SHA-256, base64url.
 pub fn secret_hash(raw: &str) -> String {
-    URL_SAFE_NO_PAD.encode(digest::digest(&digest::SHA256, raw.as_bytes()))
+    sha256_b64url(raw.as_bytes())
 }
 
 impl Provider {

@@ -2,14 +2,14 @@
 //! is, and the same in the user's partition for listing), sign-ins under way
 //! (`OAUTH_STATE#<hash>`) and finished ones waiting for the page (`OAUTH_GRANT#<hash>`), both
 //! removed by TTL. The user item counts its identities (`identityCount`), so that unlinking
-//! the last way into an account without a password is refused in the same write.
+//! the last way into an account is refused in the same write (`ways_in`).
 
 use async_trait::async_trait;
 
 use super::TableStore;
 use super::effects::effect_actions;
 use super::users::active_user;
-use crate::domain::NO_PASSWORD;
+use super::ways_in::{IDENTITY_COUNT, WayIn, another_way_in};
 use crate::store::keys;
 use crate::store::table::schema::TTL_ATTRIBUTE;
 use crate::store::table::{
@@ -17,8 +17,6 @@ use crate::store::table::{
     get_s, item, ttl_from_ms,
 };
 use crate::store::{Effects, Identity, IdentityStore, OAuthState, SignInGrant, StoreError};
-
-const IDENTITY_COUNT: &str = "identityCount";
 
 fn identity_item(key: Key, identity: &Identity) -> Item {
     let mut item = item(
@@ -45,23 +43,6 @@ fn identity_from_item(item: &Item) -> Result<Identity, StoreError> {
         email: get_opt_s(item, "email")?,
         created_at: get_n(item, "createdAt")?,
     })
-}
-
-/// Gets the item and deletes it if it still meets `condition`: of two spending it, one gets it.
-async fn take(
-    store: &TableStore,
-    key: &Key,
-    condition: Condition,
-) -> Result<Option<Item>, StoreError> {
-    let Some(item) = store.get_consistent(key).await? else {
-        return Ok(None);
-    };
-    let delete = Delete::new(key.clone()).when(Condition::item_exists().and(condition));
-    match store.table.delete(delete).await {
-        Ok(()) => Ok(Some(item)),
-        Err(TableError::ConditionFailed(_)) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
 }
 
 #[async_trait]
@@ -109,8 +90,6 @@ impl IdentityStore for TableStore {
     async fn unlink_identity(&self, identity: &Identity) -> Result<(), StoreError> {
         let lookup = keys::identity(&identity.provider, &identity.subject);
         let listed = keys::user_identity(&identity.user_id, &identity.provider, &identity.subject);
-        let another_way_in =
-            Condition::ne("passwordHash", NO_PASSWORD).or(Condition::gt(IDENTITY_COUNT, 1));
         let actions: Vec<Action> = vec![
             Delete::new(listed).when(Condition::item_exists()).into(),
             Delete::new(lookup)
@@ -118,7 +97,7 @@ impl IdentityStore for TableStore {
                 .into(),
             active_user(&identity.user_id)
                 .add(IDENTITY_COUNT, -1)
-                .when(another_way_in)
+                .when(another_way_in(WayIn::Identity))
                 .into(),
         ];
         match self.table.transact(actions).await {
@@ -159,7 +138,7 @@ impl IdentityStore for TableStore {
     ) -> Result<Option<OAuthState>, StoreError> {
         let condition =
             Condition::eq("bindingHash", binding_hash).and(Condition::gt("expiresAt", now));
-        let Some(item) = take(self, &keys::oauth_state(hash), condition).await? else {
+        let Some(item) = self.take(&keys::oauth_state(hash), condition).await? else {
             return Ok(None);
         };
         let link = match (
@@ -209,7 +188,7 @@ impl IdentityStore for TableStore {
     ) -> Result<Option<SignInGrant>, StoreError> {
         let condition =
             Condition::gt("expiresAt", now).and(Condition::eq("bindingHash", binding_hash));
-        let Some(item) = take(self, &keys::oauth_grant(hash), condition).await? else {
+        let Some(item) = self.take(&keys::oauth_grant(hash), condition).await? else {
             return Ok(None);
         };
         Ok(Some(SignInGrant {

@@ -14,10 +14,12 @@ mod metrics;
 mod mfa;
 mod outbox;
 mod paging;
+mod passkeys;
 mod posts;
 mod role_held;
 mod sessions;
 mod users;
+mod ways_in;
 
 use std::sync::Arc;
 
@@ -25,7 +27,7 @@ pub use changes::read_change;
 
 use super::StoreError;
 use super::keys::ListingShards;
-use super::table::{Item, Key, Read, Table};
+use super::table::{Condition, Delete, Item, Key, Read, Table, TableError};
 
 /// Counter shards unless configured (`COUNTER_SHARDS`).
 pub const DEFAULT_COUNTER_SHARDS: u32 = 4;
@@ -86,6 +88,20 @@ impl TableStore {
     /// A strongly consistent read of one item.
     async fn get_consistent(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         Ok(self.table.get(key, Read::Consistent).await?)
+    }
+
+    /// Gets the item and deletes it if it still meets `condition`: of two spending it, one
+    /// gets it.
+    async fn take(&self, key: &Key, condition: Condition) -> Result<Option<Item>, StoreError> {
+        let Some(item) = self.get_consistent(key).await? else {
+            return Ok(None);
+        };
+        let delete = Delete::new(key.clone()).when(Condition::item_exists().and(condition));
+        match self.table.delete(delete).await {
+            Ok(()) => Ok(Some(item)),
+            Err(TableError::ConditionFailed(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
