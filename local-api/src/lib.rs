@@ -22,6 +22,7 @@ pub fn http_functions() -> Vec<Routes> {
         dashboard::routes(),
         mfa::routes(),
         oauth::routes(),
+        passkeys::routes(),
     ]
 }
 

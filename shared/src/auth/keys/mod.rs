@@ -222,6 +222,12 @@ impl KeySet {
 }
 
 impl KeySet {
+    /// Makes up the passkey ids offered for an address with none, so that the answer does not
+    /// tell whether it has an account (the same address gets the same ids).
+    pub fn passkey_decoy_key(&self) -> hmac::Key {
+        Self::derive(self.active().1, b"passkey-decoy")
+    }
+
     /// The active key that hashes the codes mailed for sign-in, and its id.
     pub fn mailed_code_key(&self) -> (&str, hmac::Key) {
         let (kid, secret) = self.active();

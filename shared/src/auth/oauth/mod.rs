@@ -9,7 +9,6 @@ mod oidc;
 mod providers;
 mod source;
 
-
 pub use oidc::{Discovery, IdClaims, Oidc};
 pub use providers::{Provider, ProviderConfig, ProviderKind, Providers, safe_url};
 pub use source::OAuthProviders;
