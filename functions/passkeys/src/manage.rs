@@ -12,6 +12,8 @@ use shared::http::{ApiError, AppState, Caller, Json, Response, private_json, req
 use shared::permissions::Sensitivity;
 use shared::store::{Effects, StoreError, StoredPasskey};
 
+use crate::stored::is_passkey_id;
+
 const MAX_NAME_CHARS: usize = 64;
 
 #[derive(Serialize)]
@@ -72,6 +74,9 @@ pub async fn rename(
     let Some(name) = name else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
+    if !is_passkey_id(&id) {
+        return Err(ApiError::NotFound);
+    }
     let passkeys = &app.stores.passkeys;
     match passkeys.rename_passkey(principal.id(), &id, &name).await {
         Ok(()) => {}
@@ -92,6 +97,9 @@ pub async fn remove(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     require_assurance(&app, &principal, Sensitivity::OwnAccount).await?;
+    if !is_passkey_id(&id) {
+        return Err(ApiError::NotFound);
+    }
     match app
         .stores
         .passkeys

@@ -136,7 +136,7 @@ pub async fn verify(
         user.email.as_str(),
         user.name.as_str(),
         MailMessage::PasskeyAdded {
-            name: stored.name.clone(),
+            passkey: stored.name.clone(),
         },
         now_ms(),
     )]);

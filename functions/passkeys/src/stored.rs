@@ -24,6 +24,15 @@ pub fn passkey_id(credential_id: &[u8]) -> String {
     sha256_b64url(credential_id)
 }
 
+/// Whether `raw` can be a passkey's id (43 base64url characters): anything else is no passkey,
+/// without a read (and never a key the table would refuse).
+pub fn is_passkey_id(raw: &str) -> bool {
+    raw.len() == 43
+        && raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// `passkey` as stored for `user_id`.
 pub fn to_stored(
     passkey: &Passkey,

@@ -73,7 +73,8 @@ pub enum MailMessage {
     /// A passkey was added to this account: it signs in here now.
     #[serde(rename_all = "camelCase")]
     PasskeyAdded {
-        name: String,
+        /// The passkey's name (`name` is the recipient's).
+        passkey: String,
     },
     /// A sign-in by mail proved an address nobody had proven: the password set before was
     /// removed.
@@ -300,7 +301,7 @@ mod tests {
                 provider: "google".into(),
             },
             MailMessage::PasskeyAdded {
-                name: "Laptop".into(),
+                passkey: "Laptop".into(),
             },
             MailMessage::PasswordChanged,
             MailMessage::AccountDeleted,

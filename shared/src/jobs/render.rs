@@ -30,9 +30,9 @@ fn mail_parts(message: &MailMessage) -> (&'static str, String, Vec<Block>, Optio
                  {remaining} of them are left; each works once."
             ),
         ),
-        MailMessage::PasskeyAdded { name } => paragraphs.insert(
+        MailMessage::PasskeyAdded { passkey } => paragraphs.insert(
             0,
-            format!("A passkey named \"{name}\" was added to your account: it can sign in here now."),
+            format!("A passkey named \"{passkey}\" was added to your account: it can sign in here now."),
         ),
         MailMessage::IdentityLinked { provider } => paragraphs.insert(
             0,

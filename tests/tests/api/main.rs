@@ -31,6 +31,7 @@ mod mfa;
 mod oauth;
 mod openapi;
 mod outbox_relay;
+mod passkeys;
 mod password_spellings;
 mod races;
 mod rate_limits;

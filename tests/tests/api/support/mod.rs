@@ -1,6 +1,7 @@
 //! Fixtures: an app on each store, and requests sent through the same router the local server
 //! runs (every function's routes and the shared middleware).
 
+pub mod authenticator;
 pub mod oidc_provider;
 pub mod range_api;
 pub mod smtp;
