@@ -96,7 +96,7 @@ impl Authenticator {
             )
             .expect("the authenticator signed");
         if discoverable {
-            answer.response.user_handle = Some(handle.into());
+            answer.response.user_handle = Some(handle);
         }
         serde_json::to_value(&answer).unwrap()
     }
