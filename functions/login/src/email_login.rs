@@ -25,6 +25,8 @@ use shared::store::{AccountToken, Effects, StoreError, TokenPurpose};
 struct SignInMethods {
     password: bool,
     email_login: bool,
+    /// Passkeys (a relying party is configured).
+    passkeys: bool,
     /// The social sign-in providers, for their buttons.
     providers: Vec<ProviderView>,
 }
@@ -57,6 +59,7 @@ pub async fn methods(
     let methods = SignInMethods {
         password: true,
         email_login: app.config.email_login,
+        passkeys: app.config.relying_party.is_some(),
         providers,
     };
     http::shared_json(&headers, &methods, "public, max-age=300")

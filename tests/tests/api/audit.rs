@@ -401,6 +401,7 @@ async fn every_security_event_is_recorded(app: TestApp) {
 
     second_factor_events(&app, &clock, &admin.access).await;
     let app = identity_events(app, &captured, &admin.access).await;
+    passkey_events(&app, &captured, &admin.access).await;
 
     // Every kind listed above is in the log.
     let page = audit_page(&app, &admin.access, "?limit=100").await;
@@ -555,6 +556,36 @@ async fn pages_hold_while_events_arrive(app: TestApp) {
         .filter(|e| written.contains(&e["id"].as_str().unwrap().to_owned()))
         .count();
     assert_eq!(count, 40 - 30, "events at start+0..=start+9 are older");
+}
+
+/// A passkey registered, signed in with, and removed.
+async fn passkey_events(app: &TestApp, mails: &Captured, admin_access: &str) {
+    use crate::oauth::verified_account;
+    use crate::support::authenticator::Authenticator;
+    let owner = verified_account(app, mails, "passkey@example.com").await;
+    let asked = call(Method::POST, "/api/auth/passkeys/register/options")
+        .token(&owner.access)
+        .json(json!({ "password": PASSWORD }))
+        .send(app)
+        .await;
+    let options = body_json(&asked);
+    let mut authenticator = Authenticator::new("http://localhost:3000");
+    let credential = authenticator.create(&options["publicKey"]);
+    let added = call(Method::POST, "/api/auth/passkeys/register/verify")
+        .token(&owner.access)
+        .json(json!({ "ceremony": options["ceremony"], "credential": credential }))
+        .send(app)
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED, "{:?}", added.body());
+    let id = body_json(&added)["id"].as_str().unwrap().to_owned();
+    let event = event_of(app, admin_access, "passkey_add", Some(&owner.id)).await;
+    assert_eq!(event["detail"], id.as_str());
+    let removed = call(Method::DELETE, &format!("/api/auth/passkeys/{id}"))
+        .token(&owner.access)
+        .send(app)
+        .await;
+    assert_eq!(removed.status(), StatusCode::NO_CONTENT);
+    event_of(app, admin_access, "passkey_remove", Some(&owner.id)).await;
 }
 
 /// A provider linked by a signed-in user, then unlinked.

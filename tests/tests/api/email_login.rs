@@ -449,7 +449,7 @@ async fn off_unless_configured(app: TestApp) {
     assert_eq!(methods.status(), StatusCode::OK);
     assert_eq!(
         body_json(&methods),
-        json!({ "password": true, "emailLogin": false, "providers": [] })
+        json!({ "password": true, "emailLogin": false, "passkeys": true, "providers": [] })
     );
 }
 
