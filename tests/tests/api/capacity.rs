@@ -641,6 +641,84 @@ async fn journey(m: &mut Measured, email: &str) -> (String, String) {
         "{:?}",
         unlink.body()
     );
+    // A passkey: registered, signed in with (by address, then without), renamed, removed.
+    let mut authenticator = support::authenticator::Authenticator::new("http://localhost:3000");
+    let options = m
+        .send(
+            "POST /api/auth/passkeys/register/options",
+            &who,
+            Call::new(Method::POST, "/api/auth/passkeys/register/options")
+                .token(&access)
+                .json(json!({ "password": "yet another passphrase" })),
+        )
+        .await;
+    let options = ok(&options, StatusCode::OK);
+    let credential = authenticator.create(&options["publicKey"]);
+    let added = m
+        .send(
+            "POST /api/auth/passkeys/register/verify",
+            &who,
+            Call::new(Method::POST, "/api/auth/passkeys/register/verify")
+                .token(&access)
+                .json(json!({ "ceremony": options["ceremony"], "credential": credential })),
+        )
+        .await;
+    let passkey = ok(&added, StatusCode::CREATED)["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for body in [json!({ "email": email }), json!({})] {
+        let options = m
+            .send(
+                "POST /api/auth/passkeys/login/options",
+                &who,
+                Call::new(Method::POST, "/api/auth/passkeys/login/options").json(body),
+            )
+            .await;
+        let options = ok(&options, StatusCode::OK);
+        let assertion = authenticator.get(&options["publicKey"]);
+        let signed = m
+            .send(
+                "POST /api/auth/passkeys/login/verify",
+                &who,
+                Call::new(Method::POST, "/api/auth/passkeys/login/verify")
+                    .json(json!({ "ceremony": options["ceremony"], "credential": assertion })),
+            )
+            .await;
+        ok(&signed, StatusCode::OK);
+    }
+    let listed = m
+        .send(
+            "GET /api/auth/passkeys",
+            &who,
+            Call::new(Method::GET, "/api/auth/passkeys").token(&access),
+        )
+        .await;
+    ok(&listed, StatusCode::OK);
+    let path = format!("/api/auth/passkeys/{passkey}");
+    let renamed = m
+        .send(
+            "PATCH /api/auth/passkeys/{id}",
+            &who,
+            Call::new(Method::PATCH, &path)
+                .token(&access)
+                .json(json!({ "name": "Phone" })),
+        )
+        .await;
+    ok(&renamed, StatusCode::OK);
+    let removed = m
+        .send(
+            "DELETE /api/auth/passkeys/{id}",
+            &who,
+            Call::new(Method::DELETE, &path).token(&access),
+        )
+        .await;
+    assert_eq!(
+        removed.status(),
+        StatusCode::NO_CONTENT,
+        "{:?}",
+        removed.body()
+    );
     let lead = m
         .send(
             "POST /api/leads",
