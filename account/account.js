@@ -9,6 +9,7 @@ import { showDevices } from "../web-common/devices.js";
 import { showPasswordRules } from "../web-common/password-rules.js";
 import { codeFields, stepUpPrompt } from "../web-common/second-factor.js";
 import { PROVIDER_ERRORS, providerButtons, providerReturn } from "../web-common/providers.js";
+import { browserRefusal, passkeysCard, passkeysSupported, signInWithPasskey } from "../web-common/passkeys.js";
 import { identitiesCard } from "./identities.js";
 import { tokenFromLink } from "./mailed-link.js";
 import { twoFactorCard } from "./two-factor.js";
@@ -28,6 +29,9 @@ const twoFactor = twoFactorCard({ current: () => session, problem, notice, withS
 /** The configured sign-in providers, once the API has said. */
 let available = [];
 const identities = identitiesCard({ current: () => session, available: () => available, problem, notice, withStepUp });
+/** Whether this deployment and this browser offer passkeys. */
+let passkeysOn = false;
+const passkeys = passkeysCard({ card: $("passkeys"), current: () => session, problem, notice, withStepUp });
 
 /** Shows the signed-out cards named (or the signed-in account when `cards` is null). */
 function show(cards) {
@@ -48,6 +52,7 @@ function signedIn(newSession, user) {
   document.body.dataset.signedIn = "true";
   twoFactor.load().catch((error) => showProblem(problem, error));
   identities.load().catch((error) => showProblem(problem, error));
+  if (passkeysOn) passkeys.load().catch((error) => showProblem(problem, error));
 }
 
 /** Back to the sign-in form, with nothing of the last user left in the page. */
@@ -58,6 +63,7 @@ function signedOut() {
   withStepUp.cancel();
   twoFactor.clear();
   identities.clear();
+  passkeys.clear();
   for (const form of document.querySelectorAll("#account form")) form.reset();
   $("devices").replaceChildren();
   $("who").textContent = "";
@@ -110,6 +116,21 @@ submit("sign-in", async (form) => {
       show(["sign-in", "resend"]);
     }
     throw error;
+  }
+});
+
+// The address typed, if any, offers that account's passkeys; without one the device offers its own.
+$("passkey-sign-in").addEventListener("click", async () => {
+  const button = $("passkey-sign-in");
+  button.disabled = true;
+  showProblem(problem, null);
+  showNotice(notice, "");
+  try {
+    firstStepDone(await signInWithPasskey($("sign-in-email").value.trim(), lost));
+  } catch (error) {
+    showProblem(problem, browserRefusal(error));
+  } finally {
+    button.disabled = false;
   }
 });
 
@@ -232,6 +253,9 @@ show(mailedToken ? ["email-link"] : ["sign-in"]);
 call("/api/auth/methods")
   .then((methods) => {
     $("show-email-login").hidden = !methods.emailLogin;
+    passkeysOn = !!methods.passkeys && passkeysSupported();
+    $("passkey-sign-in").hidden = !passkeysOn;
+    if (session && passkeysOn) passkeys.load().catch((error) => showProblem(problem, error));
     available = methods.providers || [];
     providerButtons($("providers"), available);
     if (session) identities.load().catch((error) => showProblem(problem, error));

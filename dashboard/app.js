@@ -6,6 +6,7 @@ import { Problem, answerChallenge, call, onSubmit, showProblem, signIn, signInBy
 import { showDevices } from "../web-common/devices.js";
 import { PROVIDER_ERRORS, providerButtons, providerReturn } from "../web-common/providers.js";
 import { codeFields } from "../web-common/second-factor.js";
+import { browserRefusal, passkeysCard, passkeysSupported, signInWithPasskey } from "../web-common/passkeys.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -14,6 +15,15 @@ const charts = [];
 /** The second step of a sign-in under way: the login's challenge (never the password). */
 let challenge = null;
 const challengeProof = codeFields($("two-step"));
+/** Whether this deployment and this browser offer passkeys. */
+let passkeysOn = false;
+const passkeys = passkeysCard({
+  card: $("passkeys"),
+  current: () => session,
+  problem: $("error"),
+  notice: $("notice"),
+  withStepUp: (_session, work) => work(),
+});
 
 /** The two-step form put away, its challenge forgotten; the password form shown. */
 function backToLogin() {
@@ -36,6 +46,7 @@ function signOut() {
   // Nothing of the last admin's view stays in the page.
   charts.splice(0).forEach((chart) => chart.destroy());
   for (const id of ["insights", "queues", "audit", "devices"]) $(id).replaceChildren();
+  passkeys.clear();
   for (const id of ["total-users", "total-posts", "total-published", "signups-today", "active-today", "failed-today", "bucket", "generated"]) {
     $(id).textContent = "";
   }
@@ -169,7 +180,9 @@ async function show() {
 async function begin(started) {
   session = started;
   await show();
-  if (session === started) showDevices($("devices"), session, $("error"), signOut);
+  if (session !== started) return;
+  showDevices($("devices"), session, $("error"), signOut);
+  if (passkeysOn) passkeys.load().catch(showError);
 }
 
 /** The first step of a sign-in is done: the board, or the second step first. */
@@ -216,9 +229,23 @@ $("two-step-back").addEventListener("click", () => {
 $("days").addEventListener("change", () => show());
 $("logout").addEventListener("click", () => signOut());
 
-// Sign-in with the configured providers, and the way back from one.
+$("passkey-sign-in").addEventListener("click", async () => {
+  try {
+    showError(null);
+    await firstStepDone(await signInWithPasskey($("email").value.trim(), lost));
+  } catch (error) {
+    showError(browserRefusal(error));
+  }
+});
+
+// Sign-in with passkeys and the configured providers, and the way back from a provider.
 call("/api/auth/methods")
-  .then((methods) => providerButtons($("providers"), methods.providers || []))
+  .then((methods) => {
+    providerButtons($("providers"), methods.providers || []);
+    passkeysOn = !!methods.passkeys && passkeysSupported();
+    $("passkey-sign-in").hidden = !passkeysOn;
+    if (session && passkeysOn) passkeys.load().catch(showError);
+  })
   .catch(() => {});
 const returned = providerReturn();
 if (returned?.code) {

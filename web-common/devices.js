@@ -4,7 +4,7 @@
 
 import { element, showProblem } from "./api.js";
 
-const METHODS = { pwd: "password", otp: "authenticator code", recovery: "recovery code", email: "mailed link or code", oauth: "sign-in provider" };
+const METHODS = { pwd: "password", otp: "authenticator code", recovery: "recovery code", email: "mailed link or code", oauth: "sign-in provider", webauthn: "passkey" };
 
 function when(label, iso) {
   const time = element("time", "", new Date(iso).toLocaleString());

@@ -65,6 +65,11 @@ const COMMON_FILES: &[File] = &[
         include_bytes!("../../web-common/providers.js"),
     ),
     (
+        "passkeys.js",
+        JS,
+        include_bytes!("../../web-common/passkeys.js"),
+    ),
+    (
         "password-rules.js",
         JS,
         include_bytes!("../../web-common/password-rules.js"),

@@ -699,7 +699,59 @@ async fn sign_in_and_link_with_a_provider(store: Store) {
     assert_eq!(shown["method"], "with sign-in provider", "{shown}");
 }
 
+/// A passkey added in the page (the password first) on the browser's virtual authenticator,
+/// then signing in with it, without the address and with it: `aal2` by passkey.
+async fn a_passkey_added_and_signed_in_with(store: Store) {
+    let test = "a_passkey_added_and_signed_in_with";
+    let Some((dir, server, _turn)) = served(test, store, &[]).await else {
+        return;
+    };
+    let email = "pat@example.com";
+    server.register(email, PASSWORD).await;
+    let welcome = mail_to(
+        dir.path(),
+        email,
+        "Welcome! Please verify your e-mail address",
+    )
+    .await;
+    let verified = server
+        .post(
+            "/api/auth/verify-email",
+            json!({ "token": support::mail::token_in(&welcome, "verify-email") }),
+        )
+        .await;
+    assert_eq!(verified.status(), 204);
+    let shown = page(
+        "passkey",
+        json!({ "base": app_base(&server), "email": email, "password": PASSWORD }),
+    );
+    assert_eq!(shown["wrong"]["code"], "incorrect", "{shown}");
+    assert!(
+        text(&shown, "added").contains("\"This laptop\" is added"),
+        "{shown}"
+    );
+    assert!(
+        text(&shown, "listed").contains("This laptop · never used"),
+        "{shown}"
+    );
+    for how in ["usernameless", "withAddress"] {
+        assert!(text(&shown[how], "who").contains(email), "{shown}");
+        assert_eq!(shown[how]["method"], "with passkey", "{shown}");
+    }
+    assert!(text(&shown, "listedAfter").contains("last used"), "{shown}");
+    let held = shown["held"].as_array().unwrap();
+    assert_eq!(held.len(), 1, "{shown}");
+    assert_eq!(
+        held[0]["resident"], true,
+        "a discoverable credential: {shown}"
+    );
+    assert_eq!(held[0]["rpId"], "localhost", "{shown}");
+    // The owner is told by mail.
+    mail_to(dir.path(), email, "A passkey was added to your account").await;
+}
+
 on_both_stores!(
+    a_passkey_added_and_signed_in_with,
     sign_in_and_link_with_a_provider,
     sign_in_by_mail_with_the_code_and_with_the_link,
     verification_by_the_mailed_link,

@@ -333,3 +333,61 @@ async fn an_admin_signs_in_to_the_dashboard_with_a_provider() {
         .collect();
     assert_eq!(current.len(), 1, "{page}");
 }
+
+/// The admin adds a passkey on the board (the browser's virtual authenticator), logs out and
+/// signs in with it, without typing the address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_a_passkey_and_signs_in_with_it_in_the_dashboard() {
+    use support::stores::{Store, serve_on};
+    if !browser::available("an_admin_adds_a_passkey_and_signs_in_with_it_in_the_dashboard") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    seed(data).await;
+    local_api(data, &["promote", "admin@example.com", "admin"]);
+    let server = serve_on(Store::Sqlite, data, &[]).await;
+    let base = server.base.replace("127.0.0.1", "localhost");
+    // A passkey is added only to an address proven: from the welcome mail.
+    let welcome = support::mail::mail_to(
+        data,
+        "admin@example.com",
+        "Welcome! Please verify your e-mail address",
+    )
+    .await;
+    let token = support::mail::token_in(&welcome, "verify-email");
+    let verified = server
+        .post("/api/auth/verify-email", json!({ "token": token }))
+        .await;
+    assert_eq!(verified.status(), 204);
+
+    let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-passkey.png");
+    let passkey = format!("passkey:{PASSWORD}");
+    let page = browser::run(
+        "dashboard.mjs",
+        [
+            base.as_str(),
+            "admin@example.com",
+            passkey.as_str(),
+            &screenshot.to_string_lossy(),
+        ],
+    );
+    assert_eq!(page["problems"], json!([]), "{page}");
+    assert!(
+        page["passkeyAdded"]
+            .as_str()
+            .is_some_and(|notice| notice.contains("is added")),
+        "{page}"
+    );
+    assert_eq!(page["held"].as_array().map(Vec::len), Some(1), "{page}");
+    assert_eq!(page["charts"], 4, "{page}");
+    assert_eq!(page["errorHidden"], true, "{page}");
+    assert_eq!(page["storedItems"], 0, "{page}");
+    let current: Vec<&serde_json::Value> = page["devices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["current"] == true)
+        .collect();
+    assert_eq!(current.len(), 1, "{page}");
+}

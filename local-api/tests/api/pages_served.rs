@@ -124,6 +124,7 @@ async fn every_page_and_every_file_it_names_is_served_under_the_pages_policy() {
         "/web-common/devices.js",
         "/web-common/password-rules.js",
         "/web-common/second-factor.js",
+        "/web-common/passkeys.js",
         "/account/two-factor.js",
         "/account/mailed-link.js",
     ] {

@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { launchBrowser } from "./launch.mjs";
 import { Authenticator } from "./totp.mjs";
+import { virtualAuthenticator } from "./webauthn.mjs";
 
 const [scenario, json] = process.argv.slice(2);
 const args = JSON.parse(json);
@@ -86,6 +87,44 @@ async function signedInAs(page) {
 }
 
 const scenarios = {
+  // A passkey added on the signed-in page (the password asked first, a wrong one refused),
+  // then signing in with it: without the address (the device offers it), and with it.
+  async passkey(page, { base, email, password }) {
+    const device = await virtualAuthenticator(page);
+    await page.goto(`${base}/account`);
+    await page.waitForSelector(visible("#passkey-sign-in"));
+    await signIn(page, email, password);
+    await page.waitForSelector(visible("#add-passkey"));
+    await page.fill("#passkey-password", "not the password");
+    await page.click("#add-passkey button[type=submit]");
+    const wrong = await fieldError(page, "passkey-password");
+    await page.fill("#passkey-password", password);
+    await page.fill("#passkey-name", "This laptop");
+    await page.click("#add-passkey button[type=submit]");
+    const added = await notice(page);
+    await page.waitForSelector("#passkey-list li.passkey");
+    const listed = await page.textContent("#passkey-list");
+    await page.click("#sign-out");
+    await page.waitForSelector(visible("#passkey-sign-in"));
+    await page.click("#passkey-sign-in");
+    const usernameless = await signedInAs(page);
+    await page.click("#sign-out");
+    await page.waitForSelector(visible("#passkey-sign-in"));
+    await page.fill("#sign-in-email", email);
+    await page.click("#passkey-sign-in");
+    const withAddress = await signedInAs(page);
+    await page.waitForSelector("#passkey-list li.passkey");
+    return {
+      wrong,
+      added,
+      listed,
+      usernameless,
+      withAddress,
+      listedAfter: await page.textContent("#passkey-list"),
+      held: await device.credentials(),
+    };
+  },
+
   // "Continue with …" on the sign-in form: off to the provider and back, signed in; the one-time
   // code gone from the address bar.
   async provider(page, { base }) {

@@ -2,11 +2,13 @@
 // right one shows the board and the admin's devices (after the second step, a wrong code then
 // the app's, for an admin with a factor: FACTOR is `{"secret", "lastStep"}`); prints what was
 // rendered as JSON and saves a screenshot. With PASSWORD `provider:<id>`, the admin signs in
-// with that provider's button instead.
+// with that provider's button instead; with `passkey:<password>`, the admin signs in with the
+// password, adds a passkey on the board, logs out and signs in with the passkey.
 //
 //   node dashboard.mjs BASE_URL EMAIL PASSWORD SCREENSHOT_PATH [FACTOR]
 import { launchBrowser } from "./launch.mjs";
 import { Authenticator } from "./totp.mjs";
+import { virtualAuthenticator } from "./webauthn.mjs";
 
 const [base, email, password, screenshot, factor] = process.argv.slice(2);
 const browser = await launchBrowser();
@@ -17,11 +19,28 @@ try {
   page.on("console", (message) => {
     if (message.type() === "error") problems.push(`console: ${message.text()}`);
   });
+  const passkey = password.startsWith("passkey:") ? password.slice("passkey:".length) : null;
+  const device = passkey ? await virtualAuthenticator(page) : null;
   await page.goto(`${base}/dashboard`);
   const provider = password.startsWith("provider:") ? password.slice("provider:".length) : null;
 
   let loginError = null;
-  if (provider) {
+  let passkeyAdded = null;
+  if (passkey) {
+    await page.waitForSelector("#passkey-sign-in:not([hidden])");
+    await page.fill("#email", email);
+    await page.fill("#password", passkey);
+    await page.click("#login button[type=submit]");
+    await page.waitForSelector("#add-passkey:not([hidden])");
+    await page.fill("#passkey-password", passkey);
+    await page.click("#add-passkey button[type=submit]");
+    await page.waitForSelector("#notice:not([hidden])");
+    passkeyAdded = await page.textContent("#notice");
+    await page.click("#logout");
+    await page.waitForSelector("#login:not([hidden])");
+    await page.fill("#email", "");
+    await page.click("#passkey-sign-in");
+  } else if (provider) {
     await page.click(`#providers a[data-provider=${provider}]`);
   } else {
     await page.fill("#email", email);
@@ -89,7 +108,8 @@ try {
   await page.waitForSelector(".opblock", { timeout: 20000 });
   const docsOperations = await page.locator(".opblock").count();
   console.log(JSON.stringify({
-    loginError, twoStep, ...rendered, problems: dashboardProblems, docsOperations, docsProblems: [...problems],
+    loginError, twoStep, passkeyAdded, held: device ? await device.credentials() : null,
+    ...rendered, problems: dashboardProblems, docsOperations, docsProblems: [...problems],
   }));
 } finally {
   await browser.close();
