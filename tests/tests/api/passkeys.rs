@@ -517,6 +517,190 @@ async fn the_last_way_in_stays(app: TestApp) {
     );
 }
 
+/// Every pair of writers that meet on one item, at once: a passkey and a provider removed
+/// together from an account with no password (one stays); a sign-in with a passkey while it is
+/// removed (once removed, it signs nobody in); one credential registered to two users (one
+/// gets it); registrations racing for the last place under the cap (never past it).
+async fn writers_that_meet_hold_their_rules(app: TestApp) {
+    use shared::clock::now_ms;
+    use shared::store::{Effects, Identity};
+    let (app, mails) = capturing(app);
+
+    // A provider and a passkey on an account without a password, both removed at once.
+    support::account(&app, "both@example.com", "Both").await;
+    post(
+        &app,
+        "/api/auth/email-login",
+        None,
+        json!({ "email": "both@example.com" }),
+    )
+    .await;
+    let code = mails.code_mailed_to("both@example.com").await;
+    let signed = post(
+        &app,
+        "/api/auth/email-login/verify",
+        None,
+        json!({ "email": "both@example.com", "code": code }),
+    )
+    .await;
+    let body = body_json(&signed);
+    let access = body["accessToken"].as_str().unwrap().to_owned();
+    let user_id = body["user"]["id"].as_str().unwrap().to_owned();
+    let asked = post(
+        &app,
+        "/api/auth/passkeys/register/options",
+        Some(&access),
+        json!({}),
+    )
+    .await;
+    let options = body_json(&asked);
+    let mut phone = Authenticator::new(PAGE);
+    let made = phone.create(&options["publicKey"]);
+    let done = post(
+        &app,
+        "/api/auth/passkeys/register/verify",
+        Some(&access),
+        json!({ "ceremony": options["ceremony"], "credential": made }),
+    )
+    .await;
+    let passkey = body_json(&done)["id"].as_str().unwrap().to_owned();
+    let identity = Identity {
+        provider: "stand-in".into(),
+        subject: "sub-both".into(),
+        user_id: user_id.clone(),
+        email: None,
+        created_at: now_ms(),
+    };
+    app.stores
+        .identities
+        .link_identity(&identity, None, &Effects::none())
+        .await
+        .unwrap();
+    let passkey_path = format!("/api/auth/passkeys/{passkey}");
+    let (unlinked, removed) = tokio::join!(
+        Call::new(Method::DELETE, "/api/auth/identities/stand-in")
+            .token(&access)
+            .send(&app),
+        Call::new(Method::DELETE, &passkey_path)
+            .token(&access)
+            .send(&app),
+    );
+    let gone = [&unlinked, &removed]
+        .iter()
+        .filter(|r| r.status() == StatusCode::NO_CONTENT)
+        .count();
+    assert_eq!(gone, 1, "{:?} {:?}", unlinked.body(), removed.body());
+    let identities = app
+        .stores
+        .identities
+        .list_identities(&user_id)
+        .await
+        .unwrap();
+    let passkeys_left = app.stores.passkeys.list_passkeys(&user_id).await.unwrap();
+    assert_eq!(
+        identities.len() + passkeys_left.len(),
+        1,
+        "one way in stays"
+    );
+    for refused in [&unlinked, &removed]
+        .into_iter()
+        .filter(|r| r.status() != StatusCode::NO_CONTENT)
+    {
+        assert_problem(refused, StatusCode::CONFLICT, "last_sign_in_method");
+    }
+
+    // A sign-in racing the passkey's removal: whatever landed first, it is gone afterwards and
+    // signs nobody in.
+    let account = verified_account(&app, &mails, "race@example.com").await;
+    let mut laptop = Authenticator::new(PAGE);
+    let added = register(&app, &mut laptop, &account.access).await;
+    let (ceremony, options) = sign_in_options(&app, Some("race@example.com")).await;
+    let assertion = laptop.get(&options);
+    let added_path = format!("/api/auth/passkeys/{}", added["id"].as_str().unwrap());
+    let (signed, removed) = tokio::join!(
+        verify_sign_in(&app, &ceremony, &assertion),
+        Call::new(Method::DELETE, &added_path)
+            .token(&account.access)
+            .send(&app),
+    );
+    assert_eq!(
+        removed.status(),
+        StatusCode::NO_CONTENT,
+        "{:?}",
+        removed.body()
+    );
+    assert!(
+        signed.status() == StatusCode::OK || signed.status() == StatusCode::UNAUTHORIZED,
+        "{:?}",
+        signed.body()
+    );
+    let after = sign_in(&app, &mut laptop, None).await;
+    assert_problem(&after, StatusCode::UNAUTHORIZED, "passkey_refused");
+    assert_eq!(passkeys(&app, &account.access).await["data"], json!([]));
+}
+
+/// The store's own rules for passkeys, at once: one credential registered to two users, and
+/// registrations racing for the last places under the cap.
+async fn the_store_registers_a_credential_once_and_keeps_the_cap(app: TestApp) {
+    use shared::clock::now_ms;
+    use shared::store::{Effects, StoreError, StoredPasskey};
+    let a = support::account(&app, "a@example.com", "A").await;
+    let b = support::account(&app, "b@example.com", "B").await;
+    let stored = |user_id: &str, id: &str| StoredPasskey {
+        user_id: user_id.to_owned(),
+        id: id.to_owned(),
+        name: "Key".into(),
+        credential: "{}".into(),
+        counter: 0,
+        backup_eligible: false,
+        backed_up: false,
+        created_at: now_ms(),
+        last_used_at: None,
+    };
+    let same = "S".repeat(43);
+    let for_a = stored(&a.id, &same);
+    let for_b = stored(&b.id, &same);
+    let passkeys = &app.stores.passkeys;
+    let none = Effects::none();
+    let (first, second) = tokio::join!(
+        passkeys.add_passkey(&for_a, 20, &none),
+        passkeys.add_passkey(&for_b, 20, &none),
+    );
+    let won: Vec<bool> = [&first, &second].iter().map(|r| r.is_ok()).collect();
+    assert_eq!(
+        won.iter().filter(|w| **w).count(),
+        1,
+        "{first:?} {second:?}"
+    );
+    for lost in [first, second].into_iter().filter_map(Result::err) {
+        assert!(matches!(lost, StoreError::Conflict), "{lost:?}");
+    }
+    let held = passkeys.list_passkeys(&a.id).await.unwrap().len()
+        + passkeys.list_passkeys(&b.id).await.unwrap().len();
+    assert_eq!(held, 1);
+
+    // Eight registrations racing for the last three places under a cap of four.
+    let c = support::account(&app, "c@example.com", "C").await;
+    passkeys
+        .add_passkey(&stored(&c.id, &"c".repeat(43)), 4, &none)
+        .await
+        .unwrap();
+    let racing: Vec<StoredPasskey> = (0..8)
+        .map(|i| stored(&c.id, &format!("{i}{}", "r".repeat(42))))
+        .collect();
+    let outcomes = join_all(racing.iter().map(|p| passkeys.add_passkey(p, 4, &none))).await;
+    let added = outcomes.iter().filter(|r| r.is_ok()).count();
+    let listed = passkeys.list_passkeys(&c.id).await.unwrap().len();
+    assert_eq!(listed, 1 + added, "every accepted registration is stored");
+    assert!(listed <= 4, "never past the cap: {listed}");
+    for lost in outcomes.into_iter().filter_map(Result::err) {
+        assert!(
+            matches!(lost, StoreError::Conflict | StoreError::Unavailable(_)),
+            "{lost:?}"
+        );
+    }
+}
+
 /// An address without passkeys (or without an account) is answered the same shape, and the
 /// same each time.
 async fn an_address_without_passkeys_is_not_told_apart(app: TestApp) {
@@ -644,6 +828,8 @@ on_both_stores! {
     adding_one_needs_a_proven_address_and_the_password => config(),
     the_last_way_in_stays => config(),
     an_address_without_passkeys_is_not_told_apart => config(),
+    writers_that_meet_hold_their_rules => config(),
+    the_store_registers_a_credential_once_and_keeps_the_cap => config(),
     bad_input_gets_problem_documents => config(),
     options_are_limited_per_address => Config {
         rate_limits: RateLimits {
