@@ -6,6 +6,7 @@ use serde::de::DeserializeOwned;
 use shared::App;
 use shared::auth::{RefreshToken, sha256_b64url};
 use shared::clock::now_ms;
+use shared::domain::{FieldErrors, Invalid};
 use shared::http::ApiError;
 use shared::store::{CeremonyKind, PasskeyCeremony};
 
@@ -56,5 +57,27 @@ pub fn invalid_ceremony() -> ApiError {
     ApiError::BadRequest {
         code: "invalid_ceremony",
         detail: "this passkey ceremony is unknown, used or expired: ask for new options".into(),
+    }
+}
+
+/// The authenticator's answer in a verification body (`credential`), parsed as the library
+/// reads it; anything else is a field error.
+pub fn parse_credential<T: DeserializeOwned>(
+    errors: &mut FieldErrors,
+    raw: Option<serde_json::Value>,
+) -> Option<T> {
+    let parsed = serde_json::from_value(errors.required("credential", raw)?);
+    match parsed {
+        Ok(credential) => Some(credential),
+        Err(_) => {
+            errors.push(
+                "credential",
+                Invalid::new(
+                    "invalid_credential",
+                    "must be the authenticator's answer (PublicKeyCredential as JSON)",
+                ),
+            );
+            None
+        }
     }
 }

@@ -19,7 +19,7 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 
 use crate::ceremony::{self, invalid_ceremony};
 use crate::manage::{parse_name, view};
-use crate::relying_party::relying_party;
+use crate::relying_party::{for_a_new_ceremony, relying_party};
 use crate::stored::{from_stored, to_stored};
 
 /// Passkeys one account may have.
@@ -37,11 +37,7 @@ pub async fn options(
     caller: Caller,
     Json(body): Json<OptionsBody>,
 ) -> Result<Response, ApiError> {
-    let webauthn = relying_party(&app.config)?;
-    let rule = app.config.rate_limits.passkey_options_ip;
-    app.limits()
-        .count_from_ip("passkey-options", rule, caller.ip, now_ms())
-        .await?;
+    let webauthn = for_a_new_ceremony(&app, &caller).await?;
     let quota = match confirm_new_way_in(
         &app,
         &principal,
@@ -109,9 +105,8 @@ pub async fn verify(
     let webauthn = relying_party(&app.config)?;
     let mut errors = FieldErrors::default();
     let id = errors.required("ceremony", body.ceremony);
-    let credential = errors
-        .required("credential", body.credential)
-        .and_then(|raw| parse_credential(&mut errors, raw));
+    let credential: Option<RegisterPublicKeyCredential> =
+        ceremony::parse_credential(&mut errors, body.credential);
     let name = match body.name {
         Some(raw) => parse_name(&mut errors, &raw),
         None => Some("Passkey".to_owned()),
@@ -160,25 +155,6 @@ pub async fn verify(
 /// back at a sign-in without an address.
 fn user_handle(user: &User) -> Result<Uuid, ApiError> {
     Uuid::parse_str(&user.id).map_err(|e| ApiError::Internal(e.into()))
-}
-
-fn parse_credential(
-    errors: &mut FieldErrors,
-    raw: serde_json::Value,
-) -> Option<RegisterPublicKeyCredential> {
-    match serde_json::from_value(raw) {
-        Ok(credential) => Some(credential),
-        Err(_) => {
-            errors.push(
-                "credential",
-                shared::domain::Invalid::new(
-                    "invalid_credential",
-                    "must be the authenticator's answer (PublicKeyCredential as JSON)",
-                ),
-            );
-            None
-        }
-    }
 }
 
 /// The authenticator's answer did not hold up (origin, challenge, signature, user

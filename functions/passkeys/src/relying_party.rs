@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
+use shared::App;
+use shared::clock::now_ms;
 use shared::config::Config;
-use shared::http::ApiError;
+use shared::http::{ApiError, Caller};
 use webauthn_rs::prelude::{Url, Webauthn, WebauthnBuilder};
 
 use crate::ceremony::CEREMONY_TTL_MS;
@@ -34,4 +36,15 @@ pub fn relying_party(config: &Config) -> Result<Webauthn, ApiError> {
         builder = builder.append_allowed_origin(origin);
     }
     builder.build().map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// The relying party for a new ceremony, counted against the caller's address (each ceremony
+/// stores its state until it is spent or expires).
+pub async fn for_a_new_ceremony(app: &App, caller: &Caller) -> Result<Webauthn, ApiError> {
+    let webauthn = relying_party(&app.config)?;
+    let rule = app.config.rate_limits.passkey_options_ip;
+    app.limits()
+        .count_from_ip("passkey-options", rule, caller.ip, now_ms())
+        .await?;
+    Ok(webauthn)
 }

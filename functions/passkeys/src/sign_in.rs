@@ -12,7 +12,7 @@ use serde_json::json;
 use shared::App;
 use shared::auth::check_verified;
 use shared::clock::now_ms;
-use shared::domain::{AuditAction, AuditOutcome, Authentication, Email, FieldErrors, Invalid};
+use shared::domain::{AuditAction, AuditOutcome, Authentication, Email, FieldErrors};
 use shared::http::{ApiError, AppState, Caller, Json, Response, signed_in};
 use shared::store::{CeremonyKind, StoreError, StoredPasskey};
 use webauthn_rs::prelude::{
@@ -21,7 +21,7 @@ use webauthn_rs::prelude::{
 };
 
 use crate::ceremony;
-use crate::relying_party::relying_party;
+use crate::relying_party::{for_a_new_ceremony, relying_party};
 use crate::stored::{from_stored, passkey_id};
 
 /// What the ceremony was: for one account's passkeys, or for whichever the authenticator has.
@@ -45,11 +45,7 @@ pub async fn options(
     caller: Caller,
     Json(body): Json<OptionsBody>,
 ) -> Result<Response, ApiError> {
-    let webauthn = relying_party(&app.config)?;
-    let rule = app.config.rate_limits.passkey_options_ip;
-    app.limits()
-        .count_from_ip("passkey-options", rule, caller.ip, now_ms())
-        .await?;
+    let webauthn = for_a_new_ceremony(&app, &caller).await?;
     let (request, state, user_id) = match body.email.as_deref() {
         Some(typed) => for_address(&app, &webauthn, typed).await?,
         None => {
@@ -122,22 +118,8 @@ pub async fn verify(
     let webauthn = relying_party(&app.config)?;
     let mut errors = FieldErrors::default();
     let id = errors.required("ceremony", body.ceremony);
-    let credential =
-        errors.required("credential", body.credential).and_then(
-            |raw| match serde_json::from_value::<PublicKeyCredential>(raw) {
-                Ok(credential) => Some(credential),
-                Err(_) => {
-                    errors.push(
-                        "credential",
-                        Invalid::new(
-                            "invalid_credential",
-                            "must be the authenticator's answer (PublicKeyCredential as JSON)",
-                        ),
-                    );
-                    None
-                }
-            },
-        );
+    let credential: Option<PublicKeyCredential> =
+        ceremony::parse_credential(&mut errors, body.credential);
     let (Some(id), Some(credential)) = (id, credential) else {
         return Err(ApiError::Validation(errors.into_vec()));
     };

@@ -666,19 +666,7 @@ async fn sign_in_and_link_with_a_provider(store: Store) {
     let email = "lee@example.com";
     server.register(email, PASSWORD).await;
     // A provider is linked only to an address proven: from the welcome mail.
-    let welcome = mail_to(
-        dir.path(),
-        email,
-        "Welcome! Please verify your e-mail address",
-    )
-    .await;
-    let verified = server
-        .post(
-            "/api/auth/verify-email",
-            json!({ "token": support::mail::token_in(&welcome, "verify-email") }),
-        )
-        .await;
-    assert_eq!(verified.status(), 204);
+    server.verify_from_welcome(dir.path(), email).await;
     provider.next_sign_in(ProviderAccount::verified(
         "sub-lee",
         "lee-elsewhere@example.com",
@@ -708,19 +696,7 @@ async fn a_passkey_added_and_signed_in_with(store: Store) {
     };
     let email = "pat@example.com";
     server.register(email, PASSWORD).await;
-    let welcome = mail_to(
-        dir.path(),
-        email,
-        "Welcome! Please verify your e-mail address",
-    )
-    .await;
-    let verified = server
-        .post(
-            "/api/auth/verify-email",
-            json!({ "token": support::mail::token_in(&welcome, "verify-email") }),
-        )
-        .await;
-    assert_eq!(verified.status(), 204);
+    server.verify_from_welcome(dir.path(), email).await;
     let shown = page(
         "passkey",
         json!({ "base": app_base(&server), "email": email, "password": PASSWORD }),

@@ -248,17 +248,7 @@ async fn an_admin_signs_in_to_the_dashboard_with_a_provider() {
     // Linked over the API (the address verified first, from the welcome mail): the admin's
     // password, the start URL in the browser the answer's cookie binds, the provider, the
     // callback.
-    let welcome = support::mail::mail_to(
-        data,
-        "admin@example.com",
-        "Welcome! Please verify your e-mail address",
-    )
-    .await;
-    let token = support::mail::token_in(&welcome, "verify-email");
-    let verified = server
-        .post("/api/auth/verify-email", json!({ "token": token }))
-        .await;
-    assert_eq!(verified.status(), 204);
+    server.verify_from_welcome(data, "admin@example.com").await;
     let signed_in = server
         .post(
             "/api/auth/login",
@@ -349,17 +339,7 @@ async fn an_admin_adds_a_passkey_and_signs_in_with_it_in_the_dashboard() {
     let server = serve_on(Store::Sqlite, data, &[]).await;
     let base = server.base.replace("127.0.0.1", "localhost");
     // A passkey is added only to an address proven: from the welcome mail.
-    let welcome = support::mail::mail_to(
-        data,
-        "admin@example.com",
-        "Welcome! Please verify your e-mail address",
-    )
-    .await;
-    let token = support::mail::token_in(&welcome, "verify-email");
-    let verified = server
-        .post("/api/auth/verify-email", json!({ "token": token }))
-        .await;
-    assert_eq!(verified.status(), 204);
+    server.verify_from_welcome(data, "admin@example.com").await;
 
     let screenshot = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-passkey.png");
     let passkey = format!("passkey:{PASSWORD}");

@@ -31,7 +31,7 @@ async fn verify(app: &TestApp, body: Value) -> support::TestResponse {
 }
 
 /// The current session's `amr`, as the devices list shows it.
-async fn current_amr(app: &TestApp, access: &str) -> Value {
+pub(crate) async fn current_amr(app: &TestApp, access: &str) -> Value {
     let response = Call::new(Method::GET, "/api/auth/sessions")
         .token(access)
         .send(app)

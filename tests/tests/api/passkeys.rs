@@ -14,6 +14,7 @@ use shared::jobs::{MailMessage, Work};
 use support::authenticator::Authenticator;
 use support::{Call, TestApp, assert_problem, body_json, capturing};
 
+use crate::email_login::current_amr;
 use crate::oauth::verified_account;
 
 const PAGE: &str = "http://localhost:3000";
@@ -113,23 +114,6 @@ async fn passkeys(app: &TestApp, access: &str) -> Value {
     body_json(&listed)
 }
 
-/// The current session's level and methods, as the devices list shows them.
-async fn current_session(app: &TestApp, access: &str) -> Value {
-    let listed = Call::new(Method::GET, "/api/auth/sessions")
-        .token(access)
-        .send(app)
-        .await;
-    let body = body_json(&listed);
-    let current = body["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["current"] == true)
-        .cloned()
-        .unwrap();
-    json!({ "aal": current["aal"], "amr": current["amr"] })
-}
-
 async fn registered_and_signed_in_with_and_without_an_address(app: TestApp) {
     let (app, mails) = capturing(app);
     let account = verified_account(&app, &mails, "pk@example.com").await;
@@ -163,7 +147,7 @@ async fn registered_and_signed_in_with_and_without_an_address(app: TestApp) {
     assert_eq!(body["user"]["id"], account.id.as_str());
     let access = body["accessToken"].as_str().unwrap();
     assert_eq!(
-        current_session(&app, access).await,
+        current_amr(&app, access).await,
         json!({ "aal": "aal2", "amr": ["webauthn"] })
     );
 

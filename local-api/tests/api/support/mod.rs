@@ -109,6 +109,19 @@ impl Server {
         assert_eq!(response.status(), 201);
         response.json().await.expect("JSON body")
     }
+
+    /// Proves `email`'s address with the link of the welcome mail written under `data`.
+    pub async fn verify_from_welcome(&self, data: &Path, email: &str) {
+        let welcome =
+            mail::mail_to(data, email, "Welcome! Please verify your e-mail address").await;
+        let verified = self
+            .post(
+                "/api/auth/verify-email",
+                json!({ "token": mail::token_in(&welcome, "verify-email") }),
+            )
+            .await;
+        assert_eq!(verified.status(), 204);
+    }
 }
 
 impl Drop for Server {
