@@ -4,6 +4,7 @@
 //! passkeys are offered; without, the authenticator picks one), and the user lists, renames and
 //! removes theirs at `/api/auth/passkeys`.
 
+mod answer;
 mod ceremony;
 mod manage;
 mod register;

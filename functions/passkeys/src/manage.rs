@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shared::auth::Principal;
 use shared::clock::rfc3339;
-use shared::domain::{AuditAction, AuditOutcome, FieldErrors, Invalid, NO_PASSWORD};
+use shared::domain::{AuditAction, AuditOutcome, FieldErrors, NO_PASSWORD, bounded_line};
 use shared::http::{ApiError, AppState, Caller, Json, Response, private_json, require_assurance};
 use shared::permissions::Sensitivity;
 use shared::store::{Effects, StoreError, StoredPasskey};
@@ -74,6 +74,7 @@ pub async fn rename(
     let Some(name) = name else {
         return Err(ApiError::Validation(errors.into_vec()));
     };
+    require_assurance(&app, &principal, Sensitivity::OwnAccount).await?;
     if !is_passkey_id(&id) {
         return Err(ApiError::NotFound);
     }
@@ -122,19 +123,14 @@ pub async fn remove(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A passkey's name: 1 to 64 characters once trimmed, no control characters.
+/// A passkey's name: one line of 1 to 64 characters once trimmed, nothing invisible in it (it
+/// is shown in the list and in the mail: no bidi overrides or zero-width characters).
 pub fn parse_name(errors: &mut FieldErrors, raw: &str) -> Option<String> {
-    let name = raw.trim();
-    let count = name.chars().count();
-    if count == 0 || count > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        errors.push(
-            "name",
-            Invalid::new(
-                "invalid_name",
-                "must be 1 to 64 characters, without control characters",
-            ),
-        );
-        return None;
+    match bounded_line(raw, MAX_NAME_CHARS, true) {
+        Ok(name) => name,
+        Err(invalid) => {
+            errors.push("name", invalid);
+            None
+        }
     }
-    Some(name.to_owned())
 }

@@ -17,6 +17,7 @@ use shared::store::{CeremonyKind, Effects, StoreError};
 use webauthn_rs::prelude::{CredentialID, PasskeyRegistration, RegisterPublicKeyCredential, Uuid};
 use webauthn_rs_proto::ResidentKeyRequirement;
 
+use crate::answer::check_registration;
 use crate::ceremony::{self, invalid_ceremony};
 use crate::manage::{parse_name, view};
 use crate::relying_party::{for_a_new_ceremony, relying_party};
@@ -116,6 +117,7 @@ pub async fn verify(
     };
     let (ceremony, state): (_, PasskeyRegistration) =
         ceremony::finish(&app, CeremonyKind::Registration, &id).await?;
+    check_registration(&credential).map_err(refused_because)?;
     // Only the session that asked finishes it.
     if ceremony.user_id.as_deref() != Some(principal.id())
         || ceremony.session_id.as_deref() != Some(principal.session_id.as_str())
@@ -125,6 +127,9 @@ pub async fn verify(
     let passkey = webauthn
         .finish_passkey_registration(&credential, &state)
         .map_err(|e| refused(&e))?;
+    if *passkey.cred_id() != credential.raw_id {
+        return Err(refused_because("the credential id is not the attested one"));
+    }
     let user = &principal.user;
     let stored = to_stored(&passkey, &user.id, name, now_ms())?;
     let told = Effects::jobs(vec![Job::email(
@@ -159,10 +164,17 @@ fn user_handle(user: &User) -> Result<Uuid, ApiError> {
 
 /// The authenticator's answer did not hold up (origin, challenge, signature, user
 /// verification...).
-pub fn refused(error: &webauthn_rs::prelude::WebauthnError) -> ApiError {
+fn refused(error: &webauthn_rs::prelude::WebauthnError) -> ApiError {
     ApiError::BadRequest {
         code: "passkey_refused",
         detail: format!("the authenticator's answer was refused: {error}"),
+    }
+}
+
+fn refused_because(why: &str) -> ApiError {
+    ApiError::BadRequest {
+        code: "passkey_refused",
+        detail: format!("the authenticator's answer was refused: {why}"),
     }
 }
 

@@ -20,6 +20,7 @@ use webauthn_rs::prelude::{
     RequestChallengeResponse, Uuid, Webauthn, WebauthnError,
 };
 
+use crate::answer::check_assertion;
 use crate::ceremony;
 use crate::relying_party::{for_a_new_ceremony, relying_party};
 use crate::stored::{from_stored, passkey_id};
@@ -33,6 +34,13 @@ enum SignInState {
     /// An address with no passkey: made-up ids were offered, and nothing signs in.
     Decoy,
 }
+
+/// A user id no user has (ids are version 7 UUIDs): the partition read for an address without
+/// an account, so that it costs what one with an account does.
+const NOBODY: &str = "00000000-0000-0000-0000-000000000000";
+
+/// Credential id lengths in use (security keys, phones, platform authenticators), in bytes.
+const DECOY_ID_LENGTHS: [usize; 4] = [16, 20, 32, 64];
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,10 +83,10 @@ async fn for_address(
         Some(email) => app.stores.users.find_user_by_email(email).await?,
         None => None,
     };
-    let passkeys = match &user {
-        Some(user) => app.stores.passkeys.list_passkeys(&user.id).await?,
-        None => Vec::new(),
-    };
+    // The same reads whether or not there is an account: its passkeys, or a partition no
+    // user has.
+    let listed = user.as_ref().map_or(NOBODY, |user| user.id.as_str());
+    let passkeys = app.stores.passkeys.list_passkeys(listed).await?;
     let offered = passkeys
         .iter()
         .map(from_stored)
@@ -89,17 +97,28 @@ async fn for_address(
             .map_err(|e| ApiError::Internal(e.into()))?;
         return Ok((request, SignInState::Offered(state), Some(user.id)));
     }
+    // Options as an account's would be (no extensions, no mediation), offering one or two
+    // made-up ids of a length authenticators use, the same for this address each time.
     let (mut request, _) = webauthn
         .start_discoverable_authentication()
         .map_err(|e| ApiError::Internal(e.into()))?;
     request.mediation = None;
+    request.public_key.extensions = None;
     let key = app.keys.current().await.passkey_decoy_key();
-    let decoy = hmac::sign(&key, counted.as_bytes());
-    request.public_key.allow_credentials = vec![webauthn_rs_proto::AllowCredentials {
-        type_: "public-key".into(),
-        id: decoy.as_ref()[..16].to_vec(),
-        transports: None,
-    }];
+    let seed = hmac::sign(&key, counted.as_bytes());
+    let seed = seed.as_ref();
+    let count = 1 + usize::from(seed[0] % 4 == 0);
+    request.public_key.allow_credentials = (0..count)
+        .map(|i| {
+            let length = DECOY_ID_LENGTHS[usize::from(seed[1 + i]) % DECOY_ID_LENGTHS.len()];
+            let id = hmac::sign(&key, &[seed, &[i as u8]].concat());
+            webauthn_rs_proto::AllowCredentials {
+                type_: "public-key".into(),
+                id: id.as_ref().iter().cycle().take(length).copied().collect(),
+                transports: None,
+            }
+        })
+        .collect();
     Ok((request, SignInState::Decoy, None))
 }
 
@@ -125,6 +144,9 @@ pub async fn verify(
     };
     let (ceremony, state): (_, SignInState) =
         ceremony::finish(&app, CeremonyKind::SignIn, &id).await?;
+    if let Err(why) = check_assertion(&credential) {
+        return failed(&app, &caller, None, why).await;
+    }
     let user_id = match (&state, ceremony.user_id) {
         (SignInState::Offered(_), Some(user_id)) => user_id,
         (SignInState::Discoverable(_), None) => match handle_of(&credential) {
