@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shared::auth::Principal;
 use shared::clock::now_ms;
-use shared::domain::{AuditAction, AuditOutcome, FieldErrors, User};
+use shared::domain::{AuditAction, AuditOutcome, AuthMethod, FieldErrors, User};
 use shared::http::{ApiError, AppState, Caller, Json, Response, confirm_new_way_in};
 use shared::jobs::{Job, MailMessage};
 use shared::limits::with_quota;
@@ -131,7 +131,8 @@ pub async fn verify(
         return Err(refused_because("the credential id is not the attested one"));
     }
     let user = &principal.user;
-    let stored = to_stored(&passkey, &user.id, name, now_ms())?;
+    let with_password = principal.authentication.amr.contains(&AuthMethod::Password);
+    let stored = to_stored(&passkey, &user.id, name, now_ms(), with_password)?;
     let told = Effects::jobs(vec![Job::email(
         user.email.as_str(),
         user.name.as_str(),
@@ -143,7 +144,7 @@ pub async fn verify(
     match app
         .stores
         .passkeys
-        .add_passkey(&stored, MAX_PASSKEYS, &told)
+        .add_passkey(&stored, MAX_PASSKEYS, user.session_generation, &told)
         .await
     {
         Ok(()) => {}

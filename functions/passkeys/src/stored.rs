@@ -33,12 +33,14 @@ pub fn is_passkey_id(raw: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// `passkey` as stored for `user_id`.
+/// `passkey` as stored for `user_id`; `added_with_password`: registered from a session the
+/// password signed in.
 pub fn to_stored(
     passkey: &Passkey,
     user_id: &str,
     name: String,
     created_at: i64,
+    added_with_password: bool,
 ) -> Result<StoredPasskey, ApiError> {
     let credential = serde_json::to_string(passkey).map_err(|e| ApiError::Internal(e.into()))?;
     let flags: Credential =
@@ -53,6 +55,7 @@ pub fn to_stored(
         backed_up: flags.cred.backup_state,
         created_at,
         last_used_at: None,
+        added_with_password,
     })
 }
 

@@ -292,8 +292,9 @@ pub trait AccountStore: Send + Sync {
         now: i64,
         effects: &Effects,
     ) -> Result<(), StoreError>;
-    /// Spends a reset token: sets the password and ends every session, with `effects`.
-    /// `NotFound` if the token was spent, expired or superseded by a newer one.
+    /// Spends a reset token: sets the password, ends every session and removes the passkeys
+    /// registered with the old password (`StoredPasskey::added_with_password`), with
+    /// `effects`. `NotFound` if the token was spent, expired or superseded by a newer one.
     async fn reset_password(
         &self,
         token: &AccountToken,
@@ -621,12 +622,15 @@ pub trait PasskeyStore: Send + Sync {
         id: &str,
     ) -> Result<Option<StoredPasskey>, StoreError>;
     async fn list_passkeys(&self, user_id: &str) -> Result<Vec<StoredPasskey>, StoreError>;
-    /// Registers it to its active user, who then has at most `max`, with `effects`. `Conflict`
-    /// if the credential is registered already (to anyone), the user has `max`, or is gone.
+    /// Registers it to its active user, who then has at most `max`, while the user's sessions
+    /// are still of `generation` (a reset or "log out everywhere" since refuses it), with
+    /// `effects`. `Conflict` if the credential is registered already (to anyone), the user has
+    /// `max`, is gone, or their sessions ended.
     async fn add_passkey(
         &self,
         passkey: &StoredPasskey,
         max: u32,
+        generation: u64,
         effects: &Effects,
     ) -> Result<(), StoreError>;
     /// Records a sign-in with it: the credential as updated, at `at`. `Conflict` if it was

@@ -301,6 +301,9 @@ pub struct StoredPasskey {
     pub backed_up: bool,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// Registered from a session its password signed in: a password reset removes it (whoever
+    /// knew the old password may not be the mailbox's owner, who is taking the account back).
+    pub added_with_password: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

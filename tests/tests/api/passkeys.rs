@@ -640,6 +640,7 @@ async fn the_store_registers_a_credential_once_and_keeps_the_cap(app: TestApp) {
         backed_up: false,
         created_at: now_ms(),
         last_used_at: None,
+        added_with_password: false,
     };
     let same = "S".repeat(43);
     let for_a = stored(&a.id, &same);
@@ -647,8 +648,8 @@ async fn the_store_registers_a_credential_once_and_keeps_the_cap(app: TestApp) {
     let passkeys = &app.stores.passkeys;
     let none = Effects::none();
     let (first, second) = tokio::join!(
-        passkeys.add_passkey(&for_a, 20, &none),
-        passkeys.add_passkey(&for_b, 20, &none),
+        passkeys.add_passkey(&for_a, 20, 0, &none),
+        passkeys.add_passkey(&for_b, 20, 0, &none),
     );
     let won: Vec<bool> = [&first, &second].iter().map(|r| r.is_ok()).collect();
     assert_eq!(
@@ -666,13 +667,13 @@ async fn the_store_registers_a_credential_once_and_keeps_the_cap(app: TestApp) {
     // Eight registrations racing for the last three places under a cap of four.
     let c = support::account(&app, "c@example.com", "C").await;
     passkeys
-        .add_passkey(&stored(&c.id, &"c".repeat(43)), 4, &none)
+        .add_passkey(&stored(&c.id, &"c".repeat(43)), 4, 0, &none)
         .await
         .unwrap();
     let racing: Vec<StoredPasskey> = (0..8)
         .map(|i| stored(&c.id, &format!("{i}{}", "r".repeat(42))))
         .collect();
-    let outcomes = join_all(racing.iter().map(|p| passkeys.add_passkey(p, 4, &none))).await;
+    let outcomes = join_all(racing.iter().map(|p| passkeys.add_passkey(p, 4, 0, &none))).await;
     let added = outcomes.iter().filter(|r| r.is_ok()).count();
     let listed = passkeys.list_passkeys(&c.id).await.unwrap().len();
     assert_eq!(listed, 1 + added, "every accepted registration is stored");
@@ -683,6 +684,117 @@ async fn the_store_registers_a_credential_once_and_keeps_the_cap(app: TestApp) {
             "{lost:?}"
         );
     }
+}
+
+/// Someone registered the owner's address first, with their password; the owner proved the
+/// address (the welcome mail); the squatter's session then added a passkey with that password.
+/// The owner's password reset takes the account back: the passkey the old password added goes
+/// with it, and one added from a passkey's session (no password involved) stays.
+async fn a_password_reset_removes_the_passkeys_the_old_password_added(app: TestApp) {
+    let (app, mails) = capturing(app);
+    let squatter = support::account(&app, "owner@example.com", "Squatter").await;
+    let token = mails
+        .token_mailed_to("owner@example.com", support::links::verify)
+        .await;
+    let verified = post(
+        &app,
+        "/api/auth/verify-email",
+        None,
+        json!({ "token": token }),
+    )
+    .await;
+    assert_eq!(verified.status(), StatusCode::NO_CONTENT);
+    let mut squatters = Authenticator::new(PAGE);
+    register(&app, &mut squatters, &squatter.access).await;
+
+    // A second passkey, added from a session the first one signed in (no password).
+    let mut kept = Authenticator::new(PAGE);
+    let signed = sign_in(&app, &mut squatters, Some("owner@example.com")).await;
+    let passkey_session = body_json(&signed)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let asked = post(
+        &app,
+        "/api/auth/passkeys/register/options",
+        Some(&passkey_session),
+        json!({ "password": PASSWORD }),
+    )
+    .await;
+    let options = body_json(&asked);
+    let made = kept.create(&options["publicKey"]);
+    let done = post(
+        &app,
+        "/api/auth/passkeys/register/verify",
+        Some(&passkey_session),
+        json!({ "ceremony": options["ceremony"], "credential": made }),
+    )
+    .await;
+    assert_eq!(done.status(), StatusCode::CREATED, "{:?}", done.body());
+
+    post(
+        &app,
+        "/api/auth/forgot-password",
+        None,
+        json!({ "email": "owner@example.com" }),
+    )
+    .await;
+    let token = mails
+        .token_mailed_to("owner@example.com", support::links::reset)
+        .await;
+    let reset = post(
+        &app,
+        "/api/auth/reset-password",
+        None,
+        json!({ "token": token, "password": "the owner's own passphrase" }),
+    )
+    .await;
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT, "{:?}", reset.body());
+
+    let refused = sign_in(&app, &mut squatters, None).await;
+    assert_problem(&refused, StatusCode::UNAUTHORIZED, "passkey_refused");
+    let still = sign_in(&app, &mut kept, None).await;
+    assert_eq!(still.status(), StatusCode::OK, "{:?}", still.body());
+    let access = body_json(&still)["accessToken"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        passkeys(&app, &access).await["data"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    // The user item's count followed the removal: capacity for 19 more, and the kept one goes
+    // (the account has its new password).
+    let kept_id = passkeys(&app, &access).await["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let removed = Call::new(Method::DELETE, &format!("/api/auth/passkeys/{kept_id}"))
+        .token(&access)
+        .send(&app)
+        .await;
+    assert_eq!(
+        removed.status(),
+        StatusCode::NO_CONTENT,
+        "{:?}",
+        removed.body()
+    );
+    let table = support::table_of(&app).await;
+    let user = table
+        .get(
+            &shared::store::keys::user(&squatter.id),
+            shared::store::table::Read::Consistent,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        user.get("passkeyCount"),
+        Some(&shared::store::table::Value::N(0))
+    );
 }
 
 /// An address without passkeys (or without an account) is answered the same shape, and the
@@ -841,6 +953,7 @@ on_both_stores! {
     the_last_way_in_stays => config(),
     an_address_without_passkeys_is_not_told_apart => config(),
     writers_that_meet_hold_their_rules => config(),
+    a_password_reset_removes_the_passkeys_the_old_password_added => config(),
     the_store_registers_a_credential_once_and_keeps_the_cap => config(),
     bad_input_gets_problem_documents => config(),
     options_are_limited_per_address => Config {

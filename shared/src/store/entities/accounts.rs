@@ -7,7 +7,9 @@ use async_trait::async_trait;
 
 use super::TableStore;
 use super::effects::effect_actions;
+use super::passkeys::revoked_by_reset;
 use super::users::{active_user, claim_email, confirmed_email_update, release_email};
+use super::ways_in::PASSKEY_COUNT;
 use crate::domain::{NO_PASSWORD, User};
 use crate::store::keys;
 use crate::store::table::schema::PARTITION_KEY;
@@ -48,6 +50,9 @@ fn token_from_item(item: &Item) -> Result<Option<AccountToken>, StoreError> {
 }
 
 /// Deletes the token, if it is still there and unexpired.
+/// A reset is tried again when a passkey was registered between its read and its write.
+const RESET_ATTEMPTS: usize = 3;
+
 fn spend_token(token: &AccountToken, now: i64) -> Action {
     Delete::new(keys::account_token(&token.hash))
         .when(
@@ -239,19 +244,39 @@ impl AccountStore for TableStore {
         now: i64,
         effects: &Effects,
     ) -> Result<(), StoreError> {
-        let update = still_issued(token)
-            .when(Condition::eq("resetToken", &token.hash))
-            .set("passwordHash", new_hash)
-            .set("updatedAt", now)
-            .add("version", 1)
-            .add("sessionGeneration", 1)
-            .remove("resetToken");
-        let mut actions = vec![spend_token(token, now), update.into()];
-        actions.extend(effect_actions(effects));
-        match self.table.transact(actions).await {
-            Ok(()) => Ok(()),
-            Err(TableError::ConditionFailed(_)) => Err(StoreError::NotFound),
-            Err(e) => Err(e.into()),
+        // A passkey registered while this runs changes the count: read again and retry.
+        for _ in 0..RESET_ATTEMPTS {
+            let (revoked, removed, held) = revoked_by_reset(self, &token.user_id).await?;
+            let held_now = if held == 0 {
+                Condition::absent(PASSKEY_COUNT).or(Condition::eq(PASSKEY_COUNT, 0))
+            } else {
+                Condition::eq(PASSKEY_COUNT, held)
+            };
+            let mut update = still_issued(token)
+                .when(Condition::eq("resetToken", &token.hash))
+                .when(held_now)
+                .set("passwordHash", new_hash)
+                .set("updatedAt", now)
+                .add("version", 1)
+                .add("sessionGeneration", 1)
+                .remove("resetToken");
+            if removed > 0 {
+                update = update.add(PASSKEY_COUNT, -removed);
+            }
+            let mut actions = vec![spend_token(token, now), update.into()];
+            actions.extend(revoked);
+            actions.extend(effect_actions(effects));
+            match self.table.transact(actions).await {
+                Ok(()) => return Ok(()),
+                Err(TableError::ConditionFailed(_)) => {
+                    let (_, _, held_after) = revoked_by_reset(self, &token.user_id).await?;
+                    if held_after == held {
+                        return Err(StoreError::NotFound);
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
+        Err(StoreError::Conflict)
     }
 }

@@ -33,6 +33,7 @@ fn passkey_item(passkey: &StoredPasskey) -> Item {
             ("backupEligible", passkey.backup_eligible.into()),
             ("backedUp", passkey.backed_up.into()),
             ("createdAt", passkey.created_at.into()),
+            ("addedWithPassword", passkey.added_with_password.into()),
         ],
     )
 }
@@ -48,7 +49,30 @@ fn passkey_from_item(item: &Item) -> Result<StoredPasskey, StoreError> {
         backed_up: get_bool(item, "backedUp"),
         created_at: get_n(item, "createdAt")?,
         last_used_at: get_opt_n(item, "lastUsedAt")?,
+        added_with_password: get_bool(item, "addedWithPassword"),
     })
+}
+
+/// What a password reset of `user_id` removes: the passkeys registered with the old password
+/// (both items of each), and how many passkeys the user has now (the reset's write is
+/// conditioned on that count, so one registered meanwhile is not left behind).
+pub(super) async fn revoked_by_reset(
+    store: &TableStore,
+    user_id: &str,
+) -> Result<(Vec<Action>, i64, usize), StoreError> {
+    let passkeys = store.list_passkeys(user_id).await?;
+    let mut actions: Vec<Action> = Vec::new();
+    let mut removed = 0;
+    for passkey in passkeys.iter().filter(|p| p.added_with_password) {
+        actions.push(Delete::new(keys::user_passkey(user_id, &passkey.id)).into());
+        actions.push(
+            Delete::new(keys::passkey(&passkey.id))
+                .when(Condition::eq("userId", user_id))
+                .into(),
+        );
+        removed += 1;
+    }
+    Ok((actions, removed, passkeys.len()))
 }
 
 /// The passkey's item, if the user has it.
@@ -81,6 +105,7 @@ impl PasskeyStore for TableStore {
         &self,
         passkey: &StoredPasskey,
         max: u32,
+        generation: u64,
         effects: &Effects,
     ) -> Result<(), StoreError> {
         let owner = item(
@@ -97,6 +122,7 @@ impl PasskeyStore for TableStore {
             active_user(&passkey.user_id)
                 .add(PASSKEY_COUNT, 1)
                 .when(below_cap)
+                .when(Condition::eq("sessionGeneration", generation))
                 .into(),
         ];
         actions.extend(effect_actions(effects));
