@@ -11,7 +11,9 @@ use shared::App;
 use shared::auth::RefreshToken;
 use shared::auth::oauth::{Provider, ProviderUser, secret_hash};
 use shared::clock::now_ms;
-use shared::domain::{AuditAction, AuditOutcome, DisplayName, Email, NO_PASSWORD, User};
+use shared::domain::{
+    AuditAction, AuditOutcome, AuthMethod, DisplayName, Email, NO_PASSWORD, User,
+};
 use shared::http::{ApiError, AppState, Caller, Params, Response};
 use shared::jobs::{Job, MailMessage, Notice, Work};
 use shared::store::{Effects, Identity, SignInGrant, StoreError};
@@ -92,13 +94,21 @@ pub async fn callback(
     Ok(redirect(&location, None))
 }
 
-fn identity(provider: &Provider, who: &ProviderUser, user_id: &str) -> Identity {
+/// The provider's account as linked to `user_id`; `added_with_password`: by a signed-in user
+/// whose session the password signed in.
+fn identity(
+    provider: &Provider,
+    who: &ProviderUser,
+    user_id: &str,
+    added_with_password: bool,
+) -> Identity {
     Identity {
         provider: provider.id().to_owned(),
         subject: who.subject.clone(),
         user_id: user_id.to_owned(),
         email: who.email.clone(),
         created_at: now_ms(),
+        added_with_password,
     }
 }
 
@@ -142,7 +152,7 @@ async fn sign_in(
         // registered the address here, or claims it at the provider, would get the other's
         // account.
         Some(user) if who.email_verified && user.email_verified => {
-            let linked = identity(provider, who, &user.id);
+            let linked = identity(provider, who, &user.id, false);
             let told = linked_notice(&user, provider);
             if !link_identity(app, &linked, stale.as_deref(), &told).await? {
                 return Ok(Landing::Refused("identity_in_use"));
@@ -211,7 +221,7 @@ async fn create_account(
         Err(StoreError::EmailTaken) => return Ok(None),
         other => other?,
     }
-    let linked = identity(provider, who, &user.id);
+    let linked = identity(provider, who, &user.id, false);
     if !link_identity(app, &linked, stale.as_deref(), &Effects::none()).await? {
         return Ok(None);
     }
@@ -251,7 +261,8 @@ async fn link(
         Some(_) => return Ok(Landing::Refused("identity_in_use")),
         None => {}
     }
-    let linked = identity(provider, who, &user.id);
+    let with_password = session.authentication.amr.contains(&AuthMethod::Password);
+    let linked = identity(provider, who, &user.id, with_password);
     let told = linked_notice(&user, provider);
     if !link_identity(app, &linked, stale.as_deref(), &told).await? {
         return Ok(Landing::Refused("identity_in_use"));

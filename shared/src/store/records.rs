@@ -249,6 +249,9 @@ pub struct Identity {
     /// The address the provider gave when it was linked (shown in the list).
     pub email: Option<String>,
     pub created_at: i64,
+    /// Linked by a signed-in user whose session the password signed in: a password reset
+    /// unlinks it (as `StoredPasskey::added_with_password`).
+    pub added_with_password: bool,
 }
 
 /// A sign-in under way at a provider, stored by the hash of its `state` until the callback

@@ -413,6 +413,95 @@ async fn an_address_links_accounts_only_when_both_sides_proved_it(app: TestApp) 
     assert_eq!(owner_identities.len(), 1, "{owner_identities:?}");
 }
 
+/// A provider linked from a session the password signed in is unlinked by a password reset
+/// (the mailbox's owner taking the account back from whoever knew the old password); one
+/// linked automatically at a provider sign-in stays.
+async fn a_password_reset_unlinks_what_the_old_password_linked(app: TestApp) {
+    let provider = OidcProvider::start().await;
+    let app = with_provider(app, &provider);
+    let (app, mails) = support::capturing(app);
+    let owner = verified_account(&app, &mails, "taken@example.com").await;
+    let asked = Call::new(Method::POST, "/api/auth/identities/stand-in")
+        .token(&owner.access)
+        .json(json!({ "password": "correct horse battery" }))
+        .send(&app)
+        .await;
+    assert_eq!(asked.status(), StatusCode::CREATED, "{:?}", asked.body());
+    let cookie = link_cookie(&asked);
+    let url = body_json(&asked)["url"].as_str().unwrap().to_owned();
+    provider.next_sign_in(ProviderAccount::verified(
+        "sub-squatter",
+        "squatter@example.com",
+    ));
+    let started = start(&app, url.strip_prefix(API).unwrap(), Some(&cookie)).await;
+    assert_eq!(
+        open_callback(&app, &started.callback, Some(&started.cookie)).await,
+        Landed::Linked("stand-in".into())
+    );
+    let listed = app
+        .stores
+        .identities
+        .list_identities(&owner.id)
+        .await
+        .unwrap();
+    assert!(listed[0].added_with_password);
+
+    Call::new(Method::POST, "/api/auth/forgot-password")
+        .json(json!({ "email": "taken@example.com" }))
+        .send(&app)
+        .await;
+    let token = mails
+        .token_mailed_to("taken@example.com", links::reset)
+        .await;
+    let reset = Call::new(Method::POST, "/api/auth/reset-password")
+        .json(json!({ "token": token, "password": "the owner's own passphrase" }))
+        .send(&app)
+        .await;
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT, "{:?}", reset.body());
+    assert_eq!(
+        app.stores
+            .identities
+            .list_identities(&owner.id)
+            .await
+            .unwrap(),
+        vec![]
+    );
+    // The provider's account signs in no more as the owner: a new sign-in with it is one
+    // for an address of its own.
+    provider.next_sign_in(ProviderAccount::verified(
+        "sub-squatter",
+        "squatter@example.com",
+    ));
+    let again = signed_in(&app).await;
+    assert_ne!(again["user"]["id"], owner.id.as_str());
+
+    // Linked by a verified address at a provider sign-in: no password involved, it stays.
+    provider.next_sign_in(ProviderAccount::verified("sub-owner", "taken@example.com"));
+    let auto = signed_in(&app).await;
+    assert_eq!(auto["user"]["id"], owner.id.as_str());
+    Call::new(Method::POST, "/api/auth/forgot-password")
+        .json(json!({ "email": "taken@example.com" }))
+        .send(&app)
+        .await;
+    let token = mails
+        .token_mailed_to("taken@example.com", links::reset)
+        .await;
+    let reset = Call::new(Method::POST, "/api/auth/reset-password")
+        .json(json!({ "token": token, "password": "yet another passphrase" }))
+        .send(&app)
+        .await;
+    assert_eq!(reset.status(), StatusCode::NO_CONTENT, "{:?}", reset.body());
+    assert_eq!(
+        app.stores
+            .identities
+            .list_identities(&owner.id)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
 async fn a_signed_in_user_links_and_unlinks(app: TestApp) {
     let provider = OidcProvider::start().await;
     let app = with_provider(app, &provider);
@@ -686,6 +775,10 @@ on_both_stores! {
     a_key_rotation_is_followed => config(),
     an_address_links_accounts_only_when_both_sides_proved_it => config(),
     a_signed_in_user_links_and_unlinks => config(),
+    a_password_reset_unlinks_what_the_old_password_linked => Config {
+        reset_mail_gap: std::time::Duration::ZERO,
+        ..config()
+    },
     github_signs_in_with_its_primary_verified_address => config(),
     a_passwordless_account_links_only_from_a_recent_sign_in => config(),
     starts_are_limited_per_address => Config {

@@ -554,6 +554,7 @@ async fn writers_that_meet_hold_their_rules(app: TestApp) {
         user_id: user_id.clone(),
         email: None,
         created_at: now_ms(),
+        added_with_password: false,
     };
     app.stores
         .identities

@@ -7,9 +7,8 @@ use async_trait::async_trait;
 
 use super::TableStore;
 use super::effects::effect_actions;
-use super::passkeys::revoked_by_reset;
 use super::users::{active_user, claim_email, confirmed_email_update, release_email};
-use super::ways_in::PASSKEY_COUNT;
+use super::ways_in::Revoked;
 use crate::domain::{NO_PASSWORD, User};
 use crate::store::keys;
 use crate::store::table::schema::PARTITION_KEY;
@@ -244,33 +243,24 @@ impl AccountStore for TableStore {
         now: i64,
         effects: &Effects,
     ) -> Result<(), StoreError> {
-        // A passkey registered while this runs changes the count: read again and retry.
+        // A way in added while this runs changes a count: read again and retry.
         for _ in 0..RESET_ATTEMPTS {
-            let (revoked, removed, held) = revoked_by_reset(self, &token.user_id).await?;
-            let held_now = if held == 0 {
-                Condition::absent(PASSKEY_COUNT).or(Condition::eq(PASSKEY_COUNT, 0))
-            } else {
-                Condition::eq(PASSKEY_COUNT, held)
-            };
-            let mut update = still_issued(token)
+            let revoked = Revoked::read(self, &token.user_id).await?;
+            let update = still_issued(token)
                 .when(Condition::eq("resetToken", &token.hash))
-                .when(held_now)
                 .set("passwordHash", new_hash)
                 .set("updatedAt", now)
                 .add("version", 1)
                 .add("sessionGeneration", 1)
                 .remove("resetToken");
-            if removed > 0 {
-                update = update.add(PASSKEY_COUNT, -removed);
-            }
-            let mut actions = vec![spend_token(token, now), update.into()];
-            actions.extend(revoked);
+            let mut actions = vec![spend_token(token, now), revoked.counted(update).into()];
+            actions.extend(revoked.actions.iter().cloned());
             actions.extend(effect_actions(effects));
             match self.table.transact(actions).await {
                 Ok(()) => return Ok(()),
                 Err(TableError::ConditionFailed(_)) => {
-                    let (_, _, held_after) = revoked_by_reset(self, &token.user_id).await?;
-                    if held_after == held {
+                    let now_held = Revoked::read(self, &token.user_id).await?;
+                    if now_held.same_counts(&revoked) {
                         return Err(StoreError::NotFound);
                     }
                 }

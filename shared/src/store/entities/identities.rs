@@ -13,8 +13,8 @@ use super::ways_in::{IDENTITY_COUNT, WayIn, another_way_in};
 use crate::store::keys;
 use crate::store::table::schema::TTL_ATTRIBUTE;
 use crate::store::table::{
-    Action, Condition, Delete, Item, Key, Put, Query, SortRange, TableError, get_n, get_opt_s,
-    get_s, item, ttl_from_ms,
+    Action, Condition, Delete, Item, Key, Put, Query, SortRange, TableError, get_bool, get_n,
+    get_opt_s, get_s, item, ttl_from_ms,
 };
 use crate::store::{Effects, Identity, IdentityStore, OAuthState, SignInGrant, StoreError};
 
@@ -27,6 +27,7 @@ fn identity_item(key: Key, identity: &Identity) -> Item {
             ("subject", (&identity.subject).into()),
             ("userId", (&identity.user_id).into()),
             ("createdAt", identity.created_at.into()),
+            ("addedWithPassword", identity.added_with_password.into()),
         ],
     );
     if let Some(email) = &identity.email {
@@ -42,6 +43,7 @@ fn identity_from_item(item: &Item) -> Result<Identity, StoreError> {
         user_id: get_s(item, "userId")?,
         email: get_opt_s(item, "email")?,
         created_at: get_n(item, "createdAt")?,
+        added_with_password: get_bool(item, "addedWithPassword"),
     })
 }
 

@@ -53,28 +53,6 @@ fn passkey_from_item(item: &Item) -> Result<StoredPasskey, StoreError> {
     })
 }
 
-/// What a password reset of `user_id` removes: the passkeys registered with the old password
-/// (both items of each), and how many passkeys the user has now (the reset's write is
-/// conditioned on that count, so one registered meanwhile is not left behind).
-pub(super) async fn revoked_by_reset(
-    store: &TableStore,
-    user_id: &str,
-) -> Result<(Vec<Action>, i64, usize), StoreError> {
-    let passkeys = store.list_passkeys(user_id).await?;
-    let mut actions: Vec<Action> = Vec::new();
-    let mut removed = 0;
-    for passkey in passkeys.iter().filter(|p| p.added_with_password) {
-        actions.push(Delete::new(keys::user_passkey(user_id, &passkey.id)).into());
-        actions.push(
-            Delete::new(keys::passkey(&passkey.id))
-                .when(Condition::eq("userId", user_id))
-                .into(),
-        );
-        removed += 1;
-    }
-    Ok((actions, removed, passkeys.len()))
-}
-
 /// The passkey's item, if the user has it.
 fn existing(user_id: &str, id: &str) -> Update {
     Update::new(keys::user_passkey(user_id, id)).when(Condition::item_exists())
