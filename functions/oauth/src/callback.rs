@@ -154,7 +154,7 @@ async fn sign_in(
         Some(user) if who.email_verified && user.email_verified => {
             let linked = identity(provider, who, &user.id, false);
             let told = linked_notice(&user, provider);
-            if !link_identity(app, &linked, stale.as_deref(), &told).await? {
+            if !link_identity(app, &linked, stale.as_deref(), None, &told).await? {
                 return Ok(Landing::Refused("identity_in_use"));
             }
             let event = caller.event(AuditAction::IdentityLink, AuditOutcome::Success);
@@ -222,7 +222,7 @@ async fn create_account(
         other => other?,
     }
     let linked = identity(provider, who, &user.id, false);
-    if !link_identity(app, &linked, stale.as_deref(), &Effects::none()).await? {
+    if !link_identity(app, &linked, stale.as_deref(), None, &Effects::none()).await? {
         return Ok(None);
     }
     let event = caller.event(AuditAction::Register, AuditOutcome::Success);
@@ -264,7 +264,15 @@ async fn link(
     let with_password = session.authentication.amr.contains(&AuthMethod::Password);
     let linked = identity(provider, who, &user.id, with_password);
     let told = linked_notice(&user, provider);
-    if !link_identity(app, &linked, stale.as_deref(), &told).await? {
+    if !link_identity(
+        app,
+        &linked,
+        stale.as_deref(),
+        Some(user.session_generation),
+        &told,
+    )
+    .await?
+    {
         return Ok(Landing::Refused("identity_in_use"));
     }
     let event = caller.event(AuditAction::IdentityLink, AuditOutcome::Success);
@@ -273,16 +281,21 @@ async fn link(
     Ok(Landing::Linked)
 }
 
-/// Links `identity` to its user: true when it is theirs afterwards (linked now, or by a request
-/// racing this one: two tabs, a double click), false when another user holds it.
+/// Links `identity` to its user (while their sessions are of `generation`, for a link they
+/// asked for): true when it is theirs afterwards (linked now, or by a request racing this one:
+/// two tabs, a double click), false when another user holds it or the sessions ended.
 async fn link_identity(
     app: &App,
     identity: &Identity,
     stale: Option<&str>,
+    generation: Option<u64>,
     effects: &Effects,
 ) -> Result<bool, ApiError> {
     let identities = &app.stores.identities;
-    match identities.link_identity(identity, stale, effects).await {
+    match identities
+        .link_identity(identity, stale, generation, effects)
+        .await
+    {
         Ok(()) => Ok(true),
         Err(StoreError::Conflict) => Ok(identities
             .find_identity(&identity.provider, &identity.subject)

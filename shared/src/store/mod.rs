@@ -316,11 +316,14 @@ pub trait IdentityStore: Send + Sync {
     ) -> Result<Option<Identity>, StoreError>;
     async fn list_identities(&self, user_id: &str) -> Result<Vec<Identity>, StoreError>;
     /// Links `identity` to its active user, with `effects`; `replacing` is a deleted user it may
-    /// be taken from. `Conflict` if another user holds it (or the user is gone).
+    /// be taken from; `generation`, for a link a signed-in user asked for, the generation their
+    /// sessions must still be of (a reset or "log out everywhere" since refuses it). `Conflict`
+    /// if another user holds it (or the user is gone, or their sessions ended).
     async fn link_identity(
         &self,
         identity: &Identity,
         replacing: Option<&str>,
+        generation: Option<u64>,
         effects: &Effects,
     ) -> Result<(), StoreError>;
     /// Unlinks it, unless it is the user's last way in (no password and no other identity):

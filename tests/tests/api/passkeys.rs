@@ -558,7 +558,7 @@ async fn writers_that_meet_hold_their_rules(app: TestApp) {
     };
     app.stores
         .identities
-        .link_identity(&identity, None, &Effects::none())
+        .link_identity(&identity, None, None, &Effects::none())
         .await
         .unwrap();
     let passkey_path = format!("/api/auth/passkeys/{passkey}");

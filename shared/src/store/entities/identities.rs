@@ -72,6 +72,7 @@ impl IdentityStore for TableStore {
         &self,
         identity: &Identity,
         replacing: Option<&str>,
+        generation: Option<u64>,
         effects: &Effects,
     ) -> Result<(), StoreError> {
         let mut free = Condition::item_absent();
@@ -80,10 +81,14 @@ impl IdentityStore for TableStore {
         }
         let lookup = keys::identity(&identity.provider, &identity.subject);
         let listed = keys::user_identity(&identity.user_id, &identity.provider, &identity.subject);
+        let mut user = active_user(&identity.user_id).add(IDENTITY_COUNT, 1);
+        if let Some(generation) = generation {
+            user = user.when(Condition::eq("sessionGeneration", generation));
+        }
         let mut actions: Vec<Action> = vec![
             Put::new(identity_item(lookup, identity)).when(free).into(),
             Put::if_absent(identity_item(listed, identity)).into(),
-            active_user(&identity.user_id).add(IDENTITY_COUNT, 1).into(),
+            user.into(),
         ];
         actions.extend(effect_actions(effects));
         Ok(self.table.transact(actions).await?)
